@@ -1,0 +1,563 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options tune a Service. Zero values take the defaults of DESIGN.md.
+type Options struct {
+	// ReopenWindow: a key that fires again within this time after its
+	// incident resolved reopens it; later, a new incident opens. Default 1h.
+	ReopenWindow time.Duration
+	// ArchiveAfter schedules the war room's archive after resolve; 0 never.
+	ArchiveAfter time.Duration
+	// ChannelName reserves the war room's channel name; n counts the war
+	// rooms of the incident's service on its opening day, from 1.
+	ChannelName func(inc *Incident, n int64) string
+	Now         func() time.Time
+	Logger      *slog.Logger
+	// AfterCommit, if set, is called after every committed change, e.g. to
+	// wake the job worker.
+	AfterCommit func()
+}
+
+// DefaultReopenWindow is the reopen_window default.
+const DefaultReopenWindow = time.Hour
+
+// Service is the domain's entry point: it ingests alerts and applies the
+// actions of responders, each as one transaction that changes state, writes
+// the timeline and enqueues the side effects.
+type Service struct {
+	store Store
+	rules Evaluator
+	opts  Options
+}
+
+// NewService returns a Service over store deciding with rules.
+func NewService(store Store, rules Evaluator, opts Options) *Service {
+	if opts.ReopenWindow == 0 {
+		opts.ReopenWindow = DefaultReopenWindow
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ChannelName == nil {
+		opts.ChannelName = func(inc *Incident, n int64) string {
+			return fmt.Sprintf("inc-%s-%s-%d", inc.OpenedAt.UTC().Format("20060102"), inc.Service, n)
+		}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.AfterCommit == nil {
+		opts.AfterCommit = func() {}
+	}
+	return &Service{store: store, rules: rules, opts: opts}
+}
+
+// Outcome is what ingesting one alert did.
+type Outcome string
+
+// The outcomes of ingesting an alert.
+const (
+	OutcomeOpened    Outcome = "opened"    // a new war room
+	OutcomeRecorded  Outcome = "recorded"  // stored on a recorded incident (new or existing)
+	OutcomeAttached  Outcome = "attached"  // a new alert on an open war room
+	OutcomeEscalated Outcome = "escalated" // a recorded incident became a war room
+	OutcomeReopened  Outcome = "reopened"  // a resolved incident opened again
+	OutcomeUpdated   Outcome = "updated"   // a known alert changed (value, refire)
+	OutcomeResolved  Outcome = "resolved"  // the alert resolved; its incident may have too
+	OutcomeUnchanged Outcome = "unchanged" // a repeat delivery: nothing changed
+	OutcomeIgnored   Outcome = "ignored"
+)
+
+// AlertResult reports what happened to one alert of a delivery.
+type AlertResult struct {
+	Fingerprint string  `json:"fingerprint"`
+	Decision    Action  `json:"decision"`
+	Rule        string  `json:"rule"`
+	Reason      string  `json:"reason,omitempty"`
+	Incident    string  `json:"incident,omitempty"`
+	Outcome     Outcome `json:"outcome"`
+}
+
+// IngestResult reports what a delivery did.
+type IngestResult struct {
+	Alerts []AlertResult `json:"alerts"`
+	// ResolvedIncidents lists incidents that this delivery resolved.
+	ResolvedIncidents []string `json:"resolved_incidents,omitempty"`
+}
+
+// Incidents returns the IDs of incidents whose alerts had the outcome, once each.
+func (r *IngestResult) Incidents(o Outcome) []string {
+	var ids []string
+	for _, a := range r.Alerts {
+		if a.Outcome == o && a.Incident != "" && !slices.Contains(ids, a.Incident) {
+			ids = append(ids, a.Incident)
+		}
+	}
+	return ids
+}
+
+// Ingest decides on a delivery's alerts and applies the decisions in one
+// transaction: nothing of it is stored unless all of it is.
+func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error) {
+	decisions := s.rules.Evaluate(d.Alerts)
+	if len(decisions) != len(d.Alerts) {
+		return nil, fmt.Errorf("ingest: rules gave %d decisions for %d alerts", len(decisions), len(d.Alerts))
+	}
+	var res *IngestResult
+	err := s.store.Update(ctx, func(tx Tx) error {
+		res = &IngestResult{}
+		now := s.opts.Now()
+		if err := tx.RecordDelivery(d); err != nil {
+			return fmt.Errorf("ingest: record delivery: %w", err)
+		}
+		for i := range d.Alerts {
+			a := d.Alerts[i]
+			a.Value = decisions[i].Value
+			r, resolved, err := s.ingestAlert(tx, &a, decisions[i], d.TruncatedAlerts, now)
+			if err != nil {
+				return fmt.Errorf("ingest: alert %s: %w", a.Fingerprint, err)
+			}
+			res.Alerts = append(res.Alerts, r)
+			if resolved != "" {
+				res.ResolvedIncidents = append(res.ResolvedIncidents, resolved)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.opts.AfterCommit()
+	return res, nil
+}
+
+// change collects what one alert did to an incident, so that the incident is
+// written once and one update step follows the last event.
+type change struct {
+	tx        Tx
+	inc       *Incident
+	now       time.Time
+	dirty     bool
+	lastEvent int64
+}
+
+func (c *change) event(kind EventKind, actor, text string) error {
+	e := &Event{IncidentID: c.inc.ID, At: c.now, Kind: kind, Actor: actor, Text: text}
+	if err := c.tx.AppendEvent(e); err != nil {
+		return err
+	}
+	c.lastEvent = e.ID
+	c.dirty = true
+	return nil
+}
+
+func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now time.Time) (AlertResult, string, error) {
+	res := AlertResult{Fingerprint: a.Fingerprint, Decision: dec.Action, Rule: dec.Rule, Reason: dec.Reason, Outcome: OutcomeIgnored}
+	if dec.Action == ActionIgnore {
+		return res, "", nil
+	}
+	if err := tx.LockKey(dec.Key); err != nil {
+		return res, "", err
+	}
+	inc, err := tx.OpenIncident(dec.Key)
+	if err != nil {
+		return res, "", err
+	}
+
+	if a.Status == AlertResolved || dec.Action == ActionResolve {
+		return s.resolveAlert(tx, inc, a, res, now)
+	}
+
+	c := &change{tx: tx, inc: inc, now: now}
+	warRoom := dec.Action == ActionWarRoom
+	switch {
+	case inc == nil:
+		last, err := tx.LastResolved(dec.Key)
+		if err != nil {
+			return res, "", err
+		}
+		if last != nil && last.ResolvedAt != nil && now.Sub(*last.ResolvedAt) <= s.opts.ReopenWindow {
+			c.inc = last
+			if err := s.reopen(c, ActorAlert, "fired again "+describe(a, dec)); err != nil {
+				return res, "", err
+			}
+			res.Outcome = OutcomeReopened
+		} else {
+			if c.inc, err = s.open(tx, a, dec, now); err != nil {
+				return res, "", err
+			}
+			res.Outcome = OutcomeRecorded
+			if warRoom {
+				res.Outcome = OutcomeOpened
+			}
+		}
+	case warRoom && !inc.WarRoom:
+		res.Outcome = OutcomeEscalated
+	}
+	res.Incident = c.inc.ID
+
+	if warRoom && !c.inc.WarRoom {
+		if err := s.escalate(c, dec, describe(a, dec)); err != nil {
+			return res, "", err
+		}
+	}
+
+	attached, err := s.attach(c, a, res.Outcome == OutcomeOpened || res.Outcome == OutcomeRecorded && inc == nil)
+	if err != nil {
+		return res, "", err
+	}
+	if res.Outcome == OutcomeIgnored {
+		res.Outcome = attached
+		if attached == OutcomeAttached && !c.inc.WarRoom {
+			res.Outcome = OutcomeRecorded
+		}
+	}
+	if truncated > c.inc.TruncatedAlerts {
+		c.inc.TruncatedAlerts = truncated
+		c.dirty = true
+	}
+	return res, "", s.save(c, nil)
+}
+
+// open creates an incident for the alert's key, a war room or a recorded one.
+func (s *Service) open(tx Tx, a *Alert, dec Decision, now time.Time) (*Incident, error) {
+	seq, err := tx.NextSeq("incident")
+	if err != nil {
+		return nil, err
+	}
+	inc := &Incident{
+		ID: FormatID(seq), Seq: seq, Key: dec.Key, Service: dec.Service, Env: dec.Env,
+		Rule: dec.Rule, Severity: dec.Severity, State: Triggered, Title: title(a, dec),
+		Threshold: dec.Threshold, OpenedAt: now, UpdatedAt: now,
+	}
+	if err := tx.InsertIncident(inc); err != nil {
+		return nil, err
+	}
+	kind, verb := EventRecorded, "recorded"
+	if dec.Action == ActionWarRoom {
+		kind, verb = EventOpened, "opened"
+	}
+	text := fmt.Sprintf("%s by rule %s: %s", verb, dec.Rule, describe(a, dec))
+	if err := tx.AppendEvent(&Event{IncidentID: inc.ID, At: now, Kind: kind, Actor: ActorAlert, Text: text}); err != nil {
+		return nil, err
+	}
+	if dec.Action == ActionWarRoom {
+		c := &change{tx: tx, inc: inc, now: now}
+		if err := s.startWarRoom(c); err != nil {
+			return nil, err
+		}
+		if err := tx.UpdateIncident(inc); err != nil {
+			return nil, err
+		}
+	}
+	return inc, nil
+}
+
+// startWarRoom reserves the channel name and enqueues the opening steps.
+func (s *Service) startWarRoom(c *change) error {
+	c.inc.WarRoom = true
+	day := c.now.UTC().Format("20060102")
+	n, err := c.tx.NextSeq("channel/" + day + "/" + c.inc.Service)
+	if err != nil {
+		return err
+	}
+	c.inc.SlackChannel = s.opts.ChannelName(c.inc, n)
+	for _, k := range openSteps {
+		if _, err := c.tx.Enqueue(NewJob(k, c.inc.ID, JobArgs{}, c.now)); err != nil {
+			return err
+		}
+	}
+	c.dirty = true
+	return nil
+}
+
+func (s *Service) escalate(c *change, dec Decision, why string) error {
+	c.inc.Rule, c.inc.Severity, c.inc.Threshold = dec.Rule, dec.Severity, dec.Threshold
+	if err := s.startWarRoom(c); err != nil {
+		return err
+	}
+	return c.event(EventEscalated, ActorAlert, "war room opened by rule "+dec.Rule+": "+why)
+}
+
+func (s *Service) reopen(c *change, actor, why string) error {
+	c.inc.State = Triggered
+	c.inc.ResolvedAt, c.inc.AcknowledgedAt, c.inc.MitigatedAt = nil, nil, nil
+	if err := c.event(EventReopened, actor, "reopened: "+why); err != nil {
+		return err
+	}
+	if c.inc.WarRoom {
+		_, err := c.tx.Enqueue(NewJob(JobJiraTransition, c.inc.ID, JobArgs{EventID: c.lastEvent, Target: Triggered}, c.now))
+		return err
+	}
+	return nil
+}
+
+// attach stores the alert on c.inc and says what changed.
+func (s *Service) attach(c *change, a *Alert, opening bool) (Outcome, error) {
+	old, err := c.tx.Alert(c.inc.ID, a.Fingerprint)
+	if err != nil {
+		return "", err
+	}
+	outcome := OutcomeUpdated
+	switch {
+	case old == nil:
+		outcome = OutcomeAttached
+		if !opening {
+			if err := c.event(EventAlertAttached, ActorAlert, "alert attached: "+alertText(a)); err != nil {
+				return "", err
+			}
+		}
+	case old.Status == AlertResolved:
+		if err := c.event(EventAlertRefired, ActorAlert, "alert firing again: "+alertText(a)); err != nil {
+			return "", err
+		}
+	case sameAlert(old, a):
+		return OutcomeUnchanged, nil
+	}
+	if err := c.tx.PutAlert(c.inc.ID, a); err != nil {
+		return "", err
+	}
+	if a.Value != nil {
+		v := *a.Value
+		c.inc.Value = &v
+		if c.inc.PeakValue == nil || v > *c.inc.PeakValue {
+			p := v
+			c.inc.PeakValue = &p
+		}
+	}
+	c.dirty = true
+	return outcome, nil
+}
+
+func (s *Service) resolveAlert(tx Tx, inc *Incident, a *Alert, res AlertResult, now time.Time) (AlertResult, string, error) {
+	if inc == nil {
+		return res, "", nil // nothing open holds it: a late or unknown resolve
+	}
+	old, err := tx.Alert(inc.ID, a.Fingerprint)
+	if err != nil || old == nil {
+		return res, "", err
+	}
+	res.Incident = inc.ID
+	if old.Status == AlertResolved && sameAlert(old, a) {
+		res.Outcome = OutcomeUnchanged
+		return res, "", nil
+	}
+	a.Status = AlertResolved
+	if a.Value == nil {
+		a.Value = old.Value
+	}
+	c := &change{tx: tx, inc: inc, now: now}
+	if err := tx.PutAlert(inc.ID, a); err != nil {
+		return res, "", err
+	}
+	if err := c.event(EventAlertResolved, ActorAlert, "alert resolved: "+alertText(a)); err != nil {
+		return res, "", err
+	}
+	res.Outcome = OutcomeResolved
+	firing, err := tx.FiringAlerts(inc.ID)
+	if err != nil {
+		return res, "", err
+	}
+	if firing > 0 {
+		return res, "", s.save(c, nil)
+	}
+	if err := s.resolve(c, ActorAlert, "all alerts resolved"); err != nil {
+		return res, "", err
+	}
+	return res, inc.ID, nil
+}
+
+// resolve moves c.inc to resolved and enqueues the closing steps.
+func (s *Service) resolve(c *change, actor, text string) error {
+	c.inc.State = Resolved
+	at := c.now
+	c.inc.ResolvedAt = &at
+	if err := c.event(EventResolved, actor, text); err != nil {
+		return err
+	}
+	var extra []Job
+	if c.inc.WarRoom {
+		extra = append(extra, NewJob(JobJiraTransition, c.inc.ID, JobArgs{EventID: c.lastEvent, Target: Resolved}, c.now))
+		if s.opts.ArchiveAfter > 0 {
+			extra = append(extra, NewJob(JobSlackArchive, c.inc.ID, JobArgs{EventID: c.lastEvent}, c.now.Add(s.opts.ArchiveAfter)))
+		}
+	}
+	return s.save(c, extra)
+}
+
+// save writes a changed incident and, for a war room, enqueues the update
+// steps for its last event plus extra.
+func (s *Service) save(c *change, extra []Job) error {
+	if !c.dirty {
+		return nil
+	}
+	c.inc.UpdatedAt = c.now
+	if err := c.tx.UpdateIncident(c.inc); err != nil {
+		return err
+	}
+	if !c.inc.WarRoom {
+		return nil
+	}
+	jobs := extra
+	if c.lastEvent != 0 {
+		args := JobArgs{EventID: c.lastEvent}
+		jobs = append(jobs, NewJob(JobSlackUpdate, c.inc.ID, args, c.now), NewJob(JobJiraComment, c.inc.ID, args, c.now))
+	}
+	for _, j := range jobs {
+		if _, err := c.tx.Enqueue(j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Ack acknowledges an open incident.
+func (s *Service) Ack(ctx context.Context, id, actor string) (*Incident, error) {
+	return s.transition(ctx, id, actor, Acknowledged, "")
+}
+
+// Mitigate marks an incident mitigated: the bleeding stopped, the cause may not be fixed.
+func (s *Service) Mitigate(ctx context.Context, id, actor string) (*Incident, error) {
+	return s.transition(ctx, id, actor, Mitigated, "")
+}
+
+// Resolve closes an incident, with an optional summary.
+func (s *Service) Resolve(ctx context.Context, id, actor, summary string) (*Incident, error) {
+	return s.transition(ctx, id, actor, Resolved, summary)
+}
+
+func (s *Service) transition(ctx context.Context, id, actor string, to State, text string) (*Incident, error) {
+	var out *Incident
+	err := s.store.Update(ctx, func(tx Tx) error {
+		inc, err := tx.IncidentByID(id)
+		if err != nil {
+			return err
+		}
+		if err := tx.LockKey(inc.Key); err != nil {
+			return err
+		}
+		if inc.State == to {
+			return Errorf(ECONFLICT, "%s is already %s", inc.ID, to)
+		}
+		if inc.State.rank() > to.rank() {
+			return Errorf(ECONFLICT, "%s is %s; it cannot become %s", inc.ID, inc.State, to)
+		}
+		now := s.opts.Now()
+		c := &change{tx: tx, inc: inc, now: now}
+		if to == Resolved {
+			msg := "resolved by " + actor
+			if text != "" {
+				msg += ": " + text
+			}
+			if err := s.resolve(c, actor, msg); err != nil {
+				return err
+			}
+			out = inc
+			return nil
+		}
+		inc.State = to
+		at := now
+		kind := EventAcknowledged
+		if to == Acknowledged {
+			inc.AcknowledgedAt = &at
+		} else {
+			inc.MitigatedAt = &at
+			kind = EventMitigated
+		}
+		if err := c.event(kind, actor, string(to)+" by "+actor); err != nil {
+			return err
+		}
+		out = inc
+		return s.save(c, nil)
+	})
+	if err == nil {
+		s.opts.AfterCommit()
+	}
+	return out, err
+}
+
+// Note adds a responder's note to the timeline.
+func (s *Service) Note(ctx context.Context, id, actor, text string) (*Event, error) {
+	if text == "" {
+		return nil, Errorf(EINVALID, "a note needs text")
+	}
+	var ev *Event
+	err := s.store.Update(ctx, func(tx Tx) error {
+		inc, err := tx.IncidentByID(id)
+		if err != nil {
+			return err
+		}
+		c := &change{tx: tx, inc: inc, now: s.opts.Now()}
+		if err := c.event(EventNote, actor, text); err != nil {
+			return err
+		}
+		ev = &Event{ID: c.lastEvent, IncidentID: inc.ID, At: c.now, Kind: EventNote, Actor: actor, Text: text}
+		return s.save(c, nil)
+	})
+	if err == nil {
+		s.opts.AfterCommit()
+	}
+	return ev, err
+}
+
+func sameAlert(old, a *Alert) bool {
+	return old.Status == a.Status && old.StartsAt.Equal(a.StartsAt) && old.EndsAt.Equal(a.EndsAt) &&
+		old.GeneratorURL == a.GeneratorURL && maps.Equal(old.Labels, a.Labels) &&
+		maps.Equal(old.Annotations, a.Annotations) && maps.Equal(old.Values, a.Values) &&
+		equalValue(old.Value, a.Value)
+}
+
+func equalValue(a, b *float64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func title(a *Alert, dec Decision) string {
+	if s := a.Annotations["summary"]; s != "" {
+		return s
+	}
+	name := a.Labels["alertname"]
+	if dec.Service != "" {
+		return name + " on " + dec.Service
+	}
+	return name
+}
+
+func alertText(a *Alert) string {
+	s := a.Labels["alertname"]
+	if pod := a.Labels["pod"]; pod != "" {
+		s += " " + pod
+	}
+	s += " (" + a.Fingerprint + ")"
+	if a.Value != nil {
+		s += " at " + FormatValue(*a.Value)
+	}
+	return s
+}
+
+func describe(a *Alert, dec Decision) string {
+	if dec.Reason != "" {
+		return a.Labels["alertname"] + " " + dec.Reason
+	}
+	return alertText(a)
+}
+
+// FormatValue renders a ratio the way responders read it: 0.03107 → "3.11%",
+// 0.008 → "0.8%".
+func FormatValue(v float64) string {
+	s := strconv.FormatFloat(v*100, 'f', 2, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return s + "%"
+}

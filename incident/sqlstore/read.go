@@ -1,0 +1,229 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+)
+
+const incidentColumns = `id, seq, key, service, env, rule, severity, state, war_room, title, value, peak_value, threshold,
+	opened_at, acknowledged_at, mitigated_at, resolved_at, updated_at, commander, slack_channel_id, slack_channel,
+	summary_ts, jira_key, suspect_deploy, truncated_alerts, last_error`
+
+const incidentColumnCount = 26
+
+const alertColumns = `fingerprint, status, labels, annotations, grafana_values, starts_at, ends_at, generator_url, value, source`
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func incidentValues(inc *incident.Incident) []any {
+	warRoom := 0
+	if inc.WarRoom {
+		warRoom = 1
+	}
+	return []any{inc.ID, inc.Seq, inc.Key, inc.Service, inc.Env, inc.Rule, string(inc.Severity), string(inc.State),
+		warRoom, inc.Title, inc.Value, inc.PeakValue, inc.Threshold,
+		nanos(inc.OpenedAt), optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
+		inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
+		inc.TruncatedAlerts, inc.LastError}
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanIncident(row scanner) (*incident.Incident, error) {
+	var inc incident.Incident
+	var severity, state string
+	var warRoom, opened, updated int64
+	var ack, mit, res sql.NullInt64
+	var value, peak, threshold sql.NullFloat64
+	err := row.Scan(&inc.ID, &inc.Seq, &inc.Key, &inc.Service, &inc.Env, &inc.Rule, &severity, &state, &warRoom, &inc.Title,
+		&value, &peak, &threshold, &opened, &ack, &mit, &res, &updated, &inc.Commander, &inc.SlackChannelID,
+		&inc.SlackChannel, &inc.SummaryTS, &inc.JiraKey, &inc.SuspectDeploy, &inc.TruncatedAlerts, &inc.LastError)
+	if err != nil {
+		return nil, err
+	}
+	inc.Severity, inc.State, inc.WarRoom = incident.Severity(severity), incident.State(state), warRoom != 0
+	inc.Value, inc.PeakValue, inc.Threshold = optFloat(value), optFloat(peak), optFloat(threshold)
+	inc.OpenedAt, inc.UpdatedAt = fromNanos(opened), fromNanos(updated)
+	inc.AcknowledgedAt, inc.MitigatedAt, inc.ResolvedAt = optTime(ack), optTime(mit), optTime(res)
+	return &inc, nil
+}
+
+func scanAlert(row scanner) (*incident.Alert, error) {
+	var a incident.Alert
+	var status, labels, annotations, values, source string
+	var starts, ends int64
+	var value sql.NullFloat64
+	if err := row.Scan(&a.Fingerprint, &status, &labels, &annotations, &values, &starts, &ends, &a.GeneratorURL, &value, &source); err != nil {
+		return nil, err
+	}
+	a.Status, a.Source = incident.AlertStatus(status), incident.Source(source)
+	a.StartsAt, a.EndsAt, a.Value = fromNanos(starts), fromNanos(ends), optFloat(value)
+	if err := errors.Join(json.Unmarshal([]byte(labels), &a.Labels), json.Unmarshal([]byte(annotations), &a.Annotations),
+		json.Unmarshal([]byte(values), &a.Values)); err != nil {
+		return nil, fmt.Errorf("decode alert %s: %w", a.Fingerprint, err)
+	}
+	return &a, nil
+}
+
+// Incident implements incident.Store.
+func (s *Store) Incident(ctx context.Context, id string) (*incident.Incident, error) {
+	inc, err := scanIncident(s.read.QueryRowContext(ctx, s.rebind(`SELECT `+incidentColumns+` FROM incidents WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, incident.Errorf(incident.ENOTFOUND, "no incident %s", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: load incident %s: %w", id, err)
+	}
+	return inc, nil
+}
+
+// DefaultLimit bounds an incident listing.
+const DefaultLimit = 200
+
+// Incidents implements incident.Store: newest first.
+func (s *Store) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Incident, error) {
+	var where []string
+	var args []any
+	if !f.All {
+		where = append(where, "war_room = 1")
+	}
+	if f.State != "" {
+		where = append(where, "state = ?")
+		args = append(args, string(f.State))
+	}
+	if f.Service != "" {
+		where = append(where, "service = ?")
+		args = append(args, f.Service)
+	}
+	q := `SELECT ` + incidentColumns + ` FROM incidents`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	q += " ORDER BY seq DESC LIMIT ?"
+	args = append(args, limit)
+	rows, err := s.read.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list incidents: %w", err)
+	}
+	defer rows.Close()
+	out := []*incident.Incident{}
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list incidents: %w", err)
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+// Alerts implements incident.Store.
+func (s *Store) Alerts(ctx context.Context, incidentID string) ([]incident.Alert, error) {
+	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT `+alertColumns+` FROM alerts WHERE incident_id = ? ORDER BY starts_at, fingerprint`), incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list alerts: %w", err)
+	}
+	defer rows.Close()
+	out := []incident.Alert{}
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list alerts: %w", err)
+		}
+		out = append(out, *a)
+	}
+	return out, rows.Err()
+}
+
+// Timeline implements incident.Store.
+func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Event, error) {
+	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id, incident_id, at, kind, actor, text FROM events WHERE incident_id = ? ORDER BY id`), incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: timeline: %w", err)
+	}
+	defer rows.Close()
+	out := []incident.Event{}
+	for rows.Next() {
+		var e incident.Event
+		var at int64
+		var kind string
+		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &kind, &e.Actor, &e.Text); err != nil {
+			return nil, fmt.Errorf("sqlstore: timeline: %w", err)
+		}
+		e.At, e.Kind = fromNanos(at), incident.EventKind(kind)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Jobs implements incident.Store.
+func (s *Store) Jobs(ctx context.Context, incidentID string) ([]incident.JobStatus, error) {
+	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id, kind, key, incident_id, args, run_at, attempt, max_attempts, state, last_error
+		FROM jobs WHERE incident_id = ? ORDER BY id`), incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: jobs: %w", err)
+	}
+	defer rows.Close()
+	out := []incident.JobStatus{}
+	for rows.Next() {
+		var j incident.JobStatus
+		var kind, args, state string
+		var runAt int64
+		if err := rows.Scan(&j.ID, &kind, &j.Key, &j.IncidentID, &args, &runAt, &j.Attempt, &j.MaxAttempt, &state, &j.LastError); err != nil {
+			return nil, fmt.Errorf("sqlstore: jobs: %w", err)
+		}
+		j.Kind, j.Args, j.RunAt, j.State = incident.JobKind(kind), json.RawMessage(args), fromNanos(runAt), incident.JobOutcome(state)
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func optNanos(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func optTime(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromNanos(n.Int64)
+	return &t
+}
+
+func optFloat(f sql.NullFloat64) *float64 {
+	if !f.Valid {
+		return nil
+	}
+	v := f.Float64
+	return &v
+}

@@ -1,0 +1,449 @@
+// Package sqlstore implements incident.Store on SQLite (modernc.org/sqlite,
+// the embedded default) and PostgreSQL (pgx), with embedded migrations and
+// group commit: concurrent writers share one transaction and one fsync, each
+// isolated by a savepoint, so that a webhook is answered only once its
+// alerts are durable without paying one fsync per request.
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+
+	"github.com/warroom/warroom/incident"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Drivers.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// maxBatch bounds how many writers share one transaction.
+const maxBatch = 512
+
+// maxConflictRetries bounds how often a writer is retried after a
+// serialization failure or deadlock on PostgreSQL.
+const maxConflictRetries = 5
+
+// Store is an incident.Store on a SQL database.
+type Store struct {
+	driver string
+	write  *sql.DB // SQLite: one connection; PostgreSQL: the pool
+	read   *sql.DB
+	log    *slog.Logger
+	// owner names this process in job leases.
+	owner string
+
+	reqs   chan *request
+	stop   chan struct{}
+	done   chan struct{}
+	closed sync.Once
+}
+
+var _ incident.Store = (*Store)(nil)
+
+type request struct {
+	ctx     context.Context
+	fn      func(incident.Tx) error
+	result  chan error
+	retries int
+}
+
+// Options tune Open.
+type Options struct {
+	Logger *slog.Logger
+	// NoMigrate skips applying migrations (for read-only tools).
+	NoMigrate bool
+}
+
+// Open opens the store and applies pending migrations. For SQLite, dsn is a
+// file path (or a file: URI); for PostgreSQL, a postgres:// URL or key=value DSN.
+func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error) {
+	s := &Store{driver: driver, log: opts.Logger, reqs: make(chan *request, 4*maxBatch), stop: make(chan struct{}), done: make(chan struct{})}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	s.owner = hex.EncodeToString(b[:])
+
+	var err error
+	switch driver {
+	case SQLite:
+		if s.write, err = sql.Open("sqlite", sqliteDSN(dsn, false)); err != nil {
+			return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", dsn, err)
+		}
+		// One writer connection: SQLite allows one writer at a time, and
+		// the group-commit loop is that writer.
+		s.write.SetMaxOpenConns(1)
+		if s.read, err = sql.Open("sqlite", sqliteDSN(dsn, true)); err != nil {
+			return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", dsn, err)
+		}
+		s.read.SetMaxOpenConns(4)
+	case Postgres:
+		if s.write, err = sql.Open("pgx", dsn); err != nil {
+			return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
+		}
+		s.write.SetMaxOpenConns(8)
+		s.read = s.write
+	default:
+		return nil, fmt.Errorf("sqlstore: unknown driver %q (want sqlite or postgres)", driver)
+	}
+	if err := s.write.PingContext(ctx); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("sqlstore: connect %s: %w", driver, redactErr(err))
+	}
+	if !opts.NoMigrate {
+		if err := s.Migrate(ctx); err != nil {
+			s.closeDBs()
+			return nil, err
+		}
+	}
+	go s.writer()
+	return s, nil
+}
+
+// sqliteDSN builds a modernc.org/sqlite DSN with the pragmas that make a
+// commit durable (WAL with synchronous=FULL fsyncs every commit) and that
+// let readers wait instead of failing while the writer works.
+func sqliteDSN(path string, readOnly bool) string {
+	base := path
+	if !strings.HasPrefix(base, "file:") {
+		base = "file:" + path
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_txlock", "immediate")
+	}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + q.Encode()
+}
+
+// Driver returns the store's driver name.
+func (s *Store) Driver() string { return s.driver }
+
+// Migrate applies the embedded migrations that the database lacks.
+func (s *Store) Migrate(ctx context.Context) error {
+	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	dir := "migrations/" + s.driver
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("sqlstore: migration %s: name must start with a number", e.Name())
+		}
+		body, err := migrations.ReadFile(dir + "/" + e.Name())
+		if err != nil {
+			return fmt.Errorf("sqlstore: migrate: %w", err)
+		}
+		if err := s.applyMigration(ctx, v, string(body)); err != nil {
+			return fmt.Errorf("sqlstore: migration %s: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, version int, body string) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if s.driver == Postgres {
+		// Replicas starting together must not apply a migration twice.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7325001)`); err != nil {
+			return err
+		}
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	for _, stmt := range strings.Split(body, ";\n") {
+		if strings.TrimSpace(stripComments(stmt)) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), version, time.Now().UnixNano()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func stripComments(stmt string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(stmt, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
+
+// rebind turns ? placeholders into PostgreSQL's $n.
+func (s *Store) rebind(q string) string {
+	if s.driver != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", redactErr(err))
+	}
+	return nil
+}
+
+// Close stops the writer after the requests already queued and closes the database.
+func (s *Store) Close() error {
+	s.closed.Do(func() {
+		close(s.stop)
+		<-s.done
+	})
+	return s.closeDBs()
+}
+
+func (s *Store) closeDBs() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// ErrClosed is returned by Update after Close.
+var ErrClosed = incident.Errorf(incident.EUNAVAILABLE, "store is closed")
+
+// Update implements incident.Store: fn joins the next group commit.
+func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
+	r := &request{ctx: ctx, fn: fn, result: make(chan error, 1)}
+	select {
+	case <-s.stop:
+		return ErrClosed
+	default:
+	}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stop:
+		return ErrClosed
+	}
+	// Once queued, wait for the outcome even if ctx ends: the caller must
+	// learn whether its writes were committed.
+	return <-r.result
+}
+
+// writer is the group-commit loop: it takes every request waiting, runs
+// them in one transaction and commits once.
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]*request, 0, maxBatch)
+	for {
+		select {
+		case r := <-s.reqs:
+			batch = append(batch[:0], r)
+		case <-s.stop:
+			s.drain()
+			return
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(batch)
+	}
+}
+
+// drain fails the requests still queued at Close.
+func (s *Store) drain() {
+	for {
+		select {
+		case r := <-s.reqs:
+			r.result <- ErrClosed
+		default:
+			return
+		}
+	}
+}
+
+func (s *Store) runBatch(batch []*request) {
+	ctx := context.Background()
+	results := make([]error, len(batch))
+	var retry []*request
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		s.failAll(batch, err)
+		return
+	}
+	single := len(batch) == 1
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if !single {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+				_ = tx.Rollback()
+				s.failAll(batch, err)
+				return
+			}
+		}
+		ferr := r.fn(&txn{s: s, tx: tx, ctx: ctx})
+		if ferr == nil {
+			if !single {
+				if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+					_ = tx.Rollback()
+					s.failAll(batch, err)
+					return
+				}
+			}
+			continue
+		}
+		if single {
+			_ = tx.Rollback()
+			s.finish(r, ferr)
+			return
+		}
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
+			_ = tx.Rollback()
+			s.failAll(batch, err)
+			return
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+			_ = tx.Rollback()
+			s.failAll(batch, err)
+			return
+		}
+		results[i] = ferr
+		if isConflict(ferr) && r.retries < maxConflictRetries {
+			results[i] = errRetry
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		s.failAll(batch, err)
+		return
+	}
+	for i, r := range batch {
+		if results[i] == errRetry {
+			retry = append(retry, r)
+			continue
+		}
+		r.result <- results[i]
+	}
+	for _, r := range retry {
+		s.finish(r, errRetry)
+	}
+}
+
+var errRetry = errors.New("retry")
+
+// finish answers a request, or queues it again after a conflict.
+func (s *Store) finish(r *request, err error) {
+	if (err == errRetry || isConflict(err)) && r.retries < maxConflictRetries {
+		r.retries++
+		go func() {
+			time.Sleep(time.Duration(r.retries) * time.Millisecond)
+			select {
+			case s.reqs <- r:
+			case <-s.stop:
+				r.result <- ErrClosed
+			}
+		}()
+		return
+	}
+	r.result <- err
+}
+
+func (s *Store) failAll(batch []*request, err error) {
+	s.log.Error("store commit failed", "driver", s.driver, "requests", len(batch), "err", redactErr(err))
+	for _, r := range batch {
+		if isConflict(err) {
+			s.finish(r, err)
+			continue
+		}
+		r.result <- &incident.Error{Code: incident.EUNAVAILABLE, Message: "store unavailable: commit failed"}
+	}
+}
+
+// isConflict reports a PostgreSQL serialization failure or deadlock, or a
+// busy SQLite database: the transaction may succeed if run again.
+func isConflict(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "40001" || pg.Code == "40P01"
+	}
+	return err != nil && strings.Contains(err.Error(), "SQLITE_BUSY")
+}
+
+// redactErr drops connection details (which can hold a password) from
+// driver errors before they are logged.
+func redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "postgres://"); i >= 0 {
+		msg = msg[:i] + "postgres://<redacted>"
+	}
+	return errors.New(msg)
+}

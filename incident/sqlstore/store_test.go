@@ -1,0 +1,511 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/incident/sqlstore"
+)
+
+// The same suite runs on SQLite and PostgreSQL. PostgreSQL is reached at
+// WARROOM_TEST_POSTGRES (default: the local test database); when it is
+// unreachable the PostgreSQL half is skipped, unless WARROOM_REQUIRE_POSTGRES=1
+// (set by .ci/run), which turns the skip into a failure.
+
+func postgresDSN() string {
+	if dsn := os.Getenv("WARROOM_TEST_POSTGRES"); dsn != "" {
+		return dsn
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// freshPostgres returns a DSN whose search_path is a new empty schema, so
+// that tests in parallel never see each other's rows.
+func freshPostgres(t testing.TB) string {
+	t.Helper()
+	db, err := sql.Open("pgx", postgresDSN())
+	if err == nil {
+		err = db.Ping()
+	}
+	if err != nil {
+		if os.Getenv("WARROOM_REQUIRE_POSTGRES") == "1" {
+			t.Fatalf("PostgreSQL required (WARROOM_REQUIRE_POSTGRES=1) but unreachable: %v", err)
+		}
+		t.Skipf("PostgreSQL unreachable (%v); set WARROOM_REQUIRE_POSTGRES=1 to fail instead", err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		db.Close()
+	})
+	sep := "?"
+	if containsQuery(postgresDSN()) {
+		sep = "&"
+	}
+	return postgresDSN() + sep + "search_path=" + schema
+}
+
+func containsQuery(s string) bool {
+	for _, r := range s {
+		if r == '?' {
+			return true
+		}
+	}
+	return false
+}
+
+type backend struct {
+	name string
+	dsn  func(t testing.TB) string
+}
+
+var backends = []backend{
+	{sqlstore.SQLite, func(t testing.TB) string { return filepath.Join(t.TempDir(), "warroom.db") }},
+	{sqlstore.Postgres, freshPostgres},
+}
+
+func forEachStore(t *testing.T, fn func(t *testing.T, open func() *sqlstore.Store)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			dsn := b.dsn(t)
+			open := func() *sqlstore.Store {
+				s, err := sqlstore.Open(context.Background(), b.name, dsn, sqlstore.Options{})
+				if err != nil {
+					t.Fatalf("open %s: %v", b.name, err)
+				}
+				t.Cleanup(func() { s.Close() })
+				return s
+			}
+			fn(t, open)
+		})
+	}
+}
+
+// testRules decides like the built-in default: the "value" label is the
+// number, above 0.008 opens a war room; the key is the service.
+type testRules struct{}
+
+func (testRules) Evaluate(alerts []incident.Alert) []incident.Decision {
+	out := make([]incident.Decision, len(alerts))
+	for i, a := range alerts {
+		d := incident.Decision{Action: incident.ActionRecord, Rule: "r", Key: "r/service=" + a.Labels["service"],
+			Service: a.Labels["service"], Env: "prod", Severity: incident.Critical}
+		if v, err := strconv.ParseFloat(a.Annotations["value"], 64); err == nil {
+			d.Value = &v
+			if v > 0.008 {
+				d.Action = incident.ActionWarRoom
+			}
+		}
+		if a.Status == incident.AlertResolved {
+			d.Action = incident.ActionResolve
+		}
+		out[i] = d
+	}
+	return out
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 11, 26, 4, 24, 38, 0, time.UTC)} }
+
+func alert(service, fp string, value string, status incident.AlertStatus) incident.Alert {
+	return incident.Alert{Fingerprint: fp, Status: status, Source: incident.SourceAlertmanager,
+		Labels:      map[string]string{"alertname": "HighErrorRate", "service": service},
+		Annotations: map[string]string{"value": value},
+		StartsAt:    time.Date(2026, 11, 26, 4, 24, 38, 0, time.UTC)}
+}
+
+func delivery(alerts ...incident.Alert) *incident.Delivery {
+	return &incident.Delivery{Source: incident.SourceAlertmanager, Receiver: "warroom", Status: "firing", ReceivedAt: time.Now(), Alerts: alerts}
+}
+
+func mustIngest(t *testing.T, svc *incident.Service, d *incident.Delivery) *incident.IngestResult {
+	t.Helper()
+	res, err := svc.Ingest(context.Background(), d)
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	return res
+}
+
+func outcomes(res *incident.IngestResult) string {
+	s := ""
+	for _, a := range res.Alerts {
+		s += string(a.Outcome) + ":" + a.Incident + " "
+	}
+	return s
+}
+
+func jobKeys(t *testing.T, s *sqlstore.Store, id string) []string {
+	t.Helper()
+	jobs, err := s.Jobs(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, j := range jobs {
+		keys = append(keys, j.Key)
+	}
+	return keys
+}
+
+func TestIncidentLifecycle(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		clk := newClock()
+		svc := incident.NewService(s, testRules{}, incident.Options{Now: clk.Now, ArchiveAfter: 24 * time.Hour})
+
+		res := mustIngest(t, svc, delivery(alert("pay", "a1", "0.031", incident.AlertFiring)))
+		if got, want := outcomes(res), "opened:INC-1 "; got != want {
+			t.Fatalf("first delivery: %q, want %q", got, want)
+		}
+		// A second group for the same service attaches; a repeat changes nothing.
+		res = mustIngest(t, svc, delivery(alert("pay", "p0", "0.034", incident.AlertFiring), alert("pay", "p1", "0.035", incident.AlertFiring)))
+		if got, want := outcomes(res), "attached:INC-1 attached:INC-1 "; got != want {
+			t.Fatalf("second group: %q, want %q", got, want)
+		}
+		before, _ := s.Timeline(ctx, "INC-1")
+		jobsBefore := jobKeys(t, s, "INC-1")
+		res = mustIngest(t, svc, delivery(alert("pay", "a1", "0.031", incident.AlertFiring)))
+		if got, want := outcomes(res), "unchanged:INC-1 "; got != want {
+			t.Fatalf("repeat: %q, want %q", got, want)
+		}
+		after, _ := s.Timeline(ctx, "INC-1")
+		if len(after) != len(before) || len(jobKeys(t, s, "INC-1")) != len(jobsBefore) {
+			t.Fatalf("repeat delivery changed the timeline or jobs: %d→%d events", len(before), len(after))
+		}
+		inc, err := s.Incident(ctx, "INC-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !inc.WarRoom || inc.State != incident.Triggered || *inc.PeakValue != 0.035 || inc.SlackChannel != "inc-20261126-pay-1" {
+			t.Fatalf("incident after attach: %+v", inc)
+		}
+		wantOpen := []string{"slack.create_channel:INC-1", "jira.create_issue:INC-1", "correlate.gather:INC-1"}
+		for i, k := range wantOpen {
+			if jobsBefore[i] != k {
+				t.Fatalf("opening jobs %v, want prefix %v", jobsBefore, wantOpen)
+			}
+		}
+
+		// Resolving some alerts keeps it open; the last one resolves it.
+		res = mustIngest(t, svc, delivery(alert("pay", "a1", "0.008", incident.AlertResolved)))
+		if len(res.ResolvedIncidents) != 0 {
+			t.Fatalf("resolved with alerts still firing: %+v", res)
+		}
+		res = mustIngest(t, svc, delivery(alert("pay", "p0", "0.008", incident.AlertResolved), alert("pay", "p1", "0.008", incident.AlertResolved)))
+		if len(res.ResolvedIncidents) != 1 || res.ResolvedIncidents[0] != "INC-1" {
+			t.Fatalf("last resolve: %+v", res)
+		}
+		inc, _ = s.Incident(ctx, "INC-1")
+		if inc.State != incident.Resolved || inc.ResolvedAt == nil {
+			t.Fatalf("state %s after all alerts resolved", inc.State)
+		}
+		keys := jobKeys(t, s, "INC-1")
+		var archive, transition bool
+		for _, k := range keys {
+			archive = archive || len(k) > 13 && k[:13] == "slack.archive"
+			transition = transition || len(k) > 16 && k[:16] == "jira.transition:"
+		}
+		if !archive || !transition {
+			t.Fatalf("resolve did not schedule archive and transition: %v", keys)
+		}
+
+		// Fires again within the reopen window: the same incident reopens.
+		clk.Add(30 * time.Minute)
+		res = mustIngest(t, svc, delivery(alert("pay", "a1", "0.02", incident.AlertFiring)))
+		if got, want := outcomes(res), "reopened:INC-1 "; got != want {
+			t.Fatalf("refire in window: %q, want %q", got, want)
+		}
+		// Resolve by hand, then fire after the window: a new incident.
+		if _, err := svc.Resolve(ctx, "INC-1", "U123", "rolled back"); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(2 * time.Hour)
+		res = mustIngest(t, svc, delivery(alert("pay", "a1", "0.02", incident.AlertFiring)))
+		if got, want := outcomes(res), "opened:INC-2 "; got != want {
+			t.Fatalf("refire after window: %q, want %q", got, want)
+		}
+		inc, _ = s.Incident(ctx, "INC-2")
+		if inc.SlackChannel != "inc-20261126-pay-2" {
+			t.Fatalf("second war room of the day named %q", inc.SlackChannel)
+		}
+	})
+}
+
+func TestRecordThenEscalate(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+		res := mustIngest(t, svc, delivery(alert("checkout", "c1", "0.0018", incident.AlertFiring)))
+		if got, want := outcomes(res), "recorded:INC-1 "; got != want {
+			t.Fatalf("below threshold: %q, want %q", got, want)
+		}
+		if keys := jobKeys(t, s, "INC-1"); len(keys) != 0 {
+			t.Fatalf("a recorded incident enqueued jobs: %v", keys)
+		}
+		list, _ := s.Incidents(ctx, incident.Filter{})
+		all, _ := s.Incidents(ctx, incident.Filter{All: true})
+		if len(list) != 0 || len(all) != 1 {
+			t.Fatalf("list shows %d war rooms (want 0) and %d in all (want 1)", len(list), len(all))
+		}
+		res = mustIngest(t, svc, delivery(alert("checkout", "g1", "0.0123", incident.AlertFiring)))
+		if got, want := outcomes(res), "escalated:INC-1 "; got != want {
+			t.Fatalf("above threshold: %q, want %q", got, want)
+		}
+		inc, _ := s.Incident(ctx, "INC-1")
+		if !inc.WarRoom || len(jobKeys(t, s, "INC-1")) == 0 {
+			t.Fatalf("escalated incident: war_room=%v jobs=%v", inc.WarRoom, jobKeys(t, s, "INC-1"))
+		}
+	})
+}
+
+func TestResponderActions(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+		mustIngest(t, svc, delivery(alert("pay", "a1", "0.031", incident.AlertFiring)))
+
+		if _, err := svc.Mitigate(ctx, "INC-1", "U1"); err != nil {
+			t.Fatalf("mitigate from triggered: %v", err)
+		}
+		if _, err := svc.Ack(ctx, "INC-1", "U1"); incident.ErrorCode(err) != incident.ECONFLICT {
+			t.Fatalf("ack after mitigate: %v, want conflict", err)
+		}
+		if _, err := svc.Ack(ctx, "INC-9", "U1"); incident.ErrorCode(err) != incident.ENOTFOUND {
+			t.Fatalf("ack unknown: %v, want not_found", err)
+		}
+		if _, err := svc.Note(ctx, "INC-1", "U1", "db failover started"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Note(ctx, "INC-1", "U1", ""); incident.ErrorCode(err) != incident.EINVALID {
+			t.Fatalf("empty note: %v", err)
+		}
+		if _, err := svc.Resolve(ctx, "INC-1", "cli:alice", ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Resolve(ctx, "INC-1", "cli:alice", ""); incident.ErrorCode(err) != incident.ECONFLICT {
+			t.Fatalf("resolve twice: %v", err)
+		}
+		tl, _ := s.Timeline(ctx, "INC-1")
+		var kinds []incident.EventKind
+		for _, e := range tl {
+			kinds = append(kinds, e.Kind)
+		}
+		want := []incident.EventKind{incident.EventOpened, incident.EventMitigated, incident.EventNote, incident.EventResolved}
+		if fmt.Sprint(kinds) != fmt.Sprint(want) {
+			t.Fatalf("timeline %v, want %v", kinds, want)
+		}
+		if tl[1].Actor != "U1" || tl[3].Actor != "cli:alice" {
+			t.Fatalf("actors not kept: %+v", tl)
+		}
+	})
+}
+
+// Concurrent writers share commits; every one that returned nil is stored,
+// and one failing writer does not undo its batch mates.
+func TestGroupCommit(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+		var wg sync.WaitGroup
+		errs := make(chan error, 400)
+		for i := range 200 {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				_, err := svc.Ingest(ctx, delivery(alert(fmt.Sprintf("svc%d", i%20), fmt.Sprintf("fp%d", i), "0.05", incident.AlertFiring)))
+				errs <- err
+			}()
+			go func() {
+				defer wg.Done()
+				err := s.Update(ctx, func(tx incident.Tx) error {
+					if _, err := tx.NextSeq("doomed"); err != nil {
+						return err
+					}
+					return errors.New("boom")
+				})
+				if err == nil || err.Error() != "boom" {
+					errs <- fmt.Errorf("failing writer got %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, _ := s.Incidents(ctx, incident.Filter{All: true})
+		if len(all) != 20 {
+			t.Fatalf("%d incidents for 20 services", len(all))
+		}
+		total := 0
+		for _, inc := range all {
+			alerts, _ := s.Alerts(ctx, inc.ID)
+			total += len(alerts)
+		}
+		if total != 200 {
+			t.Fatalf("%d alerts stored, want 200", total)
+		}
+		var seq int64
+		_ = s.Update(ctx, func(tx incident.Tx) error { var err error; seq, err = tx.NextSeq("doomed"); return err })
+		if seq != 1 {
+			t.Fatalf("failed writers leaked writes: counter at %d", seq)
+		}
+	})
+}
+
+// Two stores on one database stand for two replicas behind a load
+// balancer: the same alert delivered to both at once yields one incident
+// and one set of jobs.
+func TestReplicasOneIncident(t *testing.T) {
+	dsn := freshPostgres(t)
+	ctx := context.Background()
+	var svcs []*incident.Service
+	var first *sqlstore.Store
+	for range 2 {
+		s, err := sqlstore.Open(ctx, sqlstore.Postgres, dsn, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if first == nil {
+			first = s
+		}
+		svcs = append(svcs, incident.NewService(s, testRules{}, incident.Options{}))
+	}
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := svcs[i%2].Ingest(ctx, delivery(alert("pay", "a1", "0.031", incident.AlertFiring))); err != nil {
+				t.Errorf("ingest: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	all, _ := first.Incidents(ctx, incident.Filter{All: true})
+	if len(all) != 1 {
+		t.Fatalf("%d incidents from duplicate deliveries to two replicas", len(all))
+	}
+	if keys := jobKeys(t, first, all[0].ID); len(keys) != 3 {
+		t.Fatalf("jobs %v, want the 3 opening steps once", keys)
+	}
+}
+
+func TestJobs(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+		mustIngest(t, svc, delivery(alert("pay", "a1", "0.031", incident.AlertFiring)))
+		now := time.Now()
+		claim := func(n int) []incident.Job {
+			var jobs []incident.Job
+			if err := s.Update(ctx, func(tx incident.Tx) error {
+				var err error
+				jobs, err = tx.ClaimJobs(n, now, time.Minute)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return jobs
+		}
+		finish := func(id int64, o incident.JobOutcome, at time.Time, next []incident.Job) {
+			if err := s.Update(ctx, func(tx incident.Tx) error { return tx.FinishJob(id, o, at, "err", next) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		jobs := claim(10)
+		if len(jobs) != 3 || jobs[0].Attempt != 1 {
+			t.Fatalf("claimed %+v", jobs)
+		}
+		if again := claim(10); len(again) != 0 {
+			t.Fatalf("claimed running jobs again: %+v", again)
+		}
+		finish(jobs[0].ID, incident.JobDone, now, incident.Successors(jobs[0], now))
+		finish(jobs[1].ID, incident.JobSnooze, now.Add(2*time.Second), nil)
+		finish(jobs[2].ID, incident.JobRetry, now.Add(time.Hour), nil)
+		// Enqueueing a done step again is a no-op: the key is unique.
+		if err := s.Update(ctx, func(tx incident.Tx) error {
+			ok, err := tx.Enqueue(incident.NewJob(incident.JobSlackCreateChannel, "INC-1", incident.JobArgs{}, now))
+			if ok {
+				return errors.New("duplicate job inserted")
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		next := claim(10)
+		if len(next) != 4 {
+			t.Fatalf("after create_channel: %d due jobs, want its 4 successors", len(next))
+		}
+		now = now.Add(3 * time.Second)
+		snoozed := claim(10)
+		if len(snoozed) != 1 || snoozed[0].Kind != incident.JobJiraCreateIssue || snoozed[0].Attempt != 1 {
+			t.Fatalf("snoozed job: %+v (a snooze must not spend an attempt)", snoozed)
+		}
+		statuses, _ := s.Jobs(ctx, "INC-1")
+		for _, st := range statuses {
+			if st.Kind == incident.JobCorrelateGather && (st.State != incident.JobPending || st.LastError != "err") {
+				t.Fatalf("retried job: %+v", st)
+			}
+		}
+	})
+}
+
+func TestOpenFailsClearly(t *testing.T) {
+	_, err := sqlstore.Open(context.Background(), "mysql", "x", sqlstore.Options{})
+	if err == nil || err.Error() != `sqlstore: unknown driver "mysql" (want sqlite or postgres)` {
+		t.Fatalf("unknown driver: %v", err)
+	}
+	_, err = sqlstore.Open(context.Background(), sqlstore.Postgres, "postgres://postgres:hunter2@127.0.0.1:1/x?connect_timeout=1", sqlstore.Options{})
+	if err == nil {
+		t.Fatal("connected to a closed port")
+	}
+	if containsSecret(err.Error(), "hunter2") {
+		t.Fatalf("error leaks the password: %v", err)
+	}
+}
+
+func containsSecret(s, secret string) bool {
+	for i := 0; i+len(secret) <= len(s); i++ {
+		if s[i:i+len(secret)] == secret {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,88 @@
+package incident
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps incidents, their alerts, timelines and jobs.
+//
+// Reads return ENOTFOUND for an unknown incident. Update returns an error
+// with code EUNAVAILABLE when the store cannot commit, so that webhook
+// senders are told to retry (503).
+type Store interface {
+	// Update runs fn in a read-write transaction and returns once its writes
+	// are durable. Concurrent calls may share one commit (group commit);
+	// each call's writes are isolated, so an error from fn undoes only that
+	// call's writes. fn may run again after a transient conflict, so it must
+	// have no effect outside tx.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+
+	Incident(ctx context.Context, id string) (*Incident, error)
+	Incidents(ctx context.Context, f Filter) ([]*Incident, error)
+	Alerts(ctx context.Context, incidentID string) ([]Alert, error)
+	Timeline(ctx context.Context, incidentID string) ([]Event, error)
+	// Jobs lists an incident's jobs, oldest first.
+	Jobs(ctx context.Context, incidentID string) ([]JobStatus, error)
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is what the domain may do inside one Update.
+type Tx interface {
+	// RecordDelivery keeps an audit row of a webhook delivery.
+	RecordDelivery(d *Delivery) error
+	// LockKey serialises writers across processes for one incident key
+	// (an advisory lock on PostgreSQL; SQLite has a single writer anyway).
+	LockKey(key string) error
+	// OpenIncident returns the open (not resolved) incident for key, or nil.
+	OpenIncident(key string) (*Incident, error)
+	// LastResolved returns the most recently resolved incident for key, or nil.
+	LastResolved(key string) (*Incident, error)
+	// IncidentByID returns the incident or an ENOTFOUND error.
+	IncidentByID(id string) (*Incident, error)
+	// NextSeq increments and returns a named counter, starting at 1.
+	NextSeq(name string) (int64, error)
+	InsertIncident(inc *Incident) error
+	UpdateIncident(inc *Incident) error
+	// Alert returns the stored alert with this fingerprint on the incident, or nil.
+	Alert(incidentID, fingerprint string) (*Alert, error)
+	// PutAlert inserts or replaces an alert of an incident.
+	PutAlert(incidentID string, a *Alert) error
+	// FiringAlerts counts the incident's alerts that are still firing.
+	FiringAlerts(incidentID string) (int, error)
+	// AppendEvent stores e and sets its ID.
+	AppendEvent(e *Event) error
+	// Enqueue inserts a job unless one with its key exists; it reports
+	// whether it inserted.
+	Enqueue(j Job) (bool, error)
+
+	// ClaimJobs marks up to n due jobs as running until now+lease and
+	// returns them with their attempt counted.
+	ClaimJobs(n int, now time.Time, lease time.Duration) ([]Job, error)
+	// FinishJob records a job's outcome: done (with the steps it causes),
+	// retry at runAt, snooze until runAt (the attempt is not spent), or
+	// failed for good.
+	FinishJob(id int64, outcome JobOutcome, runAt time.Time, errText string, next []Job) error
+}
+
+// JobOutcome is how one run of a job ended.
+type JobOutcome string
+
+// The job outcomes; JobState values double as job states in the store.
+const (
+	JobDone    JobOutcome = "completed"
+	JobRetry   JobOutcome = "retry"
+	JobSnooze  JobOutcome = "snoozed"
+	JobFailed  JobOutcome = "failed"
+	JobPending JobOutcome = "available"
+	JobRunning JobOutcome = "running"
+)
+
+// JobStatus is a job as stored, for status views.
+type JobStatus struct {
+	Job
+	State     JobOutcome `json:"state"`
+	LastError string     `json:"last_error,omitempty"`
+}
