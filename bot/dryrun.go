@@ -1,0 +1,231 @@
+package bot
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/rules"
+)
+
+// DryRun is the executor used until Slack and Jira are configured: for each
+// job it logs, as one JSON line, the exact call it would make. It keeps the
+// idempotency rule of the real executors: before "making" anything it looks
+// for an earlier attempt's record (its log line, by job key), so a job run
+// twice (after a crash, say) is logged once.
+type DryRun struct {
+	store incident.Store
+	cfg   *Config
+	rules *rules.Set
+	log   *slog.Logger
+	now   func() time.Time
+
+	mu   sync.Mutex
+	f    *os.File
+	done map[string]bool
+}
+
+// DryRunCall is one line of the dry-run log.
+type DryRunCall struct {
+	Time     time.Time      `json:"time"`
+	Job      string         `json:"job"`
+	Key      string         `json:"key"`
+	Incident string         `json:"incident"`
+	System   string         `json:"system"`
+	Method   string         `json:"method"`
+	Params   map[string]any `json:"params"`
+}
+
+var _ incident.Executor = (*DryRun)(nil)
+
+// NewDryRun opens (or creates) the log at path and indexes the keys already
+// in it. A torn last line, left by a crash mid-write, is cut off.
+func NewDryRun(path string, store incident.Store, cfg *Config, set *rules.Set, log *slog.Logger) (*DryRun, error) {
+	if path == "" {
+		path = "warroom-dryrun.jsonl"
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("dry-run log: %w", err)
+	}
+	d := &DryRun{store: store, cfg: cfg, rules: set, log: log, now: time.Now, f: f, done: map[string]bool{}}
+	good, err := d.index()
+	if err == nil {
+		err = f.Truncate(good)
+	}
+	if err == nil {
+		_, err = f.Seek(good, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("dry-run log %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// index reads the complete lines of the log and returns their length.
+func (d *DryRun) index() (int64, error) {
+	r := bufio.NewReader(d.f)
+	var good int64
+	for {
+		line, err := r.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			return good, nil // a partial last line (no newline) is dropped
+		}
+		if err != nil {
+			return 0, err
+		}
+		var c DryRunCall
+		if json.Unmarshal(line, &c) != nil {
+			return good, nil
+		}
+		d.done[c.Key] = true
+		good += int64(len(line))
+	}
+}
+
+// Close closes the log.
+func (d *DryRun) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.f.Close()
+}
+
+// Execute implements incident.Executor.
+func (d *DryRun) Execute(ctx context.Context, j incident.Job) error {
+	d.mu.Lock()
+	seen := d.done[j.Key]
+	d.mu.Unlock()
+	if seen {
+		return nil // an earlier attempt did it
+	}
+	call, err := d.render(ctx, j)
+	if err != nil {
+		return err
+	}
+	line, err := json.Marshal(call)
+	if err != nil {
+		return incident.Permanent(fmt.Errorf("dry run %s: %w", j.Key, err))
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.done[j.Key] {
+		return nil
+	}
+	if _, err := d.f.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("dry run %s: write log: %w", j.Key, err)
+	}
+	if err := d.f.Sync(); err != nil {
+		return fmt.Errorf("dry run %s: sync log: %w", j.Key, err)
+	}
+	d.done[j.Key] = true
+	d.log.Info("dry run", "job", call.Job, "key", call.Key, "system", call.System, "method", call.Method, "params", call.Params)
+	return nil
+}
+
+// render builds the call a job would make, from the incident as it is now.
+func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error) {
+	inc, err := d.store.Incident(ctx, j.IncidentID)
+	if err != nil {
+		if incident.ErrorCode(err) == incident.ENOTFOUND {
+			return nil, incident.Permanent(err)
+		}
+		return nil, err
+	}
+	var args incident.JobArgs
+	_ = json.Unmarshal(j.Args, &args)
+	c := &DryRunCall{Time: d.now().UTC(), Job: string(j.Kind), Key: j.Key, Incident: inc.ID, System: "slack"}
+	channel := "#" + inc.SlackChannel
+	summaryMeta := map[string]any{"event_type": "warroom_summary", "event_payload": map[string]string{"incident": inc.ID}}
+	switch j.Kind {
+	case incident.JobSlackCreateChannel:
+		c.Method, c.Params = "conversations.create", map[string]any{"name": inc.SlackChannel, "is_private": d.cfg.Slack.PrivateChannels}
+	case incident.JobSlackSetTopic:
+		c.Method, c.Params = "conversations.setTopic", map[string]any{"channel": channel, "topic": Topic(inc)}
+	case incident.JobSlackInvite:
+		c.Method, c.Params = "conversations.invite", map[string]any{"channel": channel, "users": d.responders(inc)}
+	case incident.JobSlackPostSummary, incident.JobSlackUpdate:
+		alerts, err := d.store.Alerts(ctx, inc.ID)
+		if err != nil {
+			return nil, err
+		}
+		c.Method = "chat.postMessage"
+		if j.Kind == incident.JobSlackUpdate {
+			c.Method = "chat.update"
+		}
+		c.Params = map[string]any{"channel": channel, "text": SummaryText(inc, alerts), "metadata": summaryMeta}
+	case incident.JobSlackPinSummary:
+		c.Method, c.Params = "pins.add", map[string]any{"channel": channel, "message": "summary"}
+	case incident.JobSlackBookmarks:
+		links := map[string]string{}
+		if inc.JiraKey != "" && d.cfg.Jira.URL != "" {
+			links["Jira"] = d.cfg.Jira.URL + "/browse/" + inc.JiraKey
+		}
+		c.Method, c.Params = "bookmarks.add", map[string]any{"channel_id": channel, "links": links}
+	case incident.JobSlackAnnounce:
+		c.Method, c.Params = "chat.postMessage", map[string]any{"channel": d.cfg.Slack.AnnounceChannel,
+			"text": fmt.Sprintf("%s %s: war room %s", inc.ID, EscapeMrkdwn(inc.Title), channel), "metadata": summaryMeta}
+	case incident.JobSlackArchive:
+		if inc.State != incident.Resolved {
+			c.Method, c.Params = "none", map[string]any{"skipped": "incident reopened"}
+			break
+		}
+		c.Method, c.Params = "conversations.archive", map[string]any{"channel": channel}
+	case incident.JobJiraCreateIssue:
+		c.System, c.Method = "jira", "POST /rest/api/2/issue"
+		c.Params = map[string]any{"fields": map[string]any{
+			"project": map[string]string{"key": d.cfg.Jira.Project}, "issuetype": map[string]string{"name": d.cfg.Jira.IssueType},
+			"priority": map[string]string{"name": d.cfg.Jira.Priorities[string(inc.Severity)]},
+			"summary":  JiraSummary(inc), "labels": []string{"warroom", "warroom-" + slug(inc.ID), slug(inc.Service)},
+		}}
+	case incident.JobJiraComment:
+		text, err := d.eventText(ctx, inc.ID, args.EventID)
+		if err != nil {
+			return nil, err
+		}
+		c.System, c.Method = "jira", "POST /rest/api/2/issue/{key}/comment"
+		c.Params = map[string]any{"issue": inc.JiraKey, "body": text}
+	case incident.JobJiraTransition:
+		name := d.cfg.Jira.ResolveTransition
+		if args.Target != incident.Resolved {
+			name = d.cfg.Jira.ReopenTransition
+		}
+		c.System, c.Method = "jira", "POST /rest/api/2/issue/{key}/transitions"
+		c.Params = map[string]any{"issue": inc.JiraKey, "transition": name}
+	case incident.JobCorrelateGather:
+		c.System, c.Method = "correlate", "gather"
+		c.Params = map[string]any{"service": inc.Service, "env": inc.Env, "sources": "none configured"}
+	default:
+		return nil, incident.Permanent(fmt.Errorf("dry run: unknown job kind %q", j.Kind))
+	}
+	return c, nil
+}
+
+func (d *DryRun) responders(inc *incident.Incident) []string {
+	out := append([]string{}, d.cfg.Slack.Responders...)
+	if r, ok := d.rules.Lookup(inc.Rule); ok {
+		out = append(out, r.Responders...)
+	}
+	return out
+}
+
+func (d *DryRun) eventText(ctx context.Context, id string, eventID int64) (string, error) {
+	tl, err := d.store.Timeline(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range tl {
+		if e.ID == eventID {
+			return fmt.Sprintf("%s (%s, %s) [warroom-event:%d]", e.Text, e.Actor, e.At.Format(time.RFC3339), e.ID), nil
+		}
+	}
+	return "", incident.Permanent(fmt.Errorf("event %d of %s not found", eventID, id))
+}

@@ -1,0 +1,238 @@
+// Package bot is warroom's composition root and its outside surface: the
+// webhook handlers, the JSON API, metrics and health, the dry-run executor,
+// and the rendering of what Slack and Jira are sent. It wires rules,
+// incident and the store together; the domain lives in package incident.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/incident/sqlstore"
+	"github.com/warroom/warroom/rules"
+)
+
+// Deps are what a Server takes from its caller instead of from globals.
+type Deps struct {
+	Logger   *slog.Logger
+	Registry *prometheus.Registry // nil: a fresh one
+	Now      func() time.Time
+	// Executor runs side-effect jobs; nil: the dry-run executor that logs
+	// each call to cfg.DryRunLog.
+	Executor incident.Executor
+}
+
+// Server is a running warroom: store, service, job worker and HTTP surface.
+type Server struct {
+	cfg     *Config
+	log     *slog.Logger
+	now     func() time.Time
+	reg     *prometheus.Registry
+	store   *sqlstore.Store
+	rules   *rules.Set
+	svc     *incident.Service
+	worker  *incident.Worker
+	metrics *metrics
+	auth    authenticator
+	dryRun  *DryRun
+
+	mu       sync.Mutex
+	listener net.Listener
+}
+
+// New opens the store (applying migrations) and wires the server. Close it
+// when Run is not called.
+func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: deps.Logger, now: deps.Now, reg: deps.Registry}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
+	set, err := cfg.RuleSet()
+	if err != nil {
+		return nil, err
+	}
+	s.rules = set
+	s.auth = newAuthenticator(cfg.Webhook)
+
+	store, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	s.store = store
+	s.metrics = newMetrics(s.reg, store)
+
+	exec := deps.Executor
+	if exec == nil {
+		s.dryRun, err = NewDryRun(cfg.DryRunLog, store, cfg, set, s.log)
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+		exec = s.dryRun
+	}
+	s.worker = incident.NewWorker(store, exec, incident.WorkerOptions{
+		Logger: s.log, Now: s.now, Observe: s.metrics.observeJob,
+	})
+	s.svc = incident.NewService(store, set, incident.Options{
+		ReopenWindow: cfg.ReopenWindow.Duration(),
+		ArchiveAfter: archiveAfter(cfg),
+		ChannelName: func(inc *incident.Incident, n int64) string {
+			return ChannelName(cfg.Slack.ChannelPrefix, inc.OpenedAt, inc.Service, n)
+		},
+		Now: s.now, Logger: s.log, AfterCommit: s.worker.Notify,
+	})
+	return s, nil
+}
+
+// Service returns the domain service, for in-process callers such as the demo.
+func (s *Server) Service() *incident.Service { return s.svc }
+
+// Store returns the store.
+func (s *Server) Store() incident.Store { return s.store }
+
+// Handler returns the HTTP surface.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/alerts/alertmanager", s.webhook(incident.SourceAlertmanager))
+	mux.Handle("POST /api/v1/alerts/grafana", s.webhook(incident.SourceGrafana))
+	mux.Handle("GET /api/v1/incidents", s.api("list", s.listIncidents))
+	mux.Handle("GET /api/v1/incidents/{id}", s.api("show", s.showIncident))
+	mux.Handle("POST /api/v1/incidents/{id}/{action}", s.api("action", s.incidentAction))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	return mux
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("readiness: store unreachable", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "store unreachable")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// ListenAddr decides the address to listen on: without webhook auth,
+// warroom listens on loopback only, whatever the config asks.
+func ListenAddr(cfg *Config) (addr string, forced bool, err error) {
+	host, port, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return "", false, fmt.Errorf("listen %q: %w", cfg.Listen, err)
+	}
+	if cfg.Webhook.Configured() {
+		return cfg.Listen, false, nil
+	}
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		return cfg.Listen, false, nil
+	}
+	return net.JoinHostPort("127.0.0.1", port), true, nil
+}
+
+// Addr returns the address Run listens on, once it listens.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// Run serves HTTP and runs the job worker until ctx ends, then shuts down
+// gracefully: it stops accepting, lets in-flight requests finish (within
+// ShutdownGrace), stops the worker and closes the store. Pending jobs stay
+// for the next start.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.Close()
+	addr, forced, err := ListenAddr(s.cfg)
+	if err != nil {
+		return err
+	}
+	if forced {
+		s.log.Warn("no webhook authentication configured: listening on loopback only", "listen", addr, "configured", s.cfg.Listen)
+	} else if !s.cfg.Webhook.Configured() {
+		s.log.Warn("no webhook authentication configured: loopback only; set webhook.bearer_token or basic_auth to listen elsewhere", "listen", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	s.mu.Lock()
+	s.listener = ln
+	s.mu.Unlock()
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		_ = s.worker.Run(workerCtx)
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	s.log.Info("warroom listening", "addr", ln.Addr().String(), "store", s.cfg.Storage.Driver, "rules", len(s.rules.Rules()))
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+		shutCtx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+		err = srv.Shutdown(shutCtx)
+		cancel()
+	}
+	stopWorker()
+	<-workerDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// ShutdownGrace bounds how long in-flight requests may take at shutdown.
+const ShutdownGrace = 10 * time.Second
+
+// Close releases the store and the dry-run log.
+func (s *Server) Close() error {
+	err := s.store.Close()
+	if s.dryRun != nil {
+		err = errors.Join(err, s.dryRun.Close())
+	}
+	return err
+}
+
+func archiveAfter(cfg *Config) time.Duration {
+	if cfg.Slack.ArchiveAfter == nil {
+		return DefaultArchiveAfter
+	}
+	return cfg.Slack.ArchiveAfter.Duration()
+}

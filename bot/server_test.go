@@ -1,0 +1,377 @@
+package bot_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/incident"
+)
+
+const testToken = "s3cret-webhook-token"
+
+// fixture reads a payload captured from a real Alertmanager (or Grafana).
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", name))
+	if err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	return b
+}
+
+// harness is a whole warroom on a random port, as `warroom serve` runs it.
+type harness struct {
+	t      testing.TB
+	srv    *bot.Server
+	base   string
+	dryRun string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func start(t testing.TB, mutate func(*bot.Config)) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := bot.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Storage.DSN = filepath.Join(dir, "warroom.db")
+	cfg.DryRunLog = filepath.Join(dir, "dryrun.jsonl")
+	cfg.Webhook.BearerToken = testToken
+	if mutate != nil {
+		mutate(cfg)
+	}
+	srv, err := bot.New(context.Background(), cfg, bot.Deps{})
+	if err != nil {
+		t.Fatalf("new server: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{t: t, srv: srv, dryRun: cfg.DryRunLog, cancel: cancel, done: make(chan error, 1)}
+	go func() { h.done <- srv.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Addr() == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("server did not start listening")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.base = "http://" + srv.Addr()
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *harness) stop() {
+	h.cancel()
+	select {
+	case err := <-h.done:
+		if err != nil {
+			h.t.Errorf("server run: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		h.t.Error("server did not shut down")
+	}
+}
+
+type reply struct {
+	code int
+	body []byte
+}
+
+func (h *harness) post(path string, body []byte, hdr map[string]string) reply {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.base+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	for k, v := range hdr {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	return h.do(req)
+}
+
+func (h *harness) get(path string) reply {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	return h.do(req)
+}
+
+func (h *harness) do(req *http.Request) reply {
+	h.t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{resp.StatusCode, b}
+}
+
+func decodeJSON[T any](t testing.TB, r reply) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+	return v
+}
+
+type webhookReply struct {
+	Opened, Attached, Escalated, Reopened, Recorded, Resolved []string
+	Alerts                                                    []incident.AlertResult
+}
+
+func (h *harness) deliver(name string) webhookReply {
+	h.t.Helper()
+	path := "/api/v1/alerts/alertmanager"
+	if strings.HasPrefix(name, "grafana/") {
+		path = "/api/v1/alerts/grafana"
+	}
+	r := h.post(path, fixture(h.t, name), nil)
+	if r.code != http.StatusOK {
+		h.t.Fatalf("%s: HTTP %d %s", name, r.code, r.body)
+	}
+	return decodeJSON[webhookReply](h.t, r)
+}
+
+func (h *harness) incident(id string) bot.IncidentView {
+	h.t.Helper()
+	r := h.get("/api/v1/incidents/" + id)
+	if r.code != http.StatusOK {
+		h.t.Fatalf("GET %s: HTTP %d %s", id, r.code, r.body)
+	}
+	return decodeJSON[bot.IncidentView](h.t, r)
+}
+
+func (h *harness) list(query string) []*incident.Incident {
+	h.t.Helper()
+	r := h.get("/api/v1/incidents" + query)
+	if r.code != http.StatusOK {
+		h.t.Fatalf("list: HTTP %d %s", r.code, r.body)
+	}
+	return decodeJSON[struct{ Incidents []*incident.Incident }](h.t, r).Incidents
+}
+
+// dryRunCalls reads the dry-run log.
+func (h *harness) dryRunCalls() []bot.DryRunCall {
+	h.t.Helper()
+	f, err := os.Open(h.dryRun)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer f.Close()
+	var calls []bot.DryRunCall
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var c bot.DryRunCall
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			h.t.Fatalf("dry-run log line %q: %v", sc.Text(), err)
+		}
+		calls = append(calls, c)
+	}
+	return calls
+}
+
+// waitCall waits until the dry-run log holds the call with this job key.
+func (h *harness) waitCall(key string) bot.DryRunCall {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, c := range h.dryRunCalls() {
+			if c.Key == key {
+				return c
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("no dry-run call %s; log has %d calls", key, len(h.dryRunCalls()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func eq[T comparable](t testing.TB, what string, got, want T) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
+
+func ids(s []string) string { return fmt.Sprint(s) }
+
+// The captured fixtures replayed in order, as Alertmanager sent them.
+func TestFixtureReplay(t *testing.T) {
+	h := start(t, nil)
+
+	r := h.deliver("alertmanager/firing-high-error-rate.json")
+	eq(t, "opened", ids(r.Opened), "[INC-1]")
+	inc := h.incident("INC-1")
+	eq(t, "service", inc.Service, "payment-gateway")
+	eq(t, "env", inc.Env, "prod")
+	eq(t, "war room", inc.WarRoom, true)
+	eq(t, "value", *inc.Value, 0.03107142857142857)
+	eq(t, "threshold", *inc.Threshold, 0.008)
+	eq(t, "channel", inc.SlackChannel, "inc-"+time.Now().UTC().Format("20060102")+"-payment-gateway-1")
+
+	r = h.deliver("alertmanager/firing-pod-error-rate-3-alerts.json")
+	eq(t, "attached", ids(r.Attached), "[INC-1]")
+	eq(t, "opened", ids(r.Opened), "[]")
+	eq(t, "alerts on INC-1", len(h.incident("INC-1").Alerts), 4)
+
+	before := h.incident("INC-1")
+	r = h.deliver("alertmanager/repeat-high-error-rate.json")
+	eq(t, "repeat outcome", r.Alerts[0].Outcome, incident.OutcomeUnchanged)
+	after := h.incident("INC-1")
+	eq(t, "timeline after repeat", len(after.Timeline), len(before.Timeline))
+	eq(t, "jobs after repeat", len(after.Jobs), len(before.Jobs))
+
+	r = h.deliver("alertmanager/firing-below-threshold.json")
+	eq(t, "recorded", ids(r.Recorded), "[INC-2]")
+	eq(t, "below threshold war room", h.incident("INC-2").WarRoom, false)
+	eq(t, "war rooms listed", len(h.list("")), 1)
+	eq(t, "all listed", len(h.list("?all=true")), 2)
+
+	r = h.deliver("alertmanager/firing-truncated.json")
+	eq(t, "truncated opened", ids(r.Opened), "[INC-3]")
+	eq(t, "truncated count", h.incident("INC-3").TruncatedAlerts, 1)
+
+	r = h.deliver("alertmanager/resolved-high-error-rate.json")
+	eq(t, "resolved after first resolve", ids(r.Resolved), "[]")
+	eq(t, "state after first resolve", h.incident("INC-1").State, incident.Triggered)
+	r = h.deliver("alertmanager/resolved-pod-error-rate.json")
+	eq(t, "resolved", ids(r.Resolved), "[INC-1]")
+	inc = h.incident("INC-1")
+	eq(t, "state", inc.State, incident.Resolved)
+	eq(t, "peak", *inc.PeakValue, 0.034999999999999996)
+
+	r = h.deliver("grafana/firing-error-rate.json")
+	eq(t, "grafana escalated checkout", ids(r.Escalated), "[INC-2]")
+	inc = h.incident("INC-2")
+	eq(t, "checkout war room", inc.WarRoom, true)
+	eq(t, "checkout value from Grafana values", *inc.Value, 0.0123)
+
+	// Every war room's opening steps ran, in the dry run, once.
+	for _, id := range []string{"INC-1", "INC-2", "INC-3"} {
+		c := h.waitCall("slack.create_channel:" + id)
+		eq(t, id+" create method", c.Method, "conversations.create")
+		h.waitCall("jira.create_issue:" + id)
+		h.waitCall("slack.post_summary:" + id)
+	}
+	// The archive waits archive_after (24h by default) after the resolve.
+	archiveKey := "slack.archive:INC-1:" + fmt.Sprint(lastEvent(h.incident("INC-1"), incident.EventResolved))
+	var archive *incident.JobStatus
+	for _, j := range h.incident("INC-1").Jobs {
+		if j.Key == archiveKey {
+			archive = &j
+		}
+	}
+	if archive == nil || archive.State != incident.JobPending || time.Until(archive.RunAt) < 23*time.Hour {
+		t.Errorf("archive job %+v, want pending for ~24h", archive)
+	}
+	seen := map[string]int{}
+	for _, c := range h.dryRunCalls() {
+		seen[c.Key]++
+		if seen[c.Key] > 1 {
+			t.Errorf("job %s logged twice", c.Key)
+		}
+	}
+	if got := h.list("?state=resolved"); len(got) != 1 || got[0].ID != "INC-1" {
+		t.Errorf("state filter: %v", got)
+	}
+	if got := h.list("?service=search"); len(got) != 1 || got[0].ID != "INC-3" {
+		t.Errorf("service filter: %v", got)
+	}
+}
+
+func lastEvent(v bot.IncidentView, kind incident.EventKind) int64 {
+	var id int64
+	for _, e := range v.Timeline {
+		if e.Kind == kind {
+			id = e.ID
+		}
+	}
+	return id
+}
+
+func TestIncidentActions(t *testing.T) {
+	h := start(t, nil)
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	act := func(path, body string) reply { return h.post("/api/v1/incidents/"+path, []byte(body), nil) }
+
+	eq(t, "ack", act("INC-1/ack", `{"actor":"alice"}`).code, http.StatusOK)
+	eq(t, "ack again", act("INC-1/ack", ``).code, http.StatusConflict)
+	eq(t, "note without text", act("INC-1/note", `{}`).code, http.StatusBadRequest)
+	eq(t, "note", act("inc-1/note", `{"text":"failing over the db"}`).code, http.StatusOK)
+	eq(t, "unknown field", act("INC-1/note", `{"txt":"x"}`).code, http.StatusBadRequest)
+	eq(t, "unknown action", act("INC-1/explode", ``).code, http.StatusNotFound)
+	eq(t, "unknown incident", act("INC-99/ack", ``).code, http.StatusNotFound)
+	eq(t, "bad id", act("nope/ack", ``).code, http.StatusBadRequest)
+	eq(t, "mitigate", act("INC-1/mitigate", ``).code, http.StatusOK)
+	r := act("INC-1/resolve", `{"actor":"alice","text":"rolled back"}`)
+	eq(t, "resolve", r.code, http.StatusOK)
+	v := decodeJSON[bot.IncidentView](t, r)
+	eq(t, "state", v.State, incident.Resolved)
+	last := v.Timeline[len(v.Timeline)-1]
+	eq(t, "resolve actor", last.Actor, "api:alice")
+	eq(t, "resolve text", last.Text, "resolved by api:alice: rolled back")
+	eq(t, "bad state filter", h.get("/api/v1/incidents?state=exploded").code, http.StatusBadRequest)
+
+	// The API wants the same credentials as the webhooks.
+	req, _ := http.NewRequest(http.MethodGet, h.base+"/api/v1/incidents", nil)
+	eq(t, "list without token", h.do(req).code, http.StatusUnauthorized)
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	h := start(t, nil)
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	h.deliver("alertmanager/firing-below-threshold.json")
+	h.post("/api/v1/alerts/alertmanager", []byte(`{`), nil)
+	eq(t, "healthz", h.get("/healthz").code, http.StatusOK)
+	eq(t, "readyz", h.get("/readyz").code, http.StatusOK)
+	h.waitCall("slack.create_channel:INC-1")
+	// The job's outcome is counted just after the log line is written.
+	var m string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m = string(h.get("/metrics").body); strings.Contains(m, `warroom_job_runs_total{kind="slack.create_channel"`) {
+			break
+		}
+	}
+	for _, want := range []string{
+		`warroom_webhooks_total{outcome="accepted",source="alertmanager"} 2`,
+		`warroom_webhooks_total{outcome="bad_request",source="alertmanager"} 1`,
+		`warroom_alerts_total{decision="war_room"} 1`,
+		`warroom_alerts_total{decision="record"} 1`,
+		`warroom_incidents{state="triggered",war_room="true"} 1`,
+		`warroom_incidents{state="triggered",war_room="false"} 1`,
+		`warroom_job_runs_total{kind="slack.create_channel",outcome="completed"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(m, "INC-1") || strings.Contains(m, "payment-gateway") {
+		t.Error("metrics carry an unbounded label (incident ID or service)")
+	}
+}
+
+// A store that cannot commit answers 503, so that Alertmanager retries.
+func TestStoreDownIs503(t *testing.T) {
+	h := start(t, nil)
+	h.srv.Store().Close()
+	r := h.post("/api/v1/alerts/alertmanager", fixture(t, "alertmanager/firing-high-error-rate.json"), nil)
+	eq(t, "status", r.code, http.StatusServiceUnavailable)
+	eq(t, "readyz", h.get("/readyz").code, http.StatusServiceUnavailable)
+}

@@ -1,0 +1,181 @@
+package bot
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/alertmanager"
+)
+
+// DefaultMaxBody is the webhook body cap when the config sets none.
+const DefaultMaxBody = 4 << 20
+
+// webhookResponse says what a delivery did.
+type webhookResponse struct {
+	Status    string                 `json:"status"`
+	Opened    []string               `json:"opened"`
+	Attached  []string               `json:"attached"`
+	Escalated []string               `json:"escalated"`
+	Reopened  []string               `json:"reopened"`
+	Recorded  []string               `json:"recorded"`
+	Resolved  []string               `json:"resolved"`
+	Alerts    []incident.AlertResult `json:"alerts"`
+}
+
+// webhook takes an Alertmanager (v4) or Grafana (v1) payload. The status
+// contract (Alertmanager retries 5xx only): 200 after commit; 400 for a
+// payload that is malformed or invalid; 401 for bad credentials; 413 over
+// the body cap; 503 when the store cannot commit.
+func (s *Server) webhook(source incident.Source) http.Handler {
+	version := alertmanager.VersionAlertmanger
+	if source == incident.SourceGrafana {
+		version = alertmanager.VersionGrafana
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		outcome := "accepted"
+		defer func() {
+			s.metrics.webhooks.WithLabelValues(string(source), outcome).Inc()
+			s.metrics.webhookDuration.WithLabelValues(string(source)).Observe(time.Since(start).Seconds())
+		}()
+		fail := func(code int, o, msg string) {
+			outcome = o
+			writeError(w, code, msg)
+		}
+		if why := s.auth.check(r); why != "" {
+			s.auth.challenge(w)
+			fail(http.StatusUnauthorized, "unauthorized", why)
+			return
+		}
+		msg, status, err := s.decode(w, r, version)
+		if err != nil {
+			o := "bad_request"
+			if status == http.StatusRequestEntityTooLarge {
+				o = "too_large"
+			}
+			fail(status, o, err.Error())
+			return
+		}
+		d := toDelivery(msg, source, s.now())
+		res, err := s.svc.Ingest(r.Context(), d)
+		if err != nil {
+			switch incident.ErrorCode(err) {
+			case incident.EINVALID:
+				fail(http.StatusBadRequest, "bad_request", incident.ErrorMessage(err))
+			default:
+				s.log.Error("webhook not stored", "source", source, "receiver", msg.Receiver, "alerts", len(msg.Alerts), "err", err)
+				fail(http.StatusServiceUnavailable, "unavailable", "not stored: the store is unavailable; retry")
+			}
+			return
+		}
+		for _, a := range res.Alerts {
+			s.metrics.alerts.WithLabelValues(string(a.Decision)).Inc()
+		}
+		resp := webhookResponse{Status: "ok", Opened: res.Incidents(incident.OutcomeOpened),
+			Attached: res.Incidents(incident.OutcomeAttached), Escalated: res.Incidents(incident.OutcomeEscalated),
+			Reopened: res.Incidents(incident.OutcomeReopened), Recorded: res.Incidents(incident.OutcomeRecorded),
+			Resolved: res.ResolvedIncidents, Alerts: res.Alerts}
+		if len(resp.Opened)+len(resp.Escalated)+len(resp.Reopened)+len(resp.Resolved) > 0 {
+			s.log.Info("webhook", "source", source, "opened", resp.Opened, "escalated", resp.Escalated,
+				"reopened", resp.Reopened, "resolved", resp.Resolved)
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+}
+
+// decode reads, caps and validates a payload.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, version string) (*alertmanager.Message, int, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q; want application/json", ct)
+	}
+	limit := s.cfg.Webhook.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body over %d bytes", limit)
+		}
+		return nil, http.StatusBadRequest, errors.New("could not read body")
+	}
+	if !utf8.Valid(body) {
+		return nil, http.StatusBadRequest, errors.New("body is not valid UTF-8")
+	}
+	var msg alertmanager.Message
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&msg); err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("malformed JSON: %s", jsonErr(err))
+	}
+	if dec.More() {
+		return nil, http.StatusBadRequest, errors.New("malformed JSON: data after the payload")
+	}
+	if err := msg.Validate(version); err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("invalid payload: %w", err)
+	}
+	return &msg, 0, nil
+}
+
+// jsonErr shortens decoder errors to one line without echoing input.
+func jsonErr(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("%s at byte %d", syn.Error(), syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q: want %s, got %s", typ.Field, typ.Type, typ.Value)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected end of input"
+	}
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
+}
+
+func toDelivery(m *alertmanager.Message, source incident.Source, now time.Time) *incident.Delivery {
+	d := &incident.Delivery{Source: source, Receiver: m.Receiver, GroupKey: m.GroupKey, Status: m.Status,
+		TruncatedAlerts: m.TruncatedAlerts, ReceivedAt: now, Alerts: make([]incident.Alert, len(m.Alerts))}
+	for i, a := range m.Alerts {
+		d.Alerts[i] = incident.Alert{
+			Fingerprint: a.Fingerprint, Status: incident.AlertStatus(a.Status),
+			Labels: nonNil(a.Labels), Annotations: nonNil(a.Annotations),
+			StartsAt: a.StartsAt.UTC(), EndsAt: a.EndsAt.UTC(), GeneratorURL: a.GeneratorURL,
+			Values: a.Values, Source: source,
+		}
+		if a.EndsAt.IsZero() {
+			d.Alerts[i].EndsAt = time.Time{}
+		}
+	}
+	return d
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}

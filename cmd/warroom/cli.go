@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/incident/sqlstore"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `warroom — the SRE war-room bot
+
+Usage:
+  warroom serve [--config FILE]               run the bot (no config: SQLite in ./warroom.db, loopback, dry run)
+  warroom check-config FILE                   validate a config file
+  warroom simulate [--config FILE] PAYLOAD    decide on a webhook payload without side effects
+  warroom incidents list [--all] [--state S] [--service S]
+  warroom incidents show|ack|resolve ID       drive a running server (--server URL, token in WARROOM_TOKEN)
+  warroom migrate [--config FILE]             apply store migrations
+  warroom version
+
+Every client command takes -o json for machine-readable output.
+`
+
+// errUsage marks errors that should print the usage line (exit 2).
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		err = serve(ctx, rest, stderr)
+	case "check-config":
+		err = checkConfig(rest, stdout)
+	case "simulate":
+		err = simulate(rest, stdout)
+	case "incidents":
+		err = incidents(ctx, rest, stdout)
+	case "migrate":
+		err = migrate(ctx, rest, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "warroom", buildVersion())
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "warroom: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "warroom: %v\n\n%s", err, usage)
+		}
+		return 2
+	}
+	fmt.Fprintf(stderr, "warroom: %v\n", err)
+	return 1
+}
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return version
+}
+
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("warroom "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses flags that may stand before or after the positional
+// arguments, as runbooks write them both ways.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// loadConfig loads FILE, or the embedded defaults when path is empty.
+// Problems such as missing secret files are printed as warnings.
+func loadConfig(path string, warn io.Writer) (*bot.Config, error) {
+	if path == "" {
+		return bot.Default(), nil
+	}
+	cfg, problems, err := bot.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range problems {
+		fmt.Fprintf(warn, "warning: %s\n", p)
+	}
+	return cfg, nil
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("serve")
+	path := fs.String("config", "", "config file (default: embedded defaults)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if rest, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(rest) > 0 {
+		return fmt.Errorf("%w: serve takes no arguments", errUsage)
+	}
+	log := newLogger(stderr, *logFormat)
+	cfg, err := loadConfig(*path, stderr)
+	if err != nil {
+		return err
+	}
+	srv, err := bot.New(ctx, cfg, bot.Deps{Logger: log})
+	if err != nil {
+		return err
+	}
+	if *path == "" {
+		log.Info("no --config: embedded defaults (SQLite in warroom.db, Slack and Jira in dry run)", "dry_run_log", cfg.DryRunLog)
+	}
+	return srv.Run(ctx)
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func checkConfig(args []string, stdout io.Writer) error {
+	fs := newFlags("check-config")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return fmt.Errorf("%w: check-config takes one FILE", errUsage)
+	}
+	cfg, problems, err := bot.Load(rest[0])
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	set, err := cfg.RuleSet()
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintf(stdout, "warning: %s\n", p)
+	}
+	fmt.Fprintf(stdout, "%s: OK (%d rules", rest[0], len(set.Rules()))
+	if len(problems) > 0 {
+		fmt.Fprintf(stdout, ", %d warnings", len(problems))
+	}
+	fmt.Fprintln(stdout, ")")
+	return nil
+}
+
+func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("migrate")
+	path := fs.String("config", "", "config file (default: embedded defaults)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, os.Stderr)
+	if err != nil {
+		return err
+	}
+	store, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	fmt.Fprintf(stdout, "migrations applied (%s)\n", cfg.Storage.Driver)
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func oneOf(v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %q: want one of %s", errUsage, v, strings.Join(allowed, ", "))
+}

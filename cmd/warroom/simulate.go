@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/alertmanager"
+)
+
+// simulate prints, without side effects, what warroom would decide for
+// each alert of a payload and the calls a war room would make.
+func simulate(args []string, stdout io.Writer) error {
+	fs := newFlags("simulate")
+	path := fs.String("config", "", "config file (default: embedded defaults)")
+	output := fs.String("o", "text", "output: text or json")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return fmt.Errorf("%w: simulate takes one PAYLOAD.json", errUsage)
+	}
+	if err := oneOf(*output, "text", "json"); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, os.Stderr)
+	if err != nil {
+		return err
+	}
+	set, err := cfg.RuleSet()
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(rest[0])
+	if err != nil {
+		return err
+	}
+	var msg alertmanager.Message
+	if err := json.Unmarshal(data, &msg); err != nil {
+		return fmt.Errorf("%s: malformed JSON: %w", rest[0], err)
+	}
+	source, version := incident.SourceAlertmanager, alertmanager.VersionAlertmanger
+	if msg.Version == alertmanager.VersionGrafana {
+		source, version = incident.SourceGrafana, alertmanager.VersionGrafana
+	}
+	if err := msg.Validate(version); err != nil {
+		return fmt.Errorf("%s: invalid payload: %w", rest[0], err)
+	}
+	sim := bot.Simulate(cfg, set, &msg, source, time.Now())
+	if *output == "json" {
+		return printJSON(stdout, sim)
+	}
+	for _, a := range sim {
+		fmt.Fprintf(stdout, "alert %s (%s, %s): %s by rule %q — %s\n", a.Fingerprint, a.Alertname, a.Status, a.Decision, a.Rule, a.Reason)
+		for _, c := range a.Calls {
+			b, _ := json.Marshal(c.Params)
+			fmt.Fprintf(stdout, "  would call %s %s %s\n", c.System, c.Method, b)
+		}
+	}
+	return nil
+}
