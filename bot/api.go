@@ -119,7 +119,7 @@ func (s *Server) view(r *http.Request, id string) (*IncidentView, error) {
 		return nil, err
 	}
 	v := &IncidentView{Incident: inc}
-	if v.Alerts, err = s.store.Alerts(ctx, id); err != nil {
+	if v.Alerts, err = s.store.Alerts(ctx, id, 0); err != nil {
 		return nil, err
 	}
 	if v.Timeline, err = s.store.Timeline(ctx, id); err != nil {
@@ -187,4 +187,3 @@ func (s *Server) incidentAction(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
-

@@ -75,8 +75,8 @@ type Config struct {
 
 // configSource remembers where a Config came from, for error positions.
 type configSource struct {
-	file      string // the config file
-	rulesFile string // the file Rules were read from, if not the config file
+	file      string       // the config file
+	rulesFile string       // the file Rules were read from, if not the config file
 	ruleNodes []*yaml.Node // each rule's YAML, for the lines of its errors
 	// resolved is set once ResolveSecrets filled secrets from their _file
 	// twins, after which both being set is expected.
@@ -116,6 +116,14 @@ type BasicAuth struct {
 	Username     string `yaml:"username" json:"username"`
 	Password     Secret `yaml:"password" json:"password"`
 	PasswordFile string `yaml:"password_file" json:"password_file"`
+}
+
+// Format implements fmt.Formatter. Without it, a verb that does not fit a
+// pointer (%s, %d) on a struct holding a *BasicAuth makes fmt print the
+// fields with their methods turned off, and so the password.
+func (b BasicAuth) Format(f fmt.State, verb rune) {
+	type basicAuth BasicAuth // without this method; Password keeps its own
+	fmt.Fprintf(f, fmt.FormatString(f, verb), basicAuth(b))
 }
 
 // SlackConfig configures the Slack side.
@@ -225,8 +233,11 @@ func (s Secret) String() string {
 	return redactedSecret
 }
 
-// GoString keeps %#v from showing the value.
-func (s Secret) GoString() string { return strconv.Quote(s.String()) }
+// Format implements fmt.Formatter so that no verb, %#v and %d included,
+// shows the value.
+func (s Secret) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, fmt.FormatString(f, verb), s.String())
+}
 
 // LogValue implements slog.LogValuer.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
@@ -273,12 +284,13 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// String shows the storage config with the DSN's password redacted.
-func (s StorageConfig) String() string {
-	return fmt.Sprintf("{Driver:%s DSN:%s}", s.Driver, redactDSN(s.DSN))
-}
+type storageConfig StorageConfig // without the methods, for Format and the marshalers
 
-type storageConfig StorageConfig // without the methods, for the marshalers
+// Format implements fmt.Formatter: the DSN's password is redacted.
+func (s StorageConfig) Format(f fmt.State, verb rune) {
+	s.DSN = redactDSN(s.DSN)
+	fmt.Fprintf(f, fmt.FormatString(f, verb), storageConfig(s))
+}
 
 // MarshalJSON writes the storage config with the DSN's password redacted.
 func (s StorageConfig) MarshalJSON() ([]byte, error) {

@@ -153,7 +153,11 @@ func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error
 	case incident.JobSlackInvite:
 		c.Method, c.Params = "conversations.invite", map[string]any{"channel": channel, "users": d.responders(inc)}
 	case incident.JobSlackPostSummary, incident.JobSlackUpdate:
-		alerts, err := d.store.Alerts(ctx, inc.ID)
+		alerts, err := d.store.Alerts(ctx, inc.ID, SummaryAlerts)
+		if err != nil {
+			return nil, err
+		}
+		total, _, err := d.store.CountAlerts(ctx, inc.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +165,7 @@ func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error
 		if j.Kind == incident.JobSlackUpdate {
 			c.Method = "chat.update"
 		}
-		c.Params = map[string]any{"channel": channel, "text": SummaryText(inc, alerts), "metadata": summaryMeta}
+		c.Params = map[string]any{"channel": channel, "text": SummaryText(inc, alerts, total), "metadata": summaryMeta}
 	case incident.JobSlackPinSummary:
 		c.Method, c.Params = "pins.add", map[string]any{"channel": channel, "message": "summary"}
 	case incident.JobSlackBookmarks:

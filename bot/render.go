@@ -106,9 +106,13 @@ func Topic(inc *incident.Incident) string {
 	return oneLine(fmt.Sprintf("%s %s | %s | %s | %s", inc.ID, inc.Service, inc.Severity, inc.State, valueVsThreshold(inc)), 250)
 }
 
+// SummaryAlerts is how many alerts a summary lists; the rest are counted.
+const SummaryAlerts = 10
+
 // SummaryText renders the summary as mrkdwn text, every alert-borne value
-// escaped. The Slack issue replaces it with Block Kit; the dry run logs it.
-func SummaryText(inc *incident.Incident, alerts []incident.Alert) string {
+// escaped: alerts are the first of the incident's total alerts. The Slack
+// issue replaces it with Block Kit; the dry run logs it.
+func SummaryText(inc *incident.Incident, alerts []incident.Alert, total int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%s: %s*\n", inc.ID, EscapeMrkdwn(inc.Title))
 	fmt.Fprintf(&b, "Service: %s (%s) | Severity: %s | State: %s\n", EscapeMrkdwn(inc.Service), EscapeMrkdwn(inc.Env), EscapeMrkdwn(string(inc.Severity)), inc.State)
@@ -120,10 +124,8 @@ func SummaryText(inc *incident.Incident, alerts []incident.Alert) string {
 	if inc.JiraKey != "" {
 		fmt.Fprintf(&b, "Jira: %s\n", EscapeMrkdwn(inc.JiraKey))
 	}
-	const maxAlerts = 10
 	for i, a := range alerts {
-		if i == maxAlerts {
-			fmt.Fprintf(&b, "…and %d more alerts\n", len(alerts)-maxAlerts)
+		if i == SummaryAlerts {
 			break
 		}
 		fmt.Fprintf(&b, "• %s %s", EscapeMrkdwn(a.Labels["alertname"]), a.Status)
@@ -134,6 +136,9 @@ func SummaryText(inc *incident.Incident, alerts []incident.Alert) string {
 			fmt.Fprintf(&b, " %s", incident.FormatValue(*a.Value))
 		}
 		b.WriteByte('\n')
+	}
+	if shown := min(len(alerts), SummaryAlerts); total > shown {
+		fmt.Fprintf(&b, "…and %d more alerts\n", total-shown)
 	}
 	if inc.TruncatedAlerts > 0 {
 		fmt.Fprintf(&b, "(Alertmanager truncated %d more alerts)\n", inc.TruncatedAlerts)

@@ -44,7 +44,7 @@ func Simulate(cfg *Config, set *rules.Set, msg *alertmanager.Message, source inc
 			inc.SlackChannel = ChannelName(cfg.Slack.ChannelPrefix, now, dec.Service, 1)
 			sa.Calls = []DryRunCall{
 				{System: "slack", Method: "conversations.create", Params: map[string]any{"name": inc.SlackChannel, "is_private": cfg.Slack.PrivateChannels}},
-				{System: "slack", Method: "chat.postMessage", Params: map[string]any{"channel": "#" + inc.SlackChannel, "text": SummaryText(inc, []incident.Alert{a})}},
+				{System: "slack", Method: "chat.postMessage", Params: map[string]any{"channel": "#" + inc.SlackChannel, "text": SummaryText(inc, []incident.Alert{a}, 1)}},
 				{System: "jira", Method: "POST /rest/api/2/issue", Params: map[string]any{"summary": JiraSummary(inc),
 					"priority": cfg.Jira.Priorities[string(dec.Severity)], "project": cfg.Jira.Project}},
 			}

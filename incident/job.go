@@ -35,6 +35,16 @@ var next = map[JobKind][]JobKind{
 	JobSlackPostSummary:   {JobSlackPinSummary, JobSlackBookmarks},
 }
 
+// coalesced steps render the incident as it is when they run, so one
+// pending run serves any number of changes: while one waits, a second is
+// not queued. An alert storm makes one summary update, not thousands.
+var coalesced = map[JobKind]bool{JobSlackUpdate: true}
+
+// CoalesceDelay is how long a coalesced step waits before it runs, so that
+// a burst of changes makes one call (Slack allows about one message update
+// per second per channel).
+const CoalesceDelay = time.Second
+
 // openSteps are the steps enqueued when a war room opens.
 var openSteps = []JobKind{JobSlackCreateChannel, JobJiraCreateIssue, JobCorrelateGather}
 
@@ -48,6 +58,9 @@ type Job struct {
 	RunAt      time.Time       `json:"run_at"`
 	Attempt    int             `json:"attempt"` // 1 on the first run
 	MaxAttempt int             `json:"max_attempts"`
+	// Coalesce: the key names the pending run only; a claimed run is
+	// renamed key#id, so a change after the claim queues a new run.
+	Coalesce bool `json:"coalesce,omitempty"`
 }
 
 // JobArgs are the arguments every step may carry.
@@ -59,14 +72,19 @@ type JobArgs struct {
 }
 
 // NewJob makes a step for an incident. The key is kind, incident and, for
-// steps caused by one timeline event, that event's ID.
+// steps caused by one timeline event, that event's ID; coalesced steps are
+// keyed by kind and incident alone.
 func NewJob(kind JobKind, incidentID string, args JobArgs, runAt time.Time) Job {
 	key := string(kind) + ":" + incidentID
-	if args.EventID != 0 {
+	if args.EventID != 0 && !coalesced[kind] {
 		key += fmt.Sprintf(":%d", args.EventID)
 	}
 	raw, _ := json.Marshal(args) // a struct of plain fields: cannot fail
-	return Job{Kind: kind, Key: key, IncidentID: incidentID, Args: raw, RunAt: runAt, MaxAttempt: DefaultMaxAttempts}
+	if coalesced[kind] {
+		runAt = runAt.Add(CoalesceDelay)
+	}
+	return Job{Kind: kind, Key: key, IncidentID: incidentID, Args: raw, RunAt: runAt,
+		MaxAttempt: DefaultMaxAttempts, Coalesce: coalesced[kind]}
 }
 
 // Successors returns the steps that follow j when it succeeds.

@@ -114,7 +114,9 @@ func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error
 		return nil, fmt.Errorf("ingest: rules gave %d decisions for %d alerts", len(decisions), len(d.Alerts))
 	}
 	var res *IngestResult
+	var queued int
 	err := s.store.Update(ctx, func(tx Tx) error {
+		tx = countJobs(tx, &queued)
 		res = &IngestResult{}
 		now := s.opts.Now()
 		if err := tx.RecordDelivery(d); err != nil {
@@ -137,7 +139,9 @@ func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error
 	if err != nil {
 		return nil, err
 	}
-	s.opts.AfterCommit()
+	if queued > 0 {
+		s.opts.AfterCommit()
+	}
 	return res, nil
 }
 
@@ -149,6 +153,15 @@ type change struct {
 	now       time.Time
 	dirty     bool
 	lastEvent int64
+	// lastMajor is the last event worth a Jira comment: state changes and
+	// notes, not every attached alert.
+	lastMajor int64
+}
+
+// major events are told to Jira as comments.
+var major = map[EventKind]bool{
+	EventEscalated: true, EventAcknowledged: true, EventMitigated: true, EventResolved: true,
+	EventReopened: true, EventNote: true,
 }
 
 func (c *change) event(kind EventKind, actor, text string) error {
@@ -157,6 +170,9 @@ func (c *change) event(kind EventKind, actor, text string) error {
 		return err
 	}
 	c.lastEvent = e.ID
+	if major[kind] {
+		c.lastMajor = e.ID
+	}
 	c.dirty = true
 	return nil
 }
@@ -302,30 +318,37 @@ func (s *Service) reopen(c *change, actor, why string) error {
 	return nil
 }
 
-// attach stores the alert on c.inc and says what changed.
+// attach stores the alert on c.inc and says what changed. In a storm most
+// alerts are new, so it tries the insert first.
 func (s *Service) attach(c *change, a *Alert, opening bool) (Outcome, error) {
-	old, err := c.tx.Alert(c.inc.ID, a.Fingerprint)
+	inserted, err := c.tx.InsertAlert(c.inc.ID, a)
 	if err != nil {
 		return "", err
 	}
-	outcome := OutcomeUpdated
-	switch {
-	case old == nil:
-		outcome = OutcomeAttached
+	outcome := OutcomeAttached
+	if inserted {
 		if !opening {
 			if err := c.event(EventAlertAttached, ActorAlert, "alert attached: "+alertText(a)); err != nil {
 				return "", err
 			}
 		}
-	case old.Status == AlertResolved:
-		if err := c.event(EventAlertRefired, ActorAlert, "alert firing again: "+alertText(a)); err != nil {
+	} else {
+		old, err := c.tx.Alert(c.inc.ID, a.Fingerprint)
+		if err != nil {
 			return "", err
 		}
-	case sameAlert(old, a):
-		return OutcomeUnchanged, nil
-	}
-	if err := c.tx.PutAlert(c.inc.ID, a); err != nil {
-		return "", err
+		outcome = OutcomeUpdated
+		switch {
+		case old.Status == AlertResolved:
+			if err := c.event(EventAlertRefired, ActorAlert, "alert firing again: "+alertText(a)); err != nil {
+				return "", err
+			}
+		case sameAlert(old, a):
+			return OutcomeUnchanged, nil
+		}
+		if err := c.tx.PutAlert(c.inc.ID, a); err != nil {
+			return "", err
+		}
 	}
 	if a.Value != nil {
 		v := *a.Value
@@ -410,8 +433,10 @@ func (s *Service) save(c *change, extra []Job) error {
 	}
 	jobs := extra
 	if c.lastEvent != 0 {
-		args := JobArgs{EventID: c.lastEvent}
-		jobs = append(jobs, NewJob(JobSlackUpdate, c.inc.ID, args, c.now), NewJob(JobJiraComment, c.inc.ID, args, c.now))
+		jobs = append(jobs, NewJob(JobSlackUpdate, c.inc.ID, JobArgs{EventID: c.lastEvent}, c.now))
+	}
+	if c.lastMajor != 0 {
+		jobs = append(jobs, NewJob(JobJiraComment, c.inc.ID, JobArgs{EventID: c.lastMajor}, c.now))
 	}
 	for _, j := range jobs {
 		if _, err := c.tx.Enqueue(j); err != nil {
@@ -438,7 +463,9 @@ func (s *Service) Resolve(ctx context.Context, id, actor, summary string) (*Inci
 
 func (s *Service) transition(ctx context.Context, id, actor string, to State, text string) (*Incident, error) {
 	var out *Incident
+	var queued int
 	err := s.store.Update(ctx, func(tx Tx) error {
+		tx = countJobs(tx, &queued)
 		inc, err := tx.IncidentByID(id)
 		if err != nil {
 			return err
@@ -480,7 +507,7 @@ func (s *Service) transition(ctx context.Context, id, actor string, to State, te
 		out = inc
 		return s.save(c, nil)
 	})
-	if err == nil {
+	if err == nil && queued > 0 {
 		s.opts.AfterCommit()
 	}
 	return out, err
@@ -492,7 +519,9 @@ func (s *Service) Note(ctx context.Context, id, actor, text string) (*Event, err
 		return nil, Errorf(EINVALID, "a note needs text")
 	}
 	var ev *Event
+	var queued int
 	err := s.store.Update(ctx, func(tx Tx) error {
+		tx = countJobs(tx, &queued)
 		inc, err := tx.IncidentByID(id)
 		if err != nil {
 			return err
@@ -504,7 +533,7 @@ func (s *Service) Note(ctx context.Context, id, actor, text string) (*Event, err
 		ev = &Event{ID: c.lastEvent, IncidentID: inc.ID, At: c.now, Kind: EventNote, Actor: actor, Text: text}
 		return s.save(c, nil)
 	})
-	if err == nil {
+	if err == nil && queued > 0 {
 		s.opts.AfterCommit()
 	}
 	return ev, err
@@ -560,4 +589,25 @@ func FormatValue(v float64) string {
 	s := strconv.FormatFloat(v*100, 'f', 2, 64)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	return s + "%"
+}
+
+// countJobs wraps tx to count the jobs it enqueues, so that the worker is
+// woken only when there is work. The count restarts with every run of the
+// transaction function.
+func countJobs(tx Tx, n *int) Tx {
+	*n = 0
+	return &countingTx{Tx: tx, n: n}
+}
+
+type countingTx struct {
+	Tx
+	n *int
+}
+
+func (t *countingTx) Enqueue(j Job) (bool, error) {
+	ok, err := t.Tx.Enqueue(j)
+	if ok {
+		*t.n++
+	}
+	return ok, err
 }

@@ -20,10 +20,16 @@ type Store interface {
 
 	Incident(ctx context.Context, id string) (*Incident, error)
 	Incidents(ctx context.Context, f Filter) ([]*Incident, error)
-	Alerts(ctx context.Context, incidentID string) ([]Alert, error)
+	// Alerts lists an incident's alerts, firing first, at most limit of
+	// them (limit <= 0: all).
+	Alerts(ctx context.Context, incidentID string, limit int) ([]Alert, error)
+	// CountAlerts counts an incident's alerts, all and firing.
+	CountAlerts(ctx context.Context, incidentID string) (total, firing int, err error)
 	Timeline(ctx context.Context, incidentID string) ([]Event, error)
 	// Jobs lists an incident's jobs, oldest first.
 	Jobs(ctx context.Context, incidentID string) ([]JobStatus, error)
+	// Counts counts incidents by state and kind, for metrics.
+	Counts(ctx context.Context) ([]Count, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error
@@ -48,6 +54,9 @@ type Tx interface {
 	UpdateIncident(inc *Incident) error
 	// Alert returns the stored alert with this fingerprint on the incident, or nil.
 	Alert(incidentID, fingerprint string) (*Alert, error)
+	// InsertAlert adds an alert the incident does not hold yet; it reports
+	// false, changing nothing, when it holds one with that fingerprint.
+	InsertAlert(incidentID string, a *Alert) (bool, error)
 	// PutAlert inserts or replaces an alert of an incident.
 	PutAlert(incidentID string, a *Alert) error
 	// FiringAlerts counts the incident's alerts that are still firing.
@@ -61,6 +70,9 @@ type Tx interface {
 	// ClaimJobs marks up to n due jobs as running until now+lease and
 	// returns them with their attempt counted.
 	ClaimJobs(n int, now time.Time, lease time.Duration) ([]Job, error)
+	// RescueJobs makes running jobs whose lease ran out (their process
+	// died) available again, and reports how many.
+	RescueJobs(now time.Time) (int, error)
 	// FinishJob records a job's outcome: done (with the steps it causes),
 	// retry at runAt, snooze until runAt (the attempt is not spent), or
 	// failed for good.
@@ -85,4 +97,11 @@ type JobStatus struct {
 	Job
 	State     JobOutcome `json:"state"`
 	LastError string     `json:"last_error,omitempty"`
+}
+
+// Count is the number of incidents in one state, war rooms or recorded.
+type Count struct {
+	State   State
+	WarRoom bool
+	N       int
 }

@@ -76,7 +76,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	slots := make(chan struct{}, w.opts.Concurrency)
 	ticker := time.NewTicker(w.opts.Poll)
 	defer ticker.Stop()
+	var lastRescue time.Time
 	for {
+		if time.Since(lastRescue) > w.opts.Lease/4 {
+			lastRescue = time.Now()
+			w.rescue(ctx)
+		}
 		free := cap(slots) - len(slots)
 		var jobs []Job
 		if free > 0 {
@@ -107,6 +112,22 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-w.wake:
 		case <-ticker.C:
 		}
+	}
+}
+
+// rescue frees jobs left running by a process that died.
+func (w *Worker) rescue(ctx context.Context) {
+	var n int
+	err := w.store.Update(ctx, func(tx Tx) error {
+		var err error
+		n, err = tx.RescueJobs(w.opts.Now())
+		return err
+	})
+	switch {
+	case err != nil && ctx.Err() == nil:
+		w.opts.Logger.Error("rescue jobs", "err", err)
+	case n > 0:
+		w.opts.Logger.Info("rescued jobs left running by an earlier process", "jobs", n)
 	}
 }
 

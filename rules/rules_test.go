@@ -442,7 +442,7 @@ func TestEvaluateOneDecisionPerAlertInOrder(t *testing.T) {
 	}
 }
 
-func TestNewDefault(t *testing.T) {
+func TestRuleNewDefault(t *testing.T) {
 	t.Parallel()
 	for _, rs := range [][]Rule{nil, {}} {
 		set := mustNew(t, rs)
@@ -548,7 +548,7 @@ func TestRuleYAMLStrict(t *testing.T) {
 	}
 }
 
-func TestThresholdYAML(t *testing.T) {
+func TestRuleThresholdYAML(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in      string
@@ -602,7 +602,7 @@ func TestThresholdYAML(t *testing.T) {
 	}
 }
 
-func TestThresholdString(t *testing.T) {
+func TestRuleThresholdString(t *testing.T) {
 	t.Parallel()
 	for th, want := range map[Threshold]string{
 		{Value: 0.008}:              "above 0.8%",
@@ -618,7 +618,7 @@ func TestThresholdString(t *testing.T) {
 	}
 }
 
-func TestParseValue(t *testing.T) {
+func TestRuleParseValue(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in      string
@@ -655,7 +655,7 @@ func TestParseValue(t *testing.T) {
 	}
 }
 
-func TestNewErrors(t *testing.T) {
+func TestRuleNewErrors(t *testing.T) {
 	t.Parallel()
 	ok := Rule{Name: "ok", Match: "{}"}
 	tests := []struct {
@@ -733,7 +733,7 @@ func TestNewErrors(t *testing.T) {
 	}
 }
 
-func TestTemplates(t *testing.T) {
+func TestRuleTemplates(t *testing.T) {
 	t.Parallel()
 	data := TemplateData{
 		Labels:      map[string]string{"service": "payment-gateway", "env": "prod"},

@@ -89,62 +89,68 @@ func New(rules []Rule) (*Set, error) {
 			c.matchers = ms
 		}
 
-		switch r.Decision {
-		case "", incident.ActionWarRoom, incident.ActionRecord, incident.ActionIgnore:
-		default:
-			bad("decision", "unknown decision %q (valid: war_room, record, ignore)", r.Decision)
-		}
-		switch r.WhenUnknown {
-		case "", incident.ActionWarRoom, incident.ActionRecord:
-		default:
-			bad("when_unknown", "unknown when_unknown %q (valid: war_room, record)", r.WhenUnknown)
-		}
-		if r.Threshold != nil {
-			if err := r.Threshold.validate(); err != nil {
-				bad("threshold", "bad threshold: %v", err)
-			}
-		}
-		for _, l := range r.IncidentKey {
-			if !labelName.MatchString(l) {
-				bad("incident_key", "incident_key: %q is not a label name", l)
-			}
-		}
-		if r.Value.Annotation != "" && !labelName.MatchString(r.Value.Annotation) {
-			bad("value.annotation", "value.annotation: %q is not an annotation name", r.Value.Annotation)
-		}
-
-		if u := r.Rollback.WebhookURL; u != "" {
-			if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-				bad("rollback.webhook_url", "rollback.webhook_url: %q is not an http(s) URL", u)
-			}
-		}
-
-		templates := []struct{ field, text string }{
-			{"runbook", r.Runbook},
-			{"rollback.command", r.Rollback.Command},
-			{"value.query", r.Value.Query},
-		}
-		for j, d := range r.Grafana.Dashboards {
-			if d.UID == "" {
-				bad(fmt.Sprintf("grafana.dashboards[%d].uid", j), "grafana.dashboards[%d]: uid is empty", j)
-			}
-			for _, k := range sortedKeys(d.Vars) {
-				templates = append(templates, struct{ field, text string }{
-					fmt.Sprintf("grafana.dashboards[%d].vars.%s", j, k), d.Vars[k],
-				})
-			}
-		}
-		for _, t := range templates {
-			if err := CheckTemplate(t.text); err != nil {
-				bad(t.field, "%s: bad template: %v", t.field, err)
-			}
-		}
+		checkFields(r, bad)
 		s.rules = append(s.rules, c)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// checkFields reports, through bad, the problems of r's fields other than
+// its name and matcher.
+func checkFields(r Rule, bad func(field, format string, args ...any)) {
+	switch r.Decision {
+	case "", incident.ActionWarRoom, incident.ActionRecord, incident.ActionIgnore:
+	default:
+		bad("decision", "unknown decision %q (valid: war_room, record, ignore)", r.Decision)
+	}
+	switch r.WhenUnknown {
+	case "", incident.ActionWarRoom, incident.ActionRecord:
+	default:
+		bad("when_unknown", "unknown when_unknown %q (valid: war_room, record)", r.WhenUnknown)
+	}
+	if r.Threshold != nil {
+		if err := r.Threshold.validate(); err != nil {
+			bad("threshold", "bad threshold: %v", err)
+		}
+	}
+	for _, l := range r.IncidentKey {
+		if !labelName.MatchString(l) {
+			bad("incident_key", "incident_key: %q is not a label name", l)
+		}
+	}
+	if r.Value.Annotation != "" && !labelName.MatchString(r.Value.Annotation) {
+		bad("value.annotation", "value.annotation: %q is not an annotation name", r.Value.Annotation)
+	}
+
+	if u := r.Rollback.WebhookURL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			bad("rollback.webhook_url", "rollback.webhook_url: %q is not an http(s) URL", u)
+		}
+	}
+
+	templates := []struct{ field, text string }{
+		{"runbook", r.Runbook},
+		{"rollback.command", r.Rollback.Command},
+		{"value.query", r.Value.Query},
+	}
+	for j, d := range r.Grafana.Dashboards {
+		if d.UID == "" {
+			bad(fmt.Sprintf("grafana.dashboards[%d].uid", j), "grafana.dashboards[%d]: uid is empty", j)
+		}
+		for _, k := range sortedKeys(d.Vars) {
+			templates = append(templates, struct{ field, text string }{
+				fmt.Sprintf("grafana.dashboards[%d].vars.%s", j, k), d.Vars[k],
+			})
+		}
+	}
+	for _, t := range templates {
+		if err := CheckTemplate(t.text); err != nil {
+			bad(t.field, "%s: bad template: %v", t.field, err)
+		}
+	}
 }
 
 // Rules returns the rules of the set in order, with defaults filled in.

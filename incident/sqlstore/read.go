@@ -131,8 +131,12 @@ func (s *Store) Incidents(ctx context.Context, f incident.Filter) ([]*incident.I
 }
 
 // Alerts implements incident.Store.
-func (s *Store) Alerts(ctx context.Context, incidentID string) ([]incident.Alert, error) {
-	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT `+alertColumns+` FROM alerts WHERE incident_id = ? ORDER BY starts_at, fingerprint`), incidentID)
+func (s *Store) Alerts(ctx context.Context, incidentID string, limit int) ([]incident.Alert, error) {
+	if limit <= 0 {
+		limit = 1 << 30
+	}
+	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT `+alertColumns+` FROM alerts WHERE incident_id = ?
+		ORDER BY CASE WHEN status = 'firing' THEN 0 ELSE 1 END, starts_at, fingerprint LIMIT ?`), incidentID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list alerts: %w", err)
 	}
@@ -146,6 +150,16 @@ func (s *Store) Alerts(ctx context.Context, incidentID string) ([]incident.Alert
 		out = append(out, *a)
 	}
 	return out, rows.Err()
+}
+
+// CountAlerts implements incident.Store.
+func (s *Store) CountAlerts(ctx context.Context, incidentID string) (total, firing int, err error) {
+	err = s.read.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'firing' THEN 1 ELSE 0 END), 0)
+		FROM alerts WHERE incident_id = ?`), incidentID).Scan(&total, &firing)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlstore: count alerts: %w", err)
+	}
+	return total, firing, nil
 }
 
 // Timeline implements incident.Store.
@@ -226,4 +240,25 @@ func optFloat(f sql.NullFloat64) *float64 {
 	}
 	v := f.Float64
 	return &v
+}
+
+// Counts implements incident.Store.
+func (s *Store) Counts(ctx context.Context) ([]incident.Count, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT state, war_room, COUNT(*) FROM incidents GROUP BY state, war_room`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: count incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.Count
+	for rows.Next() {
+		var c incident.Count
+		var state string
+		var warRoom int
+		if err := rows.Scan(&state, &warRoom, &c.N); err != nil {
+			return nil, fmt.Errorf("sqlstore: count incidents: %w", err)
+		}
+		c.State, c.WarRoom = incident.State(state), warRoom != 0
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

@@ -54,6 +54,18 @@ type Store struct {
 	// owner names this process in job leases.
 	owner string
 
+	// stmts are statements prepared on SQLite's one writer connection and
+	// reused by every batch (parsing SQL is a good part of a small write's
+	// cost there); unprepared lists those to prepare once the connection is
+	// free. Only the writer goroutine touches either.
+	stmts      map[string]*sql.Stmt
+	unprepared map[string]bool
+	// openCache holds the open incident of each key across batches on
+	// SQLite, where this process is the only writer; on PostgreSQL a
+	// batch's own cache lives only as long as its transaction (and the
+	// advisory locks that keep other replicas off its keys).
+	openCache map[string]incident.Incident
+
 	reqs   chan *request
 	stop   chan struct{}
 	done   chan struct{}
@@ -100,6 +112,8 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 			return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", dsn, err)
 		}
 		s.read.SetMaxOpenConns(4)
+		s.stmts, s.unprepared = map[string]*sql.Stmt{}, map[string]bool{}
+		s.openCache = map[string]incident.Incident{}
 	case Postgres:
 		if s.write, err = sql.Open("pgx", dsn); err != nil {
 			return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
@@ -258,6 +272,9 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeDBs() error {
+	for _, st := range s.stmts {
+		st.Close()
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -326,6 +343,17 @@ func (s *Store) drain() {
 	}
 }
 
+// prepare prepares, on the free writer connection, the statements that the
+// last batch had to prepare for itself.
+func (s *Store) prepare() {
+	for q := range s.unprepared {
+		if st, err := s.write.Prepare(q); err == nil {
+			s.stmts[q] = st
+		}
+		delete(s.unprepared, q)
+	}
+}
+
 func (s *Store) runBatch(batch []*request) {
 	ctx := context.Background()
 	results := make([]error, len(batch))
@@ -336,11 +364,20 @@ func (s *Store) runBatch(batch []*request) {
 		return
 	}
 	single := len(batch) == 1
+	t := &txn{s: s, tx: tx, ctx: ctx, open: s.openCache}
+	if t.open == nil {
+		t.open = map[string]incident.Incident{}
+	}
+	if s.stmts != nil {
+		t.stmts = map[string]*sql.Stmt{}
+		defer s.prepare()
+	}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
+		t.touched = t.touched[:0]
 		if !single {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 				_ = tx.Rollback()
@@ -348,7 +385,7 @@ func (s *Store) runBatch(batch []*request) {
 				return
 			}
 		}
-		ferr := r.fn(&txn{s: s, tx: tx, ctx: ctx})
+		ferr := r.fn(t)
 		if ferr == nil {
 			if !single {
 				if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
@@ -359,6 +396,7 @@ func (s *Store) runBatch(batch []*request) {
 			}
 			continue
 		}
+		t.forgetTouched() // the cache may hold the rolled-back writer's changes
 		if single {
 			_ = tx.Rollback()
 			s.finish(r, ferr)
@@ -415,6 +453,7 @@ func (s *Store) finish(r *request, err error) {
 }
 
 func (s *Store) failAll(batch []*request, err error) {
+	clear(s.openCache) // nothing of the batch was committed
 	s.log.Error("store commit failed", "driver", s.driver, "requests", len(batch), "err", redactErr(err))
 	for _, r := range batch {
 		if isConflict(err) {

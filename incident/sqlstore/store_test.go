@@ -2,12 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -16,59 +12,11 @@ import (
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
+	"github.com/warroom/warroom/internal/pgtest"
 )
 
-// The same suite runs on SQLite and PostgreSQL. PostgreSQL is reached at
-// WARROOM_TEST_POSTGRES (default: the local test database); when it is
-// unreachable the PostgreSQL half is skipped, unless WARROOM_REQUIRE_POSTGRES=1
-// (set by .ci/run), which turns the skip into a failure.
-
-func postgresDSN() string {
-	if dsn := os.Getenv("WARROOM_TEST_POSTGRES"); dsn != "" {
-		return dsn
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// freshPostgres returns a DSN whose search_path is a new empty schema, so
-// that tests in parallel never see each other's rows.
-func freshPostgres(t testing.TB) string {
-	t.Helper()
-	db, err := sql.Open("pgx", postgresDSN())
-	if err == nil {
-		err = db.Ping()
-	}
-	if err != nil {
-		if os.Getenv("WARROOM_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL required (WARROOM_REQUIRE_POSTGRES=1) but unreachable: %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable (%v); set WARROOM_REQUIRE_POSTGRES=1 to fail instead", err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		db.Close()
-	})
-	sep := "?"
-	if containsQuery(postgresDSN()) {
-		sep = "&"
-	}
-	return postgresDSN() + sep + "search_path=" + schema
-}
-
-func containsQuery(s string) bool {
-	for _, r := range s {
-		if r == '?' {
-			return true
-		}
-	}
-	return false
-}
+// The same suite runs on SQLite and PostgreSQL (see internal/pgtest for
+// how PostgreSQL is found, and when its absence fails the run).
 
 type backend struct {
 	name string
@@ -77,7 +25,7 @@ type backend struct {
 
 var backends = []backend{
 	{sqlstore.SQLite, func(t testing.TB) string { return filepath.Join(t.TempDir(), "warroom.db") }},
-	{sqlstore.Postgres, freshPostgres},
+	{sqlstore.Postgres, pgtest.Fresh},
 }
 
 func forEachStore(t *testing.T, fn func(t *testing.T, open func() *sqlstore.Store)) {
@@ -373,7 +321,7 @@ func TestGroupCommit(t *testing.T) {
 		}
 		total := 0
 		for _, inc := range all {
-			alerts, _ := s.Alerts(ctx, inc.ID)
+			alerts, _ := s.Alerts(ctx, inc.ID, 0)
 			total += len(alerts)
 		}
 		if total != 200 {
@@ -391,7 +339,7 @@ func TestGroupCommit(t *testing.T) {
 // balancer: the same alert delivered to both at once yields one incident
 // and one set of jobs.
 func TestReplicasOneIncident(t *testing.T) {
-	dsn := freshPostgres(t)
+	dsn := pgtest.Fresh(t)
 	ctx := context.Background()
 	var svcs []*incident.Service
 	var first *sqlstore.Store

@@ -13,18 +13,71 @@ import (
 
 // txn is the incident.Tx of one writer inside a group commit.
 type txn struct {
-	s   *Store
-	tx  *sql.Tx
-	ctx context.Context
+	s     *Store
+	tx    *sql.Tx
+	ctx   context.Context
+	stmts map[string]*sql.Stmt // nil: no statement cache
+	// open caches the open incident per key for the rest of the batch:
+	// an alert storm sends many alerts of one incident in one batch. It is
+	// dropped whenever a writer's savepoint is rolled back.
+	open map[string]incident.Incident
+	// touched lists the keys the current writer cached, to forget if its
+	// savepoint is rolled back.
+	touched []string
+}
+
+func (t *txn) forgetTouched() {
+	for _, k := range t.touched {
+		delete(t.open, k)
+	}
+	t.touched = t.touched[:0]
+}
+
+func (t *txn) remember(inc *incident.Incident) {
+	t.touched = append(t.touched, inc.Key)
+	if inc.State.Open() {
+		t.open[inc.Key] = *inc
+	} else {
+		delete(t.open, inc.Key)
+	}
+}
+
+// stmt returns q prepared in this transaction, or nil where statements are
+// not cached or q does not prepare (the caller then reports the error).
+func (t *txn) stmt(q string) *sql.Stmt {
+	if t.stmts == nil {
+		return nil
+	}
+	if st, ok := t.stmts[q]; ok {
+		return st
+	}
+	var st *sql.Stmt
+	if shared, ok := t.s.stmts[q]; ok {
+		st = t.tx.StmtContext(t.ctx, shared)
+	} else {
+		var err error
+		if st, err = t.tx.PrepareContext(t.ctx, q); err != nil {
+			return nil
+		}
+		t.s.unprepared[q] = true
+	}
+	t.stmts[q] = st
+	return st
 }
 
 var _ incident.Tx = (*txn)(nil)
 
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {
+	if st := t.stmt(q); st != nil {
+		return st.ExecContext(t.ctx, args...)
+	}
 	return t.tx.ExecContext(t.ctx, t.s.rebind(q), args...)
 }
 
 func (t *txn) queryRow(q string, args ...any) *sql.Row {
+	if st := t.stmt(q); st != nil {
+		return st.QueryRowContext(t.ctx, args...)
+	}
 	return t.tx.QueryRowContext(t.ctx, t.s.rebind(q), args...)
 }
 
@@ -49,7 +102,14 @@ func (t *txn) LockKey(key string) error {
 }
 
 func (t *txn) OpenIncident(key string) (*incident.Incident, error) {
-	return t.oneIncident(`WHERE key = ? AND state <> 'resolved'`, key)
+	if inc, ok := t.open[key]; ok {
+		return &inc, nil
+	}
+	inc, err := t.oneIncident(`WHERE key = ? AND state <> 'resolved'`, key)
+	if inc != nil && err == nil {
+		t.remember(inc)
+	}
+	return inc, err
 }
 
 func (t *txn) LastResolved(key string) (*incident.Incident, error) {
@@ -90,15 +150,30 @@ func (t *txn) InsertIncident(inc *incident.Incident) error {
 	if err != nil {
 		return fmt.Errorf("insert incident %s: %w", inc.ID, err)
 	}
+	t.remember(inc)
 	return nil
 }
 
+// UpdateIncident writes the mutable columns only: naming the key, the
+// sequence number or the opening time in the SET would make SQLite
+// rewrite their index entries on every change.
 func (t *txn) UpdateIncident(inc *incident.Incident) error {
-	vals := incidentValues(inc)
-	_, err := t.exec(`UPDATE incidents SET (`+incidentColumns+`) = (`+placeholders(incidentColumnCount)+`) WHERE id = ?`, append(vals, inc.ID)...)
+	warRoom := 0
+	if inc.WarRoom {
+		warRoom = 1
+	}
+	_, err := t.exec(`UPDATE incidents SET rule = ?, severity = ?, state = ?, war_room = ?, title = ?, value = ?,
+		peak_value = ?, threshold = ?, acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, updated_at = ?,
+		commander = ?, slack_channel_id = ?, slack_channel = ?, summary_ts = ?, jira_key = ?, suspect_deploy = ?,
+		truncated_alerts = ?, last_error = ? WHERE id = ?`,
+		inc.Rule, string(inc.Severity), string(inc.State), warRoom, inc.Title, inc.Value, inc.PeakValue, inc.Threshold,
+		optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
+		inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
+		inc.TruncatedAlerts, inc.LastError, inc.ID)
 	if err != nil {
 		return fmt.Errorf("update incident %s: %w", inc.ID, err)
 	}
+	t.remember(inc)
 	return nil
 }
 
@@ -111,6 +186,21 @@ func (t *txn) Alert(incidentID, fingerprint string) (*incident.Alert, error) {
 		return nil, fmt.Errorf("load alert %s: %w", fingerprint, err)
 	}
 	return a, nil
+}
+
+func (t *txn) InsertAlert(incidentID string, a *incident.Alert) (bool, error) {
+	labels, _ := json.Marshal(a.Labels)
+	annotations, _ := json.Marshal(a.Annotations)
+	values, _ := json.Marshal(a.Values)
+	res, err := t.exec(`INSERT INTO alerts (incident_id, `+alertColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (incident_id, fingerprint) DO NOTHING`,
+		incidentID, a.Fingerprint, string(a.Status), string(labels), string(annotations), string(values),
+		nanos(a.StartsAt), nanos(a.EndsAt), a.GeneratorURL, a.Value, string(a.Source))
+	if err != nil {
+		return false, fmt.Errorf("insert alert %s: %w", a.Fingerprint, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 func (t *txn) PutAlert(incidentID string, a *incident.Alert) error {
@@ -138,6 +228,17 @@ func (t *txn) FiringAlerts(incidentID string) (int, error) {
 }
 
 func (t *txn) AppendEvent(e *incident.Event) error {
+	if t.s.driver == SQLite {
+		res, err := t.exec(`INSERT INTO events (incident_id, at, kind, actor, text) VALUES (?, ?, ?, ?, ?)`,
+			e.IncidentID, nanos(e.At), string(e.Kind), e.Actor, e.Text)
+		if err == nil {
+			e.ID, err = res.LastInsertId()
+		}
+		if err != nil {
+			return fmt.Errorf("append event: %w", err)
+		}
+		return nil
+	}
 	err := t.queryRow(`INSERT INTO events (incident_id, at, kind, actor, text) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 		e.IncidentID, nanos(e.At), string(e.Kind), e.Actor, e.Text).Scan(&e.ID)
 	if err != nil {
@@ -151,9 +252,13 @@ func (t *txn) Enqueue(j incident.Job) (bool, error) {
 	if j.MaxAttempt == 0 {
 		j.MaxAttempt = incident.DefaultMaxAttempts
 	}
-	res, err := t.exec(`INSERT INTO jobs (kind, key, incident_id, args, state, max_attempts, run_at, created_at)
-		VALUES (?, ?, ?, ?, 'available', ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-		string(j.Kind), j.Key, j.IncidentID, string(j.Args), j.MaxAttempt, nanos(j.RunAt), nanos(now))
+	coalesce := 0
+	if j.Coalesce {
+		coalesce = 1
+	}
+	res, err := t.exec(`INSERT INTO jobs (kind, key, incident_id, args, state, coalesce, max_attempts, run_at, created_at)
+		VALUES (?, ?, ?, ?, 'available', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+		string(j.Kind), j.Key, j.IncidentID, string(j.Args), coalesce, j.MaxAttempt, nanos(j.RunAt), nanos(now))
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", j.Key, err)
 	}
@@ -162,23 +267,17 @@ func (t *txn) Enqueue(j incident.Job) (bool, error) {
 }
 
 func (t *txn) ClaimJobs(n int, now time.Time, lease time.Duration) ([]incident.Job, error) {
-	// A running job whose lease ran out was left by a crashed process; on
-	// SQLite, where one process owns the file, so was one leased by an
-	// earlier run of this program.
-	rescue := `(state = 'running' AND locked_until <= ?)`
 	lock := ""
-	args := []any{nanos(now.Add(lease)), t.s.owner, nanos(now), nanos(now)}
-	if t.s.driver == SQLite {
-		rescue = `(state = 'running' AND (locked_until <= ? OR locked_by <> ?))`
-		args = append(args, t.s.owner)
-	} else {
+	if t.s.driver == Postgres {
 		lock = ` FOR UPDATE SKIP LOCKED`
 	}
-	args = append(args, n)
-	rows, err := t.tx.QueryContext(t.ctx, t.s.rebind(`UPDATE jobs SET state = 'running', attempt = attempt + 1, locked_until = ?, locked_by = ?
-		WHERE id IN (SELECT id FROM jobs WHERE (state = 'available' AND run_at <= ?) OR `+rescue+`
-		ORDER BY run_at, id LIMIT ?`+lock+`)
-		RETURNING id, kind, key, incident_id, args, run_at, attempt, max_attempts`), args...)
+	// A claimed coalesced job gives up its key, so that a change made while
+	// it runs queues the next run.
+	rows, err := t.tx.QueryContext(t.ctx, t.s.rebind(`UPDATE jobs SET state = 'running', attempt = attempt + 1, locked_until = ?, locked_by = ?,
+		key = CASE WHEN coalesce = 1 THEN key || '#' || CAST(id AS TEXT) ELSE key END
+		WHERE id IN (SELECT id FROM jobs WHERE state = 'available' AND run_at <= ? ORDER BY run_at, id LIMIT ?`+lock+`)
+		RETURNING id, kind, key, incident_id, args, run_at, attempt, max_attempts, coalesce`),
+		nanos(now.Add(lease)), t.s.owner, nanos(now), n)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
@@ -187,14 +286,31 @@ func (t *txn) ClaimJobs(n int, now time.Time, lease time.Duration) ([]incident.J
 	for rows.Next() {
 		var j incident.Job
 		var kind, args string
-		var runAt int64
-		if err := rows.Scan(&j.ID, &kind, &j.Key, &j.IncidentID, &args, &runAt, &j.Attempt, &j.MaxAttempt); err != nil {
+		var runAt, coalesce int64
+		if err := rows.Scan(&j.ID, &kind, &j.Key, &j.IncidentID, &args, &runAt, &j.Attempt, &j.MaxAttempt, &coalesce); err != nil {
 			return nil, fmt.Errorf("claim jobs: %w", err)
 		}
-		j.Kind, j.Args, j.RunAt = incident.JobKind(kind), json.RawMessage(args), fromNanos(runAt)
+		j.Kind, j.Args, j.RunAt, j.Coalesce = incident.JobKind(kind), json.RawMessage(args), fromNanos(runAt), coalesce != 0
 		jobs = append(jobs, j)
 	}
 	return jobs, rows.Err()
+}
+
+func (t *txn) RescueJobs(now time.Time) (int, error) {
+	// On SQLite one process owns the file, so a job leased by an earlier
+	// run of the program is orphaned whatever its lease says.
+	q := `UPDATE jobs SET state = 'available', locked_by = '' WHERE state = 'running' AND locked_until <= ?`
+	args := []any{nanos(now)}
+	if t.s.driver == SQLite {
+		q = `UPDATE jobs SET state = 'available', locked_by = '' WHERE state = 'running' AND (locked_until <= ? OR locked_by <> ?)`
+		args = append(args, t.s.owner)
+	}
+	res, err := t.exec(q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("rescue jobs: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 func (t *txn) FinishJob(id int64, outcome incident.JobOutcome, runAt time.Time, errText string, next []incident.Job) error {

@@ -78,6 +78,7 @@ CREATE TABLE jobs (
 	incident_id  TEXT    NOT NULL,
 	args         TEXT    NOT NULL,
 	state        TEXT    NOT NULL,
+	coalesce     BIGINT NOT NULL DEFAULT 0,
 	attempt      BIGINT NOT NULL DEFAULT 0,
 	max_attempts BIGINT NOT NULL,
 	run_at       BIGINT NOT NULL,

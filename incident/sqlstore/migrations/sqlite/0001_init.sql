@@ -59,7 +59,7 @@ CREATE TABLE alerts (
 	value         REAL,
 	source        TEXT    NOT NULL,
 	PRIMARY KEY (incident_id, fingerprint)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE events (
 	id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -78,6 +78,7 @@ CREATE TABLE jobs (
 	incident_id  TEXT    NOT NULL,
 	args         TEXT    NOT NULL,
 	state        TEXT    NOT NULL,
+	coalesce     INTEGER NOT NULL DEFAULT 0,
 	attempt      INTEGER NOT NULL DEFAULT 0,
 	max_attempts INTEGER NOT NULL,
 	run_at       INTEGER NOT NULL,
