@@ -65,6 +65,10 @@ type Store struct {
 	// batch's own cache lives only as long as its transaction (and the
 	// advisory locks that keep other replicas off its keys).
 	openCache map[string]incident.Incident
+	// pending holds the keys of coalesced jobs known to wait in the table
+	// (SQLite only), so that the thousandth change of a storm skips the
+	// insert that would only hit the unique key.
+	pending map[string]bool
 
 	reqs   chan *request
 	stop   chan struct{}
@@ -114,6 +118,7 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 		s.read.SetMaxOpenConns(4)
 		s.stmts, s.unprepared = map[string]*sql.Stmt{}, map[string]bool{}
 		s.openCache = map[string]incident.Incident{}
+		s.pending = map[string]bool{}
 	case Postgres:
 		if s.write, err = sql.Open("pgx", dsn); err != nil {
 			return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
@@ -354,90 +359,123 @@ func (s *Store) prepare() {
 	}
 }
 
+// runBatch runs a batch of writers in one transaction. It is optimistic:
+// the first pass takes no savepoints, since a writer that fails (an ack
+// that conflicts, say) is rare. When one fails, the transaction rolls
+// back, that writer gets its error, and the rest run again, each in a
+// savepoint of its own.
 func (s *Store) runBatch(batch []*request) {
-	ctx := context.Background()
-	results := make([]error, len(batch))
-	var retry []*request
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		s.failAll(batch, err)
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.result <- err // never started: nothing was written
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
 		return
 	}
-	single := len(batch) == 1
+	if s.stmts != nil {
+		defer s.prepare()
+	}
+	failed, ferr, err := s.runTx(live, nil)
+	switch {
+	case err != nil:
+		s.failAll(live, err)
+		return
+	case failed < 0:
+		for _, r := range live {
+			r.result <- nil
+		}
+		return
+	}
+	s.finish(live[failed], ferr)
+	rest := append(live[:failed:failed], live[failed+1:]...)
+	if len(rest) == 0 {
+		return
+	}
+	results := make([]error, len(rest))
+	if _, _, err := s.runTx(rest, results); err != nil {
+		s.failAll(rest, err)
+		return
+	}
+	for i, r := range rest {
+		if results[i] != nil {
+			s.finish(r, results[i])
+		} else {
+			r.result <- nil
+		}
+	}
+}
+
+// runTx runs reqs in one transaction and commits it. With results nil it
+// takes no savepoints and stops at the first writer that fails: it rolls
+// everything back and returns that writer's index and error. With results,
+// each writer runs in a savepoint, a failing writer's error goes to
+// results[i], and the others commit. err reports a failure of the
+// transaction itself.
+func (s *Store) runTx(reqs []*request, results []error) (failed int, ferr, err error) {
+	ctx := context.Background()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return -1, nil, err
+	}
 	t := &txn{s: s, tx: tx, ctx: ctx, open: s.openCache}
 	if t.open == nil {
 		t.open = map[string]incident.Incident{}
 	}
 	if s.stmts != nil {
 		t.stmts = map[string]*sql.Stmt{}
-		defer s.prepare()
 	}
-	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			results[i] = err
-			continue
-		}
-		t.touched = t.touched[:0]
-		if !single {
+	abort := func(err error) (int, error, error) {
+		_ = tx.Rollback()
+		s.forgetAll()
+		return -1, nil, err
+	}
+	savepoints := results != nil
+	for i, r := range reqs {
+		t.touched, t.touchedJobs = t.touched[:0], t.touchedJobs[:0]
+		if savepoints {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-				_ = tx.Rollback()
-				s.failAll(batch, err)
-				return
+				return abort(err)
 			}
 		}
 		ferr := r.fn(t)
-		if ferr == nil {
-			if !single {
-				if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
-					_ = tx.Rollback()
-					s.failAll(batch, err)
-					return
-				}
+		if ferr != nil && !savepoints {
+			_ = tx.Rollback()
+			s.forgetAll() // the caches may hold writes of the batch, all undone
+			return i, ferr, nil
+		}
+		if ferr != nil {
+			t.forgetTouched() // the cache may hold the undone writer's changes
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
+				return abort(err)
 			}
-			continue
+			results[i] = ferr
 		}
-		t.forgetTouched() // the cache may hold the rolled-back writer's changes
-		if single {
-			_ = tx.Rollback()
-			s.finish(r, ferr)
-			return
-		}
-		if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
-			_ = tx.Rollback()
-			s.failAll(batch, err)
-			return
-		}
-		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
-			_ = tx.Rollback()
-			s.failAll(batch, err)
-			return
-		}
-		results[i] = ferr
-		if isConflict(ferr) && r.retries < maxConflictRetries {
-			results[i] = errRetry
+		if savepoints {
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+				return abort(err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		s.failAll(batch, err)
-		return
+		s.forgetAll()
+		return -1, nil, err
 	}
-	for i, r := range batch {
-		if results[i] == errRetry {
-			retry = append(retry, r)
-			continue
-		}
-		r.result <- results[i]
-	}
-	for _, r := range retry {
-		s.finish(r, errRetry)
-	}
+	return -1, nil, nil
 }
 
-var errRetry = errors.New("retry")
+// forgetAll empties the writer's caches after a rollback.
+func (s *Store) forgetAll() {
+	clear(s.openCache)
+	clear(s.pending)
+}
 
 // finish answers a request, or queues it again after a conflict.
 func (s *Store) finish(r *request, err error) {
-	if (err == errRetry || isConflict(err)) && r.retries < maxConflictRetries {
+	if isConflict(err) && r.retries < maxConflictRetries {
 		r.retries++
 		go func() {
 			time.Sleep(time.Duration(r.retries) * time.Millisecond)
@@ -453,7 +491,6 @@ func (s *Store) finish(r *request, err error) {
 }
 
 func (s *Store) failAll(batch []*request, err error) {
-	clear(s.openCache) // nothing of the batch was committed
 	s.log.Error("store commit failed", "driver", s.driver, "requests", len(batch), "err", redactErr(err))
 	for _, r := range batch {
 		if isConflict(err) {

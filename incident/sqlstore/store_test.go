@@ -457,3 +457,120 @@ func containsSecret(s, secret string) bool {
 	}
 	return false
 }
+
+// A coalesced step waits once for any number of changes; a change made
+// after its run was claimed queues the next run.
+func TestCoalescedUpdates(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+		mustIngest(t, svc, delivery(alert("pay", "a0", "0.031", incident.AlertFiring)))
+		for i := range 20 {
+			mustIngest(t, svc, delivery(alert("pay", fmt.Sprintf("a%d", i+1), "0.031", incident.AlertFiring)))
+		}
+		pendingUpdates := func() (n int) {
+			jobs, err := s.Jobs(ctx, "INC-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, j := range jobs {
+				if j.Kind == incident.JobSlackUpdate && j.State == incident.JobPending {
+					n++
+				}
+			}
+			return n
+		}
+		if n := pendingUpdates(); n != 1 {
+			t.Fatalf("%d pending summary updates after 20 changes, want 1", n)
+		}
+		var claimed []incident.Job
+		if err := s.Update(ctx, func(tx incident.Tx) error {
+			var err error
+			claimed, err = tx.ClaimJobs(100, time.Now().Add(time.Minute), time.Minute)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var update *incident.Job
+		for i := range claimed {
+			if claimed[i].Kind == incident.JobSlackUpdate {
+				update = &claimed[i]
+			}
+		}
+		if update == nil || update.Key != fmt.Sprintf("slack.update:INC-1#%d", update.ID) {
+			t.Fatalf("claimed update %+v, want its key renamed", update)
+		}
+		if n := pendingUpdates(); n != 0 {
+			t.Fatalf("%d pending updates right after the claim", n)
+		}
+		mustIngest(t, svc, delivery(alert("pay", "late", "0.031", incident.AlertFiring)))
+		if n := pendingUpdates(); n != 1 {
+			t.Fatalf("a change after the claim queued %d updates, want 1", n)
+		}
+	})
+}
+
+// A writer that changes an incident and then fails leaves no trace, not
+// even in the writer's caches, whether it ran alone or in a batch.
+func TestFailedWriterLeavesNoTrace(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+		mustIngest(t, svc, delivery(alert("pay", "a1", "0.031", incident.AlertFiring)))
+		var wg sync.WaitGroup
+		for i := range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if i%5 != 0 {
+					mustIngest(t, svc, delivery(alert("other", fmt.Sprintf("o%d", i), "0.031", incident.AlertFiring)))
+					return
+				}
+				err := s.Update(ctx, func(tx incident.Tx) error {
+					inc, err := tx.OpenIncident("r/service=pay")
+					if err != nil || inc == nil {
+						return fmt.Errorf("open incident: %v %v", inc, err)
+					}
+					inc.State, inc.Title = incident.Acknowledged, "poisoned"
+					if err := tx.UpdateIncident(inc); err != nil {
+						return err
+					}
+					if _, err := tx.Enqueue(incident.NewJob(incident.JobSlackUpdate, "INC-1", incident.JobArgs{}, time.Now())); err != nil {
+						return err
+					}
+					return errors.New("changed my mind")
+				})
+				if err == nil || err.Error() != "changed my mind" {
+					t.Errorf("failing writer: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if err := s.Update(ctx, func(tx incident.Tx) error {
+			inc, err := tx.OpenIncident("r/service=pay")
+			if err != nil {
+				return err
+			}
+			if inc.State != incident.Triggered || inc.Title == "poisoned" {
+				return fmt.Errorf("rolled-back change visible: %+v", inc)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// The rolled-back enqueue must not make a real change skip its update.
+		mustIngest(t, svc, delivery(alert("pay", "a2", "0.031", incident.AlertFiring)))
+		jobs, _ := s.Jobs(ctx, "INC-1")
+		var updates int
+		for _, j := range jobs {
+			if j.Kind == incident.JobSlackUpdate {
+				updates++
+			}
+		}
+		if updates != 1 {
+			t.Fatalf("%d summary updates queued after a real change, want 1", updates)
+		}
+	})
+}

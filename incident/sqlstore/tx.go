@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/warroom/warroom/incident"
@@ -21,16 +22,20 @@ type txn struct {
 	// an alert storm sends many alerts of one incident in one batch. It is
 	// dropped whenever a writer's savepoint is rolled back.
 	open map[string]incident.Incident
-	// touched lists the keys the current writer cached, to forget if its
-	// savepoint is rolled back.
-	touched []string
+	// touched and touchedJobs list what the current writer cached, to
+	// forget if its savepoint is rolled back.
+	touched     []string
+	touchedJobs []string
 }
 
 func (t *txn) forgetTouched() {
 	for _, k := range t.touched {
 		delete(t.open, k)
 	}
-	t.touched = t.touched[:0]
+	for _, k := range t.touchedJobs {
+		delete(t.s.pending, k)
+	}
+	t.touched, t.touchedJobs = t.touched[:0], t.touchedJobs[:0]
 }
 
 func (t *txn) remember(inc *incident.Incident) {
@@ -248,6 +253,10 @@ func (t *txn) AppendEvent(e *incident.Event) error {
 }
 
 func (t *txn) Enqueue(j incident.Job) (bool, error) {
+	memo := j.Coalesce && t.s.pending != nil
+	if memo && t.s.pending[j.Key] {
+		return false, nil // a run is already waiting and will see this change
+	}
 	now := time.Now()
 	if j.MaxAttempt == 0 {
 		j.MaxAttempt = incident.DefaultMaxAttempts
@@ -263,6 +272,10 @@ func (t *txn) Enqueue(j incident.Job) (bool, error) {
 		return false, fmt.Errorf("enqueue %s: %w", j.Key, err)
 	}
 	n, err := res.RowsAffected()
+	if err == nil && memo {
+		t.s.pending[j.Key] = true
+		t.touchedJobs = append(t.touchedJobs, j.Key)
+	}
 	return n > 0, err
 }
 
@@ -291,6 +304,10 @@ func (t *txn) ClaimJobs(n int, now time.Time, lease time.Duration) ([]incident.J
 			return nil, fmt.Errorf("claim jobs: %w", err)
 		}
 		j.Kind, j.Args, j.RunAt, j.Coalesce = incident.JobKind(kind), json.RawMessage(args), fromNanos(runAt), coalesce != 0
+		if i := strings.LastIndexByte(j.Key, '#'); j.Coalesce && t.s.pending != nil && i > 0 {
+			// Claimed: the key is free again (forgetting is always safe).
+			delete(t.s.pending, j.Key[:i])
+		}
 		jobs = append(jobs, j)
 	}
 	return jobs, rows.Err()
