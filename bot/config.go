@@ -372,6 +372,21 @@ func (c *Config) applyDefaults() {
 	if c.Jira.Deployment == "" {
 		c.Jira.Deployment = DefaultJiraDeployment
 	}
+	// Severities a config does not map keep DESIGN.md's mapping.
+	for sev, prio := range map[string]string{"critical": "Highest", "warning": "High", "info": "Medium"} {
+		if _, ok := c.Jira.Priorities[sev]; !ok {
+			if c.Jira.Priorities == nil {
+				c.Jira.Priorities = map[string]string{}
+			}
+			c.Jira.Priorities[sev] = prio
+		}
+	}
+	if c.Jira.ResolveTransition == "" {
+		c.Jira.ResolveTransition = "Done"
+	}
+	if c.Jira.ReopenTransition == "" {
+		c.Jira.ReopenTransition = "Reopen"
+	}
 	if c.Jira.URL == "" {
 		c.Jira.DryRun = true
 	}

@@ -323,11 +323,12 @@ func TestConfigDefault(t *testing.T) {
 	t.Parallel()
 	archive := Duration(24 * time.Hour)
 	want := &Config{
-		Listen:            "127.0.0.1:9095",
-		Storage:           StorageConfig{Driver: "sqlite", DSN: "warroom.db"},
-		Webhook:           WebhookConfig{MaxBodyBytes: 4 << 20},
-		Slack:             SlackConfig{ChannelPrefix: "inc", ArchiveAfter: &archive, DryRun: true},
-		Jira:              JiraConfig{Deployment: "cloud", DryRun: true},
+		Listen:  "127.0.0.1:9095",
+		Storage: StorageConfig{Driver: "sqlite", DSN: "warroom.db"},
+		Webhook: WebhookConfig{MaxBodyBytes: 4 << 20},
+		Slack:   SlackConfig{ChannelPrefix: "inc", ArchiveAfter: &archive, DryRun: true},
+		Jira: JiraConfig{Deployment: "cloud", DryRun: true, ResolveTransition: "Done", ReopenTransition: "Reopen",
+			Priorities: map[string]string{"critical": "Highest", "warning": "High", "info": "Medium"}},
 		Deploys:           DeploysConfig{Lookback: Duration(2 * time.Hour)},
 		CorrelationBudget: Duration(3 * time.Second),
 		ReopenWindow:      Duration(time.Hour),

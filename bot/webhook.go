@@ -79,10 +79,10 @@ func (s *Server) webhook(source incident.Source) http.Handler {
 		for _, a := range res.Alerts {
 			s.metrics.alerts.WithLabelValues(string(a.Decision)).Inc()
 		}
-		resp := webhookResponse{Status: "ok", Opened: res.Incidents(incident.OutcomeOpened),
-			Attached: res.Incidents(incident.OutcomeAttached), Escalated: res.Incidents(incident.OutcomeEscalated),
-			Reopened: res.Incidents(incident.OutcomeReopened), Recorded: res.Incidents(incident.OutcomeRecorded),
-			Resolved: res.ResolvedIncidents, Alerts: res.Alerts}
+		resp := webhookResponse{Status: "ok", Opened: list(res.Incidents(incident.OutcomeOpened)),
+			Attached: list(res.Incidents(incident.OutcomeAttached)), Escalated: list(res.Incidents(incident.OutcomeEscalated)),
+			Reopened: list(res.Incidents(incident.OutcomeReopened)), Recorded: list(res.Incidents(incident.OutcomeRecorded)),
+			Resolved: list(res.ResolvedIncidents), Alerts: res.Alerts}
 		if len(resp.Opened)+len(resp.Escalated)+len(resp.Reopened)+len(resp.Resolved) > 0 {
 			s.log.Info("webhook", "source", source, "opened", resp.Opened, "escalated", resp.Escalated,
 				"reopened", resp.Reopened, "resolved", resp.Resolved)
@@ -159,6 +159,14 @@ func toDelivery(m *alertmanager.Message, source incident.Source, now time.Time) 
 		}
 	}
 	return d
+}
+
+// list makes a nil slice encode as [] rather than null.
+func list(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func nonNil(m map[string]string) map[string]string {

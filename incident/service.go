@@ -223,7 +223,7 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 	res.Incident = c.inc.ID
 
 	if warRoom && !c.inc.WarRoom {
-		if err := s.escalate(c, dec, describe(a, dec)); err != nil {
+		if err := s.escalate(c, a, dec, describe(a, dec)); err != nil {
 			return res, "", err
 		}
 	}
@@ -297,8 +297,9 @@ func (s *Service) startWarRoom(c *change) error {
 	return nil
 }
 
-func (s *Service) escalate(c *change, dec Decision, why string) error {
+func (s *Service) escalate(c *change, a *Alert, dec Decision, why string) error {
 	c.inc.Rule, c.inc.Severity, c.inc.Threshold = dec.Rule, dec.Severity, dec.Threshold
+	c.inc.Title = title(a, dec) // the alert that made it a war room names it
 	if err := s.startWarRoom(c); err != nil {
 		return err
 	}
@@ -376,10 +377,13 @@ func (s *Service) resolveAlert(tx Tx, inc *Incident, a *Alert, res AlertResult, 
 		return res, "", nil
 	}
 	a.Status = AlertResolved
+	c := &change{tx: tx, inc: inc, now: now}
 	if a.Value == nil {
 		a.Value = old.Value
+	} else {
+		v := *a.Value // the latest value shows the recovery
+		inc.Value = &v
 	}
-	c := &change{tx: tx, inc: inc, now: now}
 	if err := tx.PutAlert(inc.ID, a); err != nil {
 		return res, "", err
 	}

@@ -1,0 +1,14 @@
+package e2e
+
+import "testing"
+
+// The example Prometheus rules and Alertmanager config that the README
+// points operators at are checked by the real tools: rules by promtool
+// (syntax and unit tests), routing by amtool.
+func TestDeployExamples(t *testing.T) {
+	promtool := requireTool(t, "promtool")
+	amtool := requireTool(t, "amtool")
+	runTool(t, promtool, "check", "rules", "../deploy/prometheus/rules.yml")
+	runTool(t, promtool, "test", "rules", "../deploy/prometheus/rules_test.yml")
+	runTool(t, amtool, "check-config", "../deploy/alertmanager/alertmanager.yml")
+}
