@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/incident"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+const fixtures = "../../../shared/fixtures"
+
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "Usage:"},
+		{[]string{"explode"}, 2, `unknown command "explode"`},
+		{[]string{"check-config"}, 2, "check-config takes one FILE"},
+		{[]string{"simulate"}, 2, "simulate takes one PAYLOAD.json"},
+		{[]string{"simulate", "-o", "yaml", "x.json"}, 2, `"yaml": want one of text, json`},
+		{[]string{"incidents"}, 2, "incidents needs list, show, ack or resolve"},
+		{[]string{"incidents", "frobnicate"}, 2, `unknown incidents subcommand "frobnicate"`},
+		{[]string{"incidents", "show"}, 2, "takes one incident ID"},
+		{[]string{"incidents", "show", "banana"}, 1, `"banana" is not an incident ID`},
+		{[]string{"serve", "--nope"}, 2, "flag provided but not defined: -nope"},
+		{[]string{"check-config", "/does/not/exist.yaml"}, 1, "no such file"},
+	} {
+		code, _, stderr := runCLI(t, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("warroom %v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+	if code, out, _ := runCLI(t, "version"); code != 0 || !strings.HasPrefix(out, "warroom ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func TestCheckConfigReference(t *testing.T) {
+	code, out, stderr := runCLI(t, "check-config", "../../../shared/examples/warroom.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// Only this machine's missing secrets are worth a word.
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(line, "warning:") && !strings.Contains(line, "environment variable") &&
+			!strings.Contains(line, "secret file") {
+			t.Errorf("unexpected warning: %s", line)
+		}
+	}
+	if !strings.Contains(out, "OK (2 rules, 5 warnings)") {
+		t.Errorf("summary line missing:\n%s", out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("listen: 127.0.0.1:9095\nslack:\n  announce_chanel: x\n"), 0o600)
+	code, _, stderr = runCLI(t, "check-config", bad)
+	if code != 1 || !strings.Contains(stderr, `bad.yaml:3: unknown key "announce_chanel" in slack`) {
+		t.Errorf("typo: exit %d, %q", code, stderr)
+	}
+}
+
+func TestSimulate(t *testing.T) {
+	code, out, stderr := runCLI(t, "simulate", fixtures+"/alertmanager/firing-high-error-rate.json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		`alert afb663c01ce7e058 (HighErrorRate, firing): war_room by rule "default" — 3.11% above 0.8%`,
+		`would call slack conversations.create {"is_private":false,"name":"inc-`,
+		`would call jira POST /rest/api/2/issue`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("simulate output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI(t, "simulate", "-o", "json", fixtures+"/alertmanager/firing-below-threshold.json")
+	var sim []bot.SimulatedAlert
+	if code != 0 || json.Unmarshal([]byte(out), &sim) != nil || len(sim) != 1 || sim[0].Decision != incident.ActionRecord || len(sim[0].Calls) != 0 {
+		t.Errorf("below threshold: exit %d, %s", code, out)
+	}
+	code, out, _ = runCLI(t, "simulate", "--config", "../../../shared/examples/warroom.yaml", fixtures+"/grafana/firing-error-rate.json")
+	if code != 0 || !strings.Contains(out, `record by rule "everything-else"`) {
+		t.Errorf("grafana under the reference rules: exit %d\n%s", code, out)
+	}
+	truncated := filepath.Join(t.TempDir(), "t.json")
+	os.WriteFile(truncated, []byte(`{"version":"4","status":"firing","alerts":[`), 0o600)
+	if code, _, stderr := runCLI(t, "simulate", truncated); code != 1 || !strings.Contains(stderr, "malformed JSON") {
+		t.Errorf("malformed payload: exit %d, %q", code, stderr)
+	}
+}
+
+// The client commands against a real server, as a runbook would use them.
+func TestIncidentsCommands(t *testing.T) {
+	dir := t.TempDir()
+	cfg := bot.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Storage.DSN = filepath.Join(dir, "w.db")
+	cfg.DryRunLog = filepath.Join(dir, "dry.jsonl")
+	cfg.Webhook.BearerToken = "cli-token"
+	srv, err := bot.New(context.Background(), cfg, bot.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for srv.Addr() == "" {
+		time.Sleep(5 * time.Millisecond)
+	}
+	body, _ := os.ReadFile(fixtures + "/alertmanager/firing-high-error-rate.json")
+	if _, err := srv.Service().Ingest(context.Background(), deliveryFrom(t, body)); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("WARROOM_SERVER", "http://"+srv.Addr())
+
+	t.Setenv("WARROOM_TOKEN", "wrong")
+	if code, _, stderr := runCLI(t, "incidents", "list"); code != 1 || !strings.Contains(stderr, "invalid credentials (HTTP 401)") {
+		t.Errorf("wrong token: exit %d, %q", code, stderr)
+	}
+	t.Setenv("WARROOM_TOKEN", "cli-token")
+	code, out, stderr := runCLI(t, "incidents", "list")
+	if code != 0 || !strings.Contains(out, "INC-1") || !strings.Contains(out, "payment-gateway") || !strings.Contains(out, "3.11%") {
+		t.Fatalf("list: exit %d %s\n%s", code, stderr, out)
+	}
+	code, out, _ = runCLI(t, "incidents", "ack", "INC-1", "--actor", "alice", "-o", "json")
+	var v bot.IncidentView
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.State != incident.Acknowledged {
+		t.Fatalf("ack: exit %d\n%s", code, out)
+	}
+	if last := v.Timeline[len(v.Timeline)-1]; last.Actor != "api:cli:alice" {
+		t.Errorf("ack actor %q", last.Actor)
+	}
+	if code, _, stderr := runCLI(t, "incidents", "ack", "INC-1"); code != 1 || !strings.Contains(stderr, "INC-1 is already acknowledged (HTTP 409)") {
+		t.Errorf("ack twice: exit %d, %q", code, stderr)
+	}
+	code, out, _ = runCLI(t, "incidents", "resolve", "inc-1", "-m", "rolled back")
+	if code != 0 || !strings.Contains(out, "state     resolved") || !strings.Contains(out, "rolled back") {
+		t.Errorf("resolve: exit %d\n%s", code, out)
+	}
+	if code, _, stderr := runCLI(t, "incidents", "show", "INC-9"); code != 1 || !strings.Contains(stderr, "no incident INC-9 (HTTP 404)") {
+		t.Errorf("show unknown: exit %d, %q", code, stderr)
+	}
+	code, out, _ = runCLI(t, "incidents", "list", "--state", "resolved", "-o", "json")
+	var list struct{ Incidents []incident.Incident }
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list.Incidents) != 1 {
+		t.Errorf("list resolved: exit %d\n%s", code, out)
+	}
+}
