@@ -70,8 +70,12 @@ func start(t testing.TB, mutate func(*bot.Config)) *harness {
 	return h
 }
 
+// stop shuts the server down and waits for it; it may be called twice.
 func (h *harness) stop() {
 	h.cancel()
+	if h.done == nil {
+		return
+	}
 	select {
 	case err := <-h.done:
 		if err != nil {
@@ -80,6 +84,7 @@ func (h *harness) stop() {
 	case <-time.After(15 * time.Second):
 		h.t.Error("server did not shut down")
 	}
+	h.done = nil
 }
 
 type reply struct {
