@@ -115,7 +115,11 @@ func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error
 	}
 	var res *IngestResult
 	var queued int
-	err := s.store.Update(ctx, func(tx Tx) error {
+	route := ""
+	if len(decisions) > 0 {
+		route = decisions[0].Key // Alertmanager groups are one key as a rule
+	}
+	err := s.store.Update(ctx, route, func(tx Tx) error {
 		tx = countJobs(tx, &queued)
 		res = &IngestResult{}
 		now := s.opts.Now()
@@ -182,10 +186,7 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 	if dec.Action == ActionIgnore {
 		return res, "", nil
 	}
-	if err := tx.LockKey(dec.Key); err != nil {
-		return res, "", err
-	}
-	inc, err := tx.OpenIncident(dec.Key)
+	inc, err := tx.LockOpenIncident(dec.Key)
 	if err != nil {
 		return res, "", err
 	}
@@ -468,13 +469,18 @@ func (s *Service) Resolve(ctx context.Context, id, actor, summary string) (*Inci
 func (s *Service) transition(ctx context.Context, id, actor string, to State, text string) (*Incident, error) {
 	var out *Incident
 	var queued int
-	err := s.store.Update(ctx, func(tx Tx) error {
+	err := s.store.Update(ctx, id, func(tx Tx) error {
 		tx = countJobs(tx, &queued)
 		inc, err := tx.IncidentByID(id)
 		if err != nil {
 			return err
 		}
+		// Lock the key, then read again: another replica may have changed
+		// the incident between the first read and the lock.
 		if err := tx.LockKey(inc.Key); err != nil {
+			return err
+		}
+		if inc, err = tx.IncidentByID(id); err != nil {
 			return err
 		}
 		if inc.State == to {
@@ -524,7 +530,7 @@ func (s *Service) Note(ctx context.Context, id, actor, text string) (*Event, err
 	}
 	var ev *Event
 	var queued int
-	err := s.store.Update(ctx, func(tx Tx) error {
+	err := s.store.Update(ctx, id, func(tx Tx) error {
 		tx = countJobs(tx, &queued)
 		inc, err := tx.IncidentByID(id)
 		if err != nil {

@@ -15,8 +15,10 @@ type Store interface {
 	// are durable. Concurrent calls may share one commit (group commit);
 	// each call's writes are isolated, so an error from fn undoes only that
 	// call's writes. fn may run again after a transient conflict, so it must
-	// have no effect outside tx.
-	Update(ctx context.Context, fn func(tx Tx) error) error
+	// have no effect outside tx. key names the incident key (or ID) fn works
+	// on, "" for none: calls with one key go through one writer, in order,
+	// so that parallel writers do not wait on each other's locks.
+	Update(ctx context.Context, key string, fn func(tx Tx) error) error
 
 	Incident(ctx context.Context, id string) (*Incident, error)
 	Incidents(ctx context.Context, f Filter) ([]*Incident, error)
@@ -44,6 +46,9 @@ type Tx interface {
 	LockKey(key string) error
 	// OpenIncident returns the open (not resolved) incident for key, or nil.
 	OpenIncident(key string) (*Incident, error)
+	// LockOpenIncident is LockKey then OpenIncident, in one round trip
+	// where the database allows.
+	LockOpenIncident(key string) (*Incident, error)
 	// LastResolved returns the most recently resolved incident for key, or nil.
 	LastResolved(key string) (*Incident, error)
 	// IncidentByID returns the incident or an ENOTFOUND error.
@@ -63,8 +68,9 @@ type Tx interface {
 	FiringAlerts(incidentID string) (int, error)
 	// AppendEvent stores e and sets its ID.
 	AppendEvent(e *Event) error
-	// Enqueue inserts a job unless one with its key exists; it reports
-	// whether it inserted.
+	// Enqueue adds a job unless one with its key exists (then it does
+	// nothing). It reports false when it knows the job already waits; true
+	// means the job may be new.
 	Enqueue(j Job) (bool, error)
 
 	// ClaimJobs marks up to n due jobs as running until now+lease and

@@ -85,7 +85,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		free := cap(slots) - len(slots)
 		var jobs []Job
 		if free > 0 {
-			err := w.store.Update(ctx, func(tx Tx) error {
+			err := w.store.Update(ctx, "", func(tx Tx) error {
 				var err error
 				jobs, err = tx.ClaimJobs(free, w.opts.Now(), w.opts.Lease)
 				return err
@@ -118,7 +118,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // rescue frees jobs left running by a process that died.
 func (w *Worker) rescue(ctx context.Context) {
 	var n int
-	err := w.store.Update(ctx, func(tx Tx) error {
+	err := w.store.Update(ctx, "", func(tx Tx) error {
 		var err error
 		n, err = tx.RescueJobs(w.opts.Now())
 		return err
@@ -159,7 +159,7 @@ func (w *Worker) run(parent context.Context, j Job) {
 	if outcome == JobDone {
 		next = Successors(j, now)
 	}
-	uerr := w.store.Update(ctx, func(tx Tx) error {
+	uerr := w.store.Update(ctx, j.IncidentID, func(tx Tx) error {
 		if err := tx.FinishJob(j.ID, outcome, runAt, errText, next); err != nil {
 			return err
 		}

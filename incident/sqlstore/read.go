@@ -164,7 +164,7 @@ func (s *Store) CountAlerts(ctx context.Context, incidentID string) (total, firi
 
 // Timeline implements incident.Store.
 func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Event, error) {
-	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id, incident_id, at, kind, actor, text FROM events WHERE incident_id = ? ORDER BY id`), incidentID)
+	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id, incident_id, at, kind, actor, text FROM events WHERE incident_id = ? ORDER BY at, id`), incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: timeline: %w", err)
 	}

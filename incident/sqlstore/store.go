@@ -13,13 +13,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -40,6 +43,10 @@ const (
 
 // maxBatch bounds how many writers share one transaction.
 const maxBatch = 512
+
+// postgresWriters is how many group-commit loops run on PostgreSQL, each
+// on its own connection: the server commits them in parallel.
+const postgresWriters = 4
 
 // maxConflictRetries bounds how often a writer is retried after a
 // serialization failure or deadlock on PostgreSQL.
@@ -69,11 +76,17 @@ type Store struct {
 	// (SQLite only), so that the thousandth change of a storm skips the
 	// insert that would only hit the unique key.
 	pending map[string]bool
+	// lastEventID is the last event ID handed out (SQLite only; 0 until
+	// read from the table).
+	lastEventID int64
 
-	reqs   chan *request
-	stop   chan struct{}
-	done   chan struct{}
-	closed sync.Once
+	// writers are the group-commit loops, one channel each: one on SQLite,
+	// several on PostgreSQL, where requests are routed by key.
+	writers []*writerLoop
+	next    atomic.Uint32 // round-robin for requests without a key
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	closed  sync.Once
 }
 
 var _ incident.Store = (*Store)(nil)
@@ -83,6 +96,60 @@ type request struct {
 	fn      func(incident.Tx) error
 	result  chan error
 	retries int
+	key     string
+	writer  *writerLoop
+}
+
+// writerLoop is one group-commit loop and its queue.
+type writerLoop struct {
+	reqs chan *request
+	// busy is when the batch now running started (unix nanos), 0 when idle.
+	busy atomic.Int64
+	// eventIDs is a block of event IDs taken from the sequence ahead of
+	// use (PostgreSQL), so that appending an event needs no round trip.
+	eventIDs []int64
+}
+
+// eventIDBlock is how many event IDs a PostgreSQL writer takes at once.
+const eventIDBlock = 128
+
+// eventID hands out the next event ID. On SQLite the one writer counts on
+// from the largest ID in the table; IDs of rolled-back events are skipped.
+// On PostgreSQL each writer takes blocks from the events sequence.
+func (s *Store) eventID(t *txn) (int64, error) {
+	if s.driver == SQLite {
+		if s.lastEventID == 0 {
+			if err := t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&s.lastEventID); err != nil {
+				return 0, err
+			}
+		}
+		s.lastEventID++
+		return s.lastEventID, nil
+	}
+	w := t.w
+	if len(w.eventIDs) == 0 {
+		rows, err := t.tx.QueryContext(t.ctx, `SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)`, eventIDBlock)
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return 0, err
+			}
+			w.eventIDs = append(w.eventIDs, id)
+		}
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		if len(w.eventIDs) == 0 {
+			return 0, errors.New("events sequence gave no IDs")
+		}
+	}
+	id := w.eventIDs[0]
+	w.eventIDs = w.eventIDs[1:]
+	return id, nil
 }
 
 // Options tune Open.
@@ -95,7 +162,7 @@ type Options struct {
 // Open opens the store and applies pending migrations. For SQLite, dsn is a
 // file path (or a file: URI); for PostgreSQL, a postgres:// URL or key=value DSN.
 func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error) {
-	s := &Store{driver: driver, log: opts.Logger, reqs: make(chan *request, 4*maxBatch), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{driver: driver, log: opts.Logger, stop: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -138,7 +205,16 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 			return nil, err
 		}
 	}
-	go s.writer()
+	n := 1 // SQLite has one writer connection
+	if driver == Postgres {
+		n = postgresWriters
+	}
+	for range n {
+		w := &writerLoop{reqs: make(chan *request, 4*maxBatch)}
+		s.writers = append(s.writers, w)
+		s.wg.Add(1)
+		go s.writer(w)
+	}
 	return s, nil
 }
 
@@ -258,11 +334,24 @@ func (s *Store) rebind(q string) string {
 	return b.String()
 }
 
-// Ping reports whether the database answers.
+// stallAfter is how long one batch may run before Ping reports the
+// writer stalled.
+const stallAfter = 10 * time.Second
+
+// Ping reports whether the database answers and the writers make progress:
+// a writer with requests waiting and no batch done for stallAfter is stuck
+// (a lock, a full disk), and a replica in that state should not get traffic.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return fmt.Errorf("sqlstore: ping: %w", redactErr(err))
+	}
+	for _, w := range s.writers {
+		if busy := w.busy.Load(); busy != 0 {
+			if d := time.Since(time.Unix(0, busy)); d > stallAfter {
+				return fmt.Errorf("sqlstore: writes stalled: a batch has run for %s with %d waiting", d.Round(time.Second), len(w.reqs))
+			}
+		}
 	}
 	return nil
 }
@@ -271,7 +360,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closed.Do(func() {
 		close(s.stop)
-		<-s.done
+		s.wg.Wait()
 	})
 	return s.closeDBs()
 }
@@ -290,16 +379,17 @@ func (s *Store) closeDBs() error {
 // ErrClosed is returned by Update after Close.
 var ErrClosed = incident.Errorf(incident.EUNAVAILABLE, "store is closed")
 
-// Update implements incident.Store: fn joins the next group commit.
-func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
-	r := &request{ctx: ctx, fn: fn, result: make(chan error, 1)}
+// Update implements incident.Store: fn joins the next group commit of the
+// writer its key routes to.
+func (s *Store) Update(ctx context.Context, key string, fn func(incident.Tx) error) error {
+	r := &request{ctx: ctx, fn: fn, result: make(chan error, 1), key: key, writer: s.route(key)}
 	select {
 	case <-s.stop:
 		return ErrClosed
 	default:
 	}
 	select {
-	case s.reqs <- r:
+	case r.writer.reqs <- r:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.stop:
@@ -310,37 +400,52 @@ func (s *Store) Update(ctx context.Context, fn func(incident.Tx) error) error {
 	return <-r.result
 }
 
-// writer is the group-commit loop: it takes every request waiting, runs
-// them in one transaction and commits once.
-func (s *Store) writer() {
-	defer close(s.done)
+func (s *Store) route(key string) *writerLoop {
+	if len(s.writers) == 1 {
+		return s.writers[0]
+	}
+	if key == "" {
+		return s.writers[int(s.next.Add(1))%len(s.writers)]
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return s.writers[int(h.Sum32()%uint32(len(s.writers)))]
+}
+
+// writer is a group-commit loop: it takes every request waiting, runs them
+// in one transaction and commits once.
+func (s *Store) writer(w *writerLoop) {
+	defer s.wg.Done()
+	reqs := w.reqs
 	batch := make([]*request, 0, maxBatch)
 	for {
 		select {
-		case r := <-s.reqs:
+		case r := <-reqs:
 			batch = append(batch[:0], r)
 		case <-s.stop:
-			s.drain()
+			s.drain(reqs)
 			return
 		}
 	fill:
 		for len(batch) < maxBatch {
 			select {
-			case r := <-s.reqs:
+			case r := <-reqs:
 				batch = append(batch, r)
 			default:
 				break fill
 			}
 		}
-		s.runBatch(batch)
+		w.busy.Store(time.Now().UnixNano())
+		s.runBatch(w, batch)
+		w.busy.Store(0)
 	}
 }
 
 // drain fails the requests still queued at Close.
-func (s *Store) drain() {
+func (s *Store) drain(reqs chan *request) {
 	for {
 		select {
-		case r := <-s.reqs:
+		case r := <-reqs:
 			r.result <- ErrClosed
 		default:
 			return
@@ -364,7 +469,7 @@ func (s *Store) prepare() {
 // that conflicts, say) is rare. When one fails, the transaction rolls
 // back, that writer gets its error, and the rest run again, each in a
 // savepoint of its own.
-func (s *Store) runBatch(batch []*request) {
+func (s *Store) runBatch(w *writerLoop, batch []*request) {
 	live := batch[:0:0]
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -376,10 +481,13 @@ func (s *Store) runBatch(batch []*request) {
 	if len(live) == 0 {
 		return
 	}
+	// Writers take their keys' locks in key order, in every batch of every
+	// replica, so that two batches never wait on each other in a cycle.
+	slices.SortStableFunc(live, func(a, b *request) int { return strings.Compare(a.key, b.key) })
 	if s.stmts != nil {
 		defer s.prepare()
 	}
-	failed, ferr, err := s.runTx(live, nil)
+	failed, ferr, err := s.runTx(w, live, nil)
 	switch {
 	case err != nil:
 		s.failAll(live, err)
@@ -396,7 +504,7 @@ func (s *Store) runBatch(batch []*request) {
 		return
 	}
 	results := make([]error, len(rest))
-	if _, _, err := s.runTx(rest, results); err != nil {
+	if _, _, err := s.runTx(w, rest, results); err != nil {
 		s.failAll(rest, err)
 		return
 	}
@@ -415,13 +523,13 @@ func (s *Store) runBatch(batch []*request) {
 // each writer runs in a savepoint, a failing writer's error goes to
 // results[i], and the others commit. err reports a failure of the
 // transaction itself.
-func (s *Store) runTx(reqs []*request, results []error) (failed int, ferr, err error) {
+func (s *Store) runTx(w *writerLoop, reqs []*request, results []error) (failed int, ferr, err error) {
 	ctx := context.Background()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return -1, nil, err
 	}
-	t := &txn{s: s, tx: tx, ctx: ctx, open: s.openCache}
+	t := &txn{s: s, w: w, tx: tx, ctx: ctx, open: s.openCache}
 	if t.open == nil {
 		t.open = map[string]incident.Incident{}
 	}
@@ -436,6 +544,7 @@ func (s *Store) runTx(reqs []*request, results []error) (failed int, ferr, err e
 	savepoints := results != nil
 	for i, r := range reqs {
 		t.touched, t.touchedJobs = t.touched[:0], t.touchedJobs[:0]
+		m := t.mark()
 		if savepoints {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 				return abort(err)
@@ -449,6 +558,8 @@ func (s *Store) runTx(reqs []*request, results []error) (failed int, ferr, err e
 		}
 		if ferr != nil {
 			t.forgetTouched() // the cache may hold the undone writer's changes
+			t.undo(m)
+			clear(t.locked) // locks taken in the savepoint may be gone with it
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
 				return abort(err)
 			}
@@ -459,6 +570,9 @@ func (s *Store) runTx(reqs []*request, results []error) (failed int, ferr, err e
 				return abort(err)
 			}
 		}
+	}
+	if err := t.flush(); err != nil {
+		return abort(err)
 	}
 	if err := tx.Commit(); err != nil {
 		s.forgetAll()
@@ -480,7 +594,7 @@ func (s *Store) finish(r *request, err error) {
 		go func() {
 			time.Sleep(time.Duration(r.retries) * time.Millisecond)
 			select {
-			case s.reqs <- r:
+			case r.writer.reqs <- r:
 			case <-s.stop:
 				r.result <- ErrClosed
 			}

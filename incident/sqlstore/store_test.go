@@ -297,7 +297,7 @@ func TestGroupCommit(t *testing.T) {
 			}()
 			go func() {
 				defer wg.Done()
-				err := s.Update(ctx, func(tx incident.Tx) error {
+				err := s.Update(ctx, "", func(tx incident.Tx) error {
 					if _, err := tx.NextSeq("doomed"); err != nil {
 						return err
 					}
@@ -328,7 +328,7 @@ func TestGroupCommit(t *testing.T) {
 			t.Fatalf("%d alerts stored, want 200", total)
 		}
 		var seq int64
-		_ = s.Update(ctx, func(tx incident.Tx) error { var err error; seq, err = tx.NextSeq("doomed"); return err })
+		_ = s.Update(ctx, "", func(tx incident.Tx) error { var err error; seq, err = tx.NextSeq("doomed"); return err })
 		if seq != 1 {
 			t.Fatalf("failed writers leaked writes: counter at %d", seq)
 		}
@@ -355,22 +355,26 @@ func TestReplicasOneIncident(t *testing.T) {
 		svcs = append(svcs, incident.NewService(s, testRules{}, incident.Options{}))
 	}
 	var wg sync.WaitGroup
-	for i := range 40 {
+	services := []string{"pay", "search", "checkout"}
+	for i := range 120 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := svcs[i%2].Ingest(ctx, delivery(alert("pay", "a1", "0.031", incident.AlertFiring))); err != nil {
+			svc := services[i%3]
+			if _, err := svcs[i%2].Ingest(ctx, delivery(alert(svc, svc+"-a1", "0.031", incident.AlertFiring))); err != nil {
 				t.Errorf("ingest: %v", err)
 			}
 		}()
 	}
 	wg.Wait()
 	all, _ := first.Incidents(ctx, incident.Filter{All: true})
-	if len(all) != 1 {
-		t.Fatalf("%d incidents from duplicate deliveries to two replicas", len(all))
+	if len(all) != 3 {
+		t.Fatalf("%d incidents from duplicate deliveries of 3 alerts to two replicas, want 3", len(all))
 	}
-	if keys := jobKeys(t, first, all[0].ID); len(keys) != 3 {
-		t.Fatalf("jobs %v, want the 3 opening steps once", keys)
+	for _, inc := range all {
+		if keys := jobKeys(t, first, inc.ID); len(keys) != 3 {
+			t.Fatalf("%s jobs %v, want the 3 opening steps once", inc.ID, keys)
+		}
 	}
 }
 
@@ -383,7 +387,7 @@ func TestJobs(t *testing.T) {
 		now := time.Now()
 		claim := func(n int) []incident.Job {
 			var jobs []incident.Job
-			if err := s.Update(ctx, func(tx incident.Tx) error {
+			if err := s.Update(ctx, "", func(tx incident.Tx) error {
 				var err error
 				jobs, err = tx.ClaimJobs(n, now, time.Minute)
 				return err
@@ -393,7 +397,7 @@ func TestJobs(t *testing.T) {
 			return jobs
 		}
 		finish := func(id int64, o incident.JobOutcome, at time.Time, next []incident.Job) {
-			if err := s.Update(ctx, func(tx incident.Tx) error { return tx.FinishJob(id, o, at, "err", next) }); err != nil {
+			if err := s.Update(ctx, "", func(tx incident.Tx) error { return tx.FinishJob(id, o, at, "err", next) }); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -408,14 +412,15 @@ func TestJobs(t *testing.T) {
 		finish(jobs[1].ID, incident.JobSnooze, now.Add(2*time.Second), nil)
 		finish(jobs[2].ID, incident.JobRetry, now.Add(time.Hour), nil)
 		// Enqueueing a done step again is a no-op: the key is unique.
-		if err := s.Update(ctx, func(tx incident.Tx) error {
-			ok, err := tx.Enqueue(incident.NewJob(incident.JobSlackCreateChannel, "INC-1", incident.JobArgs{}, now))
-			if ok {
-				return errors.New("duplicate job inserted")
-			}
+		before, _ := s.Jobs(ctx, "INC-1")
+		if err := s.Update(ctx, "", func(tx incident.Tx) error {
+			_, err := tx.Enqueue(incident.NewJob(incident.JobSlackCreateChannel, "INC-1", incident.JobArgs{}, now))
 			return err
 		}); err != nil {
 			t.Fatal(err)
+		}
+		if after, _ := s.Jobs(ctx, "INC-1"); len(after) != len(before) {
+			t.Fatalf("enqueueing a step again added a job: %d → %d", len(before), len(after))
 		}
 		next := claim(10)
 		if len(next) != 4 {
@@ -485,7 +490,7 @@ func TestCoalescedUpdates(t *testing.T) {
 			t.Fatalf("%d pending summary updates after 20 changes, want 1", n)
 		}
 		var claimed []incident.Job
-		if err := s.Update(ctx, func(tx incident.Tx) error {
+		if err := s.Update(ctx, "", func(tx incident.Tx) error {
 			var err error
 			claimed, err = tx.ClaimJobs(100, time.Now().Add(time.Minute), time.Minute)
 			return err
@@ -528,7 +533,7 @@ func TestFailedWriterLeavesNoTrace(t *testing.T) {
 					mustIngest(t, svc, delivery(alert("other", fmt.Sprintf("o%d", i), "0.031", incident.AlertFiring)))
 					return
 				}
-				err := s.Update(ctx, func(tx incident.Tx) error {
+				err := s.Update(ctx, "r/service=pay", func(tx incident.Tx) error {
 					inc, err := tx.OpenIncident("r/service=pay")
 					if err != nil || inc == nil {
 						return fmt.Errorf("open incident: %v %v", inc, err)
@@ -548,7 +553,7 @@ func TestFailedWriterLeavesNoTrace(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if err := s.Update(ctx, func(tx incident.Tx) error {
+		if err := s.Update(ctx, "r/service=pay", func(tx incident.Tx) error {
 			inc, err := tx.OpenIncident("r/service=pay")
 			if err != nil {
 				return err

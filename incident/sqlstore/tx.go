@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,26 @@ type txn struct {
 	// forget if its savepoint is rolled back.
 	touched     []string
 	touchedJobs []string
+	// locked lists the keys whose advisory lock this transaction holds.
+	locked map[string]bool
+
+	// Append-only rows wait here and go in with one multi-row INSERT per
+	// table when the batch commits: on PostgreSQL every statement is a
+	// round trip, and these rows are never read back inside a batch.
+	w          *writerLoop
+	deliveries []*incident.Delivery
+	events     []incident.Event
+	jobs       []incident.Job
+}
+
+// mark is how far the buffers had grown when a writer started.
+type mark struct{ deliveries, events, jobs int }
+
+func (t *txn) mark() mark { return mark{len(t.deliveries), len(t.events), len(t.jobs)} }
+
+// undo drops what a rolled-back writer buffered.
+func (t *txn) undo(m mark) {
+	t.deliveries, t.events, t.jobs = t.deliveries[:m.deliveries], t.events[:m.events], t.jobs[:m.jobs]
 }
 
 func (t *txn) forgetTouched() {
@@ -87,23 +108,37 @@ func (t *txn) queryRow(q string, args ...any) *sql.Row {
 }
 
 func (t *txn) RecordDelivery(d *incident.Delivery) error {
-	_, err := t.exec(`INSERT INTO deliveries (source, receiver, group_key, status, truncated_alerts, alert_count, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		string(d.Source), d.Receiver, d.GroupKey, d.Status, d.TruncatedAlerts, len(d.Alerts), nanos(d.ReceivedAt))
-	if err != nil {
-		return fmt.Errorf("record delivery: %w", err)
-	}
+	t.deliveries = append(t.deliveries, d)
 	return nil
 }
 
 func (t *txn) LockKey(key string) error {
-	if t.s.driver != Postgres {
+	if t.s.driver != Postgres || t.locked[key] {
 		return nil // SQLite: the group-commit loop is the only writer
 	}
 	if _, err := t.exec(`SELECT pg_advisory_xact_lock(hashtext(?))`, key); err != nil {
 		return fmt.Errorf("lock key: %w", err)
 	}
+	t.lockedKey(key)
 	return nil
+}
+
+func (t *txn) lockedKey(key string) {
+	if t.locked == nil {
+		t.locked = map[string]bool{}
+	}
+	t.locked[key] = true
+}
+
+// LockOpenIncident takes the lock and reads in two statements: under READ
+// COMMITTED a statement reads from the snapshot of its start, so a read in
+// the statement that waits for the lock would miss what the lock's last
+// holder committed (TestReplicasOneIncident catches that).
+func (t *txn) LockOpenIncident(key string) (*incident.Incident, error) {
+	if err := t.LockKey(key); err != nil {
+		return nil, err
+	}
+	return t.OpenIncident(key)
 }
 
 func (t *txn) OpenIncident(key string) (*incident.Incident, error) {
@@ -233,22 +268,12 @@ func (t *txn) FiringAlerts(incidentID string) (int, error) {
 }
 
 func (t *txn) AppendEvent(e *incident.Event) error {
-	if t.s.driver == SQLite {
-		res, err := t.exec(`INSERT INTO events (incident_id, at, kind, actor, text) VALUES (?, ?, ?, ?, ?)`,
-			e.IncidentID, nanos(e.At), string(e.Kind), e.Actor, e.Text)
-		if err == nil {
-			e.ID, err = res.LastInsertId()
-		}
-		if err != nil {
-			return fmt.Errorf("append event: %w", err)
-		}
-		return nil
-	}
-	err := t.queryRow(`INSERT INTO events (incident_id, at, kind, actor, text) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		e.IncidentID, nanos(e.At), string(e.Kind), e.Actor, e.Text).Scan(&e.ID)
+	id, err := t.s.eventID(t)
 	if err != nil {
 		return fmt.Errorf("append event: %w", err)
 	}
+	e.ID = id
+	t.events = append(t.events, *e)
 	return nil
 }
 
@@ -257,26 +282,73 @@ func (t *txn) Enqueue(j incident.Job) (bool, error) {
 	if memo && t.s.pending[j.Key] {
 		return false, nil // a run is already waiting and will see this change
 	}
-	now := time.Now()
 	if j.MaxAttempt == 0 {
 		j.MaxAttempt = incident.DefaultMaxAttempts
 	}
-	coalesce := 0
-	if j.Coalesce {
-		coalesce = 1
-	}
-	res, err := t.exec(`INSERT INTO jobs (kind, key, incident_id, args, state, coalesce, max_attempts, run_at, created_at)
-		VALUES (?, ?, ?, ?, 'available', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-		string(j.Kind), j.Key, j.IncidentID, string(j.Args), coalesce, j.MaxAttempt, nanos(j.RunAt), nanos(now))
-	if err != nil {
-		return false, fmt.Errorf("enqueue %s: %w", j.Key, err)
-	}
-	n, err := res.RowsAffected()
-	if err == nil && memo {
+	t.jobs = append(t.jobs, j)
+	if memo {
 		t.s.pending[j.Key] = true
 		t.touchedJobs = append(t.touchedJobs, j.Key)
 	}
-	return n > 0, err
+	return true, nil
+}
+
+// flush writes the buffered rows, a few multi-row INSERTs per table.
+func (t *txn) flush() error {
+	now := nanos(time.Now())
+	for chunk := range slices.Chunk(t.deliveries, flushChunk) {
+		args := make([]any, 0, 7*len(chunk))
+		for _, d := range chunk {
+			args = append(args, string(d.Source), d.Receiver, d.GroupKey, d.Status, d.TruncatedAlerts, len(d.Alerts), nanos(d.ReceivedAt))
+		}
+		if _, err := t.exec(`INSERT INTO deliveries (source, receiver, group_key, status, truncated_alerts, alert_count, received_at) VALUES `+
+			rows(len(chunk), 7), args...); err != nil {
+			return fmt.Errorf("record deliveries: %w", err)
+		}
+	}
+	for chunk := range slices.Chunk(t.events, flushChunk) {
+		args := make([]any, 0, 6*len(chunk))
+		for _, e := range chunk {
+			args = append(args, e.ID, e.IncidentID, nanos(e.At), string(e.Kind), e.Actor, e.Text)
+		}
+		if _, err := t.exec(`INSERT INTO events (id, incident_id, at, kind, actor, text) VALUES `+rows(len(chunk), 6), args...); err != nil {
+			return fmt.Errorf("append events: %w", err)
+		}
+	}
+	// One row per key: a later duplicate would be dropped by ON CONFLICT
+	// anyway, but not every database takes duplicates in one statement.
+	seen := make(map[string]bool, len(t.jobs))
+	jobs := t.jobs[:0:0]
+	for _, j := range t.jobs {
+		if !seen[j.Key] {
+			seen[j.Key] = true
+			jobs = append(jobs, j)
+		}
+	}
+	for chunk := range slices.Chunk(jobs, flushChunk) {
+		args := make([]any, 0, 9*len(chunk))
+		for _, j := range chunk {
+			coalesce := 0
+			if j.Coalesce {
+				coalesce = 1
+			}
+			args = append(args, string(j.Kind), j.Key, j.IncidentID, string(j.Args), "available", coalesce, j.MaxAttempt, nanos(j.RunAt), now)
+		}
+		if _, err := t.exec(`INSERT INTO jobs (kind, key, incident_id, args, state, coalesce, max_attempts, run_at, created_at) VALUES `+
+			rows(len(chunk), 9)+` ON CONFLICT (key) DO NOTHING`, args...); err != nil {
+			return fmt.Errorf("enqueue jobs: %w", err)
+		}
+	}
+	return nil
+}
+
+// flushChunk bounds the rows of one INSERT (and so its bound parameters).
+const flushChunk = 200
+
+// rows renders n rows of k placeholders: (?, ?), (?, ?).
+func rows(n, k int) string {
+	row := "(" + placeholders(k) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 func (t *txn) ClaimJobs(n int, now time.Time, lease time.Duration) ([]incident.Job, error) {
