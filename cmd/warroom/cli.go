@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/warroom/warroom/bot"
@@ -127,6 +128,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("serve")
 	path := fs.String("config", "", "config file (default: embedded defaults)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for benchmarks)")
 	if rest, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
@@ -143,6 +145,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *path == "" {
 		log.Info("no --config: embedded defaults (SQLite in warroom.db, Slack and Jira in dry run)", "dry_run_log", cfg.DryRunLog)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	return srv.Run(ctx)
 }
