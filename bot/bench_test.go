@@ -18,21 +18,19 @@ import (
 //
 //	go test ./bot -run '^$' -bench Intake -benchtime 20000x
 func BenchmarkIntake(b *testing.B) {
+	cases := []struct{ alerts, inflight int }{{1, 16}, {1, 64}, {100, 8}}
 	for _, driver := range []string{"sqlite", "postgres"} {
-		for _, alerts := range []int{1, 100} {
-			b.Run(fmt.Sprintf("%s/alerts=%d", driver, alerts), func(b *testing.B) {
-				h := start(b, func(c *bot.Config) {
-					c.Storage.Driver = driver
+		for _, c := range cases {
+			b.Run(fmt.Sprintf("%s/alerts=%d/inflight=%d", driver, c.alerts, c.inflight), func(b *testing.B) {
+				h := start(b, func(cfg *bot.Config) {
+					cfg.Storage.Driver = driver
 					if driver == "postgres" {
-						c.Storage.DSN = pgtest.Fresh(b)
+						cfg.Storage.DSN = pgtest.Fresh(b)
 					}
 				})
 				o := loadgen.Options{URL: h.base + "/api/v1/alerts/alertmanager", Token: testToken,
-					Concurrency: 64, Requests: b.N, Duration: 5 * time.Minute, Alerts: alerts, Services: 50,
+					Concurrency: c.inflight, Requests: b.N, Duration: 5 * time.Minute, Alerts: c.alerts, Services: 50,
 					Value: 0.031, Seed: fmt.Sprint(time.Now().UnixNano())}
-				if alerts > 1 {
-					o.Concurrency = 8
-				}
 				b.ResetTimer()
 				res, err := loadgen.Run(context.Background(), o)
 				b.StopTimer()
