@@ -178,8 +178,14 @@ func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error
 		c.Method, c.Params = "chat.postMessage", map[string]any{"channel": d.cfg.Slack.AnnounceChannel,
 			"text": fmt.Sprintf("%s %s: war room %s", inc.ID, EscapeMrkdwn(inc.Title), channel), "metadata": summaryMeta}
 	case incident.JobSlackArchive:
-		if inc.State != incident.Resolved {
-			c.Method, c.Params = "none", map[string]any{"skipped": "incident reopened"}
+		current, err := d.archiveDue(ctx, inc, args.EventID)
+		if err != nil {
+			return nil, err
+		}
+		if !current {
+			// Reopened since: this archive belongs to an earlier resolve
+			// (a later one, if any, scheduled its own).
+			c.Method, c.Params = "none", map[string]any{"skipped": "incident reopened since this resolve"}
 			break
 		}
 		c.Method, c.Params = "conversations.archive", map[string]any{"channel": channel}
@@ -219,6 +225,25 @@ func (d *DryRun) responders(inc *incident.Incident) []string {
 		out = append(out, r.Responders...)
 	}
 	return out
+}
+
+// archiveDue reports whether an archive scheduled by the resolve event
+// resolvedBy still stands: the incident is resolved, by that very event.
+func (d *DryRun) archiveDue(ctx context.Context, inc *incident.Incident, resolvedBy int64) (bool, error) {
+	if inc.State != incident.Resolved {
+		return false, nil
+	}
+	tl, err := d.store.Timeline(ctx, inc.ID)
+	if err != nil {
+		return false, err
+	}
+	var last int64
+	for _, e := range tl {
+		if e.Kind == incident.EventResolved {
+			last = e.ID
+		}
+	}
+	return last == resolvedBy, nil
 }
 
 func (d *DryRun) eventText(ctx context.Context, id string, eventID int64) (string, error) {

@@ -385,3 +385,26 @@ func TestStoreDownIs503(t *testing.T) {
 	eq(t, "status", r.code, http.StatusServiceUnavailable)
 	eq(t, "readyz", h.get("/readyz").code, http.StatusServiceUnavailable)
 }
+
+// The archive waits archive_after past the resolve, and an incident that
+// reopened in between keeps its channel: only the last resolve archives.
+func TestArchiveAfterResolveUnlessReopened(t *testing.T) {
+	h := start(t, func(c *bot.Config) {
+		d := bot.Duration(300 * time.Millisecond)
+		c.Slack.ArchiveAfter = &d
+	})
+	firing := fixture(t, "alertmanager/firing-high-error-rate.json")
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	eq(t, "resolve", h.post("/api/v1/incidents/INC-1/resolve", nil, nil).code, http.StatusOK)
+	first := lastEvent(h.incident("INC-1"), incident.EventResolved)
+	// Fires again at once: within reopen_window, the incident reopens.
+	r := h.post("/api/v1/alerts/alertmanager", []byte(strings.Replace(string(firing), `"startsAt":"2026-11-26T04:24:38.185Z"`, `"startsAt":"2026-11-26T04:30:00Z"`, 1)), nil)
+	eq(t, "refire", r.code, http.StatusOK)
+	eq(t, "reopened", ids(decodeJSON[webhookReply](t, r).Reopened), "[INC-1]")
+	skipped := h.waitCall(fmt.Sprintf("slack.archive:INC-1:%d", first))
+	eq(t, "archive of the first resolve", skipped.Method, "none")
+	eq(t, "resolve again", h.post("/api/v1/incidents/INC-1/resolve", nil, nil).code, http.StatusOK)
+	second := lastEvent(h.incident("INC-1"), incident.EventResolved)
+	archived := h.waitCall(fmt.Sprintf("slack.archive:INC-1:%d", second))
+	eq(t, "archive of the last resolve", archived.Method, "conversations.archive")
+}

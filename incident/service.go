@@ -471,16 +471,8 @@ func (s *Service) transition(ctx context.Context, id, actor string, to State, te
 	var queued int
 	err := s.store.Update(ctx, id, func(tx Tx) error {
 		tx = countJobs(tx, &queued)
-		inc, err := tx.IncidentByID(id)
+		inc, err := tx.LockIncident(id)
 		if err != nil {
-			return err
-		}
-		// Lock the key, then read again: another replica may have changed
-		// the incident between the first read and the lock.
-		if err := tx.LockKey(inc.Key); err != nil {
-			return err
-		}
-		if inc, err = tx.IncidentByID(id); err != nil {
 			return err
 		}
 		if inc.State == to {

@@ -41,18 +41,19 @@ type Store interface {
 type Tx interface {
 	// RecordDelivery keeps an audit row of a webhook delivery.
 	RecordDelivery(d *Delivery) error
-	// LockKey serialises writers across processes for one incident key
-	// (an advisory lock on PostgreSQL; SQLite has a single writer anyway).
-	LockKey(key string) error
-	// OpenIncident returns the open (not resolved) incident for key, or nil.
-	OpenIncident(key string) (*Incident, error)
-	// LockOpenIncident is LockKey then OpenIncident, in one round trip
-	// where the database allows.
+	// LockOpenIncident returns the open (not resolved) incident for key, or
+	// nil, locked against other writers (other replicas) until commit. Two
+	// writers that both find none and both open one collide on the store's
+	// one-open-incident-per-key rule; the loser runs again and finds the
+	// winner's.
 	LockOpenIncident(key string) (*Incident, error)
-	// LastResolved returns the most recently resolved incident for key, or nil.
+	// LastResolved returns the most recently resolved incident for key, or
+	// nil, locked like LockOpenIncident.
 	LastResolved(key string) (*Incident, error)
 	// IncidentByID returns the incident or an ENOTFOUND error.
 	IncidentByID(id string) (*Incident, error)
+	// LockIncident is IncidentByID with the incident locked until commit.
+	LockIncident(id string) (*Incident, error)
 	// NextSeq increments and returns a named counter, starting at 1.
 	NextSeq(name string) (int64, error)
 	InsertIncident(inc *Incident) error

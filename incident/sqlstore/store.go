@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -57,7 +58,8 @@ type Store struct {
 	driver string
 	write  *sql.DB // SQLite: one connection; PostgreSQL: the pool
 	read   *sql.DB
-	ckpt   *sql.DB // SQLite: the connection that checkpoints the WAL
+	ckpt   *sql.DB  // SQLite: the connection that checkpoints the WAL
+	lock   *os.File // SQLite on a file: held while this process owns it
 	log    *slog.Logger
 	// owner names this process in job leases.
 	owner string
@@ -174,6 +176,11 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 	var err error
 	switch driver {
 	case SQLite:
+		if p := sqlitePath(dsn); p != "" {
+			if s.lock, err = lockFile(p); err != nil {
+				return nil, err
+			}
+		}
 		if s.write, err = sql.Open("sqlite", sqliteDSN(dsn, false)); err != nil {
 			return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", dsn, err)
 		}
@@ -230,6 +237,22 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 // sqliteDSN builds a modernc.org/sqlite DSN with the pragmas that make a
 // commit durable (WAL with synchronous=FULL fsyncs every commit) and that
 // let readers wait instead of failing while the writer works.
+// sqlitePath returns the file behind a SQLite DSN, or "" for an in-memory
+// database.
+func sqlitePath(dsn string) string {
+	p := strings.TrimPrefix(dsn, "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		if q, err := url.ParseQuery(p[i+1:]); err == nil && q.Get("mode") == "memory" {
+			return ""
+		}
+		p = p[:i]
+	}
+	if p == "" || p == ":memory:" {
+		return ""
+	}
+	return p
+}
+
 func sqliteDSN(path string, readOnly bool) string {
 	base := path
 	if !strings.HasPrefix(base, "file:") {
@@ -407,6 +430,10 @@ func (s *Store) closeDBs() error {
 	err := s.write.Close()
 	if s.ckpt != nil {
 		err = errors.Join(err, s.ckpt.Close())
+	}
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.Close()) // releases the flock
+		s.lock = nil
 	}
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -597,7 +624,6 @@ func (s *Store) runTx(w *writerLoop, reqs []*request, results []error) (failed i
 		if ferr != nil {
 			t.forgetTouched() // the cache may hold the undone writer's changes
 			t.undo(m)
-			clear(t.locked) // locks taken in the savepoint may be gone with it
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
 				return abort(err)
 			}
@@ -653,12 +679,14 @@ func (s *Store) failAll(batch []*request, err error) {
 	}
 }
 
-// isConflict reports a PostgreSQL serialization failure or deadlock, or a
-// busy SQLite database: the transaction may succeed if run again.
+// isConflict reports a PostgreSQL serialization failure or deadlock, two
+// replicas opening the same incident at once, or a busy SQLite database:
+// the writer may succeed if run again.
 func isConflict(err error) bool {
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {
-		return pg.Code == "40001" || pg.Code == "40P01"
+		return pg.Code == "40001" || pg.Code == "40P01" ||
+			pg.Code == "23505" && pg.ConstraintName == "incidents_open_key"
 	}
 	return err != nil && strings.Contains(err.Error(), "SQLITE_BUSY")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -376,6 +377,43 @@ func TestReplicasOneIncident(t *testing.T) {
 			t.Fatalf("%s jobs %v, want the 3 opening steps once", inc.ID, keys)
 		}
 	}
+
+	// Resolved everywhere, then fired again on both replicas at once:
+	// each incident reopens once, and none is opened twice.
+	for _, svc := range services {
+		if _, err := svcs[0].Ingest(ctx, delivery(alert(svc, svc+"-a1", "0.002", incident.AlertResolved))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			svc := services[i%3]
+			a := alert(svc, svc+"-a1", "0.05", incident.AlertFiring)
+			a.StartsAt = a.StartsAt.Add(time.Hour)
+			if _, err := svcs[i%2].Ingest(ctx, delivery(a)); err != nil {
+				t.Errorf("refire: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	all, _ = first.Incidents(ctx, incident.Filter{All: true})
+	if len(all) != 3 {
+		t.Fatalf("%d incidents after the refire, want the 3 reopened", len(all))
+	}
+	for _, inc := range all {
+		tl, _ := first.Timeline(ctx, inc.ID)
+		reopened := 0
+		for _, e := range tl {
+			if e.Kind == incident.EventReopened {
+				reopened++
+			}
+		}
+		if inc.State != incident.Triggered || reopened != 1 {
+			t.Errorf("%s: state %s, reopened %d times, want triggered once", inc.ID, inc.State, reopened)
+		}
+	}
 }
 
 func TestJobs(t *testing.T) {
@@ -534,7 +572,7 @@ func TestFailedWriterLeavesNoTrace(t *testing.T) {
 					return
 				}
 				err := s.Update(ctx, "r/service=pay", func(tx incident.Tx) error {
-					inc, err := tx.OpenIncident("r/service=pay")
+					inc, err := tx.LockOpenIncident("r/service=pay")
 					if err != nil || inc == nil {
 						return fmt.Errorf("open incident: %v %v", inc, err)
 					}
@@ -554,7 +592,7 @@ func TestFailedWriterLeavesNoTrace(t *testing.T) {
 		}
 		wg.Wait()
 		if err := s.Update(ctx, "r/service=pay", func(tx incident.Tx) error {
-			inc, err := tx.OpenIncident("r/service=pay")
+			inc, err := tx.LockOpenIncident("r/service=pay")
 			if err != nil {
 				return err
 			}
@@ -578,4 +616,23 @@ func TestFailedWriterLeavesNoTrace(t *testing.T) {
 			t.Fatalf("%d summary updates queued after a real change, want 1", updates)
 		}
 	})
+}
+
+// SQLite is one process's file: a second warroom on it fails at start.
+func TestSQLiteOneProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	s, err := sqlstore.Open(context.Background(), sqlstore.SQLite, path, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sqlstore.Open(context.Background(), sqlstore.SQLite, path, sqlstore.Options{})
+	if err == nil || !strings.Contains(err.Error(), "in use by another warroom process") {
+		t.Fatalf("second open: %v", err)
+	}
+	s.Close()
+	s2, err := sqlstore.Open(context.Background(), sqlstore.SQLite, "file:"+path+"?cache=private", sqlstore.Options{})
+	if err != nil {
+		t.Fatalf("open after close: %v", err)
+	}
+	s2.Close()
 }

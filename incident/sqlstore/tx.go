@@ -27,8 +27,6 @@ type txn struct {
 	// forget if its savepoint is rolled back.
 	touched     []string
 	touchedJobs []string
-	// locked lists the keys whose advisory lock this transaction holds.
-	locked map[string]bool
 
 	// Append-only rows wait here and go in with one multi-row INSERT per
 	// table when the batch commits: on PostgreSQL every statement is a
@@ -112,48 +110,37 @@ func (t *txn) RecordDelivery(d *incident.Delivery) error {
 	return nil
 }
 
-func (t *txn) LockKey(key string) error {
-	if t.s.driver != Postgres || t.locked[key] {
-		return nil // SQLite: the group-commit loop is the only writer
+// forUpdate locks the rows a read returns until commit, on PostgreSQL
+// (SQLite has one writer, and no such clause). A read that waits for a
+// lock returns the row as its holder committed it.
+func (t *txn) forUpdate() string {
+	if t.s.driver == Postgres {
+		return ` FOR UPDATE`
 	}
-	if _, err := t.exec(`SELECT pg_advisory_xact_lock(hashtext(?))`, key); err != nil {
-		return fmt.Errorf("lock key: %w", err)
-	}
-	t.lockedKey(key)
-	return nil
+	return ""
 }
 
-func (t *txn) lockedKey(key string) {
-	if t.locked == nil {
-		t.locked = map[string]bool{}
-	}
-	t.locked[key] = true
-}
-
-// LockOpenIncident takes the lock and reads in two statements: under READ
-// COMMITTED a statement reads from the snapshot of its start, so a read in
-// the statement that waits for the lock would miss what the lock's last
-// holder committed (TestReplicasOneIncident catches that).
 func (t *txn) LockOpenIncident(key string) (*incident.Incident, error) {
-	if err := t.LockKey(key); err != nil {
-		return nil, err
-	}
-	return t.OpenIncident(key)
-}
-
-func (t *txn) OpenIncident(key string) (*incident.Incident, error) {
 	if inc, ok := t.open[key]; ok {
-		return &inc, nil
+		return &inc, nil // read (and locked) earlier in this transaction
 	}
-	inc, err := t.oneIncident(`WHERE key = ? AND state <> 'resolved'`, key)
+	inc, err := t.oneIncident(`WHERE key = ? AND state <> 'resolved'`+t.forUpdate(), key)
 	if inc != nil && err == nil {
 		t.remember(inc)
 	}
 	return inc, err
 }
 
+func (t *txn) LockIncident(id string) (*incident.Incident, error) {
+	inc, err := t.oneIncident(`WHERE id = ?`+t.forUpdate(), id)
+	if err == nil && inc == nil {
+		return nil, incident.Errorf(incident.ENOTFOUND, "no incident %s", id)
+	}
+	return inc, err
+}
+
 func (t *txn) LastResolved(key string) (*incident.Incident, error) {
-	return t.oneIncident(`WHERE key = ? AND state = 'resolved' ORDER BY resolved_at DESC LIMIT 1`, key)
+	return t.oneIncident(`WHERE key = ? AND state = 'resolved' ORDER BY resolved_at DESC LIMIT 1`+t.forUpdate(), key)
 }
 
 func (t *txn) IncidentByID(id string) (*incident.Incident, error) {
