@@ -189,7 +189,7 @@ func (w *Worker) safeExecute(ctx context.Context, j Job) (err error) {
 // recordStepFailure puts a step's permanent failure on its incident's
 // timeline, where /warroom status and the API show it.
 func recordStepFailure(tx Tx, j Job, errText string, now time.Time) error {
-	inc, err := tx.IncidentByID(j.IncidentID)
+	inc, err := tx.LockIncident(j.IncidentID)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
 			return nil

@@ -580,6 +580,10 @@ func TestFailedWriterLeavesNoTrace(t *testing.T) {
 					if err := tx.UpdateIncident(inc); err != nil {
 						return err
 					}
+					ghost := alert("pay", "ghost", "0.031", incident.AlertFiring)
+					if _, err := tx.InsertAlert(inc.ID, &ghost); err != nil {
+						return err
+					}
 					if _, err := tx.Enqueue(incident.NewJob(incident.JobSlackUpdate, "INC-1", incident.JobArgs{}, time.Now())); err != nil {
 						return err
 					}
@@ -603,6 +607,11 @@ func TestFailedWriterLeavesNoTrace(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		// The rolled-back alert was never stored: when it really comes, it is new.
+		res := mustIngest(t, svc, delivery(alert("pay", "ghost", "0.031", incident.AlertFiring)))
+		if got := outcomes(res); got != "attached:INC-1 " {
+			t.Fatalf("ghost alert after the rollback: %q, want attached", got)
+		}
 		// The rolled-back enqueue must not make a real change skip its update.
 		mustIngest(t, svc, delivery(alert("pay", "a2", "0.031", incident.AlertFiring)))
 		jobs, _ := s.Jobs(ctx, "INC-1")
@@ -613,7 +622,7 @@ func TestFailedWriterLeavesNoTrace(t *testing.T) {
 			}
 		}
 		if updates != 1 {
-			t.Fatalf("%d summary updates queued after a real change, want 1", updates)
+			t.Fatalf("%d summary updates queued after real changes, want 1", updates)
 		}
 	})
 }
@@ -635,4 +644,45 @@ func TestSQLiteOneProcess(t *testing.T) {
 		t.Fatalf("open after close: %v", err)
 	}
 	s2.Close()
+}
+
+// The same alert delivered many times at once (Alertmanager in HA mode)
+// lands in one batch: stored once, attached once, the rest unchanged.
+func TestDuplicatesInOneBatch(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+		mustIngest(t, svc, delivery(alert("pay", "a0", "0.031", incident.AlertFiring)))
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		count := map[incident.Outcome]int{}
+		for range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := svc.Ingest(ctx, delivery(alert("pay", "dup", "0.04", incident.AlertFiring)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				count[res.Alerts[0].Outcome]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if count[incident.OutcomeAttached] != 1 || count[incident.OutcomeUnchanged] != 29 {
+			t.Fatalf("outcomes %v, want 1 attached and 29 unchanged", count)
+		}
+		alerts, _ := s.Alerts(ctx, "INC-1", 0)
+		tl, _ := s.Timeline(ctx, "INC-1")
+		if len(alerts) != 2 || len(tl) != 2 {
+			t.Fatalf("%d alerts and %d events, want 2 and 2 (opened, attached)", len(alerts), len(tl))
+		}
+		inc, _ := s.Incident(ctx, "INC-1")
+		if inc.PeakValue == nil || *inc.PeakValue != 0.04 {
+			t.Fatalf("peak %v, want 0.04", inc.PeakValue)
+		}
+	})
 }
