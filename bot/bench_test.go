@@ -3,6 +3,8 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -18,7 +20,7 @@ import (
 //
 //	go test ./bot -run '^$' -bench Intake -benchtime 20000x
 func BenchmarkIntake(b *testing.B) {
-	cases := []struct{ alerts, inflight int }{{1, 16}, {1, 64}, {100, 8}}
+	cases := []struct{ alerts, inflight int }{{1, 16}, {1, 32}, {1, 64}, {100, 8}}
 	for _, driver := range []string{"sqlite", "postgres"} {
 		for _, c := range cases {
 			b.Run(fmt.Sprintf("%s/alerts=%d/inflight=%d", driver, c.alerts, c.inflight), func(b *testing.B) {
@@ -29,7 +31,7 @@ func BenchmarkIntake(b *testing.B) {
 					}
 				})
 				o := loadgen.Options{URL: h.base + "/api/v1/alerts/alertmanager", Token: testToken,
-					Concurrency: c.inflight, Requests: b.N, Duration: 5 * time.Minute, Alerts: c.alerts, Services: 50,
+					Concurrency: c.inflight, Requests: b.N, Duration: 5 * time.Minute, Alerts: c.alerts, Services: benchServices,
 					Value: 0.031, Seed: fmt.Sprint(time.Now().UnixNano())}
 				b.ResetTimer()
 				res, err := loadgen.Run(context.Background(), o)
@@ -48,3 +50,12 @@ func BenchmarkIntake(b *testing.B) {
 		}
 	}
 }
+
+// benchServices is how many services (incident keys) the load spreads
+// over: 50 by default, WARROOM_BENCH_SERVICES to change.
+var benchServices = func() int {
+	if n, err := strconv.Atoi(os.Getenv("WARROOM_BENCH_SERVICES")); err == nil && n > 0 {
+		return n
+	}
+	return 50
+}()
