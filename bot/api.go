@@ -104,6 +104,11 @@ func (s *Server) showIncident(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.writeView(w, r, id)
+}
+
+// writeView answers with the single-incident view.
+func (s *Server) writeView(w http.ResponseWriter, r *http.Request, id string) error {
 	v, err := s.view(r, id)
 	if err != nil {
 		return err
@@ -180,10 +185,5 @@ func (s *Server) incidentAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.view(r, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return s.writeView(w, r, id)
 }
