@@ -135,6 +135,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("%w: serve takes no arguments", errUsage)
 	}
 	log := newLogger(stderr, *logFormat)
+	tuneGC()
 	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
 		return err
@@ -158,6 +159,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	return srv.Run(ctx)
+}
+
+// tuneGC trades memory for CPU where the operator has not chosen: the
+// SQLite driver allocates on every statement, and at the default GOGC=100
+// a webhook storm spends a fifth of the CPU collecting (BENCHMARKS.md).
+// GOGC=400 with a 1 GiB soft limit keeps the heap small for a bot with a
+// live heap of tens of megabytes. GOGC and GOMEMLIMIT override both.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(1 << 30)
+	}
 }
 
 func newLogger(w io.Writer, format string) *slog.Logger {
