@@ -3,6 +3,8 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,11 +15,15 @@ import (
 )
 
 // BenchmarkIngest measures the store alone: concurrent single-alert
-// deliveries over 50 incident keys, each committed durably before Ingest
-// returns.
+// deliveries over 50 incident keys (WARROOM_BENCH_SERVICES to change), each
+// committed durably before Ingest returns.
 //
 //	go test ./incident/sqlstore -run '^$' -bench Ingest
 func BenchmarkIngest(b *testing.B) {
+	services := 50
+	if n, err := strconv.Atoi(os.Getenv("WARROOM_BENCH_SERVICES")); err == nil && n > 0 {
+		services = n
+	}
 	for _, bk := range backends {
 		for _, writers := range []int{16, 64} {
 			b.Run(fmt.Sprintf("%s/writers=%d", bk.name, writers), func(b *testing.B) {
@@ -40,7 +46,7 @@ func BenchmarkIngest(b *testing.B) {
 							if i > int64(b.N) {
 								return
 							}
-							d := delivery(alert(fmt.Sprintf("svc%d", i%50), fmt.Sprintf("%d-%d", seed, i), "0.031", incident.AlertFiring))
+							d := delivery(alert(fmt.Sprintf("svc%d", i%int64(services)), fmt.Sprintf("%d-%d", seed, i), "0.031", incident.AlertFiring))
 							if _, err := svc.Ingest(context.Background(), d); err != nil {
 								b.Error(err)
 								return

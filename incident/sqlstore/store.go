@@ -79,6 +79,9 @@ type Store struct {
 	// (SQLite only), so that the thousandth change of a storm skips the
 	// insert that would only hit the unique key.
 	pending map[string]bool
+	// fps holds the fingerprints of each incident's alerts (SQLite only),
+	// so that a new alert is known new without a read.
+	fps map[string]map[string]bool
 	// lastEventID is the last event ID handed out (SQLite only; 0 until
 	// read from the table).
 	lastEventID int64
@@ -198,6 +201,7 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 		s.stmts, s.unprepared = map[string]*sql.Stmt{}, map[string]bool{}
 		s.openCache = map[string]incident.Incident{}
 		s.pending = map[string]bool{}
+		s.fps = map[string]map[string]bool{}
 	case Postgres:
 		if s.write, err = sql.Open("pgx", dsn); err != nil {
 			return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
@@ -594,7 +598,7 @@ func (s *Store) runTx(w *writerLoop, reqs []*request, results []error) (failed i
 	if err != nil {
 		return -1, nil, err
 	}
-	t := &txn{s: s, w: w, tx: tx, ctx: ctx, open: s.openCache}
+	t := &txn{s: s, w: w, tx: tx, ctx: ctx, open: s.openCache, dirty: map[string]incident.Incident{}}
 	if t.open == nil {
 		t.open = map[string]incident.Incident{}
 	}
@@ -608,9 +612,13 @@ func (s *Store) runTx(w *writerLoop, reqs []*request, results []error) (failed i
 	}
 	savepoints := results != nil
 	for i, r := range reqs {
-		t.touched, t.touchedJobs = t.touched[:0], t.touchedJobs[:0]
-		m := t.mark()
+		t.touched, t.touchedJobs, t.touchedFPs = t.touched[:0], t.touchedJobs[:0], t.touchedFPs[:0]
 		if savepoints {
+			// Flushed first, the buffers hold only this writer's rows, and
+			// rolling back its savepoint undoes only its own.
+			if err := t.flush(); err != nil {
+				return abort(err)
+			}
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 				return abort(err)
 			}
@@ -622,8 +630,8 @@ func (s *Store) runTx(w *writerLoop, reqs []*request, results []error) (failed i
 			return i, ferr, nil
 		}
 		if ferr != nil {
-			t.forgetTouched() // the cache may hold the undone writer's changes
-			t.undo(m)
+			t.forgetTouched() // the caches may hold the undone writer's changes
+			t.discard()
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
 				return abort(err)
 			}
@@ -649,6 +657,7 @@ func (s *Store) runTx(w *writerLoop, reqs []*request, results []error) (failed i
 func (s *Store) forgetAll() {
 	clear(s.openCache)
 	clear(s.pending)
+	clear(s.fps)
 }
 
 // finish answers a request, or queues it again after a conflict.

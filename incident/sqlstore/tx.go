@@ -35,16 +35,32 @@ type txn struct {
 	deliveries []*incident.Delivery
 	events     []incident.Event
 	jobs       []incident.Job
+
+	// Changed alerts and incidents wait too, the latest version of each,
+	// and reads inside the batch see them: in a storm, an incident is
+	// written once per batch rather than once per alert.
+	alerts     []bufferedAlert
+	alertIdx   map[alertKey]int // where each buffered alert is
+	dirty      map[string]incident.Incident
+	dirtyOrder []string
+	touchedFPs []alertKey
 }
 
-// mark is how far the buffers had grown when a writer started.
-type mark struct{ deliveries, events, jobs int }
+type alertKey struct{ incident, fingerprint string }
 
-func (t *txn) mark() mark { return mark{len(t.deliveries), len(t.events), len(t.jobs)} }
+type bufferedAlert struct {
+	incident string
+	alert    incident.Alert
+}
 
-// undo drops what a rolled-back writer buffered.
-func (t *txn) undo(m mark) {
-	t.deliveries, t.events, t.jobs = t.deliveries[:m.deliveries], t.events[:m.events], t.jobs[:m.jobs]
+// discard drops everything buffered. In savepoint mode the buffers are
+// flushed before each writer starts, so they hold only the failed
+// writer's rows.
+func (t *txn) discard() {
+	t.deliveries, t.events, t.jobs, t.alerts = t.deliveries[:0], t.events[:0], t.jobs[:0], t.alerts[:0]
+	clear(t.alertIdx)
+	clear(t.dirty)
+	t.dirtyOrder = t.dirtyOrder[:0]
 }
 
 func (t *txn) forgetTouched() {
@@ -54,7 +70,12 @@ func (t *txn) forgetTouched() {
 	for _, k := range t.touchedJobs {
 		delete(t.s.pending, k)
 	}
-	t.touched, t.touchedJobs = t.touched[:0], t.touchedJobs[:0]
+	for _, k := range t.touchedFPs {
+		if set := t.s.fps[k.incident]; set != nil {
+			delete(set, k.fingerprint)
+		}
+	}
+	t.touched, t.touchedJobs, t.touchedFPs = t.touched[:0], t.touchedJobs[:0], t.touchedFPs[:0]
 }
 
 func (t *txn) remember(inc *incident.Incident) {
@@ -63,6 +84,7 @@ func (t *txn) remember(inc *incident.Incident) {
 		t.open[inc.Key] = *inc
 	} else {
 		delete(t.open, inc.Key)
+		delete(t.s.fps, inc.ID) // dropping a cache entry is always safe
 	}
 }
 
@@ -124,6 +146,10 @@ func (t *txn) LockOpenIncident(key string) (*incident.Incident, error) {
 	if inc, ok := t.open[key]; ok {
 		return &inc, nil // read (and locked) earlier in this transaction
 	}
+	// The query looks at state: the database must hold the latest.
+	if err := t.flushIncidents(); err != nil {
+		return nil, err
+	}
 	inc, err := t.oneIncident(`WHERE key = ? AND state <> 'resolved'`+t.forUpdate(), key)
 	if inc != nil && err == nil {
 		t.remember(inc)
@@ -132,6 +158,9 @@ func (t *txn) LockOpenIncident(key string) (*incident.Incident, error) {
 }
 
 func (t *txn) LockIncident(id string) (*incident.Incident, error) {
+	if inc, ok := t.dirty[id]; ok {
+		return &inc, nil // read (and locked) earlier in this transaction
+	}
 	inc, err := t.oneIncident(`WHERE id = ?`+t.forUpdate(), id)
 	if err == nil && inc == nil {
 		return nil, incident.Errorf(incident.ENOTFOUND, "no incident %s", id)
@@ -140,10 +169,16 @@ func (t *txn) LockIncident(id string) (*incident.Incident, error) {
 }
 
 func (t *txn) LastResolved(key string) (*incident.Incident, error) {
+	if err := t.flushIncidents(); err != nil {
+		return nil, err
+	}
 	return t.oneIncident(`WHERE key = ? AND state = 'resolved' ORDER BY resolved_at DESC LIMIT 1`+t.forUpdate(), key)
 }
 
 func (t *txn) IncidentByID(id string) (*incident.Incident, error) {
+	if inc, ok := t.dirty[id]; ok {
+		return &inc, nil
+	}
 	inc, err := t.oneIncident(`WHERE id = ?`, id)
 	if err == nil && inc == nil {
 		return nil, incident.Errorf(incident.ENOTFOUND, "no incident %s", id)
@@ -173,6 +208,10 @@ func (t *txn) NextSeq(name string) (int64, error) {
 }
 
 func (t *txn) InsertIncident(inc *incident.Incident) error {
+	// The one-open-incident-per-key index must see the latest states.
+	if err := t.flushIncidents(); err != nil {
+		return err
+	}
 	_, err := t.exec(`INSERT INTO incidents (`+incidentColumns+`) VALUES (`+placeholders(incidentColumnCount)+`)`, incidentValues(inc)...)
 	if err != nil {
 		return fmt.Errorf("insert incident %s: %w", inc.ID, err)
@@ -181,30 +220,49 @@ func (t *txn) InsertIncident(inc *incident.Incident) error {
 	return nil
 }
 
-// UpdateIncident writes the mutable columns only: naming the key, the
-// sequence number or the opening time in the SET would make SQLite
-// rewrite their index entries on every change.
+// UpdateIncident buffers the incident's new version; flushIncidents writes
+// it.
 func (t *txn) UpdateIncident(inc *incident.Incident) error {
-	warRoom := 0
-	if inc.WarRoom {
-		warRoom = 1
+	if _, ok := t.dirty[inc.ID]; !ok {
+		t.dirtyOrder = append(t.dirtyOrder, inc.ID)
 	}
-	_, err := t.exec(`UPDATE incidents SET rule = ?, severity = ?, state = ?, war_room = ?, title = ?, value = ?,
-		peak_value = ?, threshold = ?, acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, updated_at = ?,
-		commander = ?, slack_channel_id = ?, slack_channel = ?, summary_ts = ?, jira_key = ?, suspect_deploy = ?,
-		truncated_alerts = ?, last_error = ? WHERE id = ?`,
-		inc.Rule, string(inc.Severity), string(inc.State), warRoom, inc.Title, inc.Value, inc.PeakValue, inc.Threshold,
-		optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
-		inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
-		inc.TruncatedAlerts, inc.LastError, inc.ID)
-	if err != nil {
-		return fmt.Errorf("update incident %s: %w", inc.ID, err)
-	}
+	t.dirty[inc.ID] = *inc
 	t.remember(inc)
 	return nil
 }
 
+// flushIncidents writes the buffered incidents, the mutable columns only:
+// naming the key, the sequence number or the opening time in the SET would
+// make SQLite rewrite their index entries.
+func (t *txn) flushIncidents() error {
+	for _, id := range t.dirtyOrder {
+		inc := t.dirty[id]
+		warRoom := 0
+		if inc.WarRoom {
+			warRoom = 1
+		}
+		_, err := t.exec(`UPDATE incidents SET rule = ?, severity = ?, state = ?, war_room = ?, title = ?, value = ?,
+		peak_value = ?, threshold = ?, acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, updated_at = ?,
+		commander = ?, slack_channel_id = ?, slack_channel = ?, summary_ts = ?, jira_key = ?, suspect_deploy = ?,
+		truncated_alerts = ?, last_error = ? WHERE id = ?`,
+			inc.Rule, string(inc.Severity), string(inc.State), warRoom, inc.Title, inc.Value, inc.PeakValue, inc.Threshold,
+			optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
+			inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
+			inc.TruncatedAlerts, inc.LastError, inc.ID)
+		if err != nil {
+			return fmt.Errorf("update incident %s: %w", inc.ID, err)
+		}
+	}
+	clear(t.dirty)
+	t.dirtyOrder = t.dirtyOrder[:0]
+	return nil
+}
+
 func (t *txn) Alert(incidentID, fingerprint string) (*incident.Alert, error) {
+	if i, ok := t.alertIdx[alertKey{incidentID, fingerprint}]; ok {
+		a := t.alerts[i].alert
+		return &a, nil
+	}
 	a, err := scanAlert(t.queryRow(`SELECT `+alertColumns+` FROM alerts WHERE incident_id = ? AND fingerprint = ?`, incidentID, fingerprint))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -215,38 +273,118 @@ func (t *txn) Alert(incidentID, fingerprint string) (*incident.Alert, error) {
 	return a, nil
 }
 
-func (t *txn) InsertAlert(incidentID string, a *incident.Alert) (bool, error) {
-	labels, _ := json.Marshal(a.Labels)
-	annotations, _ := json.Marshal(a.Annotations)
-	values, _ := json.Marshal(a.Values)
-	res, err := t.exec(`INSERT INTO alerts (incident_id, `+alertColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (incident_id, fingerprint) DO NOTHING`,
-		incidentID, a.Fingerprint, string(a.Status), string(labels), string(annotations), string(values),
-		nanos(a.StartsAt), nanos(a.EndsAt), a.GeneratorURL, a.Value, string(a.Source))
-	if err != nil {
-		return false, fmt.Errorf("insert alert %s: %w", a.Fingerprint, err)
+// knownFingerprints returns the fingerprints an incident holds (SQLite: the
+// one writer keeps them, loaded once per incident), nil on PostgreSQL.
+func (t *txn) knownFingerprints(incidentID string) (map[string]bool, error) {
+	if t.s.fps == nil {
+		return nil, nil
 	}
-	n, err := res.RowsAffected()
-	return n > 0, err
+	if set, ok := t.s.fps[incidentID]; ok {
+		return set, nil
+	}
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT fingerprint FROM alerts WHERE incident_id = ?`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("load fingerprints: %w", err)
+	}
+	defer rows.Close()
+	set := map[string]bool{}
+	for rows.Next() {
+		var fp string
+		if err := rows.Scan(&fp); err != nil {
+			return nil, fmt.Errorf("load fingerprints: %w", err)
+		}
+		set[fp] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load fingerprints: %w", err)
+	}
+	t.s.fps[incidentID] = set
+	return set, nil
+}
+
+func (t *txn) InsertAlert(incidentID string, a *incident.Alert) (bool, error) {
+	k := alertKey{incidentID, a.Fingerprint}
+	if _, ok := t.alertIdx[k]; ok {
+		return false, nil
+	}
+	known, err := t.knownFingerprints(incidentID)
+	if err != nil {
+		return false, err
+	}
+	if known == nil {
+		// PostgreSQL: the insert itself says whether the alert is new.
+		labels, _ := json.Marshal(a.Labels)
+		annotations, _ := json.Marshal(a.Annotations)
+		values, _ := json.Marshal(a.Values)
+		res, err := t.exec(`INSERT INTO alerts (incident_id, `+alertColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (incident_id, fingerprint) DO NOTHING`,
+			incidentID, a.Fingerprint, string(a.Status), string(labels), string(annotations), string(values),
+			nanos(a.StartsAt), nanos(a.EndsAt), a.GeneratorURL, a.Value, string(a.Source))
+		if err != nil {
+			return false, fmt.Errorf("insert alert %s: %w", a.Fingerprint, err)
+		}
+		n, err := res.RowsAffected()
+		return n > 0, err
+	}
+	if known[a.Fingerprint] {
+		return false, nil
+	}
+	known[a.Fingerprint] = true
+	t.touchedFPs = append(t.touchedFPs, k)
+	t.bufferAlert(incidentID, a)
+	return true, nil
 }
 
 func (t *txn) PutAlert(incidentID string, a *incident.Alert) error {
-	labels, _ := json.Marshal(a.Labels)
-	annotations, _ := json.Marshal(a.Annotations)
-	values, _ := json.Marshal(a.Values)
-	_, err := t.exec(`INSERT INTO alerts (incident_id, `+alertColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	if known := t.s.fps[incidentID]; known != nil && !known[a.Fingerprint] {
+		known[a.Fingerprint] = true
+		t.touchedFPs = append(t.touchedFPs, alertKey{incidentID, a.Fingerprint})
+	}
+	t.bufferAlert(incidentID, a)
+	return nil
+}
+
+func (t *txn) bufferAlert(incidentID string, a *incident.Alert) {
+	k := alertKey{incidentID, a.Fingerprint}
+	if t.alertIdx == nil {
+		t.alertIdx = map[alertKey]int{}
+	}
+	if i, ok := t.alertIdx[k]; ok {
+		t.alerts[i].alert = *a
+		return
+	}
+	t.alertIdx[k] = len(t.alerts)
+	t.alerts = append(t.alerts, bufferedAlert{incident: incidentID, alert: *a})
+}
+
+// flushAlerts writes the buffered alerts with multi-row upserts.
+func (t *txn) flushAlerts() error {
+	for chunk := range slices.Chunk(t.alerts, flushChunk) {
+		args := make([]any, 0, 11*len(chunk))
+		for _, b := range chunk {
+			a := &b.alert
+			labels, _ := json.Marshal(a.Labels)
+			annotations, _ := json.Marshal(a.Annotations)
+			values, _ := json.Marshal(a.Values)
+			args = append(args, b.incident, a.Fingerprint, string(a.Status), string(labels), string(annotations), string(values),
+				nanos(a.StartsAt), nanos(a.EndsAt), a.GeneratorURL, a.Value, string(a.Source))
+		}
+		if _, err := t.exec(`INSERT INTO alerts (incident_id, `+alertColumns+`) VALUES `+rows(len(chunk), 11)+`
 		ON CONFLICT (incident_id, fingerprint) DO UPDATE SET status = excluded.status, labels = excluded.labels,
 		annotations = excluded.annotations, grafana_values = excluded.grafana_values, starts_at = excluded.starts_at,
-		ends_at = excluded.ends_at, generator_url = excluded.generator_url, value = excluded.value, source = excluded.source`,
-		incidentID, a.Fingerprint, string(a.Status), string(labels), string(annotations), string(values),
-		nanos(a.StartsAt), nanos(a.EndsAt), a.GeneratorURL, a.Value, string(a.Source))
-	if err != nil {
-		return fmt.Errorf("put alert %s: %w", a.Fingerprint, err)
+		ends_at = excluded.ends_at, generator_url = excluded.generator_url, value = excluded.value, source = excluded.source`, args...); err != nil {
+			return fmt.Errorf("put alerts: %w", err)
+		}
 	}
+	t.alerts = t.alerts[:0]
+	clear(t.alertIdx)
 	return nil
 }
 
 func (t *txn) FiringAlerts(incidentID string) (int, error) {
+	if err := t.flushAlerts(); err != nil {
+		return 0, err
+	}
 	var n int
 	if err := t.queryRow(`SELECT COUNT(*) FROM alerts WHERE incident_id = ? AND status = 'firing'`, incidentID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count firing alerts: %w", err)
@@ -280,8 +418,16 @@ func (t *txn) Enqueue(j incident.Job) (bool, error) {
 	return true, nil
 }
 
-// flush writes the buffered rows, a few multi-row INSERTs per table.
+// flush writes everything buffered: alerts and incidents first (events
+// and jobs refer to incidents), then the append-only rows, a few multi-row
+// INSERTs per table.
 func (t *txn) flush() error {
+	if err := t.flushAlerts(); err != nil {
+		return err
+	}
+	if err := t.flushIncidents(); err != nil {
+		return err
+	}
 	now := nanos(time.Now())
 	for chunk := range slices.Chunk(t.deliveries, flushChunk) {
 		args := make([]any, 0, 7*len(chunk))
@@ -326,6 +472,7 @@ func (t *txn) flush() error {
 			return fmt.Errorf("enqueue jobs: %w", err)
 		}
 	}
+	t.deliveries, t.events, t.jobs = t.deliveries[:0], t.events[:0], t.jobs[:0]
 	return nil
 }
 
