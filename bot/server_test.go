@@ -390,7 +390,7 @@ func TestStoreDownIs503(t *testing.T) {
 // reopened in between keeps its channel: only the last resolve archives.
 func TestArchiveAfterResolveUnlessReopened(t *testing.T) {
 	h := start(t, func(c *bot.Config) {
-		d := bot.Duration(300 * time.Millisecond)
+		d := bot.Duration(1500 * time.Millisecond) // long enough for the refire to come first
 		c.Slack.ArchiveAfter = &d
 	})
 	firing := fixture(t, "alertmanager/firing-high-error-rate.json")
