@@ -235,6 +235,16 @@ func TestFixtureReplay(t *testing.T) {
 	eq(t, "attached", ids(r.Attached), "[INC-1]")
 	eq(t, "opened", ids(r.Opened), "[]")
 	eq(t, "alerts on INC-1", len(h.incident("INC-1").Alerts), 4)
+	// One delivery, one change: the group's three alerts are one event.
+	var attachedEvents []string
+	for _, e := range h.incident("INC-1").Timeline {
+		if e.Kind == incident.EventAlertAttached {
+			attachedEvents = append(attachedEvents, e.Text)
+		}
+	}
+	if len(attachedEvents) != 1 || !strings.HasPrefix(attachedEvents[0], "3 alerts attached: PodErrorRate payment-gateway-0 (557f9062c190c068) at 3.39%; ") {
+		t.Errorf("attached events %q, want one naming the 3 PodErrorRate alerts", attachedEvents)
+	}
 
 	// Let the opening steps finish (they enqueue their successors), so
 	// that any change after the repeat is the repeat's doing.

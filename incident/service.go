@@ -126,10 +126,11 @@ func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error
 		if err := tx.RecordDelivery(d); err != nil {
 			return fmt.Errorf("ingest: record delivery: %w", err)
 		}
+		att := &attachments{}
 		for i := range d.Alerts {
 			a := d.Alerts[i]
 			a.Value = decisions[i].Value
-			r, resolved, err := s.ingestAlert(tx, &a, decisions[i], d.TruncatedAlerts, now)
+			r, resolved, err := s.ingestAlert(tx, &a, decisions[i], d.TruncatedAlerts, now, att)
 			if err != nil {
 				return fmt.Errorf("ingest: alert %s: %w", a.Fingerprint, err)
 			}
@@ -138,7 +139,7 @@ func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error
 				res.ResolvedIncidents = append(res.ResolvedIncidents, resolved)
 			}
 		}
-		return nil
+		return att.record(tx, now)
 	})
 	if err != nil {
 		return nil, err
@@ -181,7 +182,7 @@ func (c *change) event(kind EventKind, actor, text string) error {
 	return nil
 }
 
-func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now time.Time) (AlertResult, string, error) {
+func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now time.Time, att *attachments) (AlertResult, string, error) {
 	res := AlertResult{Fingerprint: a.Fingerprint, Decision: dec.Action, Rule: dec.Rule, Reason: dec.Reason, Outcome: OutcomeIgnored}
 	if dec.Action == ActionIgnore {
 		return res, "", nil
@@ -229,7 +230,7 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 		}
 	}
 
-	attached, err := s.attach(c, a, res.Outcome == OutcomeOpened || res.Outcome == OutcomeRecorded && inc == nil)
+	attached, err := s.attach(c, a, res.Outcome == OutcomeOpened || res.Outcome == OutcomeRecorded && inc == nil, att)
 	if err != nil {
 		return res, "", err
 	}
@@ -322,7 +323,7 @@ func (s *Service) reopen(c *change, actor, why string) error {
 
 // attach stores the alert on c.inc and says what changed. In a storm most
 // alerts are new, so it tries the insert first.
-func (s *Service) attach(c *change, a *Alert, opening bool) (Outcome, error) {
+func (s *Service) attach(c *change, a *Alert, opening bool, att *attachments) (Outcome, error) {
 	inserted, err := c.tx.InsertAlert(c.inc.ID, a)
 	if err != nil {
 		return "", err
@@ -330,9 +331,7 @@ func (s *Service) attach(c *change, a *Alert, opening bool) (Outcome, error) {
 	outcome := OutcomeAttached
 	if inserted {
 		if !opening {
-			if err := c.event(EventAlertAttached, ActorAlert, "alert attached: "+alertText(a)); err != nil {
-				return "", err
-			}
+			att.add(c.inc, alertText(a))
 		}
 	} else {
 		old, err := c.tx.Alert(c.inc.ID, a.Fingerprint)
@@ -362,6 +361,62 @@ func (s *Service) attach(c *change, a *Alert, opening bool) (Outcome, error) {
 	}
 	c.dirty = true
 	return outcome, nil
+}
+
+// attachments gathers the alerts one delivery attached to each incident,
+// so that a group of 37 alerts is one timeline event ("37 alerts attached")
+// and one summary update, not 37.
+type attachments struct {
+	order []string
+	by    map[string]*attached
+}
+
+type attached struct {
+	inc   *Incident
+	texts []string
+}
+
+func (at *attachments) add(inc *Incident, text string) {
+	if at.by == nil {
+		at.by = map[string]*attached{}
+	}
+	a, ok := at.by[inc.ID]
+	if !ok {
+		a = &attached{}
+		at.by[inc.ID] = a
+		at.order = append(at.order, inc.ID)
+	}
+	a.inc = inc
+	a.texts = append(a.texts, text)
+}
+
+// maxAttachedListed bounds the alerts an "attached" event names.
+const maxAttachedListed = 10
+
+// record writes one event per incident and, for war rooms, queues the
+// summary update.
+func (at *attachments) record(tx Tx, now time.Time) error {
+	for _, id := range at.order {
+		a := at.by[id]
+		text := "alert attached: " + a.texts[0]
+		if n := len(a.texts); n > 1 {
+			listed := a.texts[:min(n, maxAttachedListed)]
+			text = fmt.Sprintf("%d alerts attached: %s", n, strings.Join(listed, "; "))
+			if n > len(listed) {
+				text += fmt.Sprintf("; and %d more", n-len(listed))
+			}
+		}
+		e := &Event{IncidentID: id, At: now, Kind: EventAlertAttached, Actor: ActorAlert, Text: text}
+		if err := tx.AppendEvent(e); err != nil {
+			return err
+		}
+		if a.inc.WarRoom {
+			if _, err := tx.Enqueue(NewJob(JobSlackUpdate, id, JobArgs{EventID: e.ID}, now)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Service) resolveAlert(tx Tx, inc *Incident, a *Alert, res AlertResult, now time.Time) (AlertResult, string, error) {
