@@ -98,13 +98,10 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 		ChannelName: func(inc *incident.Incident, n int64) string {
 			return ChannelName(cfg.Slack.ChannelPrefix, inc.OpenedAt, inc.Service, n)
 		},
-		Now: s.now, Logger: s.log, AfterCommit: s.worker.Notify,
+		Now: s.now, AfterCommit: s.worker.Notify,
 	})
 	return s, nil
 }
-
-// Service returns the domain service, for in-process callers such as the demo.
-func (s *Server) Service() *incident.Service { return s.svc }
 
 // Store returns the store.
 func (s *Server) Store() incident.Store { return s.store }

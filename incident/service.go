@@ -3,7 +3,6 @@ package incident
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
@@ -22,7 +21,6 @@ type Options struct {
 	// rooms of the incident's service on its opening day, from 1.
 	ChannelName func(inc *Incident, n int64) string
 	Now         func() time.Time
-	Logger      *slog.Logger
 	// AfterCommit, if set, is called after every committed change, e.g. to
 	// wake the job worker.
 	AfterCommit func()
@@ -52,9 +50,6 @@ func NewService(store Store, rules Evaluator, opts Options) *Service {
 		opts.ChannelName = func(inc *Incident, n int64) string {
 			return fmt.Sprintf("inc-%s-%s-%d", inc.OpenedAt.UTC().Format("20060102"), inc.Service, n)
 		}
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.AfterCommit == nil {
 		opts.AfterCommit = func() {}

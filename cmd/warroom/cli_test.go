@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,8 +125,16 @@ func TestIncidentsCommands(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	body, _ := os.ReadFile(fixtures + "/alertmanager/firing-high-error-rate.json")
-	if _, err := srv.Service().Ingest(context.Background(), deliveryFrom(t, body)); err != nil {
+	req, _ := http.NewRequest(http.MethodPost, "http://"+srv.Addr()+"/api/v1/alerts/alertmanager", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer cli-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
 		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("webhook: HTTP %d", resp.StatusCode)
 	}
 	t.Setenv("WARROOM_SERVER", "http://"+srv.Addr())
 
