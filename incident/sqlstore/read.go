@@ -38,15 +38,16 @@ func incidentValues(inc *incident.Incident) []any {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanIncident(row scanner) (*incident.Incident, error) {
+// scanIncident scans the incidentColumns, then any extra columns into extra.
+func scanIncident(row scanner, extra ...any) (*incident.Incident, error) {
 	var inc incident.Incident
 	var severity, state string
 	var warRoom, opened, updated int64
 	var ack, mit, res sql.NullInt64
 	var value, peak, threshold sql.NullFloat64
-	err := row.Scan(&inc.ID, &inc.Seq, &inc.Key, &inc.Service, &inc.Env, &inc.Rule, &severity, &state, &warRoom, &inc.Title,
+	err := row.Scan(append([]any{&inc.ID, &inc.Seq, &inc.Key, &inc.Service, &inc.Env, &inc.Rule, &severity, &state, &warRoom, &inc.Title,
 		&value, &peak, &threshold, &opened, &ack, &mit, &res, &updated, &inc.Commander, &inc.SlackChannelID,
-		&inc.SlackChannel, &inc.SummaryTS, &inc.JiraKey, &inc.SuspectDeploy, &inc.TruncatedAlerts, &inc.LastError)
+		&inc.SlackChannel, &inc.SummaryTS, &inc.JiraKey, &inc.SuspectDeploy, &inc.TruncatedAlerts, &inc.LastError}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

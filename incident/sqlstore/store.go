@@ -79,9 +79,6 @@ type Store struct {
 	// (SQLite only), so that the thousandth change of a storm skips the
 	// insert that would only hit the unique key.
 	pending map[string]bool
-	// fps holds the fingerprints of each incident's alerts (SQLite only),
-	// so that a new alert is known new without a read.
-	fps map[string]map[string]bool
 	// lastEventID is the last event ID handed out (SQLite only; 0 until
 	// read from the table).
 	lastEventID int64
@@ -114,7 +111,23 @@ type writerLoop struct {
 	// eventIDs is a block of event IDs taken from the sequence ahead of
 	// use (PostgreSQL), so that appending an event needs no round trip.
 	eventIDs []int64
+	// fps holds the fingerprints of the alerts of the incidents this loop
+	// writes, so that a new alert is known new without a round trip. On
+	// SQLite the one writer owns the file and they are always current; on
+	// PostgreSQL each set is trusted only while the incident's row still
+	// carries the version this loop last wrote (another replica's write
+	// bumps it).
+	fps map[string]*fingerprints
 }
+
+type fingerprints struct {
+	version int64
+	set     map[string]bool
+}
+
+// maxCachedIncidents bounds a writer's fingerprint cache; past it the
+// cache starts again empty.
+const maxCachedIncidents = 4096
 
 // eventIDBlock is how many event IDs a PostgreSQL writer takes at once.
 const eventIDBlock = 128
@@ -194,6 +207,7 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 			return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", dsn, err)
 		}
 		s.read.SetMaxOpenConns(4)
+		s.read.SetMaxIdleConns(4)
 		if s.ckpt, err = sql.Open("sqlite", sqliteDSN(dsn, false)); err != nil {
 			return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", dsn, err)
 		}
@@ -201,12 +215,16 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 		s.stmts, s.unprepared = map[string]*sql.Stmt{}, map[string]bool{}
 		s.openCache = map[string]incident.Incident{}
 		s.pending = map[string]bool{}
-		s.fps = map[string]map[string]bool{}
 	case Postgres:
 		if s.write, err = sql.Open("pgx", dsn); err != nil {
 			return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
 		}
+		// The writers, the job worker and readers all keep their
+		// connections: at database/sql's default of two idle, a storm
+		// closes and reopens backends (a fork each) all the time.
 		s.write.SetMaxOpenConns(8)
+		s.write.SetMaxIdleConns(8)
+		s.write.SetConnMaxIdleTime(5 * time.Minute)
 		s.read = s.write
 	default:
 		return nil, fmt.Errorf("sqlstore: unknown driver %q (want sqlite or postgres)", driver)
@@ -230,7 +248,7 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 		go s.checkpointer()
 	}
 	for range n {
-		w := &writerLoop{reqs: make(chan *request, 4*maxBatch)}
+		w := &writerLoop{reqs: make(chan *request, 4*maxBatch), fps: map[string]*fingerprints{}}
 		s.writers = append(s.writers, w)
 		s.wg.Add(1)
 		go s.writer(w)
@@ -607,8 +625,19 @@ func (s *Store) runTx(w *writerLoop, reqs []*request, results []error) (failed i
 	}
 	abort := func(err error) (int, error, error) {
 		_ = tx.Rollback()
-		s.forgetAll()
+		s.forgetAll(w)
 		return -1, nil, err
+	}
+	if s.driver == Postgres {
+		keys := make([]string, 0, len(reqs))
+		for _, r := range reqs { // sorted by key
+			if r.key != "" && (len(keys) == 0 || keys[len(keys)-1] != r.key) {
+				keys = append(keys, r.key)
+			}
+		}
+		if err := t.lockKeys(keys); err != nil {
+			return abort(err)
+		}
 	}
 	savepoints := results != nil
 	for i, r := range reqs {
@@ -626,7 +655,7 @@ func (s *Store) runTx(w *writerLoop, reqs []*request, results []error) (failed i
 		ferr := r.fn(t)
 		if ferr != nil && !savepoints {
 			_ = tx.Rollback()
-			s.forgetAll() // the caches may hold writes of the batch, all undone
+			s.forgetAll(w) // the caches may hold writes of the batch, all undone
 			return i, ferr, nil
 		}
 		if ferr != nil {
@@ -647,17 +676,17 @@ func (s *Store) runTx(w *writerLoop, reqs []*request, results []error) (failed i
 		return abort(err)
 	}
 	if err := tx.Commit(); err != nil {
-		s.forgetAll()
+		s.forgetAll(w)
 		return -1, nil, err
 	}
 	return -1, nil, nil
 }
 
 // forgetAll empties the writer's caches after a rollback.
-func (s *Store) forgetAll() {
+func (s *Store) forgetAll(w *writerLoop) {
 	clear(s.openCache)
 	clear(s.pending)
-	clear(s.fps)
+	clear(w.fps)
 }
 
 // finish answers a request, or queues it again after a conflict.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -336,6 +337,55 @@ func TestGroupCommit(t *testing.T) {
 	})
 }
 
+// Several incidents changed in one transaction are written together (one
+// statement on PostgreSQL): every mutable column must come back as written,
+// each on its own incident.
+func TestIncidentsWrittenTogether(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+		var ids []string
+		for _, name := range []string{"pay", "search", "checkout"} {
+			res := mustIngest(t, svc, delivery(alert(name, name+"-1", "0.05", incident.AlertFiring)))
+			ids = append(ids, res.Alerts[0].Incident)
+		}
+		at := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
+		want := map[string]incident.Incident{}
+		err := s.Update(ctx, "", func(tx incident.Tx) error {
+			for i, id := range ids {
+				inc, err := tx.LockIncident(id)
+				if err != nil {
+					return err
+				}
+				ack, v, peak := at.Add(time.Duration(i)*time.Minute), 0.01*float64(i+1), 0.2*float64(i+1)
+				inc.Rule, inc.Severity, inc.State, inc.WarRoom = fmt.Sprintf("rule-%d", i), incident.Warning, incident.Acknowledged, i%2 == 0
+				inc.Title, inc.Value, inc.PeakValue, inc.Threshold = fmt.Sprintf("title %d", i), &v, &peak, nil
+				inc.AcknowledgedAt, inc.UpdatedAt, inc.Commander = &ack, ack, fmt.Sprintf("U0%d", i)
+				inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS = fmt.Sprintf("C0%d", i), fmt.Sprintf("inc-%d", i), fmt.Sprintf("17.%d", i)
+				inc.JiraKey, inc.SuspectDeploy, inc.TruncatedAlerts, inc.LastError = fmt.Sprintf("OPS-%d", i), fmt.Sprintf("sha%d", i), i*7, fmt.Sprintf("err %d", i)
+				if err := tx.UpdateIncident(inc); err != nil {
+					return err
+				}
+				want[id] = *inc
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			got, err := s.Incident(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := want[id]; !reflect.DeepEqual(*got, w) {
+				t.Errorf("%s read back\n%+v\nwant\n%+v", id, *got, w)
+			}
+		}
+	})
+}
+
 // Two stores on one database stand for two replicas behind a load
 // balancer: the same alert delivered to both at once yields one incident
 // and one set of jobs.
@@ -413,6 +463,61 @@ func TestReplicasOneIncident(t *testing.T) {
 		if inc.State != incident.Triggered || reopened != 1 {
 			t.Errorf("%s: state %s, reopened %d times, want triggered once", inc.ID, inc.State, reopened)
 		}
+	}
+}
+
+// Each replica remembers the fingerprints of the incidents it writes, so
+// that a new alert costs no read. An alert that another replica attached
+// in between must still be known: a repeat is "unchanged" on either one,
+// and the timeline says "attached" once per alert.
+func TestReplicasFingerprints(t *testing.T) {
+	dsn := pgtest.Fresh(t)
+	ctx := context.Background()
+	var svcs []*incident.Service
+	var stores []*sqlstore.Store
+	for range 2 {
+		s, err := sqlstore.Open(ctx, sqlstore.Postgres, dsn, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores = append(stores, s)
+		svcs = append(svcs, incident.NewService(s, testRules{}, incident.Options{}))
+	}
+	a, b := svcs[0], svcs[1]
+	steps := []struct {
+		svc  *incident.Service
+		fp   string
+		want incident.Outcome
+	}{
+		{a, "fp-1", incident.OutcomeOpened},    // replica A learns {fp-1}
+		{a, "fp-2", incident.OutcomeAttached},  // A: {fp-1, fp-2}
+		{b, "fp-3", incident.OutcomeAttached},  // B attaches fp-3 behind A's back
+		{a, "fp-3", incident.OutcomeUnchanged}, // A must not take fp-3 for new
+		{b, "fp-2", incident.OutcomeUnchanged},
+		{a, "fp-4", incident.OutcomeAttached},
+		{b, "fp-4", incident.OutcomeUnchanged},
+		{a, "fp-4", incident.OutcomeUnchanged},
+	}
+	for i, st := range steps {
+		res := mustIngest(t, st.svc, delivery(alert("pay", st.fp, "0.031", incident.AlertFiring)))
+		if got := res.Alerts[0].Outcome; got != st.want {
+			t.Fatalf("step %d (%s): outcome %s, want %s", i, st.fp, got, st.want)
+		}
+	}
+	all, _ := stores[0].Incidents(ctx, incident.Filter{All: true})
+	if len(all) != 1 {
+		t.Fatalf("%d incidents, want 1", len(all))
+	}
+	tl, _ := stores[0].Timeline(ctx, all[0].ID)
+	attached := 0
+	for _, e := range tl {
+		if e.Kind == incident.EventAlertAttached {
+			attached++
+		}
+	}
+	if attached != 3 {
+		t.Errorf("%d attach events, want 3 (fp-2, fp-3, fp-4): %+v", attached, tl)
 	}
 }
 

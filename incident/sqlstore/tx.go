@@ -23,6 +23,9 @@ type txn struct {
 	// an alert storm sends many alerts of one incident in one batch. It is
 	// dropped whenever a writer's savepoint is rolled back.
 	open map[string]incident.Incident
+	// none lists the keys known, on PostgreSQL, to have had no open
+	// incident when the batch began (see lockKeys).
+	none map[string]bool
 	// touched and touchedJobs list what the current writer cached, to
 	// forget if its savepoint is rolled back.
 	touched     []string
@@ -44,6 +47,13 @@ type txn struct {
 	dirty      map[string]incident.Incident
 	dirtyOrder []string
 	touchedFPs []alertKey
+
+	// versions holds, on PostgreSQL, the row version of each incident this
+	// transaction has locked (and so may trust the writer's fingerprints
+	// of); bumped lists the incidents given new alerts, whose version goes
+	// up even if the incident row itself is unchanged.
+	versions map[string]int64
+	bumped   []string
 }
 
 type alertKey struct{ incident, fingerprint string }
@@ -71,11 +81,19 @@ func (t *txn) forgetTouched() {
 		delete(t.s.pending, k)
 	}
 	for _, k := range t.touchedFPs {
-		if set := t.s.fps[k.incident]; set != nil {
-			delete(set, k.fingerprint)
+		if c := t.w.fps[k.incident]; c != nil {
+			delete(c.set, k.fingerprint)
 		}
 	}
 	t.touched, t.touchedJobs, t.touchedFPs = t.touched[:0], t.touchedJobs[:0], t.touchedFPs[:0]
+	if t.s.driver == Postgres {
+		// The undone writer may have bumped versions this transaction
+		// counted: trust nothing more until the next transaction reads
+		// the versions again.
+		clear(t.w.fps)
+		clear(t.versions)
+		t.bumped = t.bumped[:0]
+	}
 }
 
 func (t *txn) remember(inc *incident.Incident) {
@@ -84,7 +102,7 @@ func (t *txn) remember(inc *incident.Incident) {
 		t.open[inc.Key] = *inc
 	} else {
 		delete(t.open, inc.Key)
-		delete(t.s.fps, inc.ID) // dropping a cache entry is always safe
+		delete(t.w.fps, inc.ID) // dropping a cache entry is always safe
 	}
 }
 
@@ -142,9 +160,41 @@ func (t *txn) forUpdate() string {
 	return ""
 }
 
+// lockKeys reads and locks the open incidents of a batch's keys in one
+// statement, in key order like every batch of every replica, where each
+// writer would otherwise take a round trip (PostgreSQL).
+func (t *txn) lockKeys(keys []string) error {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+incidentColumns+`, version FROM incidents
+		WHERE key = ANY($1) AND state <> 'resolved' ORDER BY key FOR UPDATE`, keys)
+	if err != nil {
+		return fmt.Errorf("lock incidents: %w", err)
+	}
+	defer rows.Close()
+	t.none = make(map[string]bool, len(keys))
+	for _, k := range keys {
+		t.none[k] = true
+	}
+	for rows.Next() {
+		var version int64
+		inc, err := scanIncident(rows, &version)
+		if err != nil {
+			return fmt.Errorf("lock incidents: %w", err)
+		}
+		t.open[inc.Key] = *inc
+		delete(t.none, inc.Key)
+		t.lockedVersion(inc.ID, version)
+	}
+	return rows.Err()
+}
+
 func (t *txn) LockOpenIncident(key string) (*incident.Incident, error) {
 	if inc, ok := t.open[key]; ok {
 		return &inc, nil // read (and locked) earlier in this transaction
+	}
+	if t.none[key] {
+		// Nothing was open at the start of the batch, and whatever this
+		// batch opened would be in t.open.
+		return nil, nil
 	}
 	// The query looks at state: the database must hold the latest.
 	if err := t.flushIncidents(); err != nil {
@@ -187,14 +237,33 @@ func (t *txn) IncidentByID(id string) (*incident.Incident, error) {
 }
 
 func (t *txn) oneIncident(where string, args ...any) (*incident.Incident, error) {
-	inc, err := scanIncident(t.queryRow(`SELECT `+incidentColumns+` FROM incidents `+where, args...))
+	var version int64
+	inc, err := scanIncident(t.queryRow(`SELECT `+incidentColumns+`, version FROM incidents `+where, args...), &version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load incident: %w", err)
 	}
+	if t.s.driver == Postgres && strings.HasSuffix(where, t.forUpdate()) {
+		// Locked until commit: the version read is the version while
+		// this transaction lasts.
+		t.lockedVersion(inc.ID, version)
+	}
 	return inc, nil
+}
+
+// lockedVersion records the version of an incident this transaction has
+// locked, and drops the writer's fingerprints of it if another writer has
+// changed it since.
+func (t *txn) lockedVersion(id string, version int64) {
+	if t.versions == nil {
+		t.versions = map[string]int64{}
+	}
+	t.versions[id] = version
+	if c := t.w.fps[id]; c != nil && c.version != version {
+		delete(t.w.fps, id)
+	}
 }
 
 func (t *txn) NextSeq(name string) (int64, error) {
@@ -217,6 +286,9 @@ func (t *txn) InsertIncident(inc *incident.Incident) error {
 		return fmt.Errorf("insert incident %s: %w", inc.ID, err)
 	}
 	t.remember(inc)
+	if t.s.driver == Postgres {
+		t.lockedVersion(inc.ID, 0) // a new row is this transaction's alone
+	}
 	return nil
 }
 
@@ -233,8 +305,21 @@ func (t *txn) UpdateIncident(inc *incident.Incident) error {
 
 // flushIncidents writes the buffered incidents, the mutable columns only:
 // naming the key, the sequence number or the opening time in the SET would
-// make SQLite rewrite their index entries.
+// make SQLite rewrite their index entries. Each write bumps the version.
 func (t *txn) flushIncidents() error {
+	for _, id := range t.bumped {
+		if _, ok := t.dirty[id]; ok {
+			continue // the update below bumps it
+		}
+		if _, err := t.exec(`UPDATE incidents SET version = version + 1 WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("update incident %s: %w", id, err)
+		}
+		t.bumpVersion(id)
+	}
+	t.bumped = t.bumped[:0]
+	if t.s.driver == Postgres && len(t.dirtyOrder) > 1 {
+		return t.flushIncidentsTogether()
+	}
 	for _, id := range t.dirtyOrder {
 		inc := t.dirty[id]
 		warRoom := 0
@@ -244,7 +329,7 @@ func (t *txn) flushIncidents() error {
 		_, err := t.exec(`UPDATE incidents SET rule = ?, severity = ?, state = ?, war_room = ?, title = ?, value = ?,
 		peak_value = ?, threshold = ?, acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, updated_at = ?,
 		commander = ?, slack_channel_id = ?, slack_channel = ?, summary_ts = ?, jira_key = ?, suspect_deploy = ?,
-		truncated_alerts = ?, last_error = ? WHERE id = ?`,
+		truncated_alerts = ?, last_error = ?, version = version + 1 WHERE id = ?`,
 			inc.Rule, string(inc.Severity), string(inc.State), warRoom, inc.Title, inc.Value, inc.PeakValue, inc.Threshold,
 			optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
 			inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
@@ -252,10 +337,78 @@ func (t *txn) flushIncidents() error {
 		if err != nil {
 			return fmt.Errorf("update incident %s: %w", inc.ID, err)
 		}
+		t.bumpVersion(id)
 	}
 	clear(t.dirty)
 	t.dirtyOrder = t.dirtyOrder[:0]
 	return nil
+}
+
+// flushIncidentsTogether writes the buffered incidents with one UPDATE
+// from a VALUES list (PostgreSQL): a storm over many services dirties many
+// incidents per batch, and each statement is a round trip.
+func (t *txn) flushIncidentsTogether() error {
+	for chunk := range slices.Chunk(t.dirtyOrder, flushChunk) {
+		args := make([]any, 0, 21*len(chunk))
+		var values strings.Builder
+		for i, id := range chunk {
+			inc := t.dirty[id]
+			warRoom := 0
+			if inc.WarRoom {
+				warRoom = 1
+			}
+			if i > 0 {
+				values.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&values, "($%d::text, $%d::text, $%d::text, $%d::text, $%d::bigint, $%d::text, $%d::float8, $%d::float8, "+
+				"$%d::float8, $%d::bigint, $%d::bigint, $%d::bigint, $%d::bigint, $%d::text, $%d::text, $%d::text, $%d::text, "+
+				"$%d::text, $%d::text, $%d::bigint, $%d::text)",
+				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14, n+15, n+16, n+17, n+18, n+19, n+20, n+21)
+			args = append(args, inc.ID, inc.Rule, string(inc.Severity), string(inc.State), warRoom, inc.Title, inc.Value,
+				inc.PeakValue, inc.Threshold, optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt),
+				nanos(inc.UpdatedAt), inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey,
+				inc.SuspectDeploy, inc.TruncatedAlerts, inc.LastError)
+		}
+		_, err := t.tx.ExecContext(t.ctx, `UPDATE incidents AS i SET rule = v.rule, severity = v.severity, state = v.state,
+		war_room = v.war_room, title = v.title, value = v.value, peak_value = v.peak_value, threshold = v.threshold,
+		acknowledged_at = v.acknowledged_at, mitigated_at = v.mitigated_at, resolved_at = v.resolved_at,
+		updated_at = v.updated_at, commander = v.commander, slack_channel_id = v.slack_channel_id,
+		slack_channel = v.slack_channel, summary_ts = v.summary_ts, jira_key = v.jira_key,
+		suspect_deploy = v.suspect_deploy, truncated_alerts = v.truncated_alerts, last_error = v.last_error,
+		version = i.version + 1
+		FROM (VALUES `+values.String()+`) AS v (id, rule, severity, state, war_room, title, value, peak_value, threshold,
+		acknowledged_at, mitigated_at, resolved_at, updated_at, commander, slack_channel_id, slack_channel, summary_ts,
+		jira_key, suspect_deploy, truncated_alerts, last_error)
+		WHERE i.id = v.id`, args...)
+		if err != nil {
+			return fmt.Errorf("update %d incidents: %w", len(chunk), err)
+		}
+		for _, id := range chunk {
+			t.bumpVersion(id)
+		}
+	}
+	clear(t.dirty)
+	t.dirtyOrder = t.dirtyOrder[:0]
+	return nil
+}
+
+// bumpVersion follows a version + 1 just written: the writer's
+// fingerprints of the incident stay trusted only if this transaction
+// holds its lock and so knows the version it wrote.
+func (t *txn) bumpVersion(id string) {
+	if t.s.driver != Postgres {
+		return
+	}
+	v, ok := t.versions[id]
+	if !ok {
+		delete(t.w.fps, id)
+		return
+	}
+	t.versions[id] = v + 1
+	if c := t.w.fps[id]; c != nil {
+		c.version = v + 1
+	}
 }
 
 func (t *txn) Alert(incidentID, fingerprint string) (*incident.Alert, error) {
@@ -273,16 +426,18 @@ func (t *txn) Alert(incidentID, fingerprint string) (*incident.Alert, error) {
 	return a, nil
 }
 
-// knownFingerprints returns the fingerprints an incident holds (SQLite: the
-// one writer keeps them, loaded once per incident), nil on PostgreSQL.
+// knownFingerprints returns the fingerprints an incident holds, kept by
+// the writer loop and loaded once per incident, or nil on PostgreSQL when
+// this transaction has not locked the incident (and so cannot trust them).
 func (t *txn) knownFingerprints(incidentID string) (map[string]bool, error) {
-	if t.s.fps == nil {
+	version, locked := t.versions[incidentID]
+	if t.s.driver == Postgres && !locked {
 		return nil, nil
 	}
-	if set, ok := t.s.fps[incidentID]; ok {
-		return set, nil
+	if c, ok := t.w.fps[incidentID]; ok {
+		return c.set, nil
 	}
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT fingerprint FROM alerts WHERE incident_id = ?`, incidentID)
+	rows, err := t.tx.QueryContext(t.ctx, t.s.rebind(`SELECT fingerprint FROM alerts WHERE incident_id = ?`), incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("load fingerprints: %w", err)
 	}
@@ -298,7 +453,10 @@ func (t *txn) knownFingerprints(incidentID string) (map[string]bool, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load fingerprints: %w", err)
 	}
-	t.s.fps[incidentID] = set
+	if len(t.w.fps) >= maxCachedIncidents {
+		clear(t.w.fps)
+	}
+	t.w.fps[incidentID] = &fingerprints{version: version, set: set}
 	return set, nil
 }
 
@@ -312,7 +470,8 @@ func (t *txn) InsertAlert(incidentID string, a *incident.Alert) (bool, error) {
 		return false, err
 	}
 	if known == nil {
-		// PostgreSQL: the insert itself says whether the alert is new.
+		// PostgreSQL, incident not locked here: the insert itself says
+		// whether the alert is new.
 		labels, _ := json.Marshal(a.Labels)
 		annotations, _ := json.Marshal(a.Annotations)
 		values, _ := json.Marshal(a.Values)
@@ -329,19 +488,32 @@ func (t *txn) InsertAlert(incidentID string, a *incident.Alert) (bool, error) {
 	if known[a.Fingerprint] {
 		return false, nil
 	}
-	known[a.Fingerprint] = true
-	t.touchedFPs = append(t.touchedFPs, k)
+	t.learn(known, k)
 	t.bufferAlert(incidentID, a)
 	return true, nil
 }
 
 func (t *txn) PutAlert(incidentID string, a *incident.Alert) error {
-	if known := t.s.fps[incidentID]; known != nil && !known[a.Fingerprint] {
-		known[a.Fingerprint] = true
-		t.touchedFPs = append(t.touchedFPs, alertKey{incidentID, a.Fingerprint})
+	k := alertKey{incidentID, a.Fingerprint}
+	if c := t.w.fps[incidentID]; c != nil && !c.set[a.Fingerprint] {
+		t.learn(c.set, k)
+	} else if c == nil && t.s.driver == Postgres {
+		// A new alert may be going in: writers trusting their
+		// fingerprints of this incident must see the version move.
+		t.bumped = append(t.bumped, incidentID)
 	}
 	t.bufferAlert(incidentID, a)
 	return nil
+}
+
+// learn adds a new alert's fingerprint to the writer's set, to forget if
+// the writer is undone; on PostgreSQL the incident's version goes up.
+func (t *txn) learn(known map[string]bool, k alertKey) {
+	known[k.fingerprint] = true
+	t.touchedFPs = append(t.touchedFPs, k)
+	if t.s.driver == Postgres {
+		t.bumped = append(t.bumped, k.incident)
+	}
 }
 
 func (t *txn) bufferAlert(incidentID string, a *incident.Alert) {
