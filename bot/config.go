@@ -38,7 +38,7 @@ const (
 	DefaultDryRunLog         = "warroom-dryrun.jsonl"
 )
 
-// Config is warroom's configuration. shared/examples/warroom.yaml is the
+// Config is warroom's configuration. examples/warroom.yaml (a copy of the team's shared reference) is the
 // reference of its keys. Secrets (the Secret fields) may be written as the
 // value itself, as "${ENV}" references, or through their _file twin; Load
 // resolves them.

@@ -21,7 +21,7 @@ import (
 	"github.com/warroom/warroom/rules"
 )
 
-const exampleConfig = "../../shared/examples/warroom.yaml"
+const exampleConfig = "../examples/warroom.yaml"
 
 // envMap is a lookupEnv over a map, so that tests need not touch the
 // process environment.

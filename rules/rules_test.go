@@ -17,7 +17,7 @@ import (
 )
 
 // fixtures is the shared folder of real webhook payloads.
-const fixtures = "../../shared/fixtures"
+const fixtures = "../testdata/fixtures"
 
 // loadAlerts decodes the parts of a webhook payload that rules look at.
 func loadAlerts(t *testing.T, name string) []incident.Alert {
@@ -140,7 +140,7 @@ func show(p *float64) string {
 
 func TestEvaluateFixtures(t *testing.T) {
 	t.Parallel()
-	example := decodeRules(t, "../../shared/examples/warroom.yaml")
+	example := decodeRules(t, "../examples/warroom.yaml")
 	th := ptr(0.008)
 	tests := []struct {
 		name    string

@@ -22,7 +22,7 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-const fixtures = "../../../shared/fixtures"
+const fixtures = "../../testdata/fixtures"
 
 func TestUsageErrors(t *testing.T) {
 	for _, tc := range []struct {
@@ -53,7 +53,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestCheckConfigReference(t *testing.T) {
-	code, out, stderr := runCLI(t, "check-config", "../../../shared/examples/warroom.yaml")
+	code, out, stderr := runCLI(t, "check-config", "../../examples/warroom.yaml")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -94,7 +94,7 @@ func TestSimulate(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &sim) != nil || len(sim) != 1 || sim[0].Decision != incident.ActionRecord || len(sim[0].Calls) != 0 {
 		t.Errorf("below threshold: exit %d, %s", code, out)
 	}
-	code, out, _ = runCLI(t, "simulate", "--config", "../../../shared/examples/warroom.yaml", fixtures+"/grafana/firing-error-rate.json")
+	code, out, _ = runCLI(t, "simulate", "--config", "../../examples/warroom.yaml", fixtures+"/grafana/firing-error-rate.json")
 	if code != 0 || !strings.Contains(out, `record by rule "everything-else"`) {
 		t.Errorf("grafana under the reference rules: exit %d\n%s", code, out)
 	}
