@@ -161,6 +161,8 @@ type Incident struct {
 	UpdatedAt      time.Time  `json:"updated_at"`
 
 	Commander      string `json:"commander,omitempty"`
+	Comms          string `json:"comms,omitempty"`
+	Scribe         string `json:"scribe,omitempty"`
 	SlackChannelID string `json:"slack_channel_id"`
 	SlackChannel   string `json:"slack_channel"`
 	SummaryTS      string `json:"summary_ts,omitempty"`

@@ -22,6 +22,9 @@ type Store interface {
 
 	Incident(ctx context.Context, id string) (*Incident, error)
 	Incidents(ctx context.Context, f Filter) ([]*Incident, error)
+	// IncidentByChannel returns the incident whose war room is the Slack
+	// channel, or ENOTFOUND.
+	IncidentByChannel(ctx context.Context, channelID string) (*Incident, error)
 	// Alerts lists an incident's alerts, firing first, at most limit of
 	// them (limit <= 0: all).
 	Alerts(ctx context.Context, incidentID string, limit int) ([]Alert, error)

@@ -14,9 +14,9 @@ import (
 
 const incidentColumns = `id, seq, key, service, env, rule, severity, state, war_room, title, value, peak_value, threshold,
 	opened_at, acknowledged_at, mitigated_at, resolved_at, updated_at, commander, slack_channel_id, slack_channel,
-	summary_ts, jira_key, suspect_deploy, truncated_alerts, last_error`
+	summary_ts, jira_key, suspect_deploy, truncated_alerts, last_error, comms, scribe`
 
-const incidentColumnCount = 26
+const incidentColumnCount = 28
 
 const alertColumns = `fingerprint, status, labels, annotations, grafana_values, starts_at, ends_at, generator_url, value, source`
 
@@ -33,7 +33,7 @@ func incidentValues(inc *incident.Incident) []any {
 		warRoom, inc.Title, inc.Value, inc.PeakValue, inc.Threshold,
 		nanos(inc.OpenedAt), optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
 		inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
-		inc.TruncatedAlerts, inc.LastError}
+		inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -47,7 +47,7 @@ func scanIncident(row scanner, extra ...any) (*incident.Incident, error) {
 	var value, peak, threshold sql.NullFloat64
 	err := row.Scan(append([]any{&inc.ID, &inc.Seq, &inc.Key, &inc.Service, &inc.Env, &inc.Rule, &severity, &state, &warRoom, &inc.Title,
 		&value, &peak, &threshold, &opened, &ack, &mit, &res, &updated, &inc.Commander, &inc.SlackChannelID,
-		&inc.SlackChannel, &inc.SummaryTS, &inc.JiraKey, &inc.SuspectDeploy, &inc.TruncatedAlerts, &inc.LastError}, extra...)...)
+		&inc.SlackChannel, &inc.SummaryTS, &inc.JiraKey, &inc.SuspectDeploy, &inc.TruncatedAlerts, &inc.LastError, &inc.Comms, &inc.Scribe}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +83,19 @@ func (s *Store) Incident(ctx context.Context, id string) (*incident.Incident, er
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: load incident %s: %w", id, err)
+	}
+	return inc, nil
+}
+
+// IncidentByChannel implements incident.Store.
+func (s *Store) IncidentByChannel(ctx context.Context, channelID string) (*incident.Incident, error) {
+	inc, err := scanIncident(s.read.QueryRowContext(ctx, s.rebind(`SELECT `+incidentColumns+` FROM incidents
+		WHERE slack_channel_id = ? AND slack_channel_id <> '' ORDER BY seq DESC LIMIT 1`), channelID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, incident.Errorf(incident.ENOTFOUND, "no incident has channel %s", channelID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: load incident of channel %s: %w", channelID, err)
 	}
 	return inc, nil
 }

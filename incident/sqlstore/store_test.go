@@ -364,6 +364,7 @@ func TestIncidentsWrittenTogether(t *testing.T) {
 				inc.AcknowledgedAt, inc.UpdatedAt, inc.Commander = &ack, ack, fmt.Sprintf("U0%d", i)
 				inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS = fmt.Sprintf("C0%d", i), fmt.Sprintf("inc-%d", i), fmt.Sprintf("17.%d", i)
 				inc.JiraKey, inc.SuspectDeploy, inc.TruncatedAlerts, inc.LastError = fmt.Sprintf("OPS-%d", i), fmt.Sprintf("sha%d", i), i*7, fmt.Sprintf("err %d", i)
+				inc.Comms, inc.Scribe = fmt.Sprintf("U1%d", i), fmt.Sprintf("U2%d", i)
 				if err := tx.UpdateIncident(inc); err != nil {
 					return err
 				}

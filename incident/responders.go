@@ -1,0 +1,196 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Role is a responder's job in a war room.
+type Role string
+
+// The roles /warroom assign gives.
+const (
+	RoleCommander Role = "commander"
+	RoleComms     Role = "comms"
+	RoleScribe    Role = "scribe"
+)
+
+// ParseRole parses a role as responders type it.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(strings.ToLower(strings.TrimSpace(s))); r {
+	case RoleCommander, RoleComms, RoleScribe:
+		return r, nil
+	}
+	return "", Errorf(EINVALID, "unknown role %q (want commander, comms or scribe)", s)
+}
+
+// The timeline events of responders' other actions and of the steps'
+// results.
+const (
+	EventDeclared          EventKind = "declared"
+	EventAssigned          EventKind = "assigned"
+	EventRollbackRequested EventKind = "rollback_requested"
+	EventSilenceRequested  EventKind = "silence_requested"
+	EventStep              EventKind = "step" // a side effect done: channel created, ticket filed
+)
+
+func init() {
+	major[EventDeclared] = true
+	major[EventAssigned] = true
+	major[EventRollbackRequested] = true
+	major[EventSilenceRequested] = true
+}
+
+// Assign gives user a role on an open incident; the previous holder, if
+// any, is named on the timeline.
+func (s *Service) Assign(ctx context.Context, id, actor, user string, role Role) (*Incident, error) {
+	if user == "" {
+		return nil, Errorf(EINVALID, "assign needs a user")
+	}
+	var out *Incident
+	err := s.change(ctx, id, func(c *change) error {
+		if !c.inc.State.Open() {
+			return Errorf(ECONFLICT, "%s is resolved", c.inc.ID)
+		}
+		slot := map[Role]*string{RoleCommander: &c.inc.Commander, RoleComms: &c.inc.Comms, RoleScribe: &c.inc.Scribe}[role]
+		if slot == nil {
+			return Errorf(EINVALID, "unknown role %q (want commander, comms or scribe)", role)
+		}
+		if *slot == user {
+			return Errorf(ECONFLICT, "%s is already %s of %s", user, role, c.inc.ID)
+		}
+		text := fmt.Sprintf("%s is now %s (assigned by %s)", user, role, actor)
+		if *slot != "" {
+			text += fmt.Sprintf("; was %s", *slot)
+		}
+		*slot = user
+		out = c.inc
+		return c.event(EventAssigned, actor, text)
+	})
+	return out, err
+}
+
+// Request records a responder's request that the bot does not carry out
+// itself yet (a rollback, a silence) on the timeline.
+func (s *Service) Request(ctx context.Context, id, actor string, kind EventKind, text string) (*Event, error) {
+	var ev *Event
+	err := s.change(ctx, id, func(c *change) error {
+		if err := c.event(kind, actor, text); err != nil {
+			return err
+		}
+		ev = &Event{ID: c.lastEvent, IncidentID: c.inc.ID, At: c.now, Kind: kind, Actor: actor, Text: text}
+		return nil
+	})
+	return ev, err
+}
+
+// DeclaredKey is the incident key of a war room declared by hand for a
+// service: alerts never attach to it, and a service has one such open at a
+// time.
+func DeclaredKey(service string) string { return "declared/service=" + service }
+
+// Declare opens a war room by hand, with no alert behind it.
+func (s *Service) Declare(ctx context.Context, service, env, summary, actor string) (*Incident, error) {
+	service = strings.TrimSpace(service)
+	if service == "" || strings.ContainsAny(service, " \t\n") {
+		return nil, Errorf(EINVALID, "declare needs a service name without spaces")
+	}
+	if strings.TrimSpace(summary) == "" {
+		return nil, Errorf(EINVALID, "declare needs a summary")
+	}
+	key := DeclaredKey(service)
+	var out *Incident
+	var queued int
+	err := s.store.Update(ctx, key, func(tx Tx) error {
+		tx = countJobs(tx, &queued)
+		if open, err := tx.LockOpenIncident(key); err != nil {
+			return err
+		} else if open != nil {
+			return Errorf(ECONFLICT, "%s is already open for %s (declared by hand)", open.ID, service)
+		}
+		now := s.opts.Now()
+		seq, err := tx.NextSeq("incident")
+		if err != nil {
+			return err
+		}
+		inc := &Incident{ID: FormatID(seq), Seq: seq, Key: key, Service: service, Env: env, Rule: "declared",
+			Severity: Critical, State: Triggered, Title: oneLine(summary), OpenedAt: now, UpdatedAt: now, Commander: actor}
+		if err := tx.InsertIncident(inc); err != nil {
+			return err
+		}
+		c := &change{tx: tx, inc: inc, now: now}
+		if err := c.event(EventDeclared, actor, "declared by "+actor+": "+inc.Title); err != nil {
+			return err
+		}
+		if err := s.startWarRoom(c); err != nil {
+			return err
+		}
+		out = inc
+		return s.save(c, nil)
+	})
+	if err == nil && queued > 0 {
+		s.opts.AfterCommit()
+	}
+	return out, err
+}
+
+// RecordStep stores what a side-effect step made (a channel, a message,
+// a ticket) on the incident: apply changes the incident and says, in a
+// few words, what to put on the timeline ("" for nothing). It enqueues no
+// step of its own, so that a step recording its result does not cause
+// another run of itself.
+func (s *Service) RecordStep(ctx context.Context, id string, apply func(inc *Incident) (string, error)) (*Incident, error) {
+	var out *Incident
+	err := s.store.Update(ctx, id, func(tx Tx) error {
+		inc, err := tx.LockIncident(id)
+		if err != nil {
+			return err
+		}
+		text, err := apply(inc)
+		if err != nil {
+			return err
+		}
+		now := s.opts.Now()
+		inc.UpdatedAt = now
+		if text != "" {
+			if err := tx.AppendEvent(&Event{IncidentID: inc.ID, At: now, Kind: EventStep, Actor: ActorSystem, Text: text}); err != nil {
+				return err
+			}
+		}
+		out = inc
+		return tx.UpdateIncident(inc)
+	})
+	return out, err
+}
+
+// change runs fn on the locked incident id in one transaction, then saves
+// it and enqueues its update steps.
+func (s *Service) change(ctx context.Context, id string, fn func(c *change) error) error {
+	var queued int
+	err := s.store.Update(ctx, id, func(tx Tx) error {
+		tx = countJobs(tx, &queued)
+		inc, err := tx.LockIncident(id)
+		if err != nil {
+			return err
+		}
+		c := &change{tx: tx, inc: inc, now: s.opts.Now()}
+		if err := fn(c); err != nil {
+			return err
+		}
+		return s.save(c, nil)
+	})
+	if err == nil && queued > 0 {
+		s.opts.AfterCommit()
+	}
+	return err
+}
+
+// oneLine folds a responder's text to one line of at most 200 characters.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:199]) + "…"
+	}
+	return s
+}
