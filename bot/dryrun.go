@@ -178,7 +178,7 @@ func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error
 		c.Method, c.Params = "chat.postMessage", map[string]any{"channel": d.cfg.Slack.AnnounceChannel,
 			"text": fmt.Sprintf("%s %s: war room %s", inc.ID, EscapeMrkdwn(inc.Title), channel), "metadata": summaryMeta}
 	case incident.JobSlackArchive:
-		current, err := d.archiveDue(ctx, inc, args.EventID)
+		current, err := archiveDue(ctx, d.store, inc, args.EventID)
 		if err != nil {
 			return nil, err
 		}
@@ -229,11 +229,11 @@ func (d *DryRun) responders(inc *incident.Incident) []string {
 
 // archiveDue reports whether an archive scheduled by the resolve event
 // resolvedBy still stands: the incident is resolved, by that very event.
-func (d *DryRun) archiveDue(ctx context.Context, inc *incident.Incident, resolvedBy int64) (bool, error) {
+func archiveDue(ctx context.Context, store incident.Store, inc *incident.Incident, resolvedBy int64) (bool, error) {
 	if inc.State != incident.Resolved {
 		return false, nil
 	}
-	tl, err := d.store.Timeline(ctx, inc.ID)
+	tl, err := store.Timeline(ctx, inc.ID)
 	if err != nil {
 		return false, err
 	}

@@ -160,9 +160,15 @@ type Incident struct {
 	ResolvedAt     *time.Time `json:"resolved_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
 
-	Commander      string `json:"commander,omitempty"`
-	Comms          string `json:"comms,omitempty"`
-	Scribe         string `json:"scribe,omitempty"`
+	Commander string `json:"commander,omitempty"`
+	Comms     string `json:"comms,omitempty"`
+	Scribe    string `json:"scribe,omitempty"`
+	// AnnounceChannelID and AnnounceTS locate the war room's line in the
+	// announce channel.
+	AnnounceChannelID string `json:"-"`
+	AnnounceTS        string `json:"-"`
+	// ReportedEvent is the last timeline event told in the war room.
+	ReportedEvent  int64  `json:"-"`
 	SlackChannelID string `json:"slack_channel_id"`
 	SlackChannel   string `json:"slack_channel"`
 	SummaryTS      string `json:"summary_ts,omitempty"`

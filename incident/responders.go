@@ -36,7 +36,6 @@ const (
 )
 
 func init() {
-	major[EventDeclared] = true
 	major[EventAssigned] = true
 	major[EventRollbackRequested] = true
 	major[EventSilenceRequested] = true
@@ -127,7 +126,9 @@ func (s *Service) Declare(ctx context.Context, service, env, summary, actor stri
 			return err
 		}
 		out = inc
-		return s.save(c, nil)
+		// The opening steps render the incident as it is: no update step
+		// and no Jira comment for the opening itself.
+		return tx.UpdateIncident(inc)
 	})
 	if err == nil && queued > 0 {
 		s.opts.AfterCommit()
@@ -157,6 +158,33 @@ func (s *Service) RecordStep(ctx context.Context, id string, apply func(inc *Inc
 			if err := tx.AppendEvent(&Event{IncidentID: inc.ID, At: now, Kind: EventStep, Actor: ActorSystem, Text: text}); err != nil {
 				return err
 			}
+		}
+		out = inc
+		return tx.UpdateIncident(inc)
+	})
+	return out, err
+}
+
+// RenameChannel reserves the next channel name of the incident's service
+// and day, when the one reserved is taken by somebody else's channel.
+func (s *Service) RenameChannel(ctx context.Context, id, why string) (*Incident, error) {
+	var out *Incident
+	err := s.store.Update(ctx, id, func(tx Tx) error {
+		inc, err := tx.LockIncident(id)
+		if err != nil {
+			return err
+		}
+		day := inc.OpenedAt.UTC().Format("20060102")
+		n, err := tx.NextSeq("channel/" + day + "/" + inc.Service)
+		if err != nil {
+			return err
+		}
+		old := inc.SlackChannel
+		inc.SlackChannel = s.opts.ChannelName(inc, n)
+		inc.UpdatedAt = s.opts.Now()
+		text := fmt.Sprintf("channel name #%s reserved instead of #%s: %s", inc.SlackChannel, old, why)
+		if err := tx.AppendEvent(&Event{IncidentID: inc.ID, At: inc.UpdatedAt, Kind: EventStep, Actor: ActorSystem, Text: text}); err != nil {
+			return err
 		}
 		out = inc
 		return tx.UpdateIncident(inc)

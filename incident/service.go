@@ -279,7 +279,7 @@ func (s *Service) open(tx Tx, a *Alert, dec Decision, now time.Time) (*Incident,
 // startWarRoom reserves the channel name and enqueues the opening steps.
 func (s *Service) startWarRoom(c *change) error {
 	c.inc.WarRoom = true
-	day := c.now.UTC().Format("20060102")
+	day := c.inc.OpenedAt.UTC().Format("20060102") // the day the name carries
 	n, err := c.tx.NextSeq("channel/" + day + "/" + c.inc.Service)
 	if err != nil {
 		return err

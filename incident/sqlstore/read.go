@@ -14,9 +14,10 @@ import (
 
 const incidentColumns = `id, seq, key, service, env, rule, severity, state, war_room, title, value, peak_value, threshold,
 	opened_at, acknowledged_at, mitigated_at, resolved_at, updated_at, commander, slack_channel_id, slack_channel,
-	summary_ts, jira_key, suspect_deploy, truncated_alerts, last_error, comms, scribe`
+	summary_ts, jira_key, suspect_deploy, truncated_alerts, last_error, comms, scribe,
+	announce_channel_id, announce_ts, reported_event`
 
-const incidentColumnCount = 28
+const incidentColumnCount = 31
 
 const alertColumns = `fingerprint, status, labels, annotations, grafana_values, starts_at, ends_at, generator_url, value, source`
 
@@ -33,7 +34,8 @@ func incidentValues(inc *incident.Incident) []any {
 		warRoom, inc.Title, inc.Value, inc.PeakValue, inc.Threshold,
 		nanos(inc.OpenedAt), optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
 		inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
-		inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe}
+		inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe,
+		inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -47,7 +49,8 @@ func scanIncident(row scanner, extra ...any) (*incident.Incident, error) {
 	var value, peak, threshold sql.NullFloat64
 	err := row.Scan(append([]any{&inc.ID, &inc.Seq, &inc.Key, &inc.Service, &inc.Env, &inc.Rule, &severity, &state, &warRoom, &inc.Title,
 		&value, &peak, &threshold, &opened, &ack, &mit, &res, &updated, &inc.Commander, &inc.SlackChannelID,
-		&inc.SlackChannel, &inc.SummaryTS, &inc.JiraKey, &inc.SuspectDeploy, &inc.TruncatedAlerts, &inc.LastError, &inc.Comms, &inc.Scribe}, extra...)...)
+		&inc.SlackChannel, &inc.SummaryTS, &inc.JiraKey, &inc.SuspectDeploy, &inc.TruncatedAlerts, &inc.LastError, &inc.Comms, &inc.Scribe,
+		&inc.AnnounceChannelID, &inc.AnnounceTS, &inc.ReportedEvent}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

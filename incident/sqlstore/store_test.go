@@ -281,6 +281,92 @@ func TestResponderActions(t *testing.T) {
 	})
 }
 
+// Roles, declared war rooms, requests and the results of Slack steps.
+func TestWarRoomByHand(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+
+		inc, err := svc.Declare(ctx, "checkout", "prod", "  carts  empty\nafter deploy ", "U1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inc.Title != "carts empty after deploy" || !inc.WarRoom || inc.Commander != "U1" || inc.Key != incident.DeclaredKey("checkout") {
+			t.Fatalf("declared %+v", inc)
+		}
+		if keys := jobKeys(t, s, inc.ID); len(keys) != 3 {
+			t.Fatalf("declared war room jobs %v, want the 3 opening steps", keys)
+		}
+		if _, err := svc.Declare(ctx, "checkout", "prod", "again", "U2"); incident.ErrorCode(err) != incident.ECONFLICT {
+			t.Fatalf("second declare for an open one: %v, want conflict", err)
+		}
+		for _, bad := range [][2]string{{"", "x"}, {"two words", "x"}, {"svc", "  "}} {
+			if _, err := svc.Declare(ctx, bad[0], "", bad[1], "U1"); incident.ErrorCode(err) != incident.EINVALID {
+				t.Errorf("declare %q %q: %v, want invalid", bad[0], bad[1], err)
+			}
+		}
+
+		if _, err := svc.Assign(ctx, inc.ID, "U1", "U7", incident.RoleComms); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Assign(ctx, inc.ID, "U1", "U7", incident.RoleComms); incident.ErrorCode(err) != incident.ECONFLICT {
+			t.Fatalf("same assignment twice: %v", err)
+		}
+		got, err := svc.Assign(ctx, inc.ID, "U7", "U8", incident.RoleCommander)
+		if err != nil || got.Commander != "U8" || got.Comms != "U7" {
+			t.Fatalf("assign commander: %+v %v", got, err)
+		}
+		if _, err := incident.ParseRole("janitor"); incident.ErrorCode(err) != incident.EINVALID {
+			t.Fatalf("unknown role: %v", err)
+		}
+		if _, err := svc.Request(ctx, inc.ID, "U8", incident.EventRollbackRequested, "roll back requested"); err != nil {
+			t.Fatal(err)
+		}
+
+		renamed, err := svc.RenameChannel(ctx, inc.ID, "taken")
+		if err != nil || renamed.SlackChannel == inc.SlackChannel || !strings.HasSuffix(renamed.SlackChannel, "-2") {
+			t.Fatalf("rename %q → %+v %v", inc.SlackChannel, renamed, err)
+		}
+		if _, err := svc.RecordStep(ctx, inc.ID, func(i *incident.Incident) (string, error) {
+			i.SlackChannelID = "C0123456"
+			return "war room created", nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		byChan, err := s.IncidentByChannel(ctx, "C0123456")
+		if err != nil || byChan.ID != inc.ID || byChan.Comms != "U7" {
+			t.Fatalf("by channel: %+v %v", byChan, err)
+		}
+		if _, err := s.IncidentByChannel(ctx, "C999"); incident.ErrorCode(err) != incident.ENOTFOUND {
+			t.Fatalf("unknown channel: %v", err)
+		}
+		if _, err := s.IncidentByChannel(ctx, ""); incident.ErrorCode(err) != incident.ENOTFOUND {
+			t.Fatalf("empty channel must match nothing: %v", err)
+		}
+		failing := errors.New("boom")
+		if _, err := svc.RecordStep(ctx, inc.ID, func(i *incident.Incident) (string, error) {
+			i.SlackChannelID = "C-lost"
+			return "", failing
+		}); !errors.Is(err, failing) {
+			t.Fatalf("failing step: %v", err)
+		}
+
+		tl, _ := s.Timeline(ctx, inc.ID)
+		var kinds []string
+		for _, e := range tl {
+			kinds = append(kinds, string(e.Kind)+":"+e.Actor)
+		}
+		want := "[declared:U1 assigned:U1 assigned:U7 rollback_requested:U8 step:warroom step:warroom]"
+		if fmt.Sprint(kinds) != want {
+			t.Fatalf("timeline %v, want %s", kinds, want)
+		}
+		if after, _ := s.Incident(ctx, inc.ID); after.SlackChannelID != "C0123456" {
+			t.Fatalf("failed step changed the incident: %+v", after)
+		}
+	})
+}
+
 // Concurrent writers share commits; every one that returned nil is stored,
 // and one failing writer does not undo its batch mates.
 func TestGroupCommit(t *testing.T) {
@@ -365,6 +451,7 @@ func TestIncidentsWrittenTogether(t *testing.T) {
 				inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS = fmt.Sprintf("C0%d", i), fmt.Sprintf("inc-%d", i), fmt.Sprintf("17.%d", i)
 				inc.JiraKey, inc.SuspectDeploy, inc.TruncatedAlerts, inc.LastError = fmt.Sprintf("OPS-%d", i), fmt.Sprintf("sha%d", i), i*7, fmt.Sprintf("err %d", i)
 				inc.Comms, inc.Scribe = fmt.Sprintf("U1%d", i), fmt.Sprintf("U2%d", i)
+				inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent = "C9", fmt.Sprintf("18.%d", i), int64(40+i)
 				if err := tx.UpdateIncident(inc); err != nil {
 					return err
 				}

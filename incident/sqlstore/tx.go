@@ -329,11 +329,12 @@ func (t *txn) flushIncidents() error {
 		_, err := t.exec(`UPDATE incidents SET rule = ?, severity = ?, state = ?, war_room = ?, title = ?, value = ?,
 		peak_value = ?, threshold = ?, acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, updated_at = ?,
 		commander = ?, slack_channel_id = ?, slack_channel = ?, summary_ts = ?, jira_key = ?, suspect_deploy = ?,
-		truncated_alerts = ?, last_error = ?, comms = ?, scribe = ?, version = version + 1 WHERE id = ?`,
+		truncated_alerts = ?, last_error = ?, comms = ?, scribe = ?,
+		announce_channel_id = ?, announce_ts = ?, reported_event = ?, version = version + 1 WHERE id = ?`,
 			inc.Rule, string(inc.Severity), string(inc.State), warRoom, inc.Title, inc.Value, inc.PeakValue, inc.Threshold,
 			optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
 			inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
-			inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe, inc.ID)
+			inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe, inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, inc.ID)
 		if err != nil {
 			return fmt.Errorf("update incident %s: %w", inc.ID, err)
 		}
@@ -349,7 +350,7 @@ func (t *txn) flushIncidents() error {
 // incidents per batch, and each statement is a round trip.
 func (t *txn) flushIncidentsTogether() error {
 	for chunk := range slices.Chunk(t.dirtyOrder, flushChunk) {
-		args := make([]any, 0, 23*len(chunk))
+		args := make([]any, 0, 26*len(chunk))
 		var values strings.Builder
 		for i, id := range chunk {
 			inc := t.dirty[id]
@@ -363,12 +364,13 @@ func (t *txn) flushIncidentsTogether() error {
 			n := len(args)
 			fmt.Fprintf(&values, "($%d::text, $%d::text, $%d::text, $%d::text, $%d::bigint, $%d::text, $%d::float8, $%d::float8, "+
 				"$%d::float8, $%d::bigint, $%d::bigint, $%d::bigint, $%d::bigint, $%d::text, $%d::text, $%d::text, $%d::text, "+
-				"$%d::text, $%d::text, $%d::bigint, $%d::text, $%d::text, $%d::text)",
-				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14, n+15, n+16, n+17, n+18, n+19, n+20, n+21, n+22, n+23)
+				"$%d::text, $%d::text, $%d::bigint, $%d::text, $%d::text, $%d::text, $%d::text, $%d::text, $%d::bigint)",
+				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14, n+15, n+16, n+17, n+18, n+19, n+20, n+21, n+22, n+23, n+24, n+25, n+26)
 			args = append(args, inc.ID, inc.Rule, string(inc.Severity), string(inc.State), warRoom, inc.Title, inc.Value,
 				inc.PeakValue, inc.Threshold, optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt),
 				nanos(inc.UpdatedAt), inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey,
-				inc.SuspectDeploy, inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe)
+				inc.SuspectDeploy, inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe,
+				inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent)
 		}
 		_, err := t.tx.ExecContext(t.ctx, `UPDATE incidents AS i SET rule = v.rule, severity = v.severity, state = v.state,
 		war_room = v.war_room, title = v.title, value = v.value, peak_value = v.peak_value, threshold = v.threshold,
@@ -376,11 +378,12 @@ func (t *txn) flushIncidentsTogether() error {
 		updated_at = v.updated_at, commander = v.commander, slack_channel_id = v.slack_channel_id,
 		slack_channel = v.slack_channel, summary_ts = v.summary_ts, jira_key = v.jira_key,
 		suspect_deploy = v.suspect_deploy, truncated_alerts = v.truncated_alerts, last_error = v.last_error,
-		comms = v.comms, scribe = v.scribe,
+		comms = v.comms, scribe = v.scribe, announce_channel_id = v.announce_channel_id,
+		announce_ts = v.announce_ts, reported_event = v.reported_event,
 		version = i.version + 1
 		FROM (VALUES `+values.String()+`) AS v (id, rule, severity, state, war_room, title, value, peak_value, threshold,
 		acknowledged_at, mitigated_at, resolved_at, updated_at, commander, slack_channel_id, slack_channel, summary_ts,
-		jira_key, suspect_deploy, truncated_alerts, last_error, comms, scribe)
+		jira_key, suspect_deploy, truncated_alerts, last_error, comms, scribe, announce_channel_id, announce_ts, reported_event)
 		WHERE i.id = v.id`, args...)
 		if err != nil {
 			return fmt.Errorf("update %d incidents: %w", len(chunk), err)
