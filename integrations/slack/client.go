@@ -18,7 +18,8 @@ import (
 
 // Client calls the Slack Web API with a bot token.
 type Client struct {
-	api *slack.Client
+	api  *slack.Client
+	pace *pacer
 
 	mu      sync.Mutex
 	botUser string            // the bot's own user ID, from auth.test
@@ -39,7 +40,7 @@ func New(token, apiURL string, hc *http.Client) *Client {
 		}
 		opts = append(opts, slack.OptionAPIURL(apiURL))
 	}
-	return &Client{api: slack.New(token, opts...), groups: map[string]string{}}
+	return &Client{api: slack.New(token, opts...), pace: newPacer(), groups: map[string]string{}}
 }
 
 // API returns the underlying slack-go client.
@@ -92,6 +93,9 @@ func (c *Client) BotUser(ctx context.Context) (string, error) {
 	if id != "" {
 		return id, nil
 	}
+	if err := c.pace.wait(ctx, "auth.test", ""); err != nil {
+		return "", err
+	}
 	resp, err := c.api.AuthTestContext(ctx)
 	if err != nil {
 		return "", fmt.Errorf("auth.test: %w", err)
@@ -118,6 +122,9 @@ func channelOf(ch *slack.Channel) Channel {
 // CreateChannel creates a channel. A taken name (archived channels count)
 // fails with ErrorCode "name_taken".
 func (c *Client) CreateChannel(ctx context.Context, name string, private bool) (Channel, error) {
+	if err := c.pace.wait(ctx, "conversations.create", ""); err != nil {
+		return Channel{}, err
+	}
 	ch, err := c.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name, IsPrivate: private})
 	if err != nil {
 		return Channel{}, fmt.Errorf("conversations.create %s: %w", name, err)
@@ -134,6 +141,9 @@ func (c *Client) FindChannel(ctx context.Context, name string) (Channel, bool, e
 	name = strings.TrimPrefix(name, "#")
 	cursor := ""
 	for range maxListPages {
+		if err := c.pace.wait(ctx, "conversations.list", ""); err != nil {
+			return Channel{}, false, err
+		}
 		chans, next, err := c.api.GetConversationsContext(ctx, &slack.GetConversationsParameters{
 			Cursor: cursor, Limit: 1000, Types: []string{"public_channel", "private_channel"},
 		})
@@ -155,6 +165,9 @@ func (c *Client) FindChannel(ctx context.Context, name string) (Channel, bool, e
 
 // ChannelInfo returns a channel by ID.
 func (c *Client) ChannelInfo(ctx context.Context, id string) (Channel, error) {
+	if err := c.pace.wait(ctx, "conversations.info", ""); err != nil {
+		return Channel{}, err
+	}
 	ch, err := c.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: id})
 	if err != nil {
 		return Channel{}, fmt.Errorf("conversations.info %s: %w", id, err)
@@ -164,6 +177,9 @@ func (c *Client) ChannelInfo(ctx context.Context, id string) (Channel, error) {
 
 // SetTopic and SetPurpose overwrite a channel's topic and purpose.
 func (c *Client) SetTopic(ctx context.Context, channelID, topic string) error {
+	if err := c.pace.wait(ctx, "conversations.setTopic", ""); err != nil {
+		return err
+	}
 	if _, err := c.api.SetTopicOfConversationContext(ctx, channelID, topic); err != nil {
 		return fmt.Errorf("conversations.setTopic: %w", err)
 	}
@@ -172,6 +188,9 @@ func (c *Client) SetTopic(ctx context.Context, channelID, topic string) error {
 
 // SetPurpose overwrites a channel's purpose.
 func (c *Client) SetPurpose(ctx context.Context, channelID, purpose string) error {
+	if err := c.pace.wait(ctx, "conversations.setPurpose", ""); err != nil {
+		return err
+	}
 	if _, err := c.api.SetPurposeOfConversationContext(ctx, channelID, purpose); err != nil {
 		return fmt.Errorf("conversations.setPurpose: %w", err)
 	}
@@ -180,6 +199,9 @@ func (c *Client) SetPurpose(ctx context.Context, channelID, purpose string) erro
 
 // Invite adds one user to a channel; a user already there is success.
 func (c *Client) Invite(ctx context.Context, channelID, userID string) error {
+	if err := c.pace.wait(ctx, "conversations.invite", ""); err != nil {
+		return err
+	}
 	_, err := c.api.InviteUsersToConversationContext(ctx, channelID, userID)
 	if err != nil && ErrorCode(err) != "already_in_channel" {
 		return fmt.Errorf("conversations.invite %s: %w", userID, err)
@@ -195,6 +217,9 @@ func (c *Client) UserGroupMembers(ctx context.Context, handle string) ([]string,
 	id, ok := c.groups[handle]
 	c.mu.Unlock()
 	if !ok {
+		if err := c.pace.wait(ctx, "usergroups.list", ""); err != nil {
+			return nil, err
+		}
 		groups, err := c.api.GetUserGroupsContext(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("usergroups.list: %w", err)
@@ -209,6 +234,9 @@ func (c *Client) UserGroupMembers(ctx context.Context, handle string) ([]string,
 			return nil, fmt.Errorf("usergroups.list: no user group @%s", handle)
 		}
 	}
+	if err := c.pace.wait(ctx, "usergroups.users.list", ""); err != nil {
+		return nil, err
+	}
 	members, err := c.api.GetUserGroupMembersContext(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("usergroups.users.list @%s: %w", handle, err)
@@ -218,6 +246,9 @@ func (c *Client) UserGroupMembers(ctx context.Context, handle string) ([]string,
 
 // UserByEmail returns the user ID of an email address.
 func (c *Client) UserByEmail(ctx context.Context, email string) (string, error) {
+	if err := c.pace.wait(ctx, "users.lookupByEmail", ""); err != nil {
+		return "", err
+	}
 	u, err := c.api.GetUserByEmailContext(ctx, email)
 	if err != nil {
 		return "", fmt.Errorf("users.lookupByEmail %s: %w", email, err)
@@ -252,6 +283,9 @@ func (m Message) options() []slack.MsgOption {
 
 // Post posts a message and returns its channel ID and ts.
 func (c *Client) Post(ctx context.Context, channel string, m Message) (string, string, error) {
+	if err := c.pace.wait(ctx, "chat.postMessage", channel); err != nil {
+		return "", "", err
+	}
 	ch, ts, err := c.api.PostMessageContext(ctx, channel, m.options()...)
 	if err != nil {
 		return "", "", fmt.Errorf("chat.postMessage: %w", err)
@@ -261,6 +295,9 @@ func (c *Client) Post(ctx context.Context, channel string, m Message) (string, s
 
 // Update replaces a message's text and blocks.
 func (c *Client) Update(ctx context.Context, channelID, ts string, m Message) error {
+	if err := c.pace.wait(ctx, "chat.update", ""); err != nil {
+		return err
+	}
 	if _, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts, m.options()...); err != nil {
 		return fmt.Errorf("chat.update: %w", err)
 	}
@@ -275,6 +312,9 @@ const historyPages = 5
 func (c *Client) FindMessage(ctx context.Context, channelID, kind, key string) (string, bool, error) {
 	cursor := ""
 	for range historyPages {
+		if err := c.pace.wait(ctx, "conversations.history", ""); err != nil {
+			return "", false, err
+		}
 		resp, err := c.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
 			ChannelID: channelID, Cursor: cursor, Limit: 200, IncludeAllMetadata: true,
 		})
@@ -296,6 +336,9 @@ func (c *Client) FindMessage(ctx context.Context, channelID, kind, key string) (
 
 // Pin pins a message; one already pinned is success.
 func (c *Client) Pin(ctx context.Context, channelID, ts string) error {
+	if err := c.pace.wait(ctx, "pins.add", ""); err != nil {
+		return err
+	}
 	err := c.api.AddPinContext(ctx, channelID, slack.NewRefToMessage(channelID, ts))
 	if err != nil && ErrorCode(err) != "already_pinned" {
 		return fmt.Errorf("pins.add: %w", err)
@@ -305,6 +348,9 @@ func (c *Client) Pin(ctx context.Context, channelID, ts string) error {
 
 // Bookmarks lists a channel's bookmarks as link → title.
 func (c *Client) Bookmarks(ctx context.Context, channelID string) (map[string]string, error) {
+	if err := c.pace.wait(ctx, "bookmarks.list", ""); err != nil {
+		return nil, err
+	}
 	bs, err := c.api.ListBookmarksContext(ctx, channelID)
 	if err != nil {
 		return nil, fmt.Errorf("bookmarks.list: %w", err)
@@ -318,6 +364,9 @@ func (c *Client) Bookmarks(ctx context.Context, channelID string) (map[string]st
 
 // AddBookmark adds a link bookmark.
 func (c *Client) AddBookmark(ctx context.Context, channelID, title, link string) error {
+	if err := c.pace.wait(ctx, "bookmarks.add", ""); err != nil {
+		return err
+	}
 	if _, err := c.api.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{Title: title, Type: "link", Link: link}); err != nil {
 		return fmt.Errorf("bookmarks.add %s: %w", title, err)
 	}
@@ -326,6 +375,9 @@ func (c *Client) AddBookmark(ctx context.Context, channelID, title, link string)
 
 // Archive archives a channel; one already archived is success.
 func (c *Client) Archive(ctx context.Context, channelID string) error {
+	if err := c.pace.wait(ctx, "conversations.archive", ""); err != nil {
+		return err
+	}
 	err := c.api.ArchiveConversationContext(ctx, channelID)
 	if err != nil && ErrorCode(err) != "already_archived" {
 		return fmt.Errorf("conversations.archive: %w", err)
