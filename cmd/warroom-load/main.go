@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/warroom/warroom/internal/loadgen"
@@ -29,7 +30,25 @@ func main() {
 	flag.IntVar(&o.Services, "services", 50, "distinct services")
 	flag.Float64Var(&o.Value, "value", 0.031, "error_rate annotation of every alert")
 	flag.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	var commands string
+	var rate int
+	flag.StringVar(&commands, "slack-commands", "", "send signed /warroom commands instead of webhooks: the texts, separated by ';' (-url is /slack/commands; secret from $SLACK_SIGNING_SECRET)")
+	flag.IntVar(&rate, "rate", 200, "commands a second, with -slack-commands")
 	flag.Parse()
+	if commands != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		res, err := loadgen.RunCommands(ctx, loadgen.CommandOptions{URL: o.URL, SigningSecret: os.Getenv("SLACK_SIGNING_SECRET"),
+			Rate: rate, Duration: o.Duration, Texts: strings.Split(commands, ";")})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "warroom-load:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("%d commands in %s: %.0f/s, p50 %s, p99 %s, max %s, statuses %v, errors %d\n", res.Requests,
+			res.Elapsed.Round(time.Millisecond), res.PerSecond, res.P50.Round(10*time.Microsecond),
+			res.P99.Round(10*time.Microsecond), res.Max.Round(10*time.Microsecond), res.Statuses, res.Errors)
+		return
+	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	o.Seed = hex.EncodeToString(b[:])
