@@ -1,0 +1,567 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+	islack "github.com/warroom/warroom/integrations/slack"
+	"github.com/warroom/warroom/rules"
+)
+
+// Metadata kinds of the messages warroom posts: a repeat of a step looks
+// for its kind and key in the channel before posting again.
+const (
+	metaSummary  = "warroom_summary"
+	metaAnnounce = "warroom_announce"
+	metaChange   = "warroom_change"
+)
+
+// SlackExecutor runs the Slack steps of a war room (DESIGN.md §12), each
+// safe to run twice, and hands every other step to next.
+type SlackExecutor struct {
+	client *islack.Client
+	store  incident.Store
+	svc    *incident.Service
+	cfg    *Config
+	rules  *rules.Set
+	next   incident.Executor
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu       sync.Mutex
+	channels map[string]string // announce channel name → ID
+}
+
+var _ incident.Executor = (*SlackExecutor)(nil)
+
+// NewSlackExecutor returns the Slack executor; next runs the other steps.
+func NewSlackExecutor(client *islack.Client, store incident.Store, svc *incident.Service, cfg *Config, set *rules.Set,
+	next incident.Executor, log *slog.Logger, now func() time.Time) *SlackExecutor {
+	return &SlackExecutor{client: client, store: store, svc: svc, cfg: cfg, rules: set, next: next, log: log, now: now,
+		channels: map[string]string{}}
+}
+
+// Execute implements incident.Executor.
+func (x *SlackExecutor) Execute(ctx context.Context, j incident.Job) error {
+	if !strings.HasPrefix(string(j.Kind), "slack.") {
+		return x.next.Execute(ctx, j)
+	}
+	inc, err := x.store.Incident(ctx, j.IncidentID)
+	if err != nil {
+		if incident.ErrorCode(err) == incident.ENOTFOUND {
+			return incident.Permanent(err)
+		}
+		return err
+	}
+	switch j.Kind {
+	case incident.JobSlackCreateChannel:
+		err = x.createChannel(ctx, inc)
+	case incident.JobSlackSetTopic:
+		err = x.setTopic(ctx, inc)
+	case incident.JobSlackInvite:
+		err = x.invite(ctx, inc)
+	case incident.JobSlackPostSummary:
+		err = x.postSummary(ctx, inc)
+	case incident.JobSlackPinSummary:
+		err = x.needChannel(inc, func() error { return x.client.Pin(ctx, inc.SlackChannelID, inc.SummaryTS) })
+	case incident.JobSlackBookmarks:
+		err = x.bookmarks(ctx, inc)
+	case incident.JobSlackAnnounce:
+		err = x.announce(ctx, inc)
+	case incident.JobSlackUpdate:
+		err = x.update(ctx, inc)
+	case incident.JobSlackArchive:
+		err = x.archive(ctx, inc, j)
+	default:
+		return incident.Permanent(fmt.Errorf("no Slack step %s", j.Kind))
+	}
+	return slackOutcome(err)
+}
+
+// slackOutcome maps a Slack failure to what the job does next: wait for
+// Retry-After without spending an attempt, give up (bad token, refused
+// payload), or retry with backoff (5xx, network).
+func slackOutcome(err error) error {
+	if err == nil {
+		return nil
+	}
+	if wait, ok := islack.RetryAfter(err); ok {
+		if wait <= 0 {
+			wait = time.Second
+		}
+		return &incident.SnoozeError{Wait: wait, Err: err}
+	}
+	if islack.Permanent(err) || incident.IsPermanent(err) {
+		return incident.Permanent(err)
+	}
+	return err
+}
+
+// needChannel runs fn once the war room and its summary exist; a step
+// queued after them finds them, so their absence means they failed.
+func (x *SlackExecutor) needChannel(inc *incident.Incident, fn func() error) error {
+	if inc.SlackChannelID == "" || inc.SummaryTS == "" {
+		return incident.Permanent(fmt.Errorf("%s has no war-room channel or summary", inc.ID))
+	}
+	return fn()
+}
+
+// maxChannelTries bounds how many names a war room tries when each one is
+// taken by a channel that is not its own.
+const maxChannelTries = 5
+
+// createChannel creates the reserved channel. When the name is taken by a
+// channel this bot created and no other incident holds, an earlier attempt
+// made it (and crashed before storing it): adopt it. A name taken by
+// anyone else makes the incident reserve the next number.
+func (x *SlackExecutor) createChannel(ctx context.Context, inc *incident.Incident) error {
+	if inc.SlackChannelID != "" {
+		return nil
+	}
+	name := inc.SlackChannel
+	for range maxChannelTries {
+		ch, err := x.client.CreateChannel(ctx, name, x.cfg.Slack.PrivateChannels)
+		if err == nil {
+			return x.recordChannel(ctx, inc.ID, ch, "war room #"+ch.Name+" created")
+		}
+		if islack.ErrorCode(err) != "name_taken" {
+			return err
+		}
+		ours, ch, err := x.ownChannel(ctx, inc, name)
+		if err != nil {
+			return err
+		}
+		if ours {
+			return x.recordChannel(ctx, inc.ID, ch, "war room #"+ch.Name+" adopted (made by an earlier attempt)")
+		}
+		next, err := x.svc.RenameChannel(ctx, inc.ID, "#"+name+" is taken")
+		if err != nil {
+			return err
+		}
+		name = next.SlackChannel
+	}
+	return incident.Permanent(fmt.Errorf("conversations.create: %d channel names in a row were taken", maxChannelTries))
+}
+
+// ownChannel finds the channel that holds name and says whether it is
+// this incident's: made by this bot, not archived, and no other
+// incident's war room.
+func (x *SlackExecutor) ownChannel(ctx context.Context, inc *incident.Incident, name string) (bool, islack.Channel, error) {
+	ch, found, err := x.client.FindChannel(ctx, name)
+	if err != nil || !found {
+		return false, ch, err
+	}
+	bot, err := x.client.BotUser(ctx)
+	if err != nil {
+		return false, ch, err
+	}
+	if ch.Creator != bot || ch.Archived {
+		return false, ch, nil
+	}
+	other, err := x.store.IncidentByChannel(ctx, ch.ID)
+	switch {
+	case incident.ErrorCode(err) == incident.ENOTFOUND:
+		return true, ch, nil
+	case err != nil:
+		return false, ch, err
+	}
+	return other.ID == inc.ID, ch, nil
+}
+
+func (x *SlackExecutor) recordChannel(ctx context.Context, id string, ch islack.Channel, text string) error {
+	_, err := x.svc.RecordStep(ctx, id, func(inc *incident.Incident) (string, error) {
+		inc.SlackChannelID, inc.SlackChannel = ch.ID, ch.Name
+		return text, nil
+	})
+	return err
+}
+
+func (x *SlackExecutor) setTopic(ctx context.Context, inc *incident.Incident) error {
+	if inc.SlackChannelID == "" {
+		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
+	}
+	if err := x.client.SetTopic(ctx, inc.SlackChannelID, Topic(inc)); err != nil {
+		return err
+	}
+	return x.client.SetPurpose(ctx, inc.SlackChannelID, oneLine("War room for "+inc.ID+": "+inc.Title, 250))
+}
+
+// userID matches Slack user IDs as responders are configured.
+var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+
+// invite invites the responders of the config, of the rule and the
+// commander. A responder that cannot be found or invited is named on the
+// timeline and skipped: one bad entry does not keep the others out.
+func (x *SlackExecutor) invite(ctx context.Context, inc *incident.Incident) error {
+	if inc.SlackChannelID == "" {
+		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
+	}
+	entries := append([]string{}, x.cfg.Slack.Responders...)
+	if r, ok := x.rules.Lookup(inc.Rule); ok {
+		entries = append(entries, r.Responders...)
+	}
+	if inc.Commander != "" && userID.MatchString(inc.Commander) {
+		entries = append(entries, inc.Commander)
+	}
+	bot, err := x.client.BotUser(ctx)
+	if err != nil {
+		return err
+	}
+	var users []string
+	seen := map[string]bool{bot: true}
+	var problems []string
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			users = append(users, id)
+		}
+	}
+	for _, e := range entries {
+		e = strings.TrimSpace(e)
+		switch {
+		case strings.HasPrefix(e, "@"):
+			members, err := x.client.UserGroupMembers(ctx, e)
+			if err != nil {
+				if !permanentLookup(err) {
+					return err
+				}
+				problems = append(problems, e+": "+slackReason(err))
+				continue
+			}
+			for _, m := range members {
+				add(m)
+			}
+		case strings.Contains(e, "@"):
+			id, err := x.client.UserByEmail(ctx, e)
+			if err != nil {
+				if !permanentLookup(err) {
+					return err
+				}
+				problems = append(problems, e+": "+slackReason(err))
+				continue
+			}
+			add(id)
+		case userID.MatchString(e):
+			add(e)
+		case e != "":
+			problems = append(problems, e+": not a user ID, @user-group or email")
+		}
+	}
+	invited := 0
+	for _, u := range users {
+		if err := x.client.Invite(ctx, inc.SlackChannelID, u); err != nil {
+			if !permanentLookup(err) {
+				return err // rate limit or outage: run again; invites already done are success then
+			}
+			problems = append(problems, u+": "+slackReason(err))
+			continue
+		}
+		invited++
+	}
+	text := fmt.Sprintf("%d responders invited", invited)
+	if len(problems) > 0 {
+		text += "; not invited: " + strings.Join(problems, "; ")
+	}
+	_, err = x.svc.RecordStep(ctx, inc.ID, func(*incident.Incident) (string, error) { return text, nil })
+	return err
+}
+
+// permanentLookup reports a per-responder failure that retrying cannot
+// fix, as opposed to a rate limit or an outage.
+func permanentLookup(err error) bool {
+	if _, ok := islack.RetryAfter(err); ok {
+		return false
+	}
+	return islack.ErrorCode(err) != "" && !islack.ServerError(err) || strings.Contains(err.Error(), "no user group")
+}
+
+// slackReason is Slack's error code, or the error, for the timeline.
+func slackReason(err error) string {
+	if code := islack.ErrorCode(err); code != "" {
+		return code
+	}
+	return err.Error()
+}
+
+// view gathers what the summary shows.
+func (x *SlackExecutor) view(ctx context.Context, inc *incident.Incident) (SummaryView, error) {
+	alerts, err := x.store.Alerts(ctx, inc.ID, SummaryAlerts)
+	if err != nil {
+		return SummaryView{}, err
+	}
+	total, firing, err := x.store.CountAlerts(ctx, inc.ID)
+	if err != nil {
+		return SummaryView{}, err
+	}
+	return SummaryView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing,
+		Links: warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), Now: x.now()}, nil
+}
+
+// warRoomLinks are the links known for an incident: the Jira ticket and
+// the rule's runbook. Grafana and Jaeger links come with correlation.
+func warRoomLinks(cfg *Config, set *rules.Set, inc *incident.Incident, alerts []incident.Alert, log *slog.Logger) []Link {
+	var links []Link
+	if inc.JiraKey != "" && cfg.Jira.URL != "" {
+		links = append(links, Link{Kind: "jira", Title: "Jira " + inc.JiraKey, URL: strings.TrimSuffix(cfg.Jira.URL, "/") + "/browse/" + inc.JiraKey})
+	}
+	if r, ok := set.Lookup(inc.Rule); ok && r.Runbook != "" && len(alerts) > 0 {
+		a := alerts[0]
+		url, err := rules.Render(r.Runbook, rules.TemplateData{Labels: a.Labels, Annotations: a.Annotations,
+			Service: inc.Service, Env: inc.Env, Rule: inc.Rule, Severity: string(inc.Severity), IncidentID: inc.ID, StartsAt: a.StartsAt})
+		switch {
+		case err != nil:
+			log.Warn("runbook template", "rule", inc.Rule, "err", err)
+		case strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://"):
+			links = append(links, Link{Kind: "runbook", Title: "Runbook", URL: url})
+		}
+	}
+	return links
+}
+
+func (x *SlackExecutor) message(ctx context.Context, inc *incident.Incident) (islack.Message, error) {
+	v, err := x.view(ctx, inc)
+	if err != nil {
+		return islack.Message{}, err
+	}
+	blocks := SummaryBlocks(v)
+	if err := ValidateBlocks(blocks); err != nil {
+		return islack.Message{}, incident.Permanent(fmt.Errorf("summary of %s: %w", inc.ID, err))
+	}
+	return islack.Message{Text: SummaryFallback(v), Blocks: blocks, Kind: metaSummary, Key: inc.ID}, nil
+}
+
+// postSummary posts the summary once: a repeat finds the message by its
+// metadata. The events so far are in it, so later updates tell only what
+// changes after.
+func (x *SlackExecutor) postSummary(ctx context.Context, inc *incident.Incident) error {
+	if inc.SummaryTS != "" {
+		return nil
+	}
+	if inc.SlackChannelID == "" {
+		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
+	}
+	tl, err := x.store.Timeline(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
+	ts, found, err := x.client.FindMessage(ctx, inc.SlackChannelID, metaSummary, inc.ID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		m, err := x.message(ctx, inc)
+		if err != nil {
+			return err
+		}
+		if _, ts, err = x.client.Post(ctx, inc.SlackChannelID, m); err != nil {
+			return err
+		}
+	}
+	_, err = x.svc.RecordStep(ctx, inc.ID, func(inc *incident.Incident) (string, error) {
+		inc.SummaryTS = ts
+		if len(tl) > 0 && tl[len(tl)-1].ID > inc.ReportedEvent {
+			inc.ReportedEvent = tl[len(tl)-1].ID
+		}
+		return "", nil
+	})
+	return err
+}
+
+func (x *SlackExecutor) bookmarks(ctx context.Context, inc *incident.Incident) error {
+	if inc.SlackChannelID == "" {
+		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
+	}
+	v, err := x.view(ctx, inc)
+	if err != nil {
+		return err
+	}
+	have, err := x.client.Bookmarks(ctx, inc.SlackChannelID)
+	if err != nil {
+		return err
+	}
+	for _, l := range v.Links {
+		if _, ok := have[l.URL]; ok {
+			continue
+		}
+		if err := x.client.AddBookmark(ctx, inc.SlackChannelID, l.Title, l.URL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// announceChannel resolves the announce channel of an incident's rule (or
+// the config's) to an ID; "" when there is none.
+func (x *SlackExecutor) announceChannel(ctx context.Context, inc *incident.Incident) (string, error) {
+	name := x.cfg.Slack.AnnounceChannel
+	if r, ok := x.rules.Lookup(inc.Rule); ok && r.AnnounceChannel != "" {
+		name = r.AnnounceChannel
+	}
+	name = strings.TrimPrefix(name, "#")
+	if name == "" || channelID.MatchString(name) {
+		return name, nil
+	}
+	x.mu.Lock()
+	id, ok := x.channels[name]
+	x.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	ch, found, err := x.client.FindChannel(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return "", incident.Permanent(fmt.Errorf("announce channel #%s not found (or the bot cannot see it)", name))
+	}
+	x.mu.Lock()
+	x.channels[name] = ch.ID
+	x.mu.Unlock()
+	return ch.ID, nil
+}
+
+// channelID matches Slack conversation IDs.
+var channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{6,}$`)
+
+func (x *SlackExecutor) announce(ctx context.Context, inc *incident.Incident) error {
+	if inc.AnnounceTS != "" {
+		return nil
+	}
+	ch, err := x.announceChannel(ctx, inc)
+	if err != nil || ch == "" {
+		return err
+	}
+	m := islack.Message{Text: AnnounceText(inc, inc.SlackChannelID), Kind: metaAnnounce, Key: inc.ID}
+	ts, found, err := x.client.FindMessage(ctx, ch, metaAnnounce, inc.ID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		if ch, ts, err = x.client.Post(ctx, ch, m); err != nil {
+			return err
+		}
+	}
+	_, err = x.svc.RecordStep(ctx, inc.ID, func(inc *incident.Incident) (string, error) {
+		inc.AnnounceChannelID, inc.AnnounceTS = ch, ts
+		return "", nil
+	})
+	return err
+}
+
+// setupGrace is how long an update waits for a war room still being set
+// up (its summary not posted yet) before it gives up.
+const setupGrace = 10 * time.Minute
+
+// update brings the war room up to date: the summary in place, the
+// announce line, and one message saying what changed since the last one.
+func (x *SlackExecutor) update(ctx context.Context, inc *incident.Incident) error {
+	if !inc.WarRoom {
+		return nil
+	}
+	if inc.SlackChannelID == "" || inc.SummaryTS == "" {
+		if x.now().Sub(inc.OpenedAt) < setupGrace && inc.LastError == "" {
+			// The summary, when posted, renders the incident as it is
+			// then; an update that comes first waits for it.
+			return &incident.SnoozeError{Wait: 2 * time.Second, Err: errors.New("war room not set up yet")}
+		}
+		return nil
+	}
+	m, err := x.message(ctx, inc)
+	if err != nil {
+		return err
+	}
+	if err := x.client.Update(ctx, inc.SlackChannelID, inc.SummaryTS, m); err != nil {
+		return err
+	}
+	if inc.AnnounceTS != "" {
+		if err := x.client.Update(ctx, inc.AnnounceChannelID, inc.AnnounceTS,
+			islack.Message{Text: AnnounceText(inc, inc.SlackChannelID), Kind: metaAnnounce, Key: inc.ID}); err != nil {
+			return err
+		}
+	}
+	return x.reportChanges(ctx, inc)
+}
+
+// maxChangesTold bounds the events one change message names.
+const maxChangesTold = 5
+
+// quiet events are shown by the summary itself, not told as changes.
+var quiet = map[incident.EventKind]bool{incident.EventStep: true, incident.EventOpened: true, incident.EventRecorded: true}
+
+// reportChanges posts one message for the events since the last one told,
+// keyed by the last of them, so that a repeat finds it instead of posting
+// it again.
+func (x *SlackExecutor) reportChanges(ctx context.Context, inc *incident.Incident) error {
+	tl, err := x.store.Timeline(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
+	var lines []string
+	var last int64
+	for _, e := range tl {
+		if e.ID <= inc.ReportedEvent {
+			continue
+		}
+		last = e.ID
+		if quiet[e.Kind] {
+			continue
+		}
+		line := ChangeText(e)
+		if e.Kind == incident.EventResolved {
+			line = ResolutionText(inc, x.now())
+		}
+		lines = append(lines, line)
+	}
+	if last == 0 {
+		return nil
+	}
+	if len(lines) > 0 {
+		if n := len(lines); n > maxChangesTold {
+			lines = append(lines[:maxChangesTold-1], fmt.Sprintf("… and %d more changes (`/warroom timeline`)", n-maxChangesTold+1))
+		}
+		key := fmt.Sprintf("%s:%d", inc.ID, last)
+		_, found, err := x.client.FindMessage(ctx, inc.SlackChannelID, metaChange, key)
+		if err != nil {
+			return err
+		}
+		if !found {
+			m := islack.Message{Text: strings.Join(lines, "\n"), Kind: metaChange, Key: key}
+			if _, _, err := x.client.Post(ctx, inc.SlackChannelID, m); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = x.svc.RecordStep(ctx, inc.ID, func(inc *incident.Incident) (string, error) {
+		if last > inc.ReportedEvent {
+			inc.ReportedEvent = last
+		}
+		return "", nil
+	})
+	return err
+}
+
+func (x *SlackExecutor) archive(ctx context.Context, inc *incident.Incident, j incident.Job) error {
+	var args incident.JobArgs
+	if err := json.Unmarshal(j.Args, &args); err != nil {
+		return incident.Permanent(err)
+	}
+	due, err := archiveDue(ctx, x.store, inc, args.EventID)
+	if err != nil || !due || inc.SlackChannelID == "" {
+		return err // reopened since: a later resolve schedules its own
+	}
+	if err := x.client.Archive(ctx, inc.SlackChannelID); err != nil {
+		return err
+	}
+	_, err = x.svc.RecordStep(ctx, inc.ID, func(*incident.Incident) (string, error) {
+		return "war room #" + inc.SlackChannel + " archived", nil
+	})
+	return err
+}
