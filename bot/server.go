@@ -19,6 +19,7 @@ import (
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
+	islack "github.com/warroom/warroom/integrations/slack"
 	"github.com/warroom/warroom/rules"
 )
 
@@ -45,6 +46,7 @@ type Server struct {
 	metrics *metrics
 	auth    authenticator
 	dryRun  *DryRun
+	slack   *slackSurface
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -80,6 +82,23 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 	s.store = store
 	s.metrics = newMetrics(s.reg, store)
 
+	s.svc = incident.NewService(store, set, incident.Options{
+		ReopenWindow: cfg.ReopenWindow.Duration(),
+		ArchiveAfter: archiveAfter(cfg),
+		ChannelName: func(inc *incident.Incident, n int64) string {
+			return ChannelName(cfg.Slack.ChannelPrefix, inc.OpenedAt, inc.Service, n)
+		},
+		Now: s.now, AfterCommit: func() { s.worker.Notify() },
+	})
+
+	// Slack for real when a bot token is configured (and dry_run is not
+	// asked for); every other system, and Slack without a token, in dry run.
+	var slackClient *islack.Client
+	var directory SlackDirectory
+	if !cfg.Slack.DryRun && cfg.Slack.BotToken != "" {
+		slackClient = islack.New(string(cfg.Slack.BotToken), cfg.Slack.APIURL, nil)
+		directory = slackClient
+	}
 	exec := deps.Executor
 	if exec == nil {
 		s.dryRun, err = NewDryRun(cfg.DryRunLog, store, cfg, set, s.log)
@@ -88,18 +107,14 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 			return nil, err
 		}
 		exec = s.dryRun
+		if slackClient != nil {
+			exec = NewSlackExecutor(slackClient, store, s.svc, cfg, set, s.dryRun, s.log, s.now)
+		}
 	}
 	s.worker = incident.NewWorker(store, exec, incident.WorkerOptions{
 		Logger: s.log, Now: s.now, Observe: s.metrics.observeJob,
 	})
-	s.svc = incident.NewService(store, set, incident.Options{
-		ReopenWindow: cfg.ReopenWindow.Duration(),
-		ArchiveAfter: archiveAfter(cfg),
-		ChannelName: func(inc *incident.Incident, n int64) string {
-			return ChannelName(cfg.Slack.ChannelPrefix, inc.OpenedAt, inc.Service, n)
-		},
-		Now: s.now, AfterCommit: s.worker.Notify,
-	})
+	s.slack = newSlackSurface(s, directory)
 	return s, nil
 }
 
@@ -119,6 +134,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	s.slackRoutes(mux)
 	return mux
 }
 
@@ -197,6 +213,19 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	socketDone := make(chan struct{})
+	socketCtx, stopSocket := context.WithCancel(ctx)
+	defer stopSocket()
+	if s.cfg.Slack.AppToken != "" {
+		go func() {
+			defer close(socketDone)
+			if err := s.runSocketMode(socketCtx); err != nil && socketCtx.Err() == nil {
+				s.log.Error("slack socket mode stopped", "err", err)
+			}
+		}()
+	} else {
+		close(socketDone)
+	}
 	s.log.Info("warroom listening", "addr", ln.Addr().String(), "store", s.cfg.Storage.Driver, "rules", len(s.rules.Rules()))
 
 	select {
@@ -207,6 +236,9 @@ func (s *Server) Run(ctx context.Context) error {
 		err = srv.Shutdown(shutCtx)
 		cancel()
 	}
+	stopSocket()
+	<-socketDone
+	s.slack.drain()
 	stopWorker()
 	<-workerDone
 	if errors.Is(err, http.ErrServerClosed) {

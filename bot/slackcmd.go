@@ -1,0 +1,628 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/warroom/warroom/incident"
+)
+
+// slackMessage is a reply to Slack: the answer to a slash command (HTTP
+// body or Socket Mode ack payload), or an ephemeral note posted to a
+// response_url.
+type slackMessage struct {
+	ResponseType string `json:"response_type"`
+	Text         string `json:"text"`
+}
+
+func cmdEphemeral(format string, args ...any) slackMessage {
+	return slackMessage{ResponseType: slack.ResponseTypeEphemeral, Text: fmt.Sprintf(format, args...)}
+}
+
+func cmdInChannel(format string, args ...any) slackMessage {
+	return slackMessage{ResponseType: slack.ResponseTypeInChannel, Text: fmt.Sprintf(format, args...)}
+}
+
+// What the correlation commands say until the correlation feature lands.
+const (
+	noDeployHistory = "no deploy history configured; nothing to roll back to"
+	noSilences      = "silences come with the correlation feature"
+	notConfigured   = "Not configured yet: deploy history, rollback and silences come with the correlation feature."
+)
+
+// Limits of what responders type.
+const (
+	// maxSlackText bounds a note or a resolve summary.
+	maxSlackText = 2000
+	// maxListed bounds the war rooms `list` shows.
+	maxListed = 20
+	// maxTimelineText bounds `timeline`'s reply; Slack truncates long
+	// messages (https://api.slack.com/methods/chat.postMessage#truncating).
+	maxTimelineText = 3500
+)
+
+// incidentArg says whether a subcommand acts on an incident.
+type incidentArg int
+
+const (
+	noIncident       incidentArg = iota
+	needsIncident                // implied in a war room, else the first argument
+	optionalIncident             // implied in a war room, else an optional first argument
+)
+
+// subcommand is one /warroom subcommand. Its name is also its action in
+// slack.permissions.
+type subcommand struct {
+	name     string
+	args     string // the arguments in the usage line
+	about    string
+	incident incidentArg
+	run      func(sl *slackSurface, ctx context.Context, c *cmdCall) (slackMessage, error)
+}
+
+// cmdCall is one invocation being run.
+type cmdCall struct {
+	user string
+	inc  *incident.Incident // nil unless the subcommand takes an incident and one was named or implied
+	args []string           // the arguments after the incident ID, if one was given
+}
+
+// usageError is a bad invocation; the reply is the usage line.
+type usageError struct{ why string }
+
+func (e *usageError) Error() string { return e.why }
+
+func badUsage(format string, args ...any) error {
+	return &usageError{why: fmt.Sprintf(format, args...)}
+}
+
+// slackCommands returns the /warroom subcommands, in the order help lists
+// them. (A function, not a table: help refers to the list.)
+func slackCommands() []subcommand {
+	return []subcommand{
+		{name: "help", about: "this list", run: (*slackSurface).cmdHelp},
+		{name: "list", about: "open war rooms", run: (*slackSurface).cmdList},
+		{name: "declare", args: "<service> <summary>", about: "open a war room by hand", run: (*slackSurface).cmdDeclare},
+		{name: "status", args: "[INC-n]", about: "where the incident stands", incident: needsIncident, run: (*slackSurface).cmdStatus},
+		{name: "ack", args: "[INC-n]", about: "acknowledge", incident: needsIncident, run: (*slackSurface).cmdAck},
+		{name: "assign", args: "[INC-n] <@user> <commander|comms|scribe>", about: "give a role", incident: needsIncident, run: (*slackSurface).cmdAssign},
+		{name: "note", args: "[INC-n] <text>", about: "add a note to the timeline", incident: needsIncident, run: (*slackSurface).cmdNote},
+		{name: "mitigate", args: "[INC-n]", about: "the bleeding stopped", incident: needsIncident, run: (*slackSurface).cmdMitigate},
+		{name: "resolve", args: "[INC-n] [summary]", about: "close the incident", incident: needsIncident, run: (*slackSurface).cmdResolve},
+		{name: "timeline", args: "[INC-n]", about: "what happened so far", incident: needsIncident, run: (*slackSurface).cmdTimeline},
+		{name: "deploys", args: "[service]", about: "recent deploys (not configured yet)", run: (*slackSurface).cmdNotConfigured},
+		{name: "rollback", args: "[INC-n]", about: "roll back the suspect deploy (not configured yet)", incident: optionalIncident, run: (*slackSurface).cmdNotConfigured},
+		{name: "silence", args: "[INC-n] <duration>", about: "silence the alerts (not configured yet)", incident: optionalIncident, run: (*slackSurface).cmdNotConfigured},
+	}
+}
+
+func findSubcommand(name string) (*subcommand, bool) {
+	cmds := slackCommands()
+	for i := range cmds {
+		if cmds[i].name == name {
+			return &cmds[i], true
+		}
+	}
+	return nil, false
+}
+
+func (c *subcommand) usage() string {
+	u := "/warroom " + c.name
+	if c.args != "" {
+		u += " " + c.args
+	}
+	return u
+}
+
+// cmdUserID matches a Slack user ID (U… or, on Enterprise Grid, W…).
+var cmdUserID = regexp.MustCompile(`^[UW][A-Z0-9]{1,31}$`)
+
+// command runs one /warroom invocation, whichever transport brought it,
+// and returns the reply. It never fails: errors become ephemeral replies.
+func (sl *slackSurface) command(ctx context.Context, cmd slack.SlashCommand) slackMessage {
+	ctx, cancel := context.WithTimeout(ctx, slackHandleBudget)
+	defer cancel()
+	if !cmdUserID.MatchString(cmd.UserID) {
+		return cmdEphemeral("Slack sent this command without a user; nothing done.")
+	}
+	fields := strings.Fields(cmd.Text)
+	if len(fields) == 0 {
+		fields = []string{"help"}
+	}
+	sub, ok := findSubcommand(strings.ToLower(fields[0]))
+	if !ok {
+		return cmdEphemeral("Unknown subcommand %q.\n%s", EscapeMrkdwn(fields[0]), cmdHelpText())
+	}
+	call := &cmdCall{user: cmd.UserID, args: fields[1:]}
+	if sub.incident != noIncident {
+		inc, rest, err := sl.commandIncident(ctx, cmd.ChannelID, call.args, sub.incident == needsIncident)
+		if err != nil {
+			return sl.failure(sub, err)
+		}
+		call.inc, call.args = inc, rest
+	}
+	if refusal := sl.authorize(ctx, sub.name, call.user, call.inc); refusal != "" {
+		return cmdEphemeral("%s", refusal)
+	}
+	msg, err := sub.run(sl, ctx, call)
+	if err != nil {
+		return sl.failure(sub, err)
+	}
+	return msg
+}
+
+// commandIncident finds the incident a command is about. Inside a war
+// room (the command's channel is an incident's) it is implied, and an
+// explicit INC-n first argument names another; elsewhere the first
+// argument is the ID (INC-7, inc-7 or 7). It returns the arguments after
+// the ID.
+func (sl *slackSurface) commandIncident(ctx context.Context, channelID string, args []string, required bool) (*incident.Incident, []string, error) {
+	var room *incident.Incident
+	if channelID != "" {
+		inc, err := sl.srv.store.IncidentByChannel(ctx, channelID)
+		switch {
+		case err == nil:
+			room = inc
+		case incident.ErrorCode(err) != incident.ENOTFOUND:
+			return nil, nil, err
+		}
+	}
+	id := ""
+	if len(args) > 0 && looksLikeID(args[0], room == nil) {
+		parsed, err := incident.ParseID(args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		id, args = parsed, args[1:]
+	}
+	switch {
+	case id == "" && room != nil:
+		return room, args, nil
+	case id == "" && required:
+		return nil, nil, badUsage("outside a war room, name the incident, e.g. INC-7")
+	case id == "":
+		return nil, args, nil
+	case room != nil && room.ID == id:
+		return room, args, nil
+	}
+	inc, err := sl.srv.store.Incident(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return inc, args, nil
+}
+
+// looksLikeID reports whether s is meant as an incident ID: INC-n in any
+// case, and a bare number too where nothing else could be meant (outside
+// a war room), so that "/warroom note 3 pods restarted" in a war room is
+// a note.
+func looksLikeID(s string, bareNumber bool) bool {
+	if len(s) > len(incident.IDPrefix) && strings.EqualFold(s[:len(incident.IDPrefix)], incident.IDPrefix) {
+		return true
+	}
+	if !bareNumber || s == "" {
+		return false
+	}
+	return strings.Trim(s, "0123456789") == ""
+}
+
+// failure turns an error into an ephemeral reply: the usage line for bad
+// usage, the message of an application error, and "internal error" (the
+// detail logged) for anything else.
+func (sl *slackSurface) failure(sub *subcommand, err error) slackMessage {
+	if u, ok := errors.AsType[*usageError](err); ok {
+		return cmdEphemeral("%s\nUsage: `%s`", EscapeMrkdwn(u.why), sub.usage())
+	}
+	return cmdEphemeral("%s", sl.errorText("command "+sub.name, err))
+}
+
+// errorText is what a user is told about err.
+func (sl *slackSurface) errorText(op string, err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		sl.srv.log.Warn("slack: timed out", "op", op, "err", err)
+		return "That took too long; try again."
+	}
+	if incident.ErrorCode(err) == "internal" {
+		sl.srv.log.Error("slack", "op", op, "err", err)
+		return "Internal error; it is logged. Try again."
+	}
+	return EscapeMrkdwn(incident.ErrorMessage(err))
+}
+
+func cmdHelpText() string {
+	var b strings.Builder
+	b.WriteString("*/warroom* subcommands (inside a war room the incident is implied):\n")
+	for _, c := range slackCommands() {
+		fmt.Fprintf(&b, "• `%s` — %s\n", c.usage(), c.about)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func (sl *slackSurface) cmdHelp(context.Context, *cmdCall) (slackMessage, error) {
+	return cmdEphemeral("%s", cmdHelpText()), nil
+}
+
+func (sl *slackSurface) cmdList(ctx context.Context, _ *cmdCall) (slackMessage, error) {
+	all, err := sl.srv.store.Incidents(ctx, incident.Filter{})
+	if err != nil {
+		return slackMessage{}, err
+	}
+	var b strings.Builder
+	n := 0
+	for _, inc := range all {
+		if !inc.State.Open() {
+			continue
+		}
+		if n++; n <= maxListed {
+			fmt.Fprintf(&b, "\n• *%s* %s — %s — %s — %s", inc.ID, EscapeMrkdwn(inc.Service), inc.State,
+				EscapeMrkdwn(oneLine(inc.Title, 100)), cmdChannelRef(inc))
+		}
+	}
+	switch {
+	case n == 0:
+		return cmdEphemeral("No open war rooms."), nil
+	case n > maxListed:
+		fmt.Fprintf(&b, "\n…and %d more", n-maxListed)
+	}
+	return cmdEphemeral("Open war rooms:%s", b.String()), nil
+}
+
+func (sl *slackSurface) cmdDeclare(ctx context.Context, c *cmdCall) (slackMessage, error) {
+	if len(c.args) < 2 {
+		return slackMessage{}, badUsage("declare needs a service and a summary")
+	}
+	service, summary := c.args[0], slackPlain(strings.Join(c.args[1:], " "))
+	inc, err := sl.srv.svc.Declare(ctx, service, "", summary, c.user)
+	if err != nil {
+		return slackMessage{}, err
+	}
+	return cmdInChannel("<@%s> declared *%s* for %s: %s\nWar room %s is being opened; <@%s> is the commander.",
+		c.user, inc.ID, EscapeMrkdwn(inc.Service), EscapeMrkdwn(inc.Title), cmdChannelRef(inc), c.user), nil
+}
+
+func (sl *slackSurface) cmdStatus(_ context.Context, c *cmdCall) (slackMessage, error) {
+	inc := c.inc
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s: %s*\n", inc.ID, EscapeMrkdwn(inc.Title))
+	svc := EscapeMrkdwn(inc.Service)
+	if inc.Env != "" {
+		svc += " (" + EscapeMrkdwn(inc.Env) + ")"
+	}
+	fmt.Fprintf(&b, "Service: %s | Severity: %s | State: *%s*\n", svc, EscapeMrkdwn(string(inc.Severity)), inc.State)
+	fmt.Fprintf(&b, "Value: %s\n", valueVsThreshold(inc))
+	fmt.Fprintf(&b, "Opened: %s (%s ago)\n", inc.OpenedAt.UTC().Format(time.RFC3339),
+		sl.now().Sub(inc.OpenedAt).Truncate(time.Second))
+	fmt.Fprintf(&b, "Commander: %s | Comms: %s | Scribe: %s\n", cmdUserRef(inc.Commander), cmdUserRef(inc.Comms), cmdUserRef(inc.Scribe))
+	fmt.Fprintf(&b, "War room: %s", cmdChannelRef(inc))
+	if inc.JiraKey != "" {
+		fmt.Fprintf(&b, " | Jira: %s", EscapeMrkdwn(inc.JiraKey))
+	}
+	return cmdEphemeral("%s", b.String()), nil
+}
+
+func (sl *slackSurface) cmdAck(ctx context.Context, c *cmdCall) (slackMessage, error) {
+	if len(c.args) > 0 {
+		return slackMessage{}, badUsage("ack takes no arguments but the incident")
+	}
+	inc, err := sl.srv.svc.Ack(ctx, c.inc.ID, c.user)
+	if err != nil {
+		return slackMessage{}, err
+	}
+	return cmdInChannel("<@%s> acknowledged *%s* (%s).", c.user, inc.ID, EscapeMrkdwn(inc.Service)), nil
+}
+
+func (sl *slackSurface) cmdMitigate(ctx context.Context, c *cmdCall) (slackMessage, error) {
+	if len(c.args) > 0 {
+		return slackMessage{}, badUsage("mitigate takes no arguments but the incident")
+	}
+	inc, err := sl.srv.svc.Mitigate(ctx, c.inc.ID, c.user)
+	if err != nil {
+		return slackMessage{}, err
+	}
+	return cmdInChannel("<@%s> marked *%s* (%s) mitigated.", c.user, inc.ID, EscapeMrkdwn(inc.Service)), nil
+}
+
+func (sl *slackSurface) cmdResolve(ctx context.Context, c *cmdCall) (slackMessage, error) {
+	summary := slackPlain(strings.Join(c.args, " "))
+	if len([]rune(summary)) > maxSlackText {
+		return slackMessage{}, badUsage("the summary is over %d characters", maxSlackText)
+	}
+	inc, err := sl.srv.svc.Resolve(ctx, c.inc.ID, c.user, summary)
+	if err != nil {
+		return slackMessage{}, err
+	}
+	text := fmt.Sprintf("<@%s> resolved *%s* (%s).", c.user, inc.ID, EscapeMrkdwn(inc.Service))
+	if summary != "" {
+		text += " " + EscapeMrkdwn(summary)
+	}
+	return cmdInChannel("%s", text), nil
+}
+
+func (sl *slackSurface) cmdAssign(ctx context.Context, c *cmdCall) (slackMessage, error) {
+	if len(c.args) != 2 {
+		return slackMessage{}, badUsage("assign needs a user and a role")
+	}
+	user, ok := parseMention(c.args[0])
+	if !ok {
+		return slackMessage{}, badUsage("%q is not a user mention; mention the user with @", c.args[0])
+	}
+	role, err := incident.ParseRole(c.args[1])
+	if err != nil {
+		return slackMessage{}, badUsage("%s", incident.ErrorMessage(err))
+	}
+	inc, err := sl.srv.svc.Assign(ctx, c.inc.ID, c.user, user, role)
+	if err != nil {
+		return slackMessage{}, err
+	}
+	return cmdInChannel("<@%s> is now %s of *%s* (assigned by <@%s>).", user, role, inc.ID, c.user), nil
+}
+
+func (sl *slackSurface) cmdNote(ctx context.Context, c *cmdCall) (slackMessage, error) {
+	text := slackPlain(strings.Join(c.args, " "))
+	switch {
+	case text == "":
+		return slackMessage{}, badUsage("a note needs text")
+	case len([]rune(text)) > maxSlackText:
+		return slackMessage{}, badUsage("the note is over %d characters", maxSlackText)
+	}
+	if _, err := sl.srv.svc.Note(ctx, c.inc.ID, c.user, text); err != nil {
+		return slackMessage{}, err
+	}
+	return cmdInChannel("<@%s> noted on *%s*: %s", c.user, c.inc.ID, EscapeMrkdwn(text)), nil
+}
+
+func (sl *slackSurface) cmdTimeline(ctx context.Context, c *cmdCall) (slackMessage, error) {
+	events, err := sl.srv.store.Timeline(ctx, c.inc.ID)
+	if err != nil {
+		return slackMessage{}, err
+	}
+	head := fmt.Sprintf("*Timeline of %s* (%d events, UTC):", c.inc.ID, len(events))
+	// The newest events matter most: take them from the end while they fit.
+	var lines []string
+	size := len(head)
+	for i := len(events) - 1; i >= 0; i-- {
+		e := events[i]
+		line := fmt.Sprintf("`%s` %s — %s: %s", e.At.UTC().Format("Jan 2 15:04:05"), e.Kind, cmdUserRef(e.Actor), EscapeMrkdwn(oneLine(e.Text, 200)))
+		if size+len(line)+1 > maxTimelineText {
+			head += fmt.Sprintf("\n…%d earlier events not shown", i+1)
+			break
+		}
+		size += len(line) + 1
+		lines = append(lines, line)
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	for i := len(lines) - 1; i >= 0; i-- {
+		b.WriteString("\n" + lines[i])
+	}
+	return cmdEphemeral("%s", b.String()), nil
+}
+
+func (sl *slackSurface) cmdNotConfigured(context.Context, *cmdCall) (slackMessage, error) {
+	return cmdEphemeral("%s", notConfigured), nil
+}
+
+// The buttons of the war-room summary and the permission action of each.
+var buttonActions = map[string]string{
+	ActionAck:      "ack",
+	ActionMitigate: "mitigate",
+	ActionResolve:  "resolve",
+	ActionRollback: "rollback",
+	ActionSilence:  "silence",
+}
+
+// interaction runs the button presses of a block_actions payload,
+// whichever transport brought it, and returns what to tell the user
+// (ephemeral); ok is false when there is nothing to say (another kind of
+// interaction).
+func (sl *slackSurface) interaction(ctx context.Context, ic *slack.InteractionCallback) (msg slackMessage, ok bool) {
+	if ic.Type != slack.InteractionTypeBlockActions || len(ic.ActionCallback.BlockActions) == 0 {
+		return slackMessage{}, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, slackHandleBudget)
+	defer cancel()
+	if !cmdUserID.MatchString(ic.User.ID) {
+		return cmdEphemeral("Slack sent this button press without a user; nothing done."), true
+	}
+	var lines []string
+	for _, a := range ic.ActionCallback.BlockActions {
+		lines = append(lines, sl.button(ctx, ic.User.ID, a))
+	}
+	return cmdEphemeral("%s", strings.Join(lines, "\n")), true
+}
+
+// button runs one button press by user and says how it went.
+func (sl *slackSurface) button(ctx context.Context, user string, a *slack.BlockAction) string {
+	action, ok := buttonActions[a.ActionID]
+	if !ok {
+		return "That button is not one of warroom's; nothing done."
+	}
+	id, err := incident.ParseID(a.Value)
+	if err != nil {
+		return "That button names no incident; nothing done."
+	}
+	inc, err := sl.srv.store.Incident(ctx, id)
+	if err != nil {
+		return sl.errorText("button "+action, err)
+	}
+	if refusal := sl.authorize(ctx, action, user, inc); refusal != "" {
+		return refusal
+	}
+	switch a.ActionID {
+	case ActionAck:
+		_, err = sl.srv.svc.Ack(ctx, id, user)
+	case ActionMitigate:
+		_, err = sl.srv.svc.Mitigate(ctx, id, user)
+	case ActionResolve:
+		_, err = sl.srv.svc.Resolve(ctx, id, user, "")
+	case ActionRollback:
+		_, err = sl.srv.svc.Request(ctx, id, user, incident.EventRollbackRequested, "rollback requested by "+user+": "+noDeployHistory)
+	case ActionSilence:
+		_, err = sl.srv.svc.Request(ctx, id, user, incident.EventSilenceRequested, "silence 1h requested by "+user+": "+noSilences)
+	}
+	if err != nil {
+		return sl.errorText("button "+action, err)
+	}
+	switch a.ActionID {
+	case ActionAck:
+		return fmt.Sprintf("You acknowledged %s.", id)
+	case ActionMitigate:
+		return fmt.Sprintf("You marked %s mitigated.", id)
+	case ActionResolve:
+		return fmt.Sprintf("You resolved %s.", id)
+	case ActionRollback:
+		return fmt.Sprintf("Rollback of %s requested and put on the timeline, but %s.", id, noDeployHistory)
+	default:
+		return fmt.Sprintf("Silence 1h for %s requested and put on the timeline, but %s.", id, noSilences)
+	}
+}
+
+// authorize decides whether user may do action (on inc, nil for none) by
+// slack.permissions: an action the map does not name is open to all;
+// otherwise user must be listed, be a member of a listed user group
+// (@handle), or be the incident's commander where "commander" is listed.
+// It returns "" when allowed, else the refusal, which says who may. A
+// user group that cannot be looked up allows nobody (and the refusal says
+// so).
+func (sl *slackSurface) authorize(ctx context.Context, action, user string, inc *incident.Incident) string {
+	who, restricted := sl.srv.cfg.Slack.Permissions[action]
+	if !restricted {
+		return ""
+	}
+	var groups []string
+	for _, w := range who {
+		switch {
+		case strings.EqualFold(w, "commander"):
+			if inc != nil && inc.Commander != "" && inc.Commander == user {
+				return ""
+			}
+		case strings.HasPrefix(w, "@"):
+			groups = append(groups, strings.TrimPrefix(w, "@"))
+		case w == user:
+			return ""
+		}
+	}
+	var unchecked []string
+	for _, g := range groups {
+		members, err := sl.groups.members(ctx, g)
+		if err != nil {
+			sl.srv.log.Warn("slack: user group not checked", "group", g, "err", err)
+			unchecked = append(unchecked, "@"+g)
+			continue
+		}
+		for _, m := range members {
+			if m == user {
+				return ""
+			}
+		}
+	}
+	what := action
+	if inc != nil {
+		what += " " + inc.ID
+	}
+	refusal := fmt.Sprintf("Nobody may %s (slack.permissions.%s is empty).", what, action)
+	if len(who) > 0 {
+		refusal = fmt.Sprintf("Only %s may %s.", describeWho(who), what)
+	}
+	if len(unchecked) > 0 {
+		refusal += fmt.Sprintf(" (Could not check the members of %s; try again.)", strings.Join(unchecked, ", "))
+	}
+	return refusal
+}
+
+// describeWho renders a permission list for a refusal: "@sre-oncall or
+// the incident commander".
+func describeWho(who []string) string {
+	names := make([]string, 0, len(who))
+	for _, w := range who {
+		switch {
+		case strings.EqualFold(w, "commander"):
+			names = append(names, "the incident commander")
+		case strings.HasPrefix(w, "@"):
+			names = append(names, EscapeMrkdwn(w))
+		default:
+			names = append(names, cmdUserRef(w))
+		}
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// cmdMention matches a Slack user mention as a slash command receives it:
+// <@U123|name> or <@U123>.
+var cmdMention = regexp.MustCompile(`^<@([UW][A-Z0-9]{1,31})(?:\|[^>]*)?>$`)
+
+// parseMention returns the user ID of a mention, or of a bare user ID.
+func parseMention(s string) (string, bool) {
+	if m := cmdMention.FindStringSubmatch(s); m != nil {
+		return m[1], true
+	}
+	if cmdUserID.MatchString(s) {
+		return s, true
+	}
+	return "", false
+}
+
+// cmdUserRef renders a stored actor or role holder: a Slack user ID as a
+// mention, anything else escaped, "—" for nobody.
+func cmdUserRef(s string) string {
+	switch {
+	case s == "":
+		return "—"
+	case cmdUserID.MatchString(s):
+		return "<@" + s + ">"
+	}
+	return EscapeMrkdwn(s)
+}
+
+// cmdChannelRef renders a war room's channel: a link once it exists, its
+// reserved name before.
+func cmdChannelRef(inc *incident.Incident) string {
+	switch {
+	case inc.SlackChannelID != "":
+		return "<#" + inc.SlackChannelID + ">"
+	case inc.SlackChannel != "":
+		return "#" + EscapeMrkdwn(inc.SlackChannel)
+	}
+	return "(no channel)"
+}
+
+// slackControl matches Slack's control sequences in received text:
+// <@U123|name>, <#C123|name>, <!here>, <https://x|label>.
+var slackControl = regexp.MustCompile(`<([^<>]*)>`)
+
+// slackPlain turns text as Slack sends it (mentions and links in <…>,
+// &, < and > escaped) into plain text for the timeline and Jira:
+// <@U123|alice> → @alice, <@U123> → @U123, <#C1|ops> → #ops, <!here> →
+// @here, <https://x|label> → label (https://x).
+func slackPlain(s string) string {
+	s = slackControl.ReplaceAllStringFunc(s, func(m string) string {
+		inner := m[1 : len(m)-1]
+		target, label, hasLabel := strings.Cut(inner, "|")
+		switch {
+		case strings.HasPrefix(target, "@"), strings.HasPrefix(target, "#"):
+			if hasLabel && label != "" {
+				return target[:1] + label
+			}
+			return target
+		case strings.HasPrefix(target, "!"): // <!here>, <!subteam^S1|@sre>
+			if hasLabel && label != "" {
+				return label
+			}
+			name, _, _ := strings.Cut(target[1:], "^")
+			return "@" + name
+		case hasLabel && label != "" && label != target:
+			return label + " (" + target + ")"
+		}
+		return target
+	})
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+}
