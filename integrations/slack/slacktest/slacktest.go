@@ -78,11 +78,16 @@ func WithToken(tok string) Option {
 // least 1); otherwise a non-empty Error is answered as HTTP 200
 // {"ok":false,"error":Error} with no state change; otherwise the call proceeds
 // normally after the delay.
+//
+// Lost makes the call take effect and then answers Status (default 500):
+// the answer lost on the way back, the case where a retry must find what
+// the first attempt made instead of making it again.
 type Fault struct {
 	Status     int
 	RetryAfter time.Duration
 	Error      string
 	Delay      time.Duration
+	Lost       bool
 }
 
 // Channel is a copy of a channel's state.
@@ -348,6 +353,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if f, found := s.takeFault(call.Method); found {
 		if !sleep(r, f.Delay) {
 			s.record(call)
+			return
+		}
+		if f.Lost {
+			s.mu.Lock()
+			_ = s.handle(call.Method, token, params, badBody)
+			s.mu.Unlock()
+			if f.Status == 0 || f.Status == http.StatusOK {
+				f.Status = http.StatusInternalServerError
+			}
+			s.writeStatusFault(w, call, f)
 			return
 		}
 		if f.Status != 0 && f.Status != http.StatusOK {
