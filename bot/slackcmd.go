@@ -286,8 +286,19 @@ func (sl *slackSurface) cmdDeclare(ctx context.Context, c *cmdCall) (slackMessag
 		c.user, inc.ID, EscapeMrkdwn(inc.Service), EscapeMrkdwn(inc.Title), cmdChannelRef(inc), c.user), nil
 }
 
-func (sl *slackSurface) cmdStatus(_ context.Context, c *cmdCall) (slackMessage, error) {
+// maxFailedSteps bounds the failed steps status names.
+const maxFailedSteps = 5
+
+func (sl *slackSurface) cmdStatus(ctx context.Context, c *cmdCall) (slackMessage, error) {
 	inc := c.inc
+	total, firing, err := sl.srv.store.CountAlerts(ctx, inc.ID)
+	if err != nil {
+		return slackMessage{}, err
+	}
+	jobs, err := sl.srv.store.Jobs(ctx, inc.ID)
+	if err != nil {
+		return slackMessage{}, err
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%s: %s*\n", inc.ID, EscapeMrkdwn(inc.Title))
 	svc := EscapeMrkdwn(inc.Service)
@@ -302,6 +313,21 @@ func (sl *slackSurface) cmdStatus(_ context.Context, c *cmdCall) (slackMessage, 
 	fmt.Fprintf(&b, "War room: %s", cmdChannelRef(inc))
 	if inc.JiraKey != "" {
 		fmt.Fprintf(&b, " | Jira: %s", EscapeMrkdwn(inc.JiraKey))
+	}
+	fmt.Fprintf(&b, "\nAlerts: %d firing of %d", firing, total)
+	// Steps that failed for good (bad token, missing channel, refused
+	// field) stop; responders must see them.
+	var failed []string
+	for _, j := range jobs {
+		if j.State == incident.JobFailed {
+			failed = append(failed, fmt.Sprintf("• `%s`: %s", j.Kind, escapeCut(j.LastError, 300)))
+		}
+	}
+	if n := len(failed); n > 0 {
+		fmt.Fprintf(&b, "\n:warning: %d step(s) failed for good:\n%s", n, strings.Join(failed[:min(n, maxFailedSteps)], "\n"))
+		if n > maxFailedSteps {
+			fmt.Fprintf(&b, "\n…and %d more", n-maxFailedSteps)
+		}
 	}
 	return cmdEphemeral("%s", b.String()), nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
+	"github.com/warroom/warroom/internal/loadgen"
 )
 
 // slackConfig is the Slack part of the config the war-room tests run
@@ -57,7 +58,24 @@ func startSlack(t *testing.T, fake *slacktest.Server) *harness {
 		c.Rules = parsed.Rules
 		c.Slack.AnnounceChannel, c.Slack.Responders = parsed.Slack.AnnounceChannel, parsed.Slack.Responders
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, fake.URL(), false
+		c.Slack.SigningSecret = testSigningSecret
 	})
+}
+
+const testSigningSecret = "test-signing-secret"
+
+// command sends a signed /warroom command as Slack would and returns the
+// reply's text.
+func (h *harness) command(text string) string {
+	h.t.Helper()
+	body := loadgen.CommandBody(text, int(time.Now().UnixNano()))
+	ts, sig := loadgen.SignSlack(testSigningSecret, body, time.Now())
+	r := h.post("/slack/commands", []byte(body), map[string]string{"Content-Type": "application/x-www-form-urlencoded",
+		"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig})
+	if r.code != http.StatusOK {
+		h.t.Fatalf("/warroom %s: HTTP %d %s", text, r.code, r.body)
+	}
+	return decodeJSON[struct{ Text string }](h.t, r).Text
 }
 
 // waitFor polls cond until it holds; the job worker runs the steps in the
@@ -315,6 +333,9 @@ func TestSlackPermanentFailureOnTimeline(t *testing.T) {
 		t.Errorf("last error %q", inc.LastError)
 	}
 	eq(t, "creates", fake.CallCount("conversations.create"), 1)
+	if status := h.command("status INC-1"); !strings.Contains(status, "slack.create_channel") || !strings.Contains(status, "restricted_action") {
+		t.Errorf("/warroom status does not show the failed step:\n%s", status)
+	}
 	raw, _ := json.Marshal(inc)
 	if strings.Contains(string(raw), slacktest.BotToken) {
 		t.Errorf("the bot token leaked into the API: %s", raw)
