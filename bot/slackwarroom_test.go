@@ -374,3 +374,63 @@ func TestSlackLostAnswers(t *testing.T) {
 	announce, _ := fake.ChannelByName("reliability-alert")
 	eq(t, "announce lines", len(messagesOf(fake, announce.ID, "warroom_announce")), 1)
 }
+
+// archive_after after the resolve, the war room is archived; a resolve
+// undone by a reopen archives nothing.
+func TestSlackArchive(t *testing.T) {
+	fake := workspace(t)
+	parsed, err := bot.Parse([]byte(slackConfig), "slack-test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, func(c *bot.Config) {
+		c.Rules = parsed.Rules
+		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, fake.URL(), false
+		d := bot.Duration(2 * time.Second)
+		c.Slack.ArchiveAfter = &d
+	})
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	waitFor(t, "INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+	room := h.incident("INC-1").SlackChannelID
+	h.deliver("alertmanager/resolved-high-error-rate.json")
+	waitFor(t, "the archive", func() bool {
+		for _, c := range fake.Channels() {
+			if c.ID == room {
+				return c.Archived
+			}
+		}
+		return false
+	})
+	var told bool
+	for _, e := range h.incident("INC-1").Timeline {
+		told = told || e.Kind == incident.EventStep && strings.Contains(e.Text, "archived")
+	}
+	if !told {
+		t.Errorf("the archive is not on the timeline")
+	}
+
+	// The search war room resolves and fires again before its archive:
+	// the channel stays.
+	h.deliver("alertmanager/firing-truncated.json")
+	waitFor(t, "INC-2's war room", func() bool { return h.ready("INC-2") && h.settled("INC-2") })
+	resolved := strings.ReplaceAll(string(fixture(t, "alertmanager/firing-truncated.json")), `"status":"firing"`, `"status":"resolved"`)
+	if r := h.post("/api/v1/alerts/alertmanager", []byte(resolved), nil); r.code != http.StatusOK {
+		t.Fatalf("resolve: %d %s", r.code, r.body)
+	}
+	eq(t, "INC-2 resolved", h.incident("INC-2").State, incident.Resolved)
+	h.deliver("alertmanager/firing-truncated.json")
+	eq(t, "INC-2 reopened", h.incident("INC-2").State, incident.Triggered)
+	waitFor(t, "the stale archive to run", func() bool {
+		for _, j := range h.incident("INC-2").Jobs {
+			if j.Kind == incident.JobSlackArchive && j.State == incident.JobDone {
+				return true
+			}
+		}
+		return false
+	})
+	for _, c := range fake.Channels() {
+		if c.ID == h.incident("INC-2").SlackChannelID && c.Archived {
+			t.Errorf("a reopened war room was archived")
+		}
+	}
+}
