@@ -34,6 +34,10 @@ const (
 	DefaultJiraDeployment    = "cloud"
 	DefaultDeployLookback    = 2 * time.Hour
 	DefaultCorrelationBudget = 3 * time.Second
+	// DefaultJiraIndexLag is how far Jira Cloud's search may lag behind a
+	// create: a create whose outcome is unknown waits this long before the
+	// search that decides whether to file again.
+	DefaultJiraIndexLag = 30 * time.Second
 	DefaultReopenWindow      = time.Hour
 	DefaultDryRunLog         = "warroom-dryrun.jsonl"
 )
@@ -173,6 +177,11 @@ type JiraConfig struct {
 	Labels []string `yaml:"labels" json:"labels"`
 	// Fields are extra fields of every ticket, as the REST API takes them.
 	Fields map[string]any `yaml:"fields" json:"fields"`
+	// Components are set on every ticket, by name.
+	Components []string `yaml:"components" json:"components"`
+	// IndexLag is how long a create whose outcome is unknown waits before
+	// searching for the ticket again; default 30s (Jira Cloud's index lag).
+	IndexLag Duration `yaml:"index_lag" json:"index_lag"`
 	// DryRun logs the calls instead of making them. It is forced on when
 	// no url is configured.
 	DryRun bool `yaml:"dry_run" json:"dry_run"`

@@ -377,7 +377,9 @@ func (x *SlackExecutor) postSummary(ctx context.Context, inc *incident.Incident)
 
 func (x *SlackExecutor) bookmarks(ctx context.Context, inc *incident.Incident) error {
 	if inc.SlackChannelID == "" {
-		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
+		// Asked for by the ticket before the channel exists: the
+		// bookmarks step that follows the summary will add it.
+		return x.waitForRoom(inc)
 	}
 	v, err := x.view(ctx, inc)
 	if err != nil {
@@ -467,12 +469,9 @@ func (x *SlackExecutor) update(ctx context.Context, inc *incident.Incident) erro
 		return nil
 	}
 	if inc.SlackChannelID == "" || inc.SummaryTS == "" {
-		if x.now().Sub(inc.OpenedAt) < setupGrace && inc.LastError == "" {
-			// The summary, when posted, renders the incident as it is
-			// then; an update that comes first waits for it.
-			return &incident.SnoozeError{Wait: 2 * time.Second, Err: errors.New("war room not set up yet")}
-		}
-		return nil
+		// The summary, when posted, renders the incident as it is then;
+		// an update that comes first waits for it.
+		return x.waitForRoom(inc)
 	}
 	m, err := x.message(ctx, inc)
 	if err != nil {
@@ -488,6 +487,16 @@ func (x *SlackExecutor) update(ctx context.Context, inc *incident.Incident) erro
 		}
 	}
 	return x.reportChanges(ctx, inc)
+}
+
+// waitForRoom is the answer of a step that needs the war room before it
+// is set up: wait a while, then give up quietly (the setup failed, and its
+// failure is on the timeline already).
+func (x *SlackExecutor) waitForRoom(inc *incident.Incident) error {
+	if x.now().Sub(inc.OpenedAt) < setupGrace && !strings.Contains(inc.LastError, "slack.") {
+		return &incident.SnoozeError{Wait: 2 * time.Second, Err: errors.New("war room not set up yet")}
+	}
+	return nil
 }
 
 // maxChangesTold bounds the events one change message names.

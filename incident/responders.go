@@ -192,6 +192,43 @@ func (s *Service) RenameChannel(ctx context.Context, id, why string) (*Incident,
 	return out, err
 }
 
+// AttachTicket stores the incident's Jira key and has the war room show
+// it: the summary is updated and the bookmarks step runs again.
+func (s *Service) AttachTicket(ctx context.Context, id, key, text string) (*Incident, error) {
+	var out *Incident
+	var queued int
+	err := s.store.Update(ctx, id, func(tx Tx) error {
+		tx = countJobs(tx, &queued)
+		inc, err := tx.LockIncident(id)
+		if err != nil {
+			return err
+		}
+		if inc.JiraKey == key {
+			out = inc
+			return nil
+		}
+		now := s.opts.Now()
+		inc.JiraKey, inc.UpdatedAt = key, now
+		e := &Event{IncidentID: inc.ID, At: now, Kind: EventStep, Actor: ActorSystem, Text: text}
+		if err := tx.AppendEvent(e); err != nil {
+			return err
+		}
+		if inc.WarRoom {
+			for _, k := range []JobKind{JobSlackUpdate, JobSlackBookmarks} {
+				if _, err := tx.Enqueue(NewJob(k, inc.ID, JobArgs{EventID: e.ID}, now)); err != nil {
+					return err
+				}
+			}
+		}
+		out = inc
+		return tx.UpdateIncident(inc)
+	})
+	if err == nil && queued > 0 {
+		s.opts.AfterCommit()
+	}
+	return out, err
+}
+
 // change runs fn on the locked incident id in one transaction, then saves
 // it and enqueues its update steps.
 func (s *Service) change(ctx context.Context, id string, fn func(c *change) error) error {
