@@ -38,8 +38,8 @@ const (
 	// create: a create whose outcome is unknown waits this long before the
 	// search that decides whether to file again.
 	DefaultJiraIndexLag = 30 * time.Second
-	DefaultReopenWindow      = time.Hour
-	DefaultDryRunLog         = "warroom-dryrun.jsonl"
+	DefaultReopenWindow = time.Hour
+	DefaultDryRunLog    = "warroom-dryrun.jsonl"
 )
 
 // Config is warroom's configuration. examples/warroom.yaml (a copy of the team's shared reference) is the
