@@ -91,8 +91,8 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 		Now: s.now, AfterCommit: func() { s.worker.Notify() },
 	})
 
-	// Slack for real when a bot token is configured (and dry_run is not
-	// asked for); every other system, and Slack without a token, in dry run.
+	// Slack for real when a bot token is configured, Jira when a URL is
+	// (and dry_run is not asked for); the rest in dry run.
 	var slackClient *islack.Client
 	var directory SlackDirectory
 	if !cfg.Slack.DryRun && cfg.Slack.BotToken != "" {
@@ -107,8 +107,17 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 			return nil, err
 		}
 		exec = s.dryRun
+		if !cfg.Jira.DryRun {
+			jc, err := NewJiraClient(cfg)
+			if err != nil {
+				store.Close()
+				s.dryRun.Close()
+				return nil, err
+			}
+			exec = NewJiraExecutor(jc, store, s.svc, cfg, set, exec, s.log, s.now)
+		}
 		if slackClient != nil {
-			exec = NewSlackExecutor(slackClient, store, s.svc, cfg, set, s.dryRun, s.log, s.now)
+			exec = NewSlackExecutor(slackClient, store, s.svc, cfg, set, exec, s.log, s.now)
 		}
 	}
 	s.worker = incident.NewWorker(store, exec, incident.WorkerOptions{

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -305,12 +306,23 @@ func (x *SlackExecutor) view(ctx context.Context, inc *incident.Incident) (Summa
 		Links: warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), Now: x.now()}, nil
 }
 
-// warRoomLinks are the links known for an incident: the Jira ticket and
-// the rule's runbook. Grafana and Jaeger links come with correlation.
+// warRoomLinks are the links known for an incident: the Jira ticket, the
+// alerts in Alertmanager, the query that fired, and the rule's runbook.
+// Grafana and Jaeger links come with correlation.
 func warRoomLinks(cfg *Config, set *rules.Set, inc *incident.Incident, alerts []incident.Alert, log *slog.Logger) []Link {
 	var links []Link
 	if inc.JiraKey != "" && cfg.Jira.URL != "" {
 		links = append(links, Link{Kind: "jira", Title: "Jira " + inc.JiraKey, URL: strings.TrimSuffix(cfg.Jira.URL, "/") + "/browse/" + inc.JiraKey})
+	}
+	if am := strings.TrimSuffix(cfg.Alertmanager.URL, "/"); am != "" && inc.Service != "" {
+		filter := fmt.Sprintf("{service=%q}", inc.Service)
+		if inc.Env != "" {
+			filter = fmt.Sprintf("{service=%q,env=%q}", inc.Service, inc.Env)
+		}
+		links = append(links, Link{Kind: "alertmanager", Title: "Alertmanager", URL: am + "/#/alerts?filter=" + url.QueryEscape(filter)})
+	}
+	if len(alerts) > 0 && (strings.HasPrefix(alerts[0].GeneratorURL, "https://") || strings.HasPrefix(alerts[0].GeneratorURL, "http://")) {
+		links = append(links, Link{Kind: "prometheus", Title: "Alert query", URL: alerts[0].GeneratorURL})
 	}
 	if r, ok := set.Lookup(inc.Rule); ok && r.Runbook != "" && len(alerts) > 0 {
 		a := alerts[0]

@@ -174,9 +174,13 @@ func TestSlackWarRoom(t *testing.T) {
 	if b := blocksText(summaries[0]); !strings.Contains(b, "3.11%") || !strings.Contains(b, "0.8%") {
 		t.Errorf("summary does not show 3.11%% vs 0.8%%: %s", b)
 	}
-	marks := fake.Bookmarks(room.ID)
-	if len(marks) != 1 || marks[0].Link != "https://runbooks.example.com/high-error-rate" {
-		t.Errorf("bookmarks %+v, want the runbook", marks)
+	var marked []string
+	for _, b := range fake.Bookmarks(room.ID) {
+		marked = append(marked, b.Title+" "+b.Link)
+	}
+	if len(marked) != 2 || !strings.Contains(marked[0], "Alert query http://prometheus:9090/graph?g0.expr=") ||
+		marked[1] != "Runbook https://runbooks.example.com/high-error-rate" {
+		t.Errorf("bookmarks %q, want the alert's query and the runbook", marked)
 	}
 	announce, _ := fake.ChannelByName("reliability-alert")
 	lines := messagesOf(fake, announce.ID, "warroom_announce")
@@ -370,7 +374,7 @@ func TestSlackLostAnswers(t *testing.T) {
 	if len(summaries) != 1 || !summaries[0].Pinned {
 		t.Fatalf("summaries %+v, want one, pinned", summaries)
 	}
-	eq(t, "bookmarks", len(fake.Bookmarks(inc.SlackChannelID)), 1)
+	eq(t, "bookmarks", len(fake.Bookmarks(inc.SlackChannelID)), 2)
 	announce, _ := fake.ChannelByName("reliability-alert")
 	eq(t, "announce lines", len(messagesOf(fake, announce.ID, "warroom_announce")), 1)
 }

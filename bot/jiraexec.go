@@ -1,0 +1,346 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+	ijira "github.com/warroom/warroom/integrations/jira"
+	"github.com/warroom/warroom/rules"
+)
+
+// JiraExecutor runs the Jira steps of a war room (DESIGN.md §12), each
+// safe to run twice, and hands every other step to next.
+type JiraExecutor struct {
+	client *ijira.Client
+	store  incident.Store
+	svc    *incident.Service
+	cfg    *Config
+	rules  *rules.Set
+	next   incident.Executor
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+var _ incident.Executor = (*JiraExecutor)(nil)
+
+// NewJiraExecutor returns the Jira executor; next runs the other steps.
+func NewJiraExecutor(client *ijira.Client, store incident.Store, svc *incident.Service, cfg *Config, set *rules.Set,
+	next incident.Executor, log *slog.Logger, now func() time.Time) *JiraExecutor {
+	return &JiraExecutor{client: client, store: store, svc: svc, cfg: cfg, rules: set, next: next, log: log, now: now}
+}
+
+// NewJiraClient builds the client of the jira section.
+func NewJiraClient(cfg *Config) (*ijira.Client, error) {
+	return ijira.New(ijira.Options{URL: cfg.Jira.URL, Deployment: cfg.Jira.Deployment, Email: cfg.Jira.Auth.Email,
+		APIToken: string(cfg.Jira.Auth.APIToken), PAT: string(cfg.Jira.Auth.PersonalAccessToken)})
+}
+
+// Execute implements incident.Executor.
+func (x *JiraExecutor) Execute(ctx context.Context, j incident.Job) error {
+	if !strings.HasPrefix(string(j.Kind), "jira.") {
+		return x.next.Execute(ctx, j)
+	}
+	inc, err := x.store.Incident(ctx, j.IncidentID)
+	if err != nil {
+		if incident.ErrorCode(err) == incident.ENOTFOUND {
+			return incident.Permanent(err)
+		}
+		return err
+	}
+	var args incident.JobArgs
+	if err := json.Unmarshal(j.Args, &args); err != nil {
+		return incident.Permanent(fmt.Errorf("%s: bad arguments: %w", j.Key, err))
+	}
+	switch j.Kind {
+	case incident.JobJiraCreateIssue:
+		err = x.create(ctx, inc)
+	case incident.JobJiraComment:
+		err = x.comment(ctx, inc, args.EventID)
+	case incident.JobJiraTransition:
+		err = x.transition(ctx, inc, args.Target)
+	default:
+		return incident.Permanent(fmt.Errorf("no Jira step %s", j.Kind))
+	}
+	return x.outcome(err)
+}
+
+// outcome maps a Jira failure to what the job does next. A create whose
+// outcome is unknown (5xx, no answer) waits out the search index lag, so
+// that the retry's search finds the ticket if it was filed.
+func (x *JiraExecutor) outcome(err error) error {
+	if err == nil {
+		return nil
+	}
+	if wait, ok := ijira.RetryAfter(err); ok {
+		if wait <= 0 {
+			wait = 5 * time.Second // 503 without Retry-After
+		}
+		return &incident.SnoozeError{Wait: wait, Err: err}
+	}
+	var lost *unknownCreate
+	if errors.As(err, &lost) {
+		return &incident.SnoozeError{Wait: x.indexLag(), Err: lost.err}
+	}
+	if ijira.Permanent(err) || incident.IsPermanent(err) {
+		return incident.Permanent(err)
+	}
+	return err
+}
+
+func (x *JiraExecutor) indexLag() time.Duration {
+	if d := x.cfg.Jira.IndexLag.Duration(); d > 0 {
+		return d
+	}
+	return DefaultJiraIndexLag
+}
+
+// unknownCreate is a create that may have filed the ticket.
+type unknownCreate struct{ err error }
+
+func (e *unknownCreate) Error() string { return e.err.Error() }
+func (e *unknownCreate) Unwrap() error { return e.err }
+
+// ticketLabel is the label that finds an incident's ticket.
+func ticketLabel(inc *incident.Incident) string { return JiraLabel("warroom-" + inc.ID) }
+
+// project, issue type and priority of an incident's ticket: the rule's
+// override, else the jira section's.
+func (x *JiraExecutor) ticketKind(inc *incident.Incident) (project, issueType, priority string) {
+	project, issueType = x.cfg.Jira.Project, x.cfg.Jira.IssueType
+	priority = x.cfg.Jira.Priorities[string(inc.Severity)]
+	if r, ok := x.rules.Lookup(inc.Rule); ok {
+		if r.Jira.Project != "" {
+			project = r.Jira.Project
+		}
+		if r.Jira.IssueType != "" {
+			issueType = r.Jira.IssueType
+		}
+		if r.Jira.Priority != "" {
+			priority = r.Jira.Priority
+		}
+	}
+	return project, issueType, priority
+}
+
+// create files the ticket once: the search for the incident's label finds
+// a ticket an earlier attempt filed. A war room whose key fired again after
+// reopen_window links its ticket to the earlier incident's.
+func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident) error {
+	if inc.JiraKey != "" {
+		return nil
+	}
+	project, issueType, priority := x.ticketKind(inc)
+	label := ticketLabel(inc)
+	found, err := x.client.FindByLabel(ctx, project, label)
+	if err != nil {
+		return err
+	}
+	key, how := "", "filed"
+	if len(found) > 0 {
+		key, how = found[0].Key, "found (filed by an earlier attempt)"
+	} else {
+		v, err := x.view(ctx, inc)
+		if err != nil {
+			return err
+		}
+		labels := []string{label, JiraLabel(inc.Service)}
+		for _, l := range x.cfg.Jira.Labels {
+			labels = append(labels, JiraLabel(l))
+		}
+		key, err = x.client.Create(ctx, ijira.NewIssue{
+			Project: project, IssueType: issueType, Priority: priority, Summary: JiraSummary(inc),
+			Description: JiraDescription(v), Labels: dedupe(labels), Components: x.cfg.Jira.Components, Fields: x.cfg.Jira.Fields,
+		})
+		if err != nil {
+			if ijira.OutcomeUnknown(err) {
+				return &unknownCreate{err}
+			}
+			return err
+		}
+	}
+	if prev, err := x.previousTicket(ctx, inc); err != nil {
+		return err
+	} else if prev != "" {
+		if err := x.linkOnce(ctx, key, prev); err != nil {
+			return err
+		}
+	}
+	_, err = x.svc.AttachTicket(ctx, inc.ID, key, fmt.Sprintf("Jira %s %s", key, how))
+	return err
+}
+
+// previousTicket returns the ticket of the last resolved incident with the
+// same key, if any: a new incident for a key that fired again after
+// reopen_window.
+func (x *JiraExecutor) previousTicket(ctx context.Context, inc *incident.Incident) (string, error) {
+	list, err := x.store.Incidents(ctx, incident.Filter{Service: inc.Service, State: incident.Resolved, All: true})
+	if err != nil {
+		return "", err
+	}
+	var best *incident.Incident
+	for _, o := range list {
+		if o.Key == inc.Key && o.Seq < inc.Seq && o.JiraKey != "" && (best == nil || o.Seq > best.Seq) {
+			best = o
+		}
+	}
+	if best == nil {
+		return "", nil
+	}
+	return best.JiraKey, nil
+}
+
+// linkOnce links key to prev ("relates to") unless they are linked.
+func (x *JiraExecutor) linkOnce(ctx context.Context, key, prev string) error {
+	linked, err := x.client.Links(ctx, key)
+	if err != nil {
+		return err
+	}
+	for _, k := range linked {
+		if k == prev {
+			return nil
+		}
+	}
+	return x.client.Link(ctx, "Relates", key, prev)
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	out := xs[:0:0]
+	for _, s := range xs {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// view gathers what the ticket shows.
+func (x *JiraExecutor) view(ctx context.Context, inc *incident.Incident) (JiraView, error) {
+	alerts, err := x.store.Alerts(ctx, inc.ID, SummaryAlerts)
+	if err != nil {
+		return JiraView{}, err
+	}
+	total, firing, err := x.store.CountAlerts(ctx, inc.ID)
+	if err != nil {
+		return JiraView{}, err
+	}
+	links := warRoomLinks(x.cfg, x.rules, inc, alerts, x.log)
+	if inc.SlackChannelID != "" {
+		links = append([]Link{{Kind: "war_room", Title: "War room #" + inc.SlackChannel,
+			URL: "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.SlackChannelID)}}, links...)
+	}
+	return JiraView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing, Links: links, Now: x.now()}, nil
+}
+
+// comment adds a timeline event to the ticket once: the event's marker in
+// a comment means an earlier attempt added it.
+func (x *JiraExecutor) comment(ctx context.Context, inc *incident.Incident, eventID int64) error {
+	if inc.JiraKey == "" {
+		return x.waitForTicket(inc)
+	}
+	tl, err := x.store.Timeline(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
+	var ev *incident.Event
+	for i := range tl {
+		if tl[i].ID == eventID {
+			ev = &tl[i]
+		}
+	}
+	if ev == nil {
+		return incident.Permanent(fmt.Errorf("event %d of %s not found", eventID, inc.ID))
+	}
+	marker := JiraMarker(eventID)
+	comments, err := x.client.Comments(ctx, inc.JiraKey)
+	if err != nil {
+		return err
+	}
+	for _, c := range comments {
+		if strings.Contains(c.Body, marker) {
+			return nil
+		}
+	}
+	text := JiraCommentText(*ev, marker)
+	if ev.Kind == incident.EventResolved {
+		text = JiraClosingComment(inc, x.now()) + "\n" + JiraCommentText(*ev, marker)
+	}
+	return x.client.AddComment(ctx, inc.JiraKey, text)
+}
+
+// waitForTicket is the answer of a step that needs the ticket before it
+// is filed: wait a while for the create step, give up if it failed.
+func (x *JiraExecutor) waitForTicket(inc *incident.Incident) error {
+	if !inc.WarRoom {
+		return nil
+	}
+	if x.now().Sub(inc.OpenedAt) < setupGrace && !strings.Contains(inc.LastError, string(incident.JobJiraCreateIssue)) {
+		return &incident.SnoozeError{Wait: 2 * time.Second, Err: errors.New("ticket not filed yet")}
+	}
+	return incident.Permanent(fmt.Errorf("%s has no Jira ticket", inc.ID))
+}
+
+// transition moves the ticket to the incident's state: the resolve
+// transition (resolution Done) or the reopen one. A ticket already in the
+// transition's target status is left alone.
+func (x *JiraExecutor) transition(ctx context.Context, inc *incident.Incident, target incident.State) error {
+	if inc.JiraKey == "" {
+		return x.waitForTicket(inc)
+	}
+	name, resolution := x.cfg.Jira.ReopenTransition, ""
+	if target == incident.Resolved {
+		name, resolution = x.cfg.Jira.ResolveTransition, "Done"
+	}
+	if inc.State != target {
+		return nil // changed again since: a later step moves the ticket
+	}
+	ts, err := x.client.Transitions(ctx, inc.JiraKey)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, t := range ts {
+		if !strings.EqualFold(t.Name, name) {
+			names = append(names, fmt.Sprintf("%q", t.Name))
+			continue
+		}
+		if !t.Resolution {
+			resolution = ""
+		}
+		return x.client.DoTransition(ctx, inc.JiraKey, t.ID, resolution)
+	}
+	status, err := x.client.Status(ctx, inc.JiraKey)
+	if err != nil {
+		return err
+	}
+	if x.alreadyThere(status, target) {
+		return nil
+	}
+	return incident.Permanent(fmt.Errorf("%s (status %q) has no transition %q; it has %s", inc.JiraKey, status, name,
+		orNone(strings.Join(names, ", "))))
+}
+
+// alreadyThere reports a status that is where the transition leads: a
+// retry after the transition happened, or somebody moved it by hand.
+func (x *JiraExecutor) alreadyThere(status string, target incident.State) bool {
+	done := strings.EqualFold(status, "Done") || strings.EqualFold(status, "Closed") || strings.EqualFold(status, "Resolved")
+	if target == incident.Resolved {
+		return done
+	}
+	return !done
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

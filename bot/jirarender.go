@@ -1,0 +1,731 @@
+package bot
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/warroom/warroom/incident"
+)
+
+// What warroom sends to Jira is REST v2 text: wiki markup, as described
+// in Jira's Text Formatting Notation
+// (https://jira.atlassian.com/secure/WikiRendererHelpAction.jspa?section=all).
+//
+// Jira refuses a text field over 32,767 characters (the default of the
+// jira.text.field.character.limit setting); a description or comment is
+// kept under jiraTextMax so that the margin absorbs counting differences.
+// Lengths are counted as UTF-16 code units (textLen), as Java counts them.
+const jiraTextMax = 32000
+
+// A Jira label may not contain spaces and is at most 255 characters
+// (API-NOTES.md, Jira).
+const maxJiraLabel = 255
+
+// How much of each untrusted value the ticket shows, counted after
+// escaping. Together they keep a description under jiraTextMax however
+// large the alerts: title 300 + annotations 3000 + facts 1200 + table
+// 9000 + links 8000 + rollback 7800 (a deploy URL is at most maxURL) +
+// headings and footer is under 30,000.
+const (
+	wikiTitleMax      = 300
+	wikiSummaryMax    = 1000 // the summary annotation
+	wikiAnnotationMax = 2000 // the description annotation
+	wikiNameMax       = 200  // service, env, severity, rule, actor, author, revision
+	wikiCellAlertMax  = 120
+	wikiCellLabelsMax = 600
+	wikiTableMax      = 9000
+	wikiLinkTitleMax  = 120
+	wikiLinksMax      = 8000
+	wikiCommandMax    = 4000
+	wikiEventTextMax  = 8000
+)
+
+// jiraTimeLayout is how tickets show an absolute time, always in UTC.
+const jiraTimeLayout = timeLayout
+
+// noDeployHistoryWiki is the rollback section while correlation has no
+// deploy to name: what is missing and how to provide it.
+const noDeployHistoryWiki = "No deploy history configured: warroom cannot name a suspect deploy yet. " +
+	"Record deploys with {{POST /api/v1/deploys}} or {{warroom deploys record}}."
+
+// JiraView is what a ticket shows.
+type JiraView struct {
+	Incident *incident.Incident
+	// Alerts are the first SummaryAlerts alerts, firing first.
+	Alerts       []incident.Alert
+	TotalAlerts  int
+	FiringAlerts int
+	// Links are the war room's links: the war room (Slack channel URL),
+	// Alertmanager, Grafana boards, Jaeger, runbook — whichever exist. A
+	// link of kind "jira" (the ticket itself) is not shown.
+	Links []Link
+	// Rollback is nil until correlation finds deploy history.
+	Rollback *RollbackSuggestion
+	// Now is the time the description is rendered at.
+	Now time.Time
+}
+
+// RollbackSuggestion is what correlation proposes to undo: the deploy it
+// suspects, the last good revision before it, and the rule's rollback
+// command rendered for them.
+type RollbackSuggestion struct {
+	SuspectRevision, TargetRevision, Author, DeployURL string
+	DeployedAt                                         time.Time
+	Command                                            string // rendered from the rule's template
+}
+
+// JiraDescription renders the ticket's description in wiki markup: what
+// fired, the links, and the rollback suggestion. Every untrusted value is
+// escaped with EscapeWiki and cut, and the whole is at most jiraTextMax
+// characters.
+func JiraDescription(v JiraView) string {
+	inc := v.Incident
+	if inc == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("h2. What fired\n")
+	b.WriteString(jiraWhatFired(v))
+	b.WriteString("\n\nh2. Links\n")
+	b.WriteString(jiraLinkList(v.Links))
+	b.WriteString("\n\nh2. Rollback suggestion\n")
+	b.WriteString(jiraRollback(inc, v.Rollback))
+	if !v.Now.IsZero() {
+		b.WriteString("\n\n----\n_Updated " + v.Now.UTC().Format(jiraTimeLayout) + " by warroom._")
+	}
+	return boundWiki(b.String(), jiraTextMax)
+}
+
+// jiraWhatFired is the first section: title, annotations, facts and the
+// alerts table.
+func jiraWhatFired(v JiraView) string {
+	inc := v.Incident
+	title := wikiInline(inc.Title, wikiTitleMax)
+	if title == "" {
+		title = wikiInline(inc.Service, wikiTitleMax)
+	}
+	if title == "" {
+		title = "(no title)"
+	}
+	var b strings.Builder
+	b.WriteString("*" + title + "*")
+	if len(v.Alerts) > 0 {
+		ann := v.Alerts[0].Annotations
+		summary := strings.TrimSpace(ann["summary"])
+		if summary != "" {
+			b.WriteString("\n" + escapeWiki(summary, wikiSummaryMax))
+		}
+		if d := strings.TrimSpace(ann["description"]); d != "" && d != summary {
+			b.WriteString("\n" + escapeWiki(d, wikiAnnotationMax))
+		}
+	}
+
+	value := valueVsThreshold(inc)
+	if inc.PeakValue != nil {
+		value += " (peak " + incident.FormatValue(*inc.PeakValue) + ")"
+	}
+	where := wikiInline(inc.Service, wikiNameMax)
+	if where == "" {
+		where = "unknown"
+	}
+	if env := wikiInline(inc.Env, wikiNameMax); env != "" {
+		where += " (" + env + ")"
+	}
+	severity := wikiInline(string(inc.Severity), wikiNameMax)
+	if severity == "" {
+		severity = "unknown"
+	}
+	alerts := "none attached"
+	if total := max(v.TotalAlerts, len(v.Alerts)); total > 0 {
+		alerts = fmt.Sprintf("%d firing of %d", v.FiringAlerts, total)
+	}
+	facts := []string{
+		"*Value:* " + value,
+		"*Severity:* " + severity,
+		"*Service:* " + where,
+		"*Started:* " + inc.OpenedAt.UTC().Format(jiraTimeLayout),
+		"*Alerts:* " + alerts,
+	}
+	if rule := wikiInline(inc.Rule, wikiNameMax); rule != "" {
+		facts = append(facts, "*Rule:* "+rule)
+	}
+	b.WriteString("\n\n* " + strings.Join(facts, "\n* "))
+	b.WriteString("\n\n" + jiraAlertsTable(v))
+	if inc.TruncatedAlerts > 0 {
+		fmt.Fprintf(&b, "\n(Alertmanager truncated %d more alerts.)", inc.TruncatedAlerts)
+	}
+	return b.String()
+}
+
+// jiraAlertsTable lists the first alerts as a table and counts the rest.
+func jiraAlertsTable(v JiraView) string {
+	listed := v.Alerts[:min(len(v.Alerts), SummaryAlerts)]
+	total := max(v.TotalAlerts, len(v.Alerts))
+	if total == 0 {
+		return "No alerts attached."
+	}
+	rows := make([]string, 0, len(listed))
+	for _, a := range listed {
+		rows = append(rows, jiraAlertRow(a))
+	}
+	return listText("||alert||labels||value||started||", rows, total-len(listed), "alerts", wikiTableMax)
+}
+
+// jiraAlertRow is one table row. Cells are one line each and padded with
+// spaces, so an empty cell never makes "||" (a header cell).
+func jiraAlertRow(a incident.Alert) string {
+	name := a.Labels["alertname"]
+	if strings.TrimSpace(name) == "" {
+		name = "(no alertname)"
+	}
+	if a.Status != incident.AlertFiring && a.Status != "" {
+		name += " (" + string(a.Status) + ")"
+	}
+	keys := make([]string, 0, len(a.Labels))
+	for k, val := range a.Labels {
+		switch k {
+		case "alertname", "service", "env", "severity":
+			continue
+		}
+		if val != "" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	pairs := make([]string, 0, len(keys))
+	for _, k := range keys {
+		pairs = append(pairs, k+"="+a.Labels[k])
+	}
+	var value, started string
+	if a.Value != nil {
+		value = incident.FormatValue(*a.Value)
+	}
+	if !a.StartsAt.IsZero() {
+		started = a.StartsAt.UTC().Format(jiraTimeLayout)
+	}
+	cells := []string{
+		wikiInline(name, wikiCellAlertMax),
+		wikiInline(strings.Join(pairs, ", "), wikiCellLabelsMax),
+		value,
+		started,
+	}
+	return "| " + strings.Join(cells, " | ") + " |"
+}
+
+// jiraLinkList lists the links as "* Grafana: [title|url]", dropping those
+// that are not http(s) and those the budget has no room for.
+func jiraLinkList(links []Link) string {
+	var lines []string
+	for _, l := range links {
+		if l.Kind == "jira" {
+			continue
+		}
+		u, ok := wikiLinkURL(l.URL)
+		if !ok {
+			continue
+		}
+		kind := jiraLinkKind(l.Kind)
+		title := wikiInline(wikiLinkTitleSafe.Replace(l.Title), wikiLinkTitleMax)
+		line := "* "
+		if title == "" || strings.EqualFold(title, kind) {
+			title = kind
+		} else {
+			line += kind + ": "
+		}
+		lines = append(lines, line+"["+title+"|"+u+"]")
+	}
+	if len(lines) == 0 {
+		return "No links yet."
+	}
+	return strings.TrimPrefix(listText("", lines, 0, "links", wikiLinksMax), "\n")
+}
+
+// wikiLinkTitleSafe replaces the characters that Jira's link parser reads
+// before any backslash is: it splits [title|url] at the first "|", escaped
+// or not, and pairs "!" (embedded images) across the split. Look-alikes
+// take their place in a link's title.
+var wikiLinkTitleSafe = strings.NewReplacer("|", "¦", "!", "ǃ")
+
+// jiraLinkKind names a kind of link for people; it is escaped.
+func jiraLinkKind(kind string) string {
+	switch kind {
+	case "war_room":
+		return "War room"
+	case "alertmanager":
+		return "Alertmanager"
+	case "grafana":
+		return "Grafana"
+	case "jaeger":
+		return "Jaeger"
+	case "runbook":
+		return "Runbook"
+	case "":
+		return "Link"
+	}
+	return wikiInline(kind, 40)
+}
+
+// wikiURLEscapes are the bytes percent-encoded in a link's URL: those that
+// would end [title|url] early (| and ]), open another link ([), start a
+// macro ({ and }: macros are parsed before links), escape the closing
+// bracket (\), or split the link (whitespace).
+const wikiURLEscapes = "|[]{}\\"
+
+// wikiLinkURL returns raw as it may stand in [title|url], or false when it
+// is not an absolute http(s) URL of at most maxURL characters (the bound
+// the Slack summary uses, so both show the same links).
+func wikiLinkURL(raw string) (string, bool) {
+	if !utf8.ValidString(raw) || textLen(raw) > maxURL {
+		return "", false
+	}
+	var b strings.Builder
+	for _, r := range raw {
+		switch {
+		case r < utf8.RuneSelf && (r <= ' ' || r == 0x7f || strings.ContainsRune(wikiURLEscapes, r)):
+			fmt.Fprintf(&b, "%%%02X", r)
+		case r >= utf8.RuneSelf && (unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)):
+			var buf [utf8.UTFMax]byte
+			for _, c := range buf[:utf8.EncodeRune(buf[:], r)] {
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	s := b.String()
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || textLen(s) > maxURL {
+		return "", false
+	}
+	return s, true
+}
+
+// jiraRollback is the rollback section: what is missing, or the suspect
+// deploy, the revision to go back to, and the command in a {noformat}
+// block.
+func jiraRollback(inc *incident.Incident, r *RollbackSuggestion) string {
+	if r == nil {
+		return noDeployHistoryWiki
+	}
+	suspect := wikiInline(jiraShortRevision(r.SuspectRevision), wikiNameMax)
+	if suspect == "" {
+		suspect = "unknown revision"
+	}
+	line := "* *Suspect deploy:* " + suspect
+	if author := wikiInline(r.Author, wikiNameMax); author != "" {
+		line += " by " + author
+	}
+	if u, ok := wikiLinkURL(r.DeployURL); ok {
+		line += " ([deploy|" + u + "])"
+	}
+	deployed := "* *Deployed at:* unknown"
+	if !r.DeployedAt.IsZero() {
+		deployed = "* *Deployed at:* " + r.DeployedAt.UTC().Format(jiraTimeLayout)
+		if d := inc.OpenedAt.Sub(r.DeployedAt); d >= 0 {
+			deployed += ", " + humanDuration(d) + " before the incident opened"
+		} else {
+			deployed += ", " + humanDuration(-d) + " after the incident opened"
+		}
+	}
+	target := wikiInline(jiraShortRevision(r.TargetRevision), wikiNameMax)
+	if target == "" {
+		target = "unknown"
+	}
+	lines := []string{line, deployed, "* *Roll back to:* " + target}
+	cmd := strings.TrimSpace(cleanWiki(r.Command))
+	if cmd == "" {
+		return strings.Join(lines, "\n") + "\n\nNo rollback command configured for this rule ({{rollback.command}})."
+	}
+	return strings.Join(lines, "\n") + "\n\n{noformat}\n" + wikiNoformatSafe(cmd, wikiCommandMax) + "\n{noformat}"
+}
+
+// jiraShortRevision shortens a full commit SHA to git's 7 characters; any
+// other revision (a tag, a version) is kept.
+func jiraShortRevision(rev string) string {
+	rev = strings.TrimSpace(rev)
+	if len(rev) < 12 {
+		return rev
+	}
+	for _, r := range rev {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return rev
+		}
+	}
+	return rev[:7]
+}
+
+// wikiNoformatOpen matches what would end a {noformat} block early: the
+// macro's name after a brace, in any case.
+var wikiNoformatOpen = regexp.MustCompile(`(?i)\{noformat`)
+
+// wikiZeroWidthSpace breaks markup that must not be recognised without
+// showing anything.
+const wikiZeroWidthSpace = "\u200b"
+
+// wikiNoformatSafe makes text safe inside a {noformat} block: nothing is
+// parsed there but the closing {noformat}, so a zero-width space goes
+// after every brace that starts one, whatever its case. The text is cut
+// to limit before, so that the cut cannot split what it inserts.
+func wikiNoformatSafe(s string, limit int) string {
+	if textLen(s) > limit {
+		n, cut := 0, len(s)
+		for i, r := range s {
+			if n+runeLen(r) > limit-1 {
+				cut = i
+				break
+			}
+			n += runeLen(r)
+		}
+		s = s[:cut] + "…"
+	}
+	return wikiNoformatOpen.ReplaceAllStringFunc(s, func(m string) string { return m[:1] + wikiZeroWidthSpace + m[1:] })
+}
+
+// JiraCommentText renders a timeline event as a ticket comment, e.g.
+//
+//	2025-03-04 10:23 UTC · *Acknowledged* by Slack user U024BE7LH.
+//
+// followed by marker on a line of its own (JiraMarker(ev.ID), appended as
+// given); the marker is how a retry finds the comment already posted.
+func JiraCommentText(ev incident.Event, marker string) string {
+	who := jiraActor(ev.Actor)
+	text := ev.Text
+	var head string
+	switch ev.Kind {
+	case incident.EventAcknowledged:
+		head, text = "*Acknowledged* by "+who, ""
+	case incident.EventMitigated:
+		head, text = "*Mitigated* by "+who, ""
+	case incident.EventResolved:
+		head = "*Resolved* by " + who
+		text = jiraTrimBy(text, "resolved", ev.Actor)
+	case incident.EventReopened:
+		head = "*Reopened* by " + who
+		text = strings.TrimPrefix(text, "reopened: ")
+	case incident.EventDeclared:
+		head = "*Declared* by " + who
+		text = jiraTrimBy(text, "declared", ev.Actor)
+	case incident.EventNote:
+		head = "*Note* from " + who
+	case incident.EventAssigned:
+		head = "*Roles changed* by " + who
+	case incident.EventRollbackRequested:
+		head = "*Rollback requested* by " + who
+		text = jiraTrimBy(text, "rollback requested", ev.Actor)
+	case incident.EventSilenceRequested:
+		head = "*Silence requested* by " + who
+		text = jiraTrimBy(text, "silence requested", ev.Actor)
+	case incident.EventEscalated:
+		head = "*Escalated*"
+	case incident.EventOpened:
+		head = "*Opened*"
+	case incident.EventRecorded:
+		head = "*Recorded*"
+	case incident.EventAlertAttached:
+		head = "*Alerts*"
+	case incident.EventAlertResolved:
+		head = "*Alert resolved*"
+		text = strings.TrimPrefix(text, "alert resolved: ")
+	case incident.EventAlertRefired:
+		head = "*Alert firing again*"
+		text = strings.TrimPrefix(text, "alert firing again: ")
+	case incident.EventStep:
+		head = "*Done*"
+	case incident.EventStepFailed:
+		head = "*Step failed*"
+	default:
+		kind := wikiInline(string(ev.Kind), wikiNameMax)
+		if kind == "" {
+			kind = "Event"
+		}
+		head = "*" + kind + "* by " + who
+	}
+	s := head
+	if !ev.At.IsZero() {
+		s = ev.At.UTC().Format(jiraTimeLayout) + " · " + head
+	}
+	if text = strings.TrimSpace(text); text != "" {
+		s += ": " + escapeWiki(text, wikiEventTextMax)
+	} else {
+		s += "."
+	}
+	if marker != "" {
+		s += "\n" + marker
+	}
+	return boundWiki(s, jiraTextMax)
+}
+
+// jiraTrimBy drops the "<verb> by <actor>" the service starts an event's
+// text with, which the comment's head already says.
+func jiraTrimBy(text, verb, actor string) string {
+	rest, ok := strings.CutPrefix(text, verb+" by "+actor)
+	if !ok {
+		return text
+	}
+	if r, ok := strings.CutPrefix(rest, ": "); ok {
+		return r
+	}
+	if rest == "" {
+		return ""
+	}
+	return text
+}
+
+// jiraActor names who did something on the timeline. Jira cannot mention
+// a Slack user, so a Slack ID is shown as one.
+func jiraActor(actor string) string {
+	switch actor {
+	case incident.ActorAlert:
+		return "an alert"
+	case incident.ActorSystem:
+		return "warroom"
+	case "":
+		return "someone"
+	}
+	if slackUserID.MatchString(actor) {
+		return "Slack user " + actor
+	}
+	return wikiInline(actor, wikiNameMax)
+}
+
+// JiraClosingComment is the comment posted when the incident resolves:
+// how long it lasted and how bad it got.
+//
+//	*INC\-7 resolved after 1h 18m* (opened 2025-03-04 09:00 UTC, resolved 2025-03-04 10:18 UTC); peak 4.2% vs 0.8% threshold.
+func JiraClosingComment(inc *incident.Incident, now time.Time) string {
+	end := now
+	if inc.ResolvedAt != nil {
+		end = *inc.ResolvedAt
+	}
+	s := "*" + wikiInline(inc.ID, wikiNameMax) + " resolved after " + humanDuration(end.Sub(inc.OpenedAt)) + "* (opened " +
+		inc.OpenedAt.UTC().Format(jiraTimeLayout) + ", resolved " + end.UTC().Format(jiraTimeLayout) + ")"
+	if p := peak(inc); p != nil {
+		s += "; peak " + incident.FormatValue(*p)
+		if inc.Threshold != nil {
+			s += " vs " + incident.FormatValue(*inc.Threshold) + " threshold"
+		}
+	}
+	return s + "."
+}
+
+// JiraMarker is the idempotency marker of a timeline event's comment,
+// "warroom-event:<id>" in white ({color:#ffffff}), so that it does not
+// show on Jira's light theme. Its text is letters, digits, "-" and ":",
+// which Jira Cloud's conversion of wiki markup to its own document format
+// and back leaves as they are (Data Center stores the text as sent). It
+// cannot be forged by escaped text, as EscapeWiki never leaves a "{"
+// unescaped, and the closing {color} keeps the marker of event 4 from
+// matching that of event 42.
+func JiraMarker(eventID int64) string {
+	return fmt.Sprintf("{color:#ffffff}warroom-event:%d{color}", eventID)
+}
+
+// JiraLabel makes a Jira label of any text, e.g. "warroom-inc-7" or a
+// service name: lowercase [a-z0-9_-], everything else folded to "-" (so
+// there is no space, which Jira rejects, and JQL finds the label
+// unquoted), at most 255 characters. It is "" when nothing is left;
+// callers drop empty labels.
+func JiraLabel(s string) string {
+	l := slug(s)
+	if len(l) > maxJiraLabel {
+		l = strings.TrimRight(l[:maxJiraLabel], "-_")
+	}
+	return l
+}
+
+// EscapeWiki makes an untrusted value inert in Jira wiki markup: it shows
+// as the text it is, and cannot make markup, a link, a macro, a mention,
+// an image, a heading, a list or a table.
+//
+//   - Newlines are normalised to \n; control characters, bidirectional
+//     overrides and zero-width spaces are removed, tabs become spaces.
+//   - Every character Jira unescapes after a backslash — ! [ ] ^ ~ + ? %
+//     { } ( ) * _ - | @ # — gets one: [~admin] becomes \[\~admin\],
+//     {noformat} \{noformat\}, !x.png! \!x.png\!, a list's "* " "\* ",
+//     a table's "||" "\|\|".
+//   - A backslash stays itself before a character that does not make it
+//     an escape or a line break (C:\Users); otherwise it becomes the
+//     entity &#92;, as "\\" is a line break in Jira.
+//   - A line that would start a heading (h1. … h6.) or a quote (bq.) starts
+//     with a zero-width space, which no block pattern matches.
+//
+// Bare URLs in the text are left to Jira, which links them showing the URL
+// itself.
+func EscapeWiki(s string) string { return escapeWiki(s, 0) }
+
+// wikiEscapable are the characters Jira's renderer unescapes after a
+// backslash (atlassian-renderer's BackslashEscapeRendererComponent).
+const wikiEscapable = "![]^~+?%{}()*_-|@#"
+
+// wikiBackslash is a literal backslash that nothing can pair with.
+const wikiBackslash = "&#92;"
+
+// wikiBlockMarker matches the block markers a backslash cannot escape, at the
+// start of a line after optional blanks.
+var wikiBlockMarker = regexp.MustCompile(`^[ ]*(?i:h[1-6]|bq)\.`)
+
+// escapeWiki escapes s as EscapeWiki does and, when limit > 0 and the
+// result is longer, cuts it to limit characters with "…", never inside an
+// escape. It reads no more of s than can show: cleaning at most halves
+// the runes kept (\r\n), and a cut ends in "…" even then.
+func escapeWiki(s string, limit int) string {
+	cut := false
+	if limit > 0 {
+		s, cut = wikiHead(s, 2*(limit+1))
+	}
+	return escapeClean(cleanWiki(s), limit, cut)
+}
+
+// wikiInline escapes s folded to one line (every run of whitespace, a
+// newline included, becomes one space) and cuts it to limit. It reads no
+// more of s than can show.
+func wikiInline(s string, limit int) string {
+	var b strings.Builder
+	n, space, cut := 0, false, false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			space = n > 0
+			continue
+		}
+		if r = wikiCleanRune(r); r < 0 {
+			continue
+		}
+		if limit > 0 && n > limit {
+			cut = true
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			n++
+			space = false
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return escapeClean(b.String(), limit, cut)
+}
+
+// wikiHead returns the first n runes of s, and whether there was more.
+func wikiHead(s string, n int) (string, bool) {
+	for i := range s {
+		if n == 0 {
+			return s[:i], true
+		}
+		n--
+	}
+	return s, false
+}
+
+// escapeClean escapes cleaned text; cut says that text is the head of a
+// longer value, so that it must end in "…".
+func escapeClean(text string, limit int, cut bool) string {
+	rs := []rune(text)
+	if limit > 0 && len(rs) > limit+1 {
+		// Every rune makes at least one character, so the runes past
+		// limit cannot show; one more is kept for the backslash rule.
+		rs = rs[:limit+1]
+	}
+	units := make([]string, 0, len(rs))
+	lineStart := true
+	for i, r := range rs {
+		var u string
+		switch {
+		case r == '\\':
+			u = wikiBackslash
+			if i+1 < len(rs) && rs[i+1] != '\\' && rs[i+1] != '\n' && !strings.ContainsRune(wikiEscapable, rs[i+1]) {
+				u = `\`
+			}
+		case strings.ContainsRune(wikiEscapable, r):
+			u = `\` + string(r)
+		default:
+			u = string(r)
+		}
+		if lineStart && wikiBlockMarker.MatchString(wikiFirstLine(rs[i:])) {
+			u = wikiZeroWidthSpace + u
+		}
+		lineStart = r == '\n'
+		units = append(units, u)
+	}
+	n := 0
+	for _, u := range units {
+		n += textLen(u)
+	}
+	if limit <= 0 || (n <= limit && !cut) {
+		return strings.Join(units, "")
+	}
+	var b strings.Builder
+	n = 0
+	for _, u := range units {
+		if n+textLen(u) > limit-1 {
+			break
+		}
+		b.WriteString(u)
+		n += textLen(u)
+	}
+	return b.String() + "…"
+}
+
+// wikiFirstLine is the first line of rs.
+func wikiFirstLine(rs []rune) string {
+	if i := slices.Index(rs, '\n'); i >= 0 {
+		rs = rs[:i]
+	}
+	return string(rs)
+}
+
+// cleanWiki normalises newlines and drops the characters that have no
+// business in a ticket: control characters but \n (a tab becomes a
+// space), bidirectional overrides, which could make a command read
+// differently from what it is, zero-width spaces (warroom's own), and
+// byte-order marks. Invalid UTF-8 becomes U+FFFD.
+func cleanWiki(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u0085", "\n", "\u2028", "\n", "\u2029", "\n").Replace(s)
+	return strings.Map(wikiCleanRune, s)
+}
+
+// wikiCleanRune is r as cleanWiki keeps it, or -1 to drop it.
+func wikiCleanRune(r rune) rune {
+	switch {
+	case r == '\n':
+		return r
+	case r == '\t':
+		return ' '
+	case unicode.IsControl(r),
+		r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f,
+		r == 0x200b, r == 0xfeff:
+		return -1
+	}
+	return r
+}
+
+// boundWiki keeps s within limit characters. The renderers bound every
+// part, so this only guards against a bound forgotten: it cuts at a line
+// end, closes a {noformat} block left open, and says so.
+func boundWiki(s string, limit int) string {
+	if textLen(s) <= limit {
+		return s
+	}
+	const note = "\n{noformat}\n_(cut to fit Jira's limit)_"
+	n, cut := 0, 0
+	for i, r := range s {
+		if n+runeLen(r) > limit-len(note) {
+			break
+		}
+		n += runeLen(r)
+		if r == '\n' {
+			cut = i
+		}
+	}
+	s = s[:cut]
+	if strings.Count(s, "{noformat}")%2 == 1 {
+		return s + note
+	}
+	return s + strings.TrimPrefix(note, "\n{noformat}")
+}

@@ -1,0 +1,223 @@
+package bot_test
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/jira/jiratest"
+)
+
+// startJira runs warroom with the real Jira executor against fake, in the
+// fake's deployment mode; Slack stays in dry run.
+func startJira(t *testing.T, fake *jiratest.Server, mode string, mutate func(*bot.Config)) *harness {
+	t.Helper()
+	parsed, err := bot.Parse([]byte(slackConfig), "jira-test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return start(t, func(c *bot.Config) {
+		c.Rules = parsed.Rules
+		c.Jira.URL, c.Jira.Deployment, c.Jira.DryRun = fake.URL(), mode, false
+		if mode == "datacenter" {
+			c.Jira.Auth.PersonalAccessToken = jiratest.DefaultPAT
+		} else {
+			c.Jira.Auth.Email, c.Jira.Auth.APIToken = jiratest.DefaultEmail, jiratest.DefaultAPIToken
+		}
+		c.Jira.Project, c.Jira.IssueType, c.Jira.Labels = "OPS", "Incident", []string{"warroom"}
+		c.Jira.IndexLag = bot.Duration(time.Second)
+		c.Slack.SigningSecret = testSigningSecret
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+}
+
+// ticket waits for the incident's Jira key and returns the fake's issue.
+func (h *harness) ticket(t *testing.T, fake *jiratest.Server, id string) jiratest.Issue {
+	t.Helper()
+	waitFor(t, id+"'s ticket", func() bool { return h.incident(id).JiraKey != "" })
+	is, ok := fake.Issue(h.incident(id).JiraKey)
+	if !ok {
+		t.Fatalf("%s's ticket %s is not in Jira", id, h.incident(id).JiraKey)
+	}
+	return is
+}
+
+// jiraSettled reports that every Jira step of id has run.
+func (h *harness) jiraSettled(id string) bool {
+	for _, j := range h.incident(id).Jobs {
+		if strings.HasPrefix(string(j.Kind), "jira.") && j.State != incident.JobDone {
+			return false
+		}
+	}
+	return true
+}
+
+func TestJiraTicket(t *testing.T) {
+	for _, mode := range []string{"cloud", "datacenter"} {
+		t.Run(mode, func(t *testing.T) {
+			fake := jiratest.New(jiratest.WithDeployment(mode))
+			t.Cleanup(fake.Close)
+			h := startJira(t, fake, mode, nil)
+
+			h.deliver("alertmanager/firing-high-error-rate.json")
+			is := h.ticket(t, fake, "INC-1")
+			eq(t, "priority", is.Priority, "Highest")
+			eq(t, "issue type", is.IssueType, "Incident")
+			if !strings.HasPrefix(is.Summary, "[INC-1] ") || !strings.Contains(is.Summary, "payment-gateway") {
+				t.Errorf("summary %q", is.Summary)
+			}
+			for _, l := range []string{"warroom", "warroom-inc-1", "payment-gateway"} {
+				if !strings.Contains(strings.Join(is.Labels, " "), l) {
+					t.Errorf("labels %v lack %s", is.Labels, l)
+				}
+			}
+			for _, want := range []string{"3.11%", "0.8%", "Rollback suggestion", "No deploy history configured", "https://runbooks.example.com/high-error-rate"} {
+				if !strings.Contains(is.Description, want) {
+					t.Errorf("description lacks %q:\n%s", want, is.Description)
+				}
+			}
+
+			h.deliver("alertmanager/firing-pod-error-rate-3-alerts.json")
+			h.deliver("alertmanager/firing-below-threshold.json")
+			h.deliver("alertmanager/resolved-high-error-rate.json")
+			h.deliver("alertmanager/resolved-pod-error-rate.json")
+			waitFor(t, "the ticket to close", func() bool {
+				is, _ := fake.Issue(is.Key)
+				return is.Status == "Done" && h.jiraSettled("INC-1")
+			})
+			is, _ = fake.Issue(is.Key)
+			eq(t, "resolution", is.Resolution, "Done")
+			var closing bool
+			for _, c := range is.Comments {
+				closing = closing || strings.Contains(c.Body, "resolved after")
+			}
+			if !closing {
+				t.Errorf("no closing comment with the duration: %+v", is.Comments)
+			}
+			eq(t, "tickets (none for checkout)", len(fake.Issues()), 1)
+
+			// Fired again within reopen_window: the same ticket reopens.
+			h.deliver("alertmanager/firing-high-error-rate.json")
+			eq(t, "reopened", h.incident("INC-1").State, incident.Triggered)
+			waitFor(t, "the ticket to reopen", func() bool {
+				is, _ := fake.Issue(is.Key)
+				return is.Status == "To Do" && h.jiraSettled("INC-1")
+			})
+			is, _ = fake.Issue(is.Key)
+			eq(t, "resolution after reopen", is.Resolution, "")
+			eq(t, "tickets after reopen", len(fake.Issues()), 1)
+			seen := map[string]int{}
+			for _, c := range is.Comments {
+				seen[c.Body]++
+				if seen[c.Body] > 1 {
+					t.Errorf("comment twice: %q", c.Body)
+				}
+			}
+		})
+	}
+}
+
+// Jira rate-limits, then fails, the first two creates; twenty deliveries
+// of the alert arrive at once; a create's answer is lost. Still one
+// ticket each time.
+func TestJiraOneTicket(t *testing.T) {
+	t.Run("429 then 500", func(t *testing.T) {
+		fake := jiratest.New()
+		t.Cleanup(fake.Close)
+		fake.FailNext("POST /rest/api/2/issue", jiratest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
+		fake.FailNext("POST /rest/api/2/issue", jiratest.Fault{Status: http.StatusInternalServerError})
+		h := startJira(t, fake, "cloud", nil)
+		h.deliver("alertmanager/firing-high-error-rate.json")
+		h.ticket(t, fake, "INC-1")
+		eq(t, "tickets", len(fake.Issues()), 1)
+		eq(t, "creates", fake.CallCount(http.MethodPost, "/rest/api/2/issue"), 3)
+		metrics := string(h.get("/metrics").body)
+		if !strings.Contains(metrics, `warroom_job_runs_total{kind="jira.create_issue",outcome="snoozed"} 2`) {
+			t.Errorf("snoozes not counted:\n%s", grep(metrics, "jira.create_issue"))
+		}
+	})
+	t.Run("20 concurrent deliveries", func(t *testing.T) {
+		fake := jiratest.New()
+		t.Cleanup(fake.Close)
+		h := startJira(t, fake, "cloud", nil)
+		body := fixture(t, "alertmanager/firing-high-error-rate.json")
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if r := h.post("/api/v1/alerts/alertmanager", body, nil); r.code != http.StatusOK {
+					t.Errorf("HTTP %d", r.code)
+				}
+			}()
+		}
+		wg.Wait()
+		h.ticket(t, fake, "INC-1")
+		eq(t, "tickets", len(fake.Issues()), 1)
+	})
+	t.Run("lost answer, search lag", func(t *testing.T) {
+		fake := jiratest.New(jiratest.WithSearchLag(500 * time.Millisecond))
+		t.Cleanup(fake.Close)
+		fake.FailNext("POST /rest/api/2/issue", jiratest.Fault{Lost: true})
+		h := startJira(t, fake, "cloud", nil)
+		h.deliver("alertmanager/firing-high-error-rate.json")
+		is := h.ticket(t, fake, "INC-1")
+		eq(t, "tickets", len(fake.Issues()), 1)
+		eq(t, "creates", fake.CallCount(http.MethodPost, "/rest/api/2/issue"), 1)
+		eq(t, "adopted", is.Key, "OPS-1")
+	})
+}
+
+// An unknown custom field is Jira's 400: it shows on the incident and in
+// /warroom status, and the step is not retried.
+func TestJiraPermanentFailure(t *testing.T) {
+	fake := jiratest.New()
+	t.Cleanup(fake.Close)
+	h := startJira(t, fake, "cloud", func(c *bot.Config) { c.Jira.Fields = map[string]any{"customfield_10010": "payments"} })
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	waitFor(t, "the failure on the incident", func() bool { return strings.Contains(h.incident("INC-1").LastError, "jira.create_issue") })
+	inc := h.incident("INC-1")
+	if !strings.Contains(inc.LastError, "customfield_10010: Field 'customfield_10010' cannot be set") {
+		t.Errorf("last error %q does not carry Jira's field error", inc.LastError)
+	}
+	if status := h.command("status INC-1"); !strings.Contains(status, "customfield_10010") {
+		t.Errorf("/warroom status does not show it:\n%s", status)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	eq(t, "creates", fake.CallCount(http.MethodPost, "/rest/api/2/issue"), 1)
+	eq(t, "tickets", len(fake.Issues()), 0)
+}
+
+// A key that fires again after reopen_window gets a new incident and a
+// new ticket, linked to the old one.
+func TestJiraNewTicketLinksOld(t *testing.T) {
+	fake := jiratest.New()
+	t.Cleanup(fake.Close)
+	h := startJira(t, fake, "cloud", func(c *bot.Config) { c.ReopenWindow = bot.Duration(time.Second) })
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	first := h.ticket(t, fake, "INC-1")
+	h.deliver("alertmanager/resolved-high-error-rate.json")
+	waitFor(t, "the first ticket to close", func() bool { is, _ := fake.Issue(first.Key); return is.Status == "Done" })
+	time.Sleep(1100 * time.Millisecond)
+	refire := strings.ReplaceAll(string(fixture(t, "alertmanager/firing-high-error-rate.json")), "afb663c01ce7e058", "afb663c01ce7e059")
+	if r := h.post("/api/v1/alerts/alertmanager", []byte(refire), nil); r.code != http.StatusOK {
+		t.Fatalf("refire: %d %s", r.code, r.body)
+	}
+	second := h.ticket(t, fake, "INC-2")
+	if second.Key == first.Key {
+		t.Fatalf("the new incident reused %s", first.Key)
+	}
+	var linked bool
+	for _, l := range second.Links {
+		linked = linked || l.Key == first.Key && l.Type == "Relates"
+	}
+	if !linked {
+		t.Errorf("%s links %+v, want relates to %s", second.Key, second.Links, first.Key)
+	}
+}
