@@ -10,6 +10,7 @@ import (
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
+	"github.com/warroom/warroom/integrations/slack/slacktest"
 )
 
 // startJira runs warroom with the real Jira executor against fake, in the
@@ -219,5 +220,49 @@ func TestJiraNewTicketLinksOld(t *testing.T) {
 	}
 	if !linked {
 		t.Errorf("%s links %+v, want relates to %s", second.Key, second.Links, first.Key)
+	}
+}
+
+// With Slack and Jira both real, the ticket's key reaches the war room:
+// the summary shows it and a bookmark links it; the ticket links back.
+func TestJiraInWarRoom(t *testing.T) {
+	slackFake := workspace(t)
+	jiraFake := jiratest.New()
+	t.Cleanup(jiraFake.Close)
+	h := startJira(t, jiraFake, "cloud", func(c *bot.Config) {
+		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
+	})
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	is := h.ticket(t, jiraFake, "INC-1")
+	waitFor(t, "the war room to show the ticket", func() bool {
+		inc := h.incident("INC-1")
+		if inc.SummaryTS == "" || !h.settled("INC-1") {
+			return false
+		}
+		s := messagesOf(slackFake, inc.SlackChannelID, "warroom_summary")
+		return len(s) == 1 && strings.Contains(blocksText(s[0]), is.Key)
+	})
+	var marked bool
+	for _, b := range slackFake.Bookmarks(h.incident("INC-1").SlackChannelID) {
+		marked = marked || strings.HasSuffix(b.Link, "/browse/"+is.Key)
+	}
+	if !marked {
+		t.Errorf("no Jira bookmark: %+v", slackFake.Bookmarks(h.incident("INC-1").SlackChannelID))
+	}
+}
+
+// A resolve transition the workflow lacks fails for good and names the
+// transitions there are.
+func TestJiraMissingTransition(t *testing.T) {
+	fake := jiratest.New(jiratest.WithDeployment("datacenter"))
+	t.Cleanup(fake.Close)
+	h := startJira(t, fake, "datacenter", func(c *bot.Config) { c.Jira.ResolveTransition = "Close Issue" })
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	h.ticket(t, fake, "INC-1")
+	h.deliver("alertmanager/resolved-high-error-rate.json")
+	waitFor(t, "the failure", func() bool { return strings.Contains(h.incident("INC-1").LastError, "jira.transition") })
+	msg := h.incident("INC-1").LastError
+	if !strings.Contains(msg, `no transition "Close Issue"`) || !strings.Contains(msg, `"Done"`) || !strings.Contains(msg, `"Start Progress"`) {
+		t.Errorf("last error %q does not name the transitions there are", msg)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/incident/sqlstore"
@@ -24,7 +25,7 @@ const usage = `warroom — the SRE war-room bot
 
 Usage:
   warroom serve [--config FILE]               run the bot (no config: SQLite in ./warroom.db, loopback, dry run)
-  warroom check-config FILE                   validate a config file
+  warroom check-config [--online] FILE        validate a config file (--online: ask Slack and Jira too)
   warroom simulate [--config FILE] PAYLOAD    decide on a webhook payload without side effects
   warroom incidents list [--all] [--state S] [--service S]
   warroom incidents show|ack|resolve ID       drive a running server (--server URL, token in WARROOM_TOKEN)
@@ -185,6 +186,7 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 
 func checkConfig(args []string, stdout io.Writer) error {
 	fs := newFlags("check-config")
+	online := fs.Bool("online", false, "also ask Slack and Jira: tokens, announce channel, user groups, project, priorities, fields")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -205,6 +207,14 @@ func checkConfig(args []string, stdout io.Writer) error {
 	}
 	for _, p := range problems {
 		fmt.Fprintf(stdout, "warning: %s\n", p)
+	}
+	if *online {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if bad := bot.CheckOnline(ctx, cfg); len(bad) > 0 {
+			return fmt.Errorf("%s: %d problems online:\n  %s", rest[0], len(bad), strings.Join(bad, "\n  "))
+		}
+		fmt.Fprintln(stdout, "online: Slack and Jira accept this config")
 	}
 	fmt.Fprintf(stdout, "%s: OK (%d rules", rest[0], len(set.Rules()))
 	if len(problems) > 0 {

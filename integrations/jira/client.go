@@ -497,3 +497,37 @@ func (c *Client) CreateFields(ctx context.Context, project, issueType string) (m
 	}
 	return out, nil
 }
+
+// Myself returns the name of the account the credentials belong to: the
+// call that proves them (serverInfo answers anyone).
+func (c *Client) Myself(ctx context.Context) (string, error) {
+	var out struct {
+		DisplayName  string `json:"displayName"`
+		EmailAddress string `json:"emailAddress"`
+		Name         string `json:"name"`
+	}
+	if err := c.call(ctx, http.MethodGet, "rest/api/2/myself", nil, &out); err != nil {
+		return "", err
+	}
+	for _, s := range []string{out.DisplayName, out.EmailAddress, out.Name} {
+		if s != "" {
+			return s, nil
+		}
+	}
+	return "(unnamed account)", nil
+}
+
+// Priorities lists the site's priority names.
+func (c *Client) Priorities(ctx context.Context) ([]string, error) {
+	var out []struct {
+		Name string `json:"name"`
+	}
+	if err := c.call(ctx, http.MethodGet, "rest/api/2/priority", nil, &out); err != nil {
+		return nil, err
+	}
+	names := make([]string, len(out))
+	for i, p := range out {
+		names[i] = p.Name
+	}
+	return names, nil
+}
