@@ -168,12 +168,14 @@ type Incident struct {
 	AnnounceChannelID string `json:"-"`
 	AnnounceTS        string `json:"-"`
 	// ReportedEvent is the last timeline event told in the war room.
-	ReportedEvent  int64  `json:"-"`
-	SlackChannelID string `json:"slack_channel_id"`
-	SlackChannel   string `json:"slack_channel"`
-	SummaryTS      string `json:"summary_ts,omitempty"`
-	JiraKey        string `json:"jira_key"`
-	SuspectDeploy  string `json:"suspect_deploy"`
+	ReportedEvent int64 `json:"-"`
+	// Evidence is what correlation found, nil until it ran.
+	Evidence       *Evidence `json:"evidence,omitempty"`
+	SlackChannelID string    `json:"slack_channel_id"`
+	SlackChannel   string    `json:"slack_channel"`
+	SummaryTS      string    `json:"summary_ts,omitempty"`
+	JiraKey        string    `json:"jira_key"`
+	SuspectDeploy  string    `json:"suspect_deploy"`
 	// TruncatedAlerts is the highest truncatedAlerts count a delivery for
 	// this incident reported: alerts Alertmanager knew of but did not send.
 	TruncatedAlerts int `json:"truncated_alerts"`

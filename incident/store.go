@@ -31,6 +31,8 @@ type Store interface {
 	// CountAlerts counts an incident's alerts, all and firing.
 	CountAlerts(ctx context.Context, incidentID string) (total, firing int, err error)
 	Timeline(ctx context.Context, incidentID string) ([]Event, error)
+	// Deploys lists recorded deploys, newest first.
+	Deploys(ctx context.Context, f DeployFilter) ([]Deploy, error)
 	// Jobs lists an incident's jobs, oldest first.
 	Jobs(ctx context.Context, incidentID string) ([]JobStatus, error)
 	// Counts counts incidents by state and kind, for metrics.
@@ -70,6 +72,10 @@ type Tx interface {
 	PutAlert(incidentID string, a *Alert) error
 	// FiringAlerts counts the incident's alerts that are still firing.
 	FiringAlerts(incidentID string) (int, error)
+	// InsertDeploy records a deploy and sets its ID; it reports false,
+	// changing nothing, for one recorded already (same service, env, SHA
+	// and finish time).
+	InsertDeploy(d *Deploy) (bool, error)
 	// AppendEvent stores e and sets its ID.
 	AppendEvent(e *Event) error
 	// Enqueue adds a job unless one with its key exists (then it does

@@ -15,9 +15,9 @@ import (
 const incidentColumns = `id, seq, key, service, env, rule, severity, state, war_room, title, value, peak_value, threshold,
 	opened_at, acknowledged_at, mitigated_at, resolved_at, updated_at, commander, slack_channel_id, slack_channel,
 	summary_ts, jira_key, suspect_deploy, truncated_alerts, last_error, comms, scribe,
-	announce_channel_id, announce_ts, reported_event`
+	announce_channel_id, announce_ts, reported_event, evidence`
 
-const incidentColumnCount = 31
+const incidentColumnCount = 32
 
 const alertColumns = `fingerprint, status, labels, annotations, grafana_values, starts_at, ends_at, generator_url, value, source`
 
@@ -35,7 +35,7 @@ func incidentValues(inc *incident.Incident) []any {
 		nanos(inc.OpenedAt), optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
 		inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
 		inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe,
-		inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent}
+		inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence)}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -47,10 +47,11 @@ func scanIncident(row scanner, extra ...any) (*incident.Incident, error) {
 	var warRoom, opened, updated int64
 	var ack, mit, res sql.NullInt64
 	var value, peak, threshold sql.NullFloat64
+	var evidence string
 	err := row.Scan(append([]any{&inc.ID, &inc.Seq, &inc.Key, &inc.Service, &inc.Env, &inc.Rule, &severity, &state, &warRoom, &inc.Title,
 		&value, &peak, &threshold, &opened, &ack, &mit, &res, &updated, &inc.Commander, &inc.SlackChannelID,
 		&inc.SlackChannel, &inc.SummaryTS, &inc.JiraKey, &inc.SuspectDeploy, &inc.TruncatedAlerts, &inc.LastError, &inc.Comms, &inc.Scribe,
-		&inc.AnnounceChannelID, &inc.AnnounceTS, &inc.ReportedEvent}, extra...)...)
+		&inc.AnnounceChannelID, &inc.AnnounceTS, &inc.ReportedEvent, &evidence}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +59,12 @@ func scanIncident(row scanner, extra ...any) (*incident.Incident, error) {
 	inc.Value, inc.PeakValue, inc.Threshold = optFloat(value), optFloat(peak), optFloat(threshold)
 	inc.OpenedAt, inc.UpdatedAt = fromNanos(opened), fromNanos(updated)
 	inc.AcknowledgedAt, inc.MitigatedAt, inc.ResolvedAt = optTime(ack), optTime(mit), optTime(res)
+	if evidence != "" {
+		inc.Evidence = &incident.Evidence{}
+		if err := json.Unmarshal([]byte(evidence), inc.Evidence); err != nil {
+			return nil, fmt.Errorf("decode evidence of %s: %w", inc.ID, err)
+		}
+	}
 	return &inc, nil
 }
 
@@ -276,6 +283,61 @@ func (s *Store) Counts(ctx context.Context) ([]incident.Count, error) {
 		}
 		c.State, c.WarRoom = incident.State(state), warRoom != 0
 		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// evidenceJSON stores evidence as JSON, "" for none.
+func evidenceJSON(ev *incident.Evidence) string {
+	if ev == nil {
+		return ""
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return "" // plain data: cannot fail
+	}
+	return string(b)
+}
+
+// Deploys implements incident.Store.
+func (s *Store) Deploys(ctx context.Context, f incident.DeployFilter) ([]incident.Deploy, error) {
+	var where []string
+	var args []any
+	if f.Service != "" {
+		where, args = append(where, "service = ?"), append(args, f.Service)
+	}
+	if f.Env != "" {
+		where, args = append(where, "env = ?"), append(args, f.Env)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "finished_at >= ?"), append(args, nanos(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "finished_at <= ?"), append(args, nanos(f.Until))
+	}
+	q := `SELECT id, service, env, sha, previous_sha, version, author, url, finished_at, source FROM deploys`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > DefaultLimit {
+		limit = DefaultLimit
+	}
+	q += fmt.Sprintf(" ORDER BY finished_at DESC, id DESC LIMIT %d", limit)
+	rows, err := s.read.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: deploys: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.Deploy
+	for rows.Next() {
+		var d incident.Deploy
+		var fin int64
+		if err := rows.Scan(&d.ID, &d.Service, &d.Env, &d.SHA, &d.PreviousSHA, &d.Version, &d.Author, &d.URL, &fin, &d.Source); err != nil {
+			return nil, fmt.Errorf("sqlstore: deploys: %w", err)
+		}
+		d.FinishedAt = fromNanos(fin)
+		out = append(out, d)
 	}
 	return out, rows.Err()
 }

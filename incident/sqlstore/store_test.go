@@ -452,6 +452,8 @@ func TestIncidentsWrittenTogether(t *testing.T) {
 				inc.JiraKey, inc.SuspectDeploy, inc.TruncatedAlerts, inc.LastError = fmt.Sprintf("OPS-%d", i), fmt.Sprintf("sha%d", i), i*7, fmt.Sprintf("err %d", i)
 				inc.Comms, inc.Scribe = fmt.Sprintf("U1%d", i), fmt.Sprintf("U2%d", i)
 				inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent = "C9", fmt.Sprintf("18.%d", i), int64(40+i)
+				inc.Evidence = &incident.Evidence{Round: i + 1, GatheredAt: at, Rollback: fmt.Sprintf("argocd app rollback svc%d", i),
+					Deploys: []incident.Deploy{{Service: "pay", SHA: fmt.Sprintf("abc%d", i), FinishedAt: at}}, Problems: []string{"Jaeger: timeout after 3s"}}
 				if err := tx.UpdateIncident(inc); err != nil {
 					return err
 				}
@@ -876,6 +878,44 @@ func TestDuplicatesInOneBatch(t *testing.T) {
 		inc, _ := s.Incident(ctx, "INC-1")
 		if inc.PeakValue == nil || *inc.PeakValue != 0.04 {
 			t.Fatalf("peak %v, want 0.04", inc.PeakValue)
+		}
+	})
+}
+
+func TestDeploys(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		clk := newClock()
+		svc := incident.NewService(s, testRules{}, incident.Options{Now: clk.Now})
+		at := clk.Now()
+		for i, d := range []incident.Deploy{
+			{Service: "pay", Env: "prod", SHA: "aaa1111", Author: "alice", FinishedAt: at.Add(-3 * time.Hour)},
+			{Service: "pay", Env: "prod", SHA: "bbb2222", PreviousSHA: "aaa1111", Author: "bob", FinishedAt: at.Add(-12 * time.Minute)},
+			{Service: "search", Env: "prod", SHA: "ccc3333", FinishedAt: at.Add(-time.Hour)},
+		} {
+			added, err := svc.RecordDeploy(ctx, &d)
+			if err != nil || !added || d.ID == 0 {
+				t.Fatalf("deploy %d: added %v id %d err %v", i, added, d.ID, err)
+			}
+		}
+		again := incident.Deploy{Service: "pay", Env: "prod", SHA: "bbb2222", FinishedAt: at.Add(-12 * time.Minute)}
+		if added, err := svc.RecordDeploy(ctx, &again); err != nil || added {
+			t.Fatalf("the same deploy twice: added %v err %v", added, err)
+		}
+		for _, bad := range []incident.Deploy{{SHA: "x"}, {Service: "pay"}, {Service: "pay", SHA: "x", URL: "javascript:x"},
+			{Service: "pay", SHA: "x", FinishedAt: at.Add(time.Hour)}} {
+			if _, err := svc.RecordDeploy(ctx, &bad); incident.ErrorCode(err) != incident.EINVALID {
+				t.Errorf("%+v: %v, want invalid", bad, err)
+			}
+		}
+		got, err := s.Deploys(ctx, incident.DeployFilter{Service: "pay", Since: at.Add(-2 * time.Hour)})
+		if err != nil || len(got) != 1 || got[0].SHA != "bbb2222" || got[0].PreviousSHA != "aaa1111" || !got[0].FinishedAt.Equal(at.Add(-12*time.Minute)) {
+			t.Fatalf("pay in the last 2h: %+v %v", got, err)
+		}
+		all, _ := s.Deploys(ctx, incident.DeployFilter{})
+		if len(all) != 3 || all[0].SHA != "bbb2222" || all[2].SHA != "aaa1111" {
+			t.Fatalf("all deploys, newest first: %+v", all)
 		}
 	})
 }

@@ -330,11 +330,11 @@ func (t *txn) flushIncidents() error {
 		peak_value = ?, threshold = ?, acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, updated_at = ?,
 		commander = ?, slack_channel_id = ?, slack_channel = ?, summary_ts = ?, jira_key = ?, suspect_deploy = ?,
 		truncated_alerts = ?, last_error = ?, comms = ?, scribe = ?,
-		announce_channel_id = ?, announce_ts = ?, reported_event = ?, version = version + 1 WHERE id = ?`,
+		announce_channel_id = ?, announce_ts = ?, reported_event = ?, evidence = ?, version = version + 1 WHERE id = ?`,
 			inc.Rule, string(inc.Severity), string(inc.State), warRoom, inc.Title, inc.Value, inc.PeakValue, inc.Threshold,
 			optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
 			inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
-			inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe, inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, inc.ID)
+			inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe, inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence), inc.ID)
 		if err != nil {
 			return fmt.Errorf("update incident %s: %w", inc.ID, err)
 		}
@@ -350,7 +350,7 @@ func (t *txn) flushIncidents() error {
 // incidents per batch, and each statement is a round trip.
 func (t *txn) flushIncidentsTogether() error {
 	for chunk := range slices.Chunk(t.dirtyOrder, flushChunk) {
-		args := make([]any, 0, 26*len(chunk))
+		args := make([]any, 0, 27*len(chunk))
 		var values strings.Builder
 		for i, id := range chunk {
 			inc := t.dirty[id]
@@ -364,13 +364,13 @@ func (t *txn) flushIncidentsTogether() error {
 			n := len(args)
 			fmt.Fprintf(&values, "($%d::text, $%d::text, $%d::text, $%d::text, $%d::bigint, $%d::text, $%d::float8, $%d::float8, "+
 				"$%d::float8, $%d::bigint, $%d::bigint, $%d::bigint, $%d::bigint, $%d::text, $%d::text, $%d::text, $%d::text, "+
-				"$%d::text, $%d::text, $%d::bigint, $%d::text, $%d::text, $%d::text, $%d::text, $%d::text, $%d::bigint)",
-				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14, n+15, n+16, n+17, n+18, n+19, n+20, n+21, n+22, n+23, n+24, n+25, n+26)
+				"$%d::text, $%d::text, $%d::bigint, $%d::text, $%d::text, $%d::text, $%d::text, $%d::text, $%d::bigint, $%d::text)",
+				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14, n+15, n+16, n+17, n+18, n+19, n+20, n+21, n+22, n+23, n+24, n+25, n+26, n+27)
 			args = append(args, inc.ID, inc.Rule, string(inc.Severity), string(inc.State), warRoom, inc.Title, inc.Value,
 				inc.PeakValue, inc.Threshold, optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt),
 				nanos(inc.UpdatedAt), inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey,
 				inc.SuspectDeploy, inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe,
-				inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent)
+				inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence))
 		}
 		_, err := t.tx.ExecContext(t.ctx, `UPDATE incidents AS i SET rule = v.rule, severity = v.severity, state = v.state,
 		war_room = v.war_room, title = v.title, value = v.value, peak_value = v.peak_value, threshold = v.threshold,
@@ -379,11 +379,11 @@ func (t *txn) flushIncidentsTogether() error {
 		slack_channel = v.slack_channel, summary_ts = v.summary_ts, jira_key = v.jira_key,
 		suspect_deploy = v.suspect_deploy, truncated_alerts = v.truncated_alerts, last_error = v.last_error,
 		comms = v.comms, scribe = v.scribe, announce_channel_id = v.announce_channel_id,
-		announce_ts = v.announce_ts, reported_event = v.reported_event,
+		announce_ts = v.announce_ts, reported_event = v.reported_event, evidence = v.evidence,
 		version = i.version + 1
 		FROM (VALUES `+values.String()+`) AS v (id, rule, severity, state, war_room, title, value, peak_value, threshold,
 		acknowledged_at, mitigated_at, resolved_at, updated_at, commander, slack_channel_id, slack_channel, summary_ts,
-		jira_key, suspect_deploy, truncated_alerts, last_error, comms, scribe, announce_channel_id, announce_ts, reported_event)
+		jira_key, suspect_deploy, truncated_alerts, last_error, comms, scribe, announce_channel_id, announce_ts, reported_event, evidence)
 		WHERE i.id = v.id`, args...)
 		if err != nil {
 			return fmt.Errorf("update %d incidents: %w", len(chunk), err)
@@ -738,4 +738,19 @@ func (t *txn) FinishJob(id int64, outcome incident.JobOutcome, runAt time.Time, 
 		}
 	}
 	return nil
+}
+
+func (t *txn) InsertDeploy(d *incident.Deploy) (bool, error) {
+	var id int64
+	err := t.queryRow(`INSERT INTO deploys (service, env, sha, previous_sha, version, author, url, finished_at, source, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (service, env, sha, finished_at) DO NOTHING RETURNING id`,
+		d.Service, d.Env, d.SHA, d.PreviousSHA, d.Version, d.Author, d.URL, nanos(d.FinishedAt), d.Source, nanos(time.Now())).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("record deploy: %w", err)
+	}
+	d.ID = id
+	return true, nil
 }
