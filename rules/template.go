@@ -27,6 +27,8 @@ type TemplateData struct {
 	// empty until correlation found the deploys.
 	Revision       string
 	TargetRevision string
+	// Namespace is the alert's namespace label, for kubectl templates.
+	Namespace string
 }
 
 // parseTemplate compiles text the way Render runs it.

@@ -1,0 +1,193 @@
+package correlate_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/correlate"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/rules"
+)
+
+var start = time.Date(2026, 11, 26, 4, 24, 38, 0, time.UTC)
+
+type deployList []incident.Deploy
+
+func (l deployList) Deploys(_ context.Context, f incident.DeployFilter) ([]incident.Deploy, error) {
+	var out []incident.Deploy
+	for _, d := range l {
+		if (f.Service == "" || d.Service == f.Service) && (f.Since.IsZero() || !d.FinishedAt.Before(f.Since)) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+type slowTraces struct {
+	delay  time.Duration
+	traces []incident.Trace
+	err    error
+}
+
+func (s slowTraces) FailingTraces(ctx context.Context, service string, _, _ time.Time, limit int) ([]incident.Trace, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.traces[:min(limit, len(s.traces))], s.err
+}
+
+func (s slowTraces) SearchURL(service string, _, _ time.Time) string {
+	return "https://jaeger.example.com/search?service=" + service
+}
+
+type boards struct{ err error }
+
+func (b boards) Dashboards(_ context.Context, r *rules.Rule, d rules.TemplateData, from, to time.Time) ([]incident.EvidenceLink, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	return []incident.EvidenceLink{{Title: "API golden signals", URL: fmt.Sprintf("https://grafana.example.com/d/x?var-service=%s&from=%d", d.Service, from.UnixMilli())}}, nil
+}
+
+type metrics map[time.Time]float64
+
+func (m metrics) Value(_ context.Context, expr string, at time.Time) (float64, bool, error) {
+	if expr != `sum(rate(errors{service="payment-gateway"}[5m]))` {
+		return 0, false, fmt.Errorf("unexpected expression %q", expr)
+	}
+	v, ok := m[at]
+	return v, ok, nil
+}
+
+func input(service string) correlate.Input {
+	r := &rules.Rule{Name: "api-error-rate", Rollback: rules.Rollback{Command: "argocd app rollback {{.Service}} {{.TargetRevision}}"},
+		Value: rules.Value{Query: `sum(rate(errors{service="{{.Labels.service}}"}[5m]))`},
+		Grafana: rules.Grafana{Dashboards: []rules.Dashboard{{UID: "api"}}}}
+	return correlate.Input{
+		Incident: &incident.Incident{ID: "INC-1", Service: service, Env: "prod", Rule: r.Name, OpenedAt: start.Add(2 * time.Second)},
+		Alerts:   []incident.Alert{{Labels: map[string]string{"service": service}, StartsAt: start}},
+		Rule:     r,
+	}
+}
+
+var deploys = deployList{
+	{ID: 1, Service: "payment-gateway", Env: "prod", SHA: "1111111aaaaaaa", Author: "carol", FinishedAt: start.Add(-3 * time.Hour)},
+	{ID: 2, Service: "payment-gateway", Env: "prod", SHA: "2222222bbbbbbb", Author: "alice", FinishedAt: start.Add(-12 * time.Minute)},
+	{ID: 3, Service: "payment-gateway", Env: "staging", SHA: "3333333ccccccc", FinishedAt: start.Add(-5 * time.Minute)},
+	{ID: 4, Service: "payment-gateway", Env: "prod", SHA: "4444444ddddddd", FinishedAt: start.Add(10 * time.Minute)}, // after the alert
+	{ID: 5, Service: "ledger", Env: "prod", SHA: "5555555eeeeeee", FinishedAt: start.Add(-4 * time.Minute)},
+}
+
+func TestSuspectAndRollback(t *testing.T) {
+	now := start.Add(20 * time.Minute)
+	g := correlate.New(correlate.Sources{Deploys: deploys}, correlate.Options{Now: func() time.Time { return now },
+		CompareURL: "https://github.com/example/{{.Service}}/compare/{{.TargetRevision}}...{{.Revision}}"})
+	ev, late := g.Gather(context.Background(), input("payment-gateway"))
+	if late != nil {
+		t.Fatal("nothing should be pending")
+	}
+	if ev.Suspect == nil || ev.Suspect.SHA != "2222222bbbbbbb" || ev.Target == nil || ev.Target.SHA != "1111111aaaaaaa" {
+		t.Fatalf("suspect %+v target %+v, want the 12-minute-old deploy and the 3-hour-old one", ev.Suspect, ev.Target)
+	}
+	if ev.Rollback != "argocd app rollback payment-gateway 1111111aaaaaaa" {
+		t.Errorf("rollback %q", ev.Rollback)
+	}
+	if ev.CompareURL != "https://github.com/example/payment-gateway/compare/1111111aaaaaaa...2222222bbbbbbb" {
+		t.Errorf("compare %q", ev.CompareURL)
+	}
+	var shas []string
+	for _, d := range ev.Deploys {
+		shas = append(shas, d.SHA[:7])
+	}
+	if fmt.Sprint(shas) != "[4444444 2222222 1111111]" {
+		t.Errorf("deploys shown %v, want the last 3 of prod, newest first (staging left out)", shas)
+	}
+
+	// An upstream's deploy, later than the service's own, is the suspect.
+	g = correlate.New(correlate.Sources{Deploys: deploys}, correlate.Options{Now: func() time.Time { return now },
+		Upstreams: map[string][]string{"payment-gateway": {"ledger"}}})
+	ev, _ = g.Gather(context.Background(), input("payment-gateway"))
+	if ev.Suspect == nil || ev.Suspect.Service != "ledger" || ev.Target != nil || ev.Rollback != "" {
+		t.Errorf("upstream suspect %+v target %+v rollback %q, want ledger and no target (no earlier ledger deploy)", ev.Suspect, ev.Target, ev.Rollback)
+	}
+
+	// No deploy in the lookback: say so, suggest nothing.
+	ev, _ = correlate.New(correlate.Sources{Deploys: deploys}, correlate.Options{}).Gather(context.Background(), input("checkout"))
+	if ev.Suspect != nil || ev.Rollback != "" || ev.NoDeploys != "no deploy in the last 2h" {
+		t.Errorf("checkout: suspect %+v rollback %q no-deploys %q", ev.Suspect, ev.Rollback, ev.NoDeploys)
+	}
+}
+
+// Every source at once under one budget: a slow one is pending in the
+// first evidence and arrives in the second; a failing one is named.
+func TestBudget(t *testing.T) {
+	now := start.Add(20 * time.Minute)
+	traces := []incident.Trace{{ID: "t1", Operation: "POST /pay"}, {ID: "t2"}, {ID: "t3"}, {ID: "t4"}, {ID: "t5"}, {ID: "t6"}}
+	g := correlate.New(correlate.Sources{
+		Deploys:    deploys,
+		Jaeger:     slowTraces{delay: 300 * time.Millisecond, traces: traces},
+		Grafana:    boards{err: errors.New("HTTP 401: invalid API key")},
+		Prometheus: metrics{start: 0.031, now: 0.002},
+	}, correlate.Options{Budget: 100 * time.Millisecond, Late: 2 * time.Second, Now: func() time.Time { return now }})
+	t0 := time.Now()
+	first, late := g.Gather(context.Background(), input("payment-gateway"))
+	if d := time.Since(t0); d > 250*time.Millisecond {
+		t.Errorf("the first evidence took %s, budget 100ms", d)
+	}
+	if first.Round != 1 || fmt.Sprint(first.Pending) != "[Jaeger]" || len(first.Traces) != 0 {
+		t.Errorf("first: round %d pending %v traces %d", first.Round, first.Pending, len(first.Traces))
+	}
+	if first.Suspect == nil || first.ValueAtOpen == nil || *first.ValueAtOpen != 0.031 || *first.ValueNow != 0.002 {
+		t.Errorf("first lacks the fast sources: %+v", first)
+	}
+	if fmt.Sprint(first.Problems) != "[Grafana: HTTP 401: invalid API key]" {
+		t.Errorf("problems %v", first.Problems)
+	}
+	if late == nil {
+		t.Fatal("Jaeger is pending but there is no late round")
+	}
+	second := late()
+	if second.Round != 2 || len(second.Pending) != 0 || len(second.Traces) != 5 || !strings.Contains(second.TracesURL, "service=payment-gateway") {
+		t.Errorf("second: round %d pending %v traces %d url %q", second.Round, second.Pending, len(second.Traces), second.TracesURL)
+	}
+
+	// A source that never answers is given up after Late.
+	g = correlate.New(correlate.Sources{Jaeger: slowTraces{delay: time.Hour}},
+		correlate.Options{Budget: 50 * time.Millisecond, Late: 200 * time.Millisecond})
+	_, late = g.Gather(context.Background(), input("payment-gateway"))
+	if late == nil {
+		t.Fatal("no late round")
+	}
+	t0 = time.Now()
+	ev := late()
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("late round waited %s, Late is 200ms", d)
+	}
+	if len(ev.Problems) != 1 || !strings.HasPrefix(ev.Problems[0], "Jaeger: timeout after") {
+		t.Errorf("problems %v, want Jaeger's timeout", ev.Problems)
+	}
+}
+
+func TestExprFromGeneratorURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://prometheus:9090/graph?g0.expr=sum+by+%28service%29+%28rate%28x%5B20s%5D%29%29+%3E+0.008&g0.tab=1": "sum by (service) (rate(x[20s]))",
+		"http://prometheus:9090/query?g0.expr=up":                                                             "up",
+		"http://prometheus:9090/graph?g0.expr=a+%3E%3D+bool+1":                                                "a",
+		"http://prometheus:9090/graph?g0.expr=rate%28x%5B5m%5D%29+%3E+on%28%29+y":                             "rate(x[5m]) > on() y",
+	} {
+		if got, ok := correlate.ExprFromGeneratorURL(in); !ok || got != want {
+			t.Errorf("%s: %q %v, want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "http://grafana/x", "::bad"} {
+		if got, ok := correlate.ExprFromGeneratorURL(in); ok {
+			t.Errorf("%q: %q, want none", in, got)
+		}
+	}
+}
