@@ -103,6 +103,7 @@ func SummaryBlocks(v SummaryView) []slack.Block {
 		slack.NewHeaderBlock(plainText(headerText(inc)), slack.HeaderBlockOptionBlockID(blockHeader)),
 		slack.NewSectionBlock(nil, factFields(v), nil, slack.SectionBlockOptionBlockID(blockFacts)),
 		section(blockAlerts, alertsText(v)),
+		evidenceBlock(v),
 	}
 	if t := linksText(v); t != "" {
 		blocks = append(blocks, section(blockLinks, t))

@@ -133,6 +133,24 @@ func blocksViews() []struct {
 	declared.Value, declared.Threshold = nil, nil
 	declared.Commander = "cli:alice"
 
+	deployedAt := blocksNow.Add(-95 * time.Minute)
+	suspect := incident.Deploy{ID: 2, Service: "payment-gateway", Env: "prod", SHA: "e4f5a6b7c8d9e0f1a2b3", Author: "alice",
+		URL: "https://ci.example.com/runs/42", FinishedAt: deployedAt}
+	previous := incident.Deploy{ID: 1, Service: "payment-gateway", Env: "prod", SHA: "a1b2c3d4e5f6a7b8c9d0", Author: "bob",
+		FinishedAt: deployedAt.Add(-26 * time.Hour)}
+	three.Evidence = &incident.Evidence{Round: 2, Deploys: []incident.Deploy{suspect, previous}, Suspect: &suspect, Target: &previous,
+		Rollback:   "argocd app rollback payment-gateway a1b2c3d4e5f6a7b8c9d0",
+		CompareURL: "https://github.com/example/payment-gateway/compare/a1b2c3d...e4f5a6b",
+		Traces: []incident.Trace{{ID: "4bf92f3577b34da6a3ce929d0e0e4736", Operation: "POST /v1/charge", Duration: 2300 * time.Millisecond,
+			ErrorSpan: "ledger: INSERT payments", URL: "https://jaeger.example.com/trace/4bf92f3577b34da6a3ce929d0e0e4736"}},
+		ValueAtOpen: num(0.031), ValueNow: num(0.027), Problems: []string{"Grafana: HTTP 401: invalid API key"}}
+	hostileDeploy := incident.Deploy{Service: "<@U123>", SHA: "<!channel>", Author: "<https://evil.example|boss> & co",
+		URL: "javascript:alert(1)", FinishedAt: blocksNow.Add(-time.Hour)}
+	hostile.Evidence = &incident.Evidence{Round: 1, Deploys: []incident.Deploy{hostileDeploy}, Suspect: &hostileDeploy,
+		Target: &incident.Deploy{SHA: "<!here>"}, Rollback: "kubectl rollout undo `<!channel>`", CompareURL: "https://evil.example/x|<!here>",
+		Traces:   []incident.Trace{{ID: "<!here>", Operation: "<!channel>", ErrorSpan: "<@U123>", URL: "https://jaeger.example.com/trace/a|<!here>"}},
+		Problems: []string{"Jaeger: <!channel> &amp;"}, Pending: []string{"<@U999>"}}
+
 	return []struct {
 		name string
 		v    bot.SummaryView
@@ -279,8 +297,21 @@ func TestSummaryBlocksSafe(t *testing.T) {
 				}
 			}
 			urls := map[string]bool{}
+			ours := []string{}
 			for _, l := range tc.v.Links {
-				urls[strings.NewReplacer("|", "%7C", "<", "%3C", ">", "%3E").Replace(l.URL)] = true
+				ours = append(ours, l.URL)
+			}
+			if ev := tc.v.Incident.Evidence; ev != nil { // the evidence's own links
+				ours = append(ours, ev.CompareURL)
+				for _, d := range ev.Deploys {
+					ours = append(ours, d.URL)
+				}
+				for _, tr := range ev.Traces {
+					ours = append(ours, tr.URL)
+				}
+			}
+			for _, u := range ours {
+				urls[strings.NewReplacer("|", "%7C", "<", "%3C", ">", "%3E").Replace(u)] = true
 			}
 			for i, obj := range textObjects(t, blocks) {
 				text, _ := obj["text"].(string)

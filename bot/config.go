@@ -226,6 +226,9 @@ type DeploysConfig struct {
 	// CompareURL is a template (rules.TemplateData) for the diff link, e.g.
 	// "https://github.com/example/{{.Service}}/compare/{{.TargetRevision}}...{{.Revision}}".
 	CompareURL string `yaml:"compare_url" json:"compare_url"`
+	// Upstreams lists, per service, the services whose deploys may break
+	// it: their deploys are suspects too.
+	Upstreams map[string][]string `yaml:"upstreams" json:"upstreams"`
 }
 
 // Secret is a credential. It renders as "<secret>" (or "" when empty)

@@ -65,6 +65,8 @@ func (x *JiraExecutor) Execute(ctx context.Context, j incident.Job) error {
 		err = x.comment(ctx, inc, args.EventID)
 	case incident.JobJiraTransition:
 		err = x.transition(ctx, inc, args.Target)
+	case incident.JobJiraUpdate:
+		err = x.update(ctx, inc)
 	default:
 		return incident.Permanent(fmt.Errorf("no Jira step %s", j.Kind))
 	}
@@ -146,6 +148,9 @@ func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident) error
 	if len(found) > 0 {
 		key, how = found[0].Key, "found (filed by an earlier attempt)"
 	} else {
+		if err := waitForEvidence(x.cfg, inc, x.now()); err != nil {
+			return err
+		}
 		v, err := x.view(ctx, inc)
 		if err != nil {
 			return err
@@ -237,7 +242,22 @@ func (x *JiraExecutor) view(ctx context.Context, inc *incident.Incident) (JiraVi
 		links = append([]Link{{Kind: "war_room", Title: "War room #" + inc.SlackChannel,
 			URL: "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.SlackChannelID)}}, links...)
 	}
-	return JiraView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing, Links: links, Now: x.now()}, nil
+	links = append(links, evidenceLinks(inc.Evidence)...)
+	return JiraView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing, Links: links,
+		Rollback: rollbackSuggestion(inc.Evidence), Start: alertStart(inc, alerts), Now: x.now()}, nil
+}
+
+// update brings the description up to date: evidence that arrived after
+// the ticket was filed. Overwriting is safe to repeat.
+func (x *JiraExecutor) update(ctx context.Context, inc *incident.Incident) error {
+	if inc.JiraKey == "" {
+		return x.waitForTicket(inc)
+	}
+	v, err := x.view(ctx, inc)
+	if err != nil {
+		return err
+	}
+	return x.client.SetDescription(ctx, inc.JiraKey, JiraDescription(v))
 }
 
 // comment adds a timeline event to the ticket once: the event's marker in

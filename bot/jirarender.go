@@ -67,6 +67,8 @@ type JiraView struct {
 	Links []Link
 	// Rollback is nil until correlation finds deploy history.
 	Rollback *RollbackSuggestion
+	// Start is when the first alert started; zero: the incident's opening.
+	Start time.Time
 	// Now is the time the description is rendered at.
 	Now time.Time
 }
@@ -94,8 +96,18 @@ func JiraDescription(v JiraView) string {
 	b.WriteString(jiraWhatFired(v))
 	b.WriteString("\n\nh2. Links\n")
 	b.WriteString(jiraLinkList(v.Links))
+	start := v.Start
+	if start.IsZero() {
+		start = inc.OpenedAt
+	}
+	b.WriteString("\n\nh2. Deploys and traces\n")
+	b.WriteString(evidenceWiki(inc.Evidence, start))
 	b.WriteString("\n\nh2. Rollback suggestion\n")
-	b.WriteString(jiraRollback(inc, v.Rollback))
+	if ev := inc.Evidence; v.Rollback == nil && ev != nil && ev.NoDeploys != "" {
+		b.WriteString(EscapeWiki(ev.NoDeploys) + ": warroom suggests no rollback.")
+	} else {
+		b.WriteString(jiraRollback(inc, v.Rollback))
+	}
 	if !v.Now.IsZero() {
 		b.WriteString("\n\n----\n_Updated " + v.Now.UTC().Format(jiraTimeLayout) + " by warroom._")
 	}

@@ -322,7 +322,7 @@ var jiraLinkLine = regexp.MustCompile(`^\* ([A-Z][a-z ]+: )?\[([^|!\n]+)\|(https
 func TestJiraLinkLines(t *testing.T) {
 	for _, tc := range jiraViews() {
 		d := bot.JiraDescription(tc.v)
-		start, end := strings.Index(d, "h2. Links\n"), strings.Index(d, "\n\nh2. Rollback suggestion")
+		start, end := strings.Index(d, "h2. Links\n"), strings.Index(d, "\n\nh2. Deploys and traces")
 		if start < 0 || end < start {
 			t.Fatalf("%s: no Links section", tc.name)
 		}

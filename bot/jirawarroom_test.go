@@ -78,7 +78,7 @@ func TestJiraTicket(t *testing.T) {
 					t.Errorf("labels %v lack %s", is.Labels, l)
 				}
 			}
-			for _, want := range []string{"3.11%", "0.8%", "Rollback suggestion", "No deploy history configured", "https://runbooks.example.com/high-error-rate"} {
+			for _, want := range []string{"3.11%", "0.8%", "Rollback suggestion", "no deploy in the last 2h: warroom suggests no rollback", "https://runbooks.example.com/high-error-rate"} {
 				if !strings.Contains(is.Description, want) {
 					t.Errorf("description lacks %q:\n%s", want, is.Description)
 				}

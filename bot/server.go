@@ -107,6 +107,7 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 			return nil, err
 		}
 		exec = s.dryRun
+		exec = NewCorrelateExecutor(s.gatherer(), store, s.svc, set, exec, s.log)
 		if !cfg.Jira.DryRun {
 			jc, err := NewJiraClient(cfg)
 			if err != nil {

@@ -302,8 +302,10 @@ func (x *SlackExecutor) view(ctx context.Context, inc *incident.Incident) (Summa
 	if err != nil {
 		return SummaryView{}, err
 	}
+	start := alertStart(inc, alerts)
 	return SummaryView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing,
-		Links: warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), Now: x.now()}, nil
+		Links:    append(warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), evidenceLinks(inc.Evidence)...),
+		Rollback: rollbackText(inc.Evidence, start), Now: x.now(), Start: start}, nil
 }
 
 // warRoomLinks are the links known for an incident: the Jira ticket, the
@@ -359,6 +361,9 @@ func (x *SlackExecutor) postSummary(ctx context.Context, inc *incident.Incident)
 	}
 	if inc.SlackChannelID == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
+	}
+	if err := waitForEvidence(x.cfg, inc, x.now()); err != nil {
+		return err
 	}
 	tl, err := x.store.Timeline(ctx, inc.ID)
 	if err != nil {

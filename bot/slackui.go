@@ -32,6 +32,9 @@ type SummaryView struct {
 	Rollback string
 	// Now is the time the summary is rendered at (for ages and durations).
 	Now time.Time
+	// Start is when the first alert started (deploy ages count from it);
+	// zero: the incident's opening.
+	Start time.Time
 }
 
 // Link is one link of a war room: a bookmark, a button, a line of the

@@ -1,0 +1,94 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/correlate"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/rules"
+)
+
+// CorrelateExecutor runs the correlate.gather step: every source at once,
+// the evidence within the budget stored first (the summary and the ticket
+// wait for it, at most the budget), then what late sources bring.
+type CorrelateExecutor struct {
+	g     *correlate.Gatherer
+	store incident.Store
+	svc   *incident.Service
+	rules *rules.Set
+	next  incident.Executor
+	log   *slog.Logger
+}
+
+var _ incident.Executor = (*CorrelateExecutor)(nil)
+
+// NewCorrelateExecutor returns the correlation executor; next runs the
+// other steps.
+func NewCorrelateExecutor(g *correlate.Gatherer, store incident.Store, svc *incident.Service, set *rules.Set,
+	next incident.Executor, log *slog.Logger) *CorrelateExecutor {
+	return &CorrelateExecutor{g: g, store: store, svc: svc, rules: set, next: next, log: log}
+}
+
+// Execute implements incident.Executor. Gathering is pure reads, so a
+// repeat only asks again.
+func (x *CorrelateExecutor) Execute(ctx context.Context, j incident.Job) error {
+	if !strings.HasPrefix(string(j.Kind), "correlate.") {
+		return x.next.Execute(ctx, j)
+	}
+	inc, err := x.store.Incident(ctx, j.IncidentID)
+	if err != nil {
+		if incident.ErrorCode(err) == incident.ENOTFOUND {
+			return incident.Permanent(err)
+		}
+		return err
+	}
+	alerts, err := x.store.Alerts(ctx, inc.ID, SummaryAlerts)
+	if err != nil {
+		return err
+	}
+	in := correlate.Input{Incident: inc, Alerts: alerts}
+	if r, ok := x.rules.Lookup(inc.Rule); ok {
+		in.Rule = r
+	}
+	first, late := x.g.Gather(ctx, in)
+	if _, err := x.svc.RecordEvidence(ctx, inc.ID, first); err != nil {
+		return fmt.Errorf("record evidence: %w", err)
+	}
+	if late == nil {
+		return nil
+	}
+	if _, err := x.svc.RecordEvidence(ctx, inc.ID, late()); err != nil {
+		return fmt.Errorf("record late evidence: %w", err)
+	}
+	return nil
+}
+
+// waitForEvidence holds the first summary and the ticket until the first
+// evidence is in, so that what correlation finds within its budget is in
+// them; past the budget (and a margin) they go without it and are updated
+// when it comes.
+func waitForEvidence(cfg *Config, inc *incident.Incident, now time.Time) error {
+	if inc.Evidence != nil || now.Sub(inc.OpenedAt) > cfg.CorrelationBudget.Duration()+evidenceMargin {
+		return nil
+	}
+	return &incident.SnoozeError{Wait: 100 * time.Millisecond, Err: errors.New("waiting for the first evidence")}
+}
+
+// evidenceMargin is how long past the budget a summary waits for the
+// evidence step to store what it found.
+const evidenceMargin = time.Second
+
+// gatherer builds the correlation from the config: the store's deploys
+// always, the other sources when configured.
+func (s *Server) gatherer() *correlate.Gatherer {
+	src := correlate.Sources{Deploys: s.store}
+	return correlate.New(src, correlate.Options{
+		Budget: s.cfg.CorrelationBudget.Duration(), Lookback: s.cfg.Deploys.Lookback.Duration(),
+		Upstreams: s.cfg.Deploys.Upstreams, CompareURL: s.cfg.Deploys.CompareURL, Now: s.now,
+	})
+}
