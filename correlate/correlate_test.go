@@ -67,7 +67,7 @@ func (m metrics) Value(_ context.Context, expr string, at time.Time) (float64, b
 
 func input(service string) correlate.Input {
 	r := &rules.Rule{Name: "api-error-rate", Rollback: rules.Rollback{Command: "argocd app rollback {{.Service}} {{.TargetRevision}}"},
-		Value: rules.Value{Query: `sum(rate(errors{service="{{.Labels.service}}"}[5m]))`},
+		Value:   rules.Value{Query: `sum(rate(errors{service="{{.Labels.service}}"}[5m]))`},
 		Grafana: rules.Grafana{Dashboards: []rules.Dashboard{{UID: "api"}}}}
 	return correlate.Input{
 		Incident: &incident.Incident{ID: "INC-1", Service: service, Env: "prod", Rule: r.Name, OpenedAt: start.Add(2 * time.Second)},
@@ -177,9 +177,9 @@ func TestBudget(t *testing.T) {
 func TestExprFromGeneratorURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"http://prometheus:9090/graph?g0.expr=sum+by+%28service%29+%28rate%28x%5B20s%5D%29%29+%3E+0.008&g0.tab=1": "sum by (service) (rate(x[20s]))",
-		"http://prometheus:9090/query?g0.expr=up":                                                             "up",
-		"http://prometheus:9090/graph?g0.expr=a+%3E%3D+bool+1":                                                "a",
-		"http://prometheus:9090/graph?g0.expr=rate%28x%5B5m%5D%29+%3E+on%28%29+y":                             "rate(x[5m]) > on() y",
+		"http://prometheus:9090/query?g0.expr=up":                                 "up",
+		"http://prometheus:9090/graph?g0.expr=a+%3E%3D+bool+1":                    "a",
+		"http://prometheus:9090/graph?g0.expr=rate%28x%5B5m%5D%29+%3E+on%28%29+y": "rate(x[5m]) > on() y",
 	} {
 		if got, ok := correlate.ExprFromGeneratorURL(in); !ok || got != want {
 			t.Errorf("%s: %q %v, want %q", in, got, ok, want)
