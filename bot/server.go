@@ -139,6 +139,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/incidents", s.api("list", s.listIncidents))
 	mux.Handle("GET /api/v1/incidents/{id}", s.api("show", s.showIncident))
 	mux.Handle("POST /api/v1/incidents/{id}/{action}", s.api("action", s.incidentAction))
+	mux.Handle("POST /api/v1/deploys", s.api("deploy", s.recordDeploy))
+	mux.Handle("POST /api/v1/deploys/argocd", s.api("deploy_argocd", s.recordArgoDeploy))
+	mux.Handle("GET /api/v1/deploys", s.api("deploys", s.listDeploys))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -29,6 +29,8 @@ Usage:
   warroom simulate [--config FILE] PAYLOAD    decide on a webhook payload without side effects
   warroom incidents list [--all] [--state S] [--service S]
   warroom incidents show|ack|resolve ID       drive a running server (--server URL, token in WARROOM_TOKEN)
+  warroom deploys record --service S --sha SHA [--env E --previous-sha P --author A --url U --finished-at T]
+  warroom deploys list [--service S]          record a deploy from CI, or list them
   warroom migrate [--config FILE]             apply store migrations
   warroom version
 
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = simulate(rest, stdout)
 	case "incidents":
 		err = incidents(ctx, rest, stdout)
+	case "deploys":
+		err = deploys(ctx, rest, stdout)
 	case "migrate":
 		err = migrate(ctx, rest, stdout)
 	case "version":

@@ -1,0 +1,169 @@
+package bot_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/jira/jiratest"
+	"github.com/warroom/warroom/integrations/slack/slacktest"
+)
+
+// fixtureStart is when the captured payment-gateway alert started.
+var fixtureStart = time.Date(2026, 11, 26, 4, 24, 38, 185e6, time.UTC)
+
+const correlationConfig = `
+rules:
+  - name: api-error-rate
+    match: '{alertname=~"HighErrorRate|ElevatedErrorRate|PodErrorRate|API error rate"}'
+    value: {annotation: error_rate, grafana: B}
+    threshold: "0.8%"
+    incident_key: [service, env]
+    severity: critical
+    runbook: "{{.Annotations.runbook_url}}"
+    rollback:
+      command: "argocd app rollback {{.Service}} {{.TargetRevision}}"
+`
+
+// deploy records a deploy through the API.
+func (h *harness) deploy(body string) reply {
+	h.t.Helper()
+	return h.post("/api/v1/deploys", []byte(body), nil)
+}
+
+// The fixtures with two recorded deploys of payment-gateway: the summary
+// and the ticket name the 12-minute-old deploy as the suspect, the older
+// one as the target, and the rendered rollback command; checkout, with no
+// deploys, says so.
+func TestSuspectDeployInWarRoom(t *testing.T) {
+	slackFake := workspace(t)
+	jiraFake := jiratest.New()
+	t.Cleanup(jiraFake.Close)
+	parsed, err := bot.Parse([]byte(correlationConfig), "correlation.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startJira(t, jiraFake, "cloud", func(c *bot.Config) {
+		c.Rules = parsed.Rules
+		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
+		c.Deploys.CompareURL = "https://github.com/example/{{.Service}}/compare/{{.TargetRevision}}...{{.Revision}}"
+	})
+	old := fixtureStart.Add(-3 * time.Hour).Format(time.RFC3339)
+	recent := fixtureStart.Add(-12 * time.Minute).Format(time.RFC3339)
+	for _, body := range []string{
+		`{"service":"payment-gateway","env":"prod","sha":"0a1b2c3d4e5f60718293a4b5c6d7e8f901234567","author":"carol","finished_at":"` + old + `"}`,
+		`{"service":"payment-gateway","env":"prod","sha":"9f8e7d6c5b4a39281706f5e4d3c2b1a098765432","previous_sha":"0a1b2c3d4e5f60718293a4b5c6d7e8f901234567","author":"alice","url":"https://ci.example.com/runs/7","finished_at":"` + recent + `"}`,
+	} {
+		if r := h.deploy(body); r.code != http.StatusCreated {
+			t.Fatalf("record deploy: %d %s", r.code, r.body)
+		}
+	}
+
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	is := h.ticket(t, jiraFake, "INC-1")
+	waitFor(t, "the war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+	inc := h.incident("INC-1")
+	if inc.Evidence == nil || inc.Evidence.Suspect == nil || inc.SuspectDeploy != "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432" {
+		t.Fatalf("evidence %+v suspect %q", inc.Evidence, inc.SuspectDeploy)
+	}
+	command := "argocd app rollback payment-gateway 0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"
+	summary := blocksText(messagesOf(slackFake, inc.SlackChannelID, "warroom_summary")[0])
+	for _, want := range []string{"*suspect* `9f8e7d6` payment-gateway by alice, 12m before the alert", "`0a1b2c3` payment-gateway by carol, 3h before the alert",
+		"roll back to 0a1b2c3", command, "compare/0a1b2c3d4e5f60718293a4b5c6d7e8f901234567...9f8e7d6c5b4a39281706f5e4d3c2b1a098765432|diff"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+	is, _ = jiraFake.Issue(is.Key)
+	for _, want := range []string{"*Suspect deploy:* 9f8e7d6 by alice", "*Roll back to:* 0a1b2c3", "{noformat}\n" + command + "\n{noformat}", "9f8e7d6 payment\\-gateway by alice, 12m before the alert *(suspect)*"} {
+		if !strings.Contains(is.Description, want) {
+			t.Errorf("ticket lacks %q:\n%s", want, is.Description)
+		}
+	}
+
+	// checkout has no deploys: it says so, and suggests nothing.
+	h.deliver("alertmanager/firing-below-threshold.json")
+	h.deliver("grafana/firing-error-rate.json")
+	checkout := h.ticket(t, jiraFake, "INC-2")
+	waitFor(t, "checkout's war room", func() bool { return h.ready("INC-2") && h.settled("INC-2") })
+	inc = h.incident("INC-2")
+	summary = blocksText(messagesOf(slackFake, inc.SlackChannelID, "warroom_summary")[0])
+	if !strings.Contains(summary, "no deploy in the last 2h") || strings.Contains(summary, "argocd") {
+		t.Errorf("checkout summary:\n%s", summary)
+	}
+	if !strings.Contains(checkout.Description, "no deploy in the last 2h: warroom suggests no rollback") {
+		t.Errorf("checkout ticket:\n%s", checkout.Description)
+	}
+}
+
+func TestDeploysAPI(t *testing.T) {
+	h := start(t, nil)
+	for _, tc := range []struct {
+		body string
+		code int
+		want string
+	}{
+		{`{"service":"pay","sha":"abc1234"}`, http.StatusCreated, `"recorded":true`},
+		{`{"service":"pay","sha":"abc1234","finished_at":"2026-11-26T04:00:00Z"}`, http.StatusCreated, `"finished_at":"2026-11-26T04:00:00Z"`},
+		{`{"service":"pay","sha":"abc1234","finished_at":"2026-11-26T04:00:00Z"}`, http.StatusOK, `"recorded":false`},
+		{`{"sha":"abc"}`, http.StatusBadRequest, "a deploy needs a service"},
+		{`{"service":"pay","sha":"x","colour":"red"}`, http.StatusBadRequest, "unknown field"},
+		{`{"service":`, http.StatusBadRequest, "malformed JSON"},
+		{`{"service":"pay","sha":"x","url":"javascript:alert(1)"}`, http.StatusBadRequest, "url must be http(s)"},
+		{`{"service":"pay","sha":"x","finished_at":"2999-01-01T00:00:00Z"}`, http.StatusBadRequest, "in the future"},
+	} {
+		r := h.deploy(tc.body)
+		if r.code != tc.code || !strings.Contains(string(r.body), tc.want) {
+			t.Errorf("%s: %d %s, want %d with %q", tc.body, r.code, r.body, tc.code, tc.want)
+		}
+	}
+	if r := h.post("/api/v1/deploys", []byte(`{"service":"pay","sha":"x"}`), map[string]string{"Authorization": "Bearer wrong"}); r.code != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d", r.code)
+	}
+	big := `{"service":"pay","sha":"` + strings.Repeat("a", 2<<20) + `"}`
+	if r := h.deploy(big); r.code != http.StatusBadRequest || !strings.Contains(string(r.body), "body over") {
+		t.Errorf("2 MiB body: %d %s", r.code, r.body)
+	}
+
+	// Argo CD's notification webhook, {"app": {{toJson .app}}}.
+	argo := map[string]any{"app": map[string]any{
+		"metadata": map[string]any{"name": "payment-gateway-prod", "labels": map[string]string{"app.kubernetes.io/name": "payment-gateway", "env": "prod"}},
+		"spec":     map[string]any{"source": map[string]string{"repoURL": "https://github.com/example/gitops"}, "destination": map[string]string{"namespace": "payments"}},
+		"status": map[string]any{
+			"sync": map[string]string{"revision": "fedcba9"},
+			"operationState": map[string]any{"phase": "Succeeded", "finishedAt": "2026-11-26T04:12:00Z",
+				"operation":  map[string]any{"initiatedBy": map[string]string{"username": "argo-bot"}},
+				"syncResult": map[string]string{"revision": "fedcba9876543210"}},
+			"history": []map[string]string{{"revision": "1111111"}, {"revision": "fedcba9876543210"}},
+		},
+	}}
+	body, _ := json.Marshal(argo)
+	r := h.post("/api/v1/deploys/argocd", body, nil)
+	if r.code != http.StatusCreated {
+		t.Fatalf("argocd: %d %s", r.code, r.body)
+	}
+	var got struct{ Deploy incident.Deploy }
+	_ = json.Unmarshal(r.body, &got)
+	d := got.Deploy
+	if d.Service != "payment-gateway" || d.Env != "prod" || d.SHA != "fedcba9876543210" || d.PreviousSHA != "1111111" ||
+		d.Author != "argo-bot" || d.Source != "argocd" || !d.FinishedAt.Equal(time.Date(2026, 11, 26, 4, 12, 0, 0, time.UTC)) {
+		t.Errorf("argocd deploy %+v", d)
+	}
+	argo["app"].(map[string]any)["status"].(map[string]any)["operationState"].(map[string]any)["phase"] = "Failed"
+	body, _ = json.Marshal(argo)
+	if r := h.post("/api/v1/deploys/argocd", body, nil); r.code != http.StatusOK || !strings.Contains(string(r.body), "sync phase Failed") {
+		t.Errorf("failed sync: %d %s", r.code, r.body)
+	}
+	if r := h.post("/api/v1/deploys/argocd", []byte(`{"application":"x"}`), nil); r.code != http.StatusBadRequest {
+		t.Errorf("not an Argo CD body: %d %s", r.code, r.body)
+	}
+
+	list := h.get("/api/v1/deploys?service=payment-gateway")
+	if list.code != http.StatusOK || !strings.Contains(string(list.body), "fedcba9876543210") || strings.Contains(string(list.body), `"pay"`) {
+		t.Errorf("list: %d %s", list.code, list.body)
+	}
+}
