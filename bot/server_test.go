@@ -23,7 +23,7 @@ const testToken = "s3cret-webhook-token"
 // fixture reads a payload captured from a real Alertmanager (or Grafana).
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "fixtures", name))
+	b, err := os.ReadFile(filepath.Join("..", "internal", "fixtures", name))
 	if err != nil {
 		t.Fatalf("fixture: %v", err)
 	}

@@ -18,7 +18,7 @@ import (
 
 // fixture is the Alertmanager delivery the crash test's deliveries are made
 // from, a real webhook captured from Alertmanager.
-const fixture = "../testdata/fixtures/alertmanager/firing-high-error-rate.json"
+const fixture = "../internal/fixtures/alertmanager/firing-high-error-rate.json"
 
 // delivery is one webhook the crash test sends, and what became of it.
 type delivery struct {

@@ -17,7 +17,7 @@ import (
 )
 
 // fixtures is the shared folder of real webhook payloads.
-const fixtures = "../testdata/fixtures"
+const fixtures = "../internal/fixtures"
 
 // loadAlerts decodes the parts of a webhook payload that rules look at.
 func loadAlerts(t *testing.T, name string) []incident.Alert {

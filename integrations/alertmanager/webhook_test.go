@@ -12,7 +12,7 @@ import (
 
 // Every payload captured from a real Alertmanager or Grafana validates.
 func TestFixturesValidate(t *testing.T) {
-	files, err := filepath.Glob("../../testdata/fixtures/*/*.json")
+	files, err := filepath.Glob("../../internal/fixtures/*/*.json")
 	if err != nil || len(files) < 8 {
 		t.Fatalf("fixtures: %v (%d files)", err, len(files))
 	}
