@@ -106,7 +106,7 @@ func JiraDescription(v JiraView) string {
 	if ev := inc.Evidence; v.Rollback == nil && ev != nil && ev.NoDeploys != "" {
 		b.WriteString(EscapeWiki(ev.NoDeploys) + ": warroom suggests no rollback.")
 	} else {
-		b.WriteString(jiraRollback(inc, v.Rollback))
+		b.WriteString(jiraRollback(start, v.Rollback))
 	}
 	if !v.Now.IsZero() {
 		b.WriteString("\n\n----\n_Updated " + v.Now.UTC().Format(jiraTimeLayout) + " by warroom._")
@@ -321,7 +321,7 @@ func wikiLinkURL(raw string) (string, bool) {
 // jiraRollback is the rollback section: what is missing, or the suspect
 // deploy, the revision to go back to, and the command in a {noformat}
 // block.
-func jiraRollback(inc *incident.Incident, r *RollbackSuggestion) string {
+func jiraRollback(start time.Time, r *RollbackSuggestion) string {
 	if r == nil {
 		return noDeployHistoryWiki
 	}
@@ -339,11 +339,7 @@ func jiraRollback(inc *incident.Incident, r *RollbackSuggestion) string {
 	deployed := "* *Deployed at:* unknown"
 	if !r.DeployedAt.IsZero() {
 		deployed = "* *Deployed at:* " + r.DeployedAt.UTC().Format(jiraTimeLayout)
-		if d := inc.OpenedAt.Sub(r.DeployedAt); d >= 0 {
-			deployed += ", " + humanDuration(d) + " before the incident opened"
-		} else {
-			deployed += ", " + humanDuration(-d) + " after the incident opened"
-		}
+		deployed += ", " + relative(r.DeployedAt, start)
 	}
 	target := wikiInline(jiraShortRevision(r.TargetRevision), wikiNameMax)
 	if target == "" {

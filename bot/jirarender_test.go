@@ -256,7 +256,7 @@ func TestJiraDescriptionContent(t *testing.T) {
 			"* [Alertmanager|https://alertmanager.example.com/#/alerts?filter=%7Bservice%3D%22payment-gateway%22%7D]",
 			"* Jaeger: [Failing traces|"}, []string{"jira.example.com", "javascript:", "more alerts"}},
 		{"rollback", []string{"* *Suspect deploy:* e4f5a6b by alice ([deploy|https://github.com/acme/payment-gateway/compare/a1b2c3d...e4f5a6b])",
-			"* *Deployed at:* 2025-03-04 08:56 UTC, 4m before the incident opened", "* *Roll back to:* a1b2c3d",
+			"* *Deployed at:* 2025-03-04 08:56 UTC, 4m before the alert", "* *Roll back to:* a1b2c3d",
 			"{noformat}\nargocd app rollback payment-gateway --revision a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0\n{noformat}"},
 			[]string{"No deploy history"}},
 		{"storm", []string{"298 firing of 300", "…and 290 more alerts", "(Alertmanager truncated 250 more alerts.)", "more links"}, nil},
@@ -264,7 +264,7 @@ func TestJiraDescriptionContent(t *testing.T) {
 			"\\|\\|x\\|\\|", "\\{color:red\\}", "&#92;&#92;", "\\*bold\\*", "\\-strike\\-", "\u200bh1. fake", "\u200bbq. quote", "\u200bH2. shout",
 			"C:\\Users\\x", "\\[31m\nend&#92;", "%7C2%5D&b=%5B3%5D%7Bnoformat%7D", "run%20book%5C", "* Jaeger: [ǃx.png ǃ|http://evil/x.png!]",
 			"* Grafana: [\\[click¦http://evil\\]|https://grafana.example.com/d/x?a=1%7C2%5D&b=%5B3%5D%7Bnoformat%7D]",
-			"deploy/{\u200bnoformat}pay\n{\u200bNOFORMAT}\nh1. x [~admin] gnp.exe\n{noformat}", "* *Deployed at:* 2025-03-04 09:02 UTC, 2m after the incident opened"},
+			"deploy/{\u200bnoformat}pay\n{\u200bNOFORMAT}\nh1. x [~admin] gnp.exe\n{noformat}", "* *Deployed at:* 2025-03-04 09:02 UTC, 2m after the alert"},
 			[]string{"javascript:", "https:///x", "\u202e", "\x00", "\x1b", "\r"}},
 	}
 	for _, c := range cases {

@@ -24,6 +24,7 @@ var version = "dev"
 const usage = `warroom — the SRE war-room bot
 
 Usage:
+  warroom demo                                the whole job on this laptop, with in-process fakes (about 5 s)
   warroom serve [--config FILE]               run the bot (no config: SQLite in ./warroom.db, loopback, dry run)
   warroom check-config [--online] FILE        validate a config file (--online: ask Slack and Jira too)
   warroom simulate [--config FILE] PAYLOAD    decide on a webhook payload without side effects
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = checkConfig(rest, stdout)
 	case "simulate":
 		err = simulate(rest, stdout)
+	case "demo":
+		err = demo(ctx, rest, stdout)
 	case "incidents":
 		err = incidents(ctx, rest, stdout)
 	case "deploys":

@@ -23,7 +23,7 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-const fixtures = "../../internal/fixtures"
+const fixtureDir = "../../internal/fixtures"
 
 func TestUsageErrors(t *testing.T) {
 	for _, tc := range []struct {
@@ -77,7 +77,7 @@ func TestCheckConfigReference(t *testing.T) {
 }
 
 func TestSimulate(t *testing.T) {
-	code, out, stderr := runCLI(t, "simulate", fixtures+"/alertmanager/firing-high-error-rate.json")
+	code, out, stderr := runCLI(t, "simulate", fixtureDir+"/alertmanager/firing-high-error-rate.json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -90,12 +90,12 @@ func TestSimulate(t *testing.T) {
 			t.Errorf("simulate output lacks %q:\n%s", want, out)
 		}
 	}
-	code, out, _ = runCLI(t, "simulate", "-o", "json", fixtures+"/alertmanager/firing-below-threshold.json")
+	code, out, _ = runCLI(t, "simulate", "-o", "json", fixtureDir+"/alertmanager/firing-below-threshold.json")
 	var sim []bot.SimulatedAlert
 	if code != 0 || json.Unmarshal([]byte(out), &sim) != nil || len(sim) != 1 || sim[0].Decision != incident.ActionRecord || len(sim[0].Calls) != 0 {
 		t.Errorf("below threshold: exit %d, %s", code, out)
 	}
-	code, out, _ = runCLI(t, "simulate", "--config", "../../examples/warroom.yaml", fixtures+"/grafana/firing-error-rate.json")
+	code, out, _ = runCLI(t, "simulate", "--config", "../../examples/warroom.yaml", fixtureDir+"/grafana/firing-error-rate.json")
 	if code != 0 || !strings.Contains(out, `record by rule "everything-else"`) {
 		t.Errorf("grafana under the reference rules: exit %d\n%s", code, out)
 	}
@@ -125,7 +125,7 @@ func TestIncidentsCommands(t *testing.T) {
 	for srv.Addr() == "" {
 		time.Sleep(5 * time.Millisecond)
 	}
-	body, _ := os.ReadFile(fixtures + "/alertmanager/firing-high-error-rate.json")
+	body, _ := os.ReadFile(fixtureDir + "/alertmanager/firing-high-error-rate.json")
 	req, _ := http.NewRequest(http.MethodPost, "http://"+srv.Addr()+"/api/v1/alerts/alertmanager", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer cli-token")

@@ -1,0 +1,397 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/jira/jiratest"
+	"github.com/warroom/warroom/integrations/slack/slacktest"
+	"github.com/warroom/warroom/internal/fixtures"
+)
+
+// demoRules are the rules of the demo: the reference config's.
+const demoRules = `
+rules:
+  - name: api-error-rate
+    match: '{alertname=~"HighErrorRate|ElevatedErrorRate|PodErrorRate|API error rate"}'
+    value: {annotation: error_rate, grafana: B}
+    threshold: "0.8%"
+    when_unknown: war_room
+    incident_key: [service, env]
+    severity: critical
+    responders: ["@payments-oncall"]
+    runbook: "{{.Annotations.runbook_url}}"
+    rollback:
+      command: "argocd app rollback {{.Service}} {{.TargetRevision}}"
+  - name: everything-else
+    match: '{}'
+    decision: record
+`
+
+// demoToken authenticates the demo's own webhooks.
+const demoToken = "demo-token"
+
+// demo shows the whole job on a laptop: warroom on the embedded defaults
+// with in-process fakes, two deploys, the fixture alerts, and what a
+// responder sees.
+func demo(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("demo")
+	verbose := fs.Bool("v", false, "log what warroom does")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	began := time.Now()
+	dir, err := os.MkdirTemp("", "warroom-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	slackFake := slacktest.New()
+	defer slackFake.Close()
+	for _, u := range [][3]string{{"U0ALICE01", "alice", "alice@example.com"}, {"U0BOB0001", "bob", "bob@example.com"}, {"U0DAVE001", "dave", "dave@example.com"}} {
+		slackFake.AddUser(u[0], u[1], u[2])
+	}
+	slackFake.AddUserGroup("S0PAYONC1", "payments-oncall", "U0ALICE01", "U0BOB0001")
+	slackFake.AddUserGroup("S0SREONC1", "sre-oncall", "U0DAVE001")
+	slackFake.AddChannel("reliability-alert", false, false)
+	jiraFake := jiratest.New()
+	defer jiraFake.Close()
+
+	parsed, err := bot.Parse([]byte(demoRules), "demo-rules.yaml")
+	if err != nil {
+		return err
+	}
+	cfg := bot.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Storage.DSN = filepath.Join(dir, "warroom.db")
+	cfg.DryRunLog = filepath.Join(dir, "dryrun.jsonl")
+	cfg.Webhook.BearerToken = demoToken
+	cfg.Rules = parsed.Rules
+	cfg.Slack.BotToken, cfg.Slack.APIURL, cfg.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
+	cfg.Slack.AnnounceChannel, cfg.Slack.Responders = "reliability-alert", []string{"@sre-oncall"}
+	cfg.Jira.URL, cfg.Jira.DryRun, cfg.Jira.Deployment = jiraFake.URL(), false, "cloud"
+	cfg.Jira.Auth.Email, cfg.Jira.Auth.APIToken = jiratest.DefaultEmail, jiratest.DefaultAPIToken
+	cfg.Jira.Project, cfg.Jira.IssueType, cfg.Jira.Labels = "OPS", "Incident", []string{"warroom"}
+	cfg.Deploys.CompareURL = "https://github.com/example/{{.Service}}/compare/{{.TargetRevision}}...{{.Revision}}"
+	cfg.CorrelationBudget = bot.Duration(time.Second)
+	extra := demoSources(cfg)
+	defer extra.close()
+
+	log := slog.New(slog.DiscardHandler)
+	if *verbose {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	srv, err := bot.New(ctx, cfg, bot.Deps{Logger: log})
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	for srv.Addr() == "" {
+		select {
+		case err := <-done:
+			return fmt.Errorf("warroom did not start: %w", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	d := &demoRun{base: "http://" + srv.Addr(), out: stdout, slack: slackFake, jira: jiraFake, http: &http.Client{Timeout: 10 * time.Second}}
+
+	fmt.Fprintf(stdout, "warroom demo: warroom %s on the embedded defaults (SQLite in %s), with in-process fakes of %s.\n\n",
+		version, dir, strings.Join(append([]string{"Slack", "Jira"}, extra.names...), ", "))
+
+	// Two deploys of payment-gateway, as CI would record them.
+	start := time.Date(2026, 11, 26, 4, 24, 38, 0, time.UTC) // the fixture alert's start
+	for _, dep := range []map[string]any{
+		{"service": "payment-gateway", "env": "prod", "sha": "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567", "author": "carol", "finished_at": start.Add(-3 * time.Hour)},
+		{"service": "payment-gateway", "env": "prod", "sha": "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432", "previous_sha": "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567",
+			"author": "alice", "url": "https://ci.example.com/payment-gateway/runs/1842", "finished_at": start.Add(-12 * time.Minute)},
+	} {
+		if _, err := d.post("/api/v1/deploys", dep); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(stdout, "Recorded 2 deploys of payment-gateway: 0a1b2c3 by carol 3h before the alert, 9f8e7d6 by alice 12m before.")
+
+	fmt.Fprintln(stdout, "\nReplaying the alerts captured from a real Alertmanager:")
+	for _, name := range []string{"firing-high-error-rate", "firing-pod-error-rate-3-alerts", "repeat-high-error-rate", "firing-below-threshold", "firing-truncated"} {
+		if err := d.replay("alertmanager/" + name + ".json"); err != nil {
+			return err
+		}
+	}
+	if err := d.waitReady("INC-1"); err != nil {
+		return err
+	}
+	if err := d.showWarRoom("INC-1"); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(stdout, "\nThe alerts resolve:")
+	for _, name := range []string{"alertmanager/resolved-high-error-rate.json", "alertmanager/resolved-pod-error-rate.json"} {
+		if err := d.replay(name); err != nil {
+			return err
+		}
+	}
+	if err := d.showResolved("INC-1"); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nDone in %s. Run `warroom serve` for the real thing; README.md says how to connect Slack and Jira.\n", time.Since(began).Round(100*time.Millisecond))
+	return nil
+}
+
+type demoRun struct {
+	base  string
+	out   io.Writer
+	slack *slacktest.Server
+	jira  *jiratest.Server
+	http  *http.Client
+}
+
+func (d *demoRun) do(method, path string, body []byte) ([]byte, int, error) {
+	req, err := http.NewRequest(method, d.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+demoToken)
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return b, resp.StatusCode, err
+}
+
+func (d *demoRun) post(path string, v any) ([]byte, error) {
+	body, _ := json.Marshal(v)
+	b, code, err := d.do(http.MethodPost, path, body)
+	if err == nil && code >= 300 {
+		err = fmt.Errorf("POST %s: HTTP %d %s", path, code, b)
+	}
+	return b, err
+}
+
+func (d *demoRun) incident(id string) (*bot.IncidentView, error) {
+	b, code, err := d.do(http.MethodGet, "/api/v1/incidents/"+id, nil)
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d %s", id, code, b)
+	}
+	var v bot.IncidentView
+	return &v, json.Unmarshal(b, &v)
+}
+
+// replay sends a fixture and says what warroom answered.
+func (d *demoRun) replay(name string) error {
+	body, err := fixtures.Read(name)
+	if err != nil {
+		return err
+	}
+	path := "/api/v1/alerts/alertmanager"
+	if strings.HasPrefix(name, "grafana/") {
+		path = "/api/v1/alerts/grafana"
+	}
+	b, code, err := d.do(http.MethodPost, path, body)
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Alerts []incident.AlertResult `json:"alerts"`
+	}
+	_ = json.Unmarshal(b, &r)
+	var what []string
+	for _, a := range r.Alerts {
+		s := string(a.Outcome)
+		if a.Incident != "" {
+			s += " " + a.Incident
+		}
+		if a.Reason != "" && a.Outcome == incident.OutcomeRecorded {
+			s += " (" + a.Reason + ")"
+		}
+		if len(what) == 0 || what[len(what)-1] != s {
+			what = append(what, s)
+		}
+	}
+	fmt.Fprintf(d.out, "  %-42s HTTP %d  %s\n", filepath.Base(name), code, strings.Join(what, ", "))
+	return nil
+}
+
+// waitReady waits until the war room is set up: channel, pinned summary,
+// ticket, evidence, and every step run.
+func (d *demoRun) waitReady(id string) error {
+	deadline := time.Now().Add(8 * time.Second)
+	for time.Now().Before(deadline) {
+		v, err := d.incident(id)
+		if err != nil {
+			return err
+		}
+		settled := v.SlackChannelID != "" && v.SummaryTS != "" && v.JiraKey != "" && v.Evidence != nil && len(v.Evidence.Pending) == 0
+		for _, j := range v.Jobs {
+			settled = settled && (j.State == incident.JobDone || j.Kind == incident.JobSlackArchive)
+		}
+		if settled {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("the war room was not ready within 8s (run with -v to see why)")
+}
+
+func (d *demoRun) showWarRoom(id string) error {
+	v, err := d.incident(id)
+	if err != nil {
+		return err
+	}
+	var members []string
+	for _, c := range d.slack.Channels() {
+		if c.ID == v.SlackChannelID {
+			for _, m := range c.Members {
+				if m != slacktest.BotUserID {
+					members = append(members, m)
+				}
+			}
+		}
+	}
+	fmt.Fprintf(d.out, "\nSlack: war room #%s, responders invited: %s\n", v.SlackChannel, strings.Join(members, ", "))
+	for _, m := range d.slack.Messages(v.SlackChannelID) {
+		if m.Metadata != nil && m.Metadata.EventType == "warroom_summary" {
+			fmt.Fprintf(d.out, "Pinned summary (edited in place %d times):\n", m.Edits)
+			fmt.Fprintln(d.out, indent(blocksAsText(m.Blocks), "  │ "))
+		}
+	}
+	for _, b := range d.slack.Bookmarks(v.SlackChannelID) {
+		fmt.Fprintf(d.out, "Bookmark: %s  %s\n", b.Title, b.Link)
+	}
+	if ch, ok := d.slack.ChannelByName("reliability-alert"); ok {
+		for _, m := range d.slack.Messages(ch.ID) {
+			fmt.Fprintf(d.out, "Announced in #reliability-alert: %s\n", plainMrkdwn(m.Text))
+		}
+	}
+	is, ok := d.jira.Issue(v.JiraKey)
+	if !ok {
+		return fmt.Errorf("ticket %s is not in the Jira fake", v.JiraKey)
+	}
+	fmt.Fprintf(d.out, "\nJira: %s [%s, %s] %s\n  labels: %s\n", is.Key, is.Priority, is.Status, is.Summary, strings.Join(is.Labels, ", "))
+	if i := strings.Index(is.Description, "h2. Rollback suggestion"); i >= 0 {
+		fmt.Fprintln(d.out, indent(strings.TrimSpace(is.Description[i:strings.LastIndex(is.Description, "\n----")]), "  │ "))
+	}
+	if ev := v.Evidence; ev != nil && ev.Suspect != nil {
+		ago := strings.TrimSuffix(start(v).Sub(ev.Suspect.FinishedAt).Round(time.Minute).String(), "0s")
+		fmt.Fprintf(d.out, "\nSuspect deploy: %s by %s, %s before the alert\nRollback:       %s\n", incident.ShortSHA(ev.Suspect.SHA),
+			ev.Suspect.Author, ago, ev.Rollback)
+	}
+	return nil
+}
+
+func start(v *bot.IncidentView) time.Time {
+	t := v.OpenedAt
+	for _, a := range v.Alerts {
+		if !a.StartsAt.IsZero() && a.StartsAt.Before(t) {
+			t = a.StartsAt
+		}
+	}
+	return t
+}
+
+func (d *demoRun) showResolved(id string) error {
+	deadline := time.Now().Add(6 * time.Second)
+	for time.Now().Before(deadline) {
+		v, err := d.incident(id)
+		if err != nil {
+			return err
+		}
+		is, _ := d.jira.Issue(v.JiraKey)
+		if v.State == incident.Resolved && is.Status == "Done" {
+			for _, m := range d.slack.Messages(v.SlackChannelID) {
+				if m.Metadata != nil && m.Metadata.EventType == "warroom_change" && strings.Contains(m.Text, "resolved after") {
+					fmt.Fprintf(d.out, "Slack: %s\nJira: %s is %s (resolution %s), with a closing comment\n", plainMrkdwn(m.Text), is.Key, is.Status, is.Resolution)
+					for _, j := range v.Jobs {
+						if j.Kind == incident.JobSlackArchive {
+							fmt.Fprintf(d.out, "The war room is archived at %s unless the alert fires again.\n", j.RunAt.UTC().Format(time.RFC3339))
+						}
+					}
+					return nil
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("the incident did not close within 6s")
+}
+
+var (
+	mrkdwnLink = regexp.MustCompile(`<(https?://[^|>]+)\|([^>]+)>`)
+	mrkdwnChan = regexp.MustCompile(`<#(C[A-Z0-9]+)>`)
+)
+
+// plainMrkdwn renders mrkdwn for a terminal.
+func plainMrkdwn(s string) string {
+	s = mrkdwnLink.ReplaceAllString(s, "$2 ($1)")
+	s = mrkdwnChan.ReplaceAllString(s, "#$1")
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&", "*", "", "`", "").Replace(s)
+}
+
+// blocksAsText renders a message's blocks as a responder reads them.
+func blocksAsText(raw json.RawMessage) string {
+	var blocks []struct {
+		Type     string                  `json:"type"`
+		Text     *struct{ Text string }  `json:"text"`
+		Fields   []struct{ Text string } `json:"fields"`
+		Elements []struct {
+			Text json.RawMessage `json:"text"`
+		} `json:"elements"`
+	}
+	if json.Unmarshal(raw, &blocks) != nil {
+		return string(raw)
+	}
+	var lines []string
+	for _, b := range blocks {
+		switch {
+		case b.Type == "actions":
+			var buttons []string
+			for _, e := range b.Elements {
+				var t struct{ Text string }
+				_ = json.Unmarshal(e.Text, &t)
+				buttons = append(buttons, "["+t.Text+"]")
+			}
+			lines = append(lines, strings.Join(buttons, " "))
+		case b.Text != nil:
+			lines = append(lines, plainMrkdwn(b.Text.Text))
+		case len(b.Fields) > 0:
+			var fs []string
+			for _, f := range b.Fields {
+				fs = append(fs, strings.ReplaceAll(plainMrkdwn(f.Text), "\n", ": "))
+			}
+			lines = append(lines, strings.Join(fs, " | "))
+		case b.Type == "context":
+			for _, e := range b.Elements {
+				var s string
+				_ = json.Unmarshal(e.Text, &s)
+				lines = append(lines, plainMrkdwn(s))
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
