@@ -85,10 +85,13 @@ const evidenceMargin = time.Second
 
 // gatherer builds the correlation from the config: the store's deploys
 // always, the other sources when configured.
-func (s *Server) gatherer() *correlate.Gatherer {
-	src := correlate.Sources{Deploys: s.store}
+func (s *Server) gatherer() (*correlate.Gatherer, error) {
+	src, err := s.sources()
+	if err != nil {
+		return nil, err
+	}
 	return correlate.New(src, correlate.Options{
 		Budget: s.cfg.CorrelationBudget.Duration(), Lookback: s.cfg.Deploys.Lookback.Duration(),
 		Upstreams: s.cfg.Deploys.Upstreams, CompareURL: s.cfg.Deploys.CompareURL, Now: s.now,
-	})
+	}), nil
 }

@@ -107,7 +107,13 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 			return nil, err
 		}
 		exec = s.dryRun
-		exec = NewCorrelateExecutor(s.gatherer(), store, s.svc, set, exec, s.log)
+		g, err := s.gatherer()
+		if err != nil {
+			store.Close()
+			s.dryRun.Close()
+			return nil, err
+		}
+		exec = NewCorrelateExecutor(g, store, s.svc, set, exec, s.log)
 		if !cfg.Jira.DryRun {
 			jc, err := NewJiraClient(cfg)
 			if err != nil {

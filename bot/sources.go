@@ -1,0 +1,114 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/warroom/warroom/correlate"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/grafana"
+	"github.com/warroom/warroom/integrations/jaeger"
+	"github.com/warroom/warroom/integrations/prometheus"
+	"github.com/warroom/warroom/rules"
+)
+
+// grafanaBoards adapts the Grafana client to correlate.DashboardFinder:
+// the rule's dashboards by UID with their variables rendered from the
+// alert, then those its tag finds.
+type grafanaBoards struct{ c *grafana.Client }
+
+// maxTaggedBoards bounds the dashboards a tag search adds.
+const maxTaggedBoards = 5
+
+func (g grafanaBoards) Dashboards(ctx context.Context, r *rules.Rule, data rules.TemplateData, from, to time.Time) ([]incident.EvidenceLink, error) {
+	var links []incident.EvidenceLink
+	var errs []error
+	seen := map[string]bool{}
+	for _, d := range r.Grafana.Dashboards {
+		vars := map[string]string{}
+		for name, tmpl := range d.Vars {
+			v, err := rules.Render(tmpl, data)
+			if err != nil {
+				return nil, fmt.Errorf("dashboard %s: var %s: %w", d.UID, name, err)
+			}
+			vars[name] = v
+		}
+		b, err := g.c.Dashboard(ctx, d.UID, vars, from, to)
+		if errors.Is(err, grafana.ErrNoToken) {
+			links = append(links, incident.EvidenceLink{Title: "Grafana " + d.UID, URL: g.c.LinkWithoutLookup(d.UID, vars, from, to)})
+			seen[d.UID] = true
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		seen[b.UID] = true
+		links = append(links, incident.EvidenceLink{Title: b.Title, URL: b.URL})
+	}
+	if tag := r.Grafana.Tag; tag != "" {
+		tag, err := rules.Render(tag, data)
+		if err != nil {
+			return nil, fmt.Errorf("grafana tag: %w", err)
+		}
+		vars := map[string]string{"service": data.Service}
+		if data.Env != "" {
+			vars["env"] = data.Env
+		}
+		found, err := g.c.Search(ctx, tag, vars, from, to, maxTaggedBoards)
+		if err != nil && !errors.Is(err, grafana.ErrNoToken) {
+			errs = append(errs, err)
+		}
+		for _, b := range found {
+			if !seen[b.UID] {
+				seen[b.UID] = true
+				links = append(links, incident.EvidenceLink{Title: b.Title, URL: b.URL})
+			}
+		}
+	}
+	if len(links) == 0 && len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return links, nil
+}
+
+// jaegerTraces adapts the Jaeger client to correlate.TraceFinder.
+type jaegerTraces struct{ c *jaeger.Client }
+
+func (j jaegerTraces) FailingTraces(ctx context.Context, service string, start, end time.Time, limit int) ([]incident.Trace, error) {
+	ts, err := j.c.FailingTraces(ctx, service, start, end, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]incident.Trace, len(ts))
+	for i, t := range ts {
+		out[i] = incident.Trace{ID: t.TraceID, Operation: t.Operation, Duration: t.Duration, ErrorSpan: t.ErrorSpan,
+			Error: t.ErrorMessage, URL: j.c.TraceURL(t.TraceID)}
+	}
+	return out, nil
+}
+
+func (j jaegerTraces) SearchURL(service string, start, end time.Time) string {
+	return j.c.SearchURL(service, start, end)
+}
+
+// sources builds the correlation sources the config names.
+func (s *Server) sources() (correlate.Sources, error) {
+	src := correlate.Sources{Deploys: s.store}
+	if u := s.cfg.Grafana.URL; u != "" {
+		src.Grafana = grafanaBoards{grafana.New(u, string(s.cfg.Grafana.Token), nil)}
+	}
+	if u := s.cfg.Jaeger.URL; u != "" {
+		src.Jaeger = jaegerTraces{jaeger.New(u, nil)}
+	}
+	if u := s.cfg.Prometheus.URL; u != "" {
+		p, err := prometheus.New(u, nil)
+		if err != nil {
+			return src, fmt.Errorf("prometheus: %w", err)
+		}
+		src.Prometheus = p
+	}
+	return src, nil
+}
