@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,7 +10,10 @@ import (
 
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/grafana/grafanatest"
+	"github.com/warroom/warroom/integrations/jaeger/jaegertest"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
+	"github.com/warroom/warroom/integrations/prometheus/prometheustest"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
 )
 
@@ -165,5 +169,143 @@ func TestDeploysAPI(t *testing.T) {
 	list := h.get("/api/v1/deploys?service=payment-gateway")
 	if list.code != http.StatusOK || !strings.Contains(string(list.body), "fedcba9876543210") || strings.Contains(string(list.body), `"pay"`) {
 		t.Errorf("list: %d %s", list.code, list.body)
+	}
+}
+
+// evidenceFakes are Grafana, Jaeger and Prometheus fakes seeded for the
+// payment-gateway fixture.
+type evidenceFakes struct {
+	grafana *grafanatest.Server
+	jaeger  *jaegertest.Server
+	prom    *prometheustest.Server
+}
+
+func startEvidenceFakes(t *testing.T) evidenceFakes {
+	f := evidenceFakes{grafana: grafanatest.New(), jaeger: jaegertest.New(), prom: prometheustest.New()}
+	t.Cleanup(f.grafana.Close)
+	t.Cleanup(f.jaeger.Close)
+	t.Cleanup(f.prom.Close)
+	f.grafana.AddDashboard(grafanatest.Dashboard{UID: "api-golden-signals", Title: "API golden signals", Tags: []string{"payments"}})
+	f.grafana.AddDashboard(grafanatest.Dashboard{UID: "pg-db", Title: "Payments database", Tags: []string{"payments"}})
+	for i := range 3 {
+		f.jaeger.AddTrace(jaegertest.Span{Service: "payment-gateway", Operation: "POST /v1/charge", Start: time.Now().Add(-time.Duration(i+1) * time.Minute),
+			Duration: 1200 * time.Millisecond, Error: true, Message: "upstream 503",
+			Children: []jaegertest.Span{{Service: "ledger", Operation: "INSERT payments", Duration: 900 * time.Millisecond, Error: true, Message: "deadlock detected"}}})
+	}
+	return f
+}
+
+const evidenceRules = `
+rules:
+  - name: api-error-rate
+    match: '{alertname=~"HighErrorRate|PodErrorRate"}'
+    value: {annotation: error_rate, query: 'sum(rate(http_requests_total{service="{{.Labels.service}}",status=~"5.."}[5m])) / sum(rate(http_requests_total{service="{{.Labels.service}}"}[5m]))'}
+    threshold: "0.8%"
+    incident_key: [service, env]
+    grafana:
+      dashboards:
+        - uid: api-golden-signals
+          vars: {service: "{{.Labels.service}}", env: "{{.Labels.env}}"}
+      tag: payments
+    rollback:
+      command: "argocd app rollback {{.Service}} {{.TargetRevision}}"
+`
+
+func startWithEvidence(t *testing.T, f evidenceFakes, budget time.Duration) (*harness, *slacktest.Server, *jiratest.Server) {
+	t.Helper()
+	slackFake := workspace(t)
+	jiraFake := jiratest.New()
+	t.Cleanup(jiraFake.Close)
+	parsed, err := bot.Parse([]byte(evidenceRules), "evidence.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startJira(t, jiraFake, "cloud", func(c *bot.Config) {
+		c.Rules = parsed.Rules
+		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
+		c.Grafana.URL, c.Grafana.Token = f.grafana.URL(), grafanatest.Token
+		c.Jaeger.URL, c.Prometheus.URL = f.jaeger.URL(), f.prom.URL()
+		c.CorrelationBudget = bot.Duration(budget)
+	})
+	return h, slackFake, jiraFake
+}
+
+// Grafana by UID and by tag, Jaeger's failing traces and Prometheus's
+// value are in the first summary and the ticket.
+func TestEvidenceSources(t *testing.T) {
+	f := startEvidenceFakes(t)
+	expr := `sum(rate(http_requests_total{service="payment-gateway",status=~"5.."}[5m])) / sum(rate(http_requests_total{service="payment-gateway"}[5m]))`
+	f.prom.SetSeries(expr, prometheustest.Point{At: fixtureStart.Add(-time.Minute), Value: 0.031}, prometheustest.Point{At: time.Now().Add(-time.Minute), Value: 0.027})
+	h, slackFake, jiraFake := startWithEvidence(t, f, 2*time.Second)
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	is := h.ticket(t, jiraFake, "INC-1")
+	waitFor(t, "the war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+	inc := h.incident("INC-1")
+	ev := inc.Evidence
+	if ev == nil || ev.Round != 1 || len(ev.Traces) != 3 || len(ev.Dashboards) != 2 || ev.ValueAtOpen == nil || *ev.ValueAtOpen != 0.031 || *ev.ValueNow != 0.027 {
+		t.Fatalf("evidence %+v", ev)
+	}
+	summaries := messagesOf(slackFake, inc.SlackChannelID, "warroom_summary")
+	if summaries[0].Edits != 0 && !strings.Contains(blocksText(summaries[0]), "Failing traces") {
+		t.Errorf("evidence not in the summary")
+	}
+	summary := blocksText(summaries[0])
+	for _, want := range []string{"POST /v1/charge", "failed in ledger: INSERT payments", "API golden signals", "var-service=payment-gateway",
+		"Payments database", "3.1% at the start, 2.7% now", "Failing traces in Jaeger"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+	for _, want := range []string{"INSERT payments", "API golden signals", "Prometheus: 3.1% at the start, 2.7% now"} {
+		if !strings.Contains(is.Description, want) {
+			t.Errorf("ticket lacks %q:\n%s", want, is.Description)
+		}
+	}
+}
+
+// A Jaeger that answers after 10 s does not hold the war room: channel,
+// summary and ticket are there within a second, the traces come as an
+// update. A Jaeger that is down is named.
+func TestSlowAndDownJaeger(t *testing.T) {
+	f := startEvidenceFakes(t)
+	f.jaeger.SetDelay(10 * time.Second)
+	h, slackFake, jiraFake := startWithEvidence(t, f, 300*time.Millisecond)
+	t0 := time.Now()
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	waitFor(t, "channel, summary and ticket", func() bool {
+		inc := h.incident("INC-1")
+		return inc.SummaryTS != "" && inc.JiraKey != ""
+	})
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("the war room took %s with a slow Jaeger", d)
+	}
+	inc := h.incident("INC-1")
+	if inc.Evidence == nil || fmt.Sprint(inc.Evidence.Pending) != "[Jaeger]" {
+		t.Fatalf("first evidence %+v, want Jaeger pending", inc.Evidence)
+	}
+	if s := blocksText(messagesOf(slackFake, inc.SlackChannelID, "warroom_summary")[0]); !strings.Contains(s, "still asking Jaeger") || !strings.Contains(s, "API golden signals") {
+		t.Errorf("first summary:\n%s", s)
+	}
+	waitFor(t, "the traces as an update", func() bool {
+		ev := h.incident("INC-1").Evidence
+		return ev != nil && ev.Round == 2 && len(ev.Traces) == 3 && h.settled("INC-1") && h.jiraSettled("INC-1")
+	})
+	if s := blocksText(messagesOf(slackFake, inc.SlackChannelID, "warroom_summary")[0]); !strings.Contains(s, "POST /v1/charge") {
+		t.Errorf("updated summary lacks the traces:\n%s", s)
+	}
+	if is, _ := jiraFake.Issue(inc.JiraKey); !strings.Contains(is.Description, "INSERT payments") {
+		t.Errorf("ticket description not updated with the traces:\n%s", is.Description)
+	}
+
+	// Jaeger down: said so, everything else there.
+	f2 := startEvidenceFakes(t)
+	f2.jaeger.Close()
+	h2, slack2, _ := startWithEvidence(t, f2, time.Second)
+	h2.deliver("alertmanager/firing-high-error-rate.json")
+	waitFor(t, "the war room without Jaeger", func() bool { return h2.ready("INC-1") && h2.settled("INC-1") })
+	inc = h2.incident("INC-1")
+	s := blocksText(messagesOf(slack2, inc.SlackChannelID, "warroom_summary")[0])
+	if !strings.Contains(s, ":warning: Jaeger: ") || !strings.Contains(s, "API golden signals") {
+		t.Errorf("summary with Jaeger down:\n%s", s)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/warroom/warroom/correlate"
@@ -94,17 +95,22 @@ func (j jaegerTraces) SearchURL(service string, start, end time.Time) string {
 	return j.c.SearchURL(service, start, end)
 }
 
+// sourceTimeout bounds one call to a correlation source; the gathering's
+// own deadline (a late source is waited for 20s) is what usually ends it.
+const sourceTimeout = 30 * time.Second
+
 // sources builds the correlation sources the config names.
 func (s *Server) sources() (correlate.Sources, error) {
 	src := correlate.Sources{Deploys: s.store}
+	hc := func() *http.Client { return &http.Client{Timeout: sourceTimeout} }
 	if u := s.cfg.Grafana.URL; u != "" {
-		src.Grafana = grafanaBoards{grafana.New(u, string(s.cfg.Grafana.Token), nil)}
+		src.Grafana = grafanaBoards{grafana.New(u, string(s.cfg.Grafana.Token), hc())}
 	}
 	if u := s.cfg.Jaeger.URL; u != "" {
-		src.Jaeger = jaegerTraces{jaeger.New(u, nil)}
+		src.Jaeger = jaegerTraces{jaeger.New(u, hc())}
 	}
 	if u := s.cfg.Prometheus.URL; u != "" {
-		p, err := prometheus.New(u, nil)
+		p, err := prometheus.New(u, hc())
 		if err != nil {
 			return src, fmt.Errorf("prometheus: %w", err)
 		}
