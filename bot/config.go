@@ -229,6 +229,23 @@ type DeploysConfig struct {
 	// Upstreams lists, per service, the services whose deploys may break
 	// it: their deploys are suspects too.
 	Upstreams map[string][]string `yaml:"upstreams" json:"upstreams"`
+	// Git reads deploys from a GitOps repository: a commit that touches a
+	// service's path on the branch is a deploy of that service.
+	Git *GitDeploys `yaml:"git" json:"git,omitempty"`
+}
+
+// GitDeploys locates a GitOps repository.
+type GitDeploys struct {
+	// URL is an https:// URL, a file:// URL or a local path.
+	URL    string `yaml:"url" json:"url"`
+	Branch string `yaml:"branch" json:"branch"`
+	// Path is a template (rules.TemplateData: {{.Service}}) for the
+	// directory or file of a service, e.g. "apps/{{.Service}}/prod".
+	Path string `yaml:"path" json:"path"`
+	// Env is the environment the branch and paths deploy to ("" for any).
+	Env       string `yaml:"env" json:"env"`
+	Token     Secret `yaml:"token" json:"token"`
+	TokenFile string `yaml:"token_file" json:"token_file"`
 }
 
 // Secret is a credential. It renders as "<secret>" (or "" when empty)
@@ -682,6 +699,9 @@ func (c *Config) secretRefs() []secretRef {
 	}
 	if b := c.Webhook.BasicAuth; b != nil {
 		refs = append(refs, secretRef{"webhook.basic_auth.password", &b.Password, &b.PasswordFile})
+	}
+	if g := c.Deploys.Git; g != nil {
+		refs = append(refs, secretRef{"deploys.git.token", &g.Token, &g.TokenFile})
 	}
 	return refs
 }

@@ -4,9 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/incident"
@@ -307,5 +312,63 @@ func TestSlowAndDownJaeger(t *testing.T) {
 	s := blocksText(messagesOf(slack2, inc.SlackChannelID, "warroom_summary")[0])
 	if !strings.Contains(s, ":warning: Jaeger: ") || !strings.Contains(s, "API golden signals") {
 		t.Errorf("summary with Jaeger down:\n%s", s)
+	}
+}
+
+// A GitOps repository, made here with go-git, as the deploy source: the
+// commits that touched the service's path are its deploys.
+func TestGitDeploySource(t *testing.T) {
+	dir := t.TempDir()
+	repo, err := gogit.PlainInit(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := func(path, content, author string, when time.Time) string {
+		t.Helper()
+		full := filepath.Join(dir, path)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wt.Add(path); err != nil {
+			t.Fatal(err)
+		}
+		sig := &object.Signature{Name: author, Email: author + "@example.com", When: when}
+		h, err := wt.Commit("deploy "+path, &gogit.CommitOptions{Author: sig, Committer: sig})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.String()
+	}
+	old := commit("apps/payment-gateway/prod.yaml", "image: pg:1.41\n", "carol", fixtureStart.Add(-3*time.Hour))
+	commit("apps/checkout/prod.yaml", "image: co:2.0\n", "erin", fixtureStart.Add(-20*time.Minute))
+	suspect := commit("apps/payment-gateway/prod.yaml", "image: pg:1.42\n", "alice", fixtureStart.Add(-12*time.Minute))
+
+	parsed, err := bot.Parse([]byte(correlationConfig), "git.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, func(c *bot.Config) {
+		c.Rules = parsed.Rules
+		c.Deploys.Git = &bot.GitDeploys{URL: dir, Path: "apps/{{.Service}}"}
+	})
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	waitFor(t, "the evidence", func() bool { return h.incident("INC-1").Evidence != nil })
+	ev := h.incident("INC-1").Evidence
+	if ev.Suspect == nil || ev.Suspect.SHA != suspect || ev.Suspect.Source != "git" || ev.Suspect.Author != "alice" ||
+		ev.Target == nil || ev.Target.SHA != old {
+		t.Fatalf("suspect %+v target %+v, want %s then %s", ev.Suspect, ev.Target, suspect, old)
+	}
+	if ev.Rollback != "argocd app rollback payment-gateway "+old {
+		t.Errorf("rollback %q", ev.Rollback)
+	}
+	if len(ev.Deploys) != 2 {
+		t.Errorf("deploys %+v, want payment-gateway's two (not checkout's)", ev.Deploys)
 	}
 }

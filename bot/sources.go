@@ -9,6 +9,7 @@ import (
 
 	"github.com/warroom/warroom/correlate"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/git"
 	"github.com/warroom/warroom/integrations/grafana"
 	"github.com/warroom/warroom/integrations/jaeger"
 	"github.com/warroom/warroom/integrations/prometheus"
@@ -95,6 +96,37 @@ func (j jaegerTraces) SearchURL(service string, start, end time.Time) string {
 	return j.c.SearchURL(service, start, end)
 }
 
+// gitDeploys adapts a GitOps repository's history to
+// correlate.DeployHistory: each commit that touched the service's path is
+// a deploy, the commit before it on that path the previous one.
+type gitDeploys struct {
+	src  *git.Source
+	path string
+	env  string
+}
+
+// maxGitDeploys bounds the commits read per service.
+const maxGitDeploys = 20
+
+func (g gitDeploys) History(ctx context.Context, service string, since time.Time) ([]incident.Deploy, error) {
+	path, err := rules.Render(g.path, rules.TemplateData{Service: service})
+	if err != nil {
+		return nil, fmt.Errorf("deploys.git.path: %w", err)
+	}
+	commits, err := g.src.History(ctx, path, since, maxGitDeploys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]incident.Deploy, len(commits))
+	for i, c := range commits {
+		out[i] = incident.Deploy{Service: service, Env: g.env, SHA: c.SHA, Author: c.Author, FinishedAt: c.Time, Source: "git"}
+		if i+1 < len(commits) {
+			out[i].PreviousSHA = commits[i+1].SHA
+		}
+	}
+	return out, nil
+}
+
 // sourceTimeout bounds one call to a correlation source; the gathering's
 // own deadline (a late source is waited for 20s) is what usually ends it.
 const sourceTimeout = 30 * time.Second
@@ -105,6 +137,16 @@ func (s *Server) sources() (correlate.Sources, error) {
 	hc := func() *http.Client { return &http.Client{Timeout: sourceTimeout} }
 	if u := s.cfg.Grafana.URL; u != "" {
 		src.Grafana = grafanaBoards{grafana.New(u, string(s.cfg.Grafana.Token), hc())}
+	}
+	if g := s.cfg.Deploys.Git; g != nil && g.URL != "" {
+		path := g.Path
+		if path == "" {
+			path = "{{.Service}}"
+		}
+		if err := rules.CheckTemplate(path); err != nil {
+			return src, fmt.Errorf("deploys.git.path: %w", err)
+		}
+		src.Git = gitDeploys{src: &git.Source{URL: g.URL, Branch: g.Branch, Token: string(g.Token)}, path: path, env: g.Env}
 	}
 	if u := s.cfg.Jaeger.URL; u != "" {
 		src.Jaeger = jaegerTraces{jaeger.New(u, hc())}
