@@ -60,6 +60,7 @@ type Config struct {
 	Prometheus   PrometheusConfig   `yaml:"prometheus" json:"prometheus"`
 	Alertmanager AlertmanagerConfig `yaml:"alertmanager" json:"alertmanager"`
 	Deploys      DeploysConfig      `yaml:"deploys" json:"deploys"`
+	Rollback     RollbackConfig     `yaml:"rollback" json:"rollback"`
 	// CorrelationBudget bounds the evidence that goes into the first
 	// summary; later evidence arrives as an update. Default 3s.
 	CorrelationBudget Duration `yaml:"correlation_budget" json:"correlation_budget"`
@@ -232,6 +233,13 @@ type DeploysConfig struct {
 	// Git reads deploys from a GitOps repository: a commit that touches a
 	// service's path on the branch is a deploy of that service.
 	Git *GitDeploys `yaml:"git" json:"git,omitempty"`
+}
+
+// RollbackConfig signs the calls of rules' rollback webhooks.
+type RollbackConfig struct {
+	// WebhookSecret is the HMAC-SHA256 key of X-Warroom-Signature.
+	WebhookSecret     Secret `yaml:"webhook_secret" json:"webhook_secret"`
+	WebhookSecretFile string `yaml:"webhook_secret_file" json:"webhook_secret_file"`
 }
 
 // GitDeploys locates a GitOps repository.
@@ -700,6 +708,7 @@ func (c *Config) secretRefs() []secretRef {
 	if b := c.Webhook.BasicAuth; b != nil {
 		refs = append(refs, secretRef{"webhook.basic_auth.password", &b.Password, &b.PasswordFile})
 	}
+	refs = append(refs, secretRef{"rollback.webhook_secret", &c.Rollback.WebhookSecret, &c.Rollback.WebhookSecretFile})
 	if g := c.Deploys.Git; g != nil {
 		refs = append(refs, secretRef{"deploys.git.token", &g.Token, &g.TokenFile})
 	}

@@ -3,7 +3,10 @@ package bot_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,11 +18,13 @@ import (
 
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/alertmanager/amtest"
 	"github.com/warroom/warroom/integrations/grafana/grafanatest"
 	"github.com/warroom/warroom/integrations/jaeger/jaegertest"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
 	"github.com/warroom/warroom/integrations/prometheus/prometheustest"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
+	"github.com/warroom/warroom/internal/loadgen"
 )
 
 // fixtureStart is when the captured payment-gateway alert started.
@@ -371,4 +376,86 @@ func TestGitDeploySource(t *testing.T) {
 	if len(ev.Deploys) != 2 {
 		t.Errorf("deploys %+v, want payment-gateway's two (not checkout's)", ev.Deploys)
 	}
+}
+
+// /warroom silence makes an Alertmanager silence for the incident's
+// alerts; the resolve expires it. The Roll back button calls the rule's
+// webhook with the suggestion, signed.
+func TestSilenceAndRollbackWebhook(t *testing.T) {
+	am := amtest.New()
+	t.Cleanup(am.Close)
+	type call struct {
+		body []byte
+		sig  string
+	}
+	calls := make(chan call, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		calls <- call{b, r.Header.Get("X-Warroom-Signature")}
+	}))
+	t.Cleanup(hook.Close)
+	rulesYAML := strings.Replace(correlationConfig, `command: "argocd app rollback {{.Service}} {{.TargetRevision}}"`,
+		`command: "argocd app rollback {{.Service}} {{.TargetRevision}}"`+"\n      webhook_url: "+hook.URL, 1)
+	parsed, err := bot.Parse([]byte(rulesYAML), "silence.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, func(c *bot.Config) {
+		c.Rules = parsed.Rules
+		c.Alertmanager.URL = am.URL()
+		c.Slack.SigningSecret = testSigningSecret
+		c.Rollback.WebhookSecret = "rollback-secret"
+	})
+	for _, body := range []string{
+		`{"service":"payment-gateway","env":"prod","sha":"aaaaaaa1","finished_at":"` + fixtureStart.Add(-3*time.Hour).Format(time.RFC3339) + `"}`,
+		`{"service":"payment-gateway","env":"prod","sha":"bbbbbbb2","finished_at":"` + fixtureStart.Add(-12*time.Minute).Format(time.RFC3339) + `"}`,
+	} {
+		if r := h.deploy(body); r.code != http.StatusCreated {
+			t.Fatalf("deploy: %d %s", r.code, r.body)
+		}
+	}
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	waitFor(t, "the evidence", func() bool { return h.incident("INC-1").Evidence != nil })
+
+	reply := h.command("silence INC-1 2h")
+	if !strings.Contains(reply, "silenced for 2h") || !strings.Contains(reply, `alertname=~"HighErrorRate"`) {
+		t.Errorf("silence reply %q", reply)
+	}
+	ss := am.Silences()
+	if len(ss) != 1 || ss[0].State != "active" {
+		t.Fatalf("silences %+v", ss)
+	}
+	if reply := h.command("deploys INC-1"); !strings.Contains(reply, "*suspect* `bbbbbbb` payment-gateway, 12m before the alert") {
+		t.Errorf("/warroom deploys: %q", reply)
+	}
+	if reply := h.command("rollback INC-1"); !strings.Contains(reply, "argocd app rollback payment-gateway aaaaaaa1") {
+		t.Errorf("/warroom rollback: %q", reply)
+	}
+
+	// The Roll back button, as Slack sends it.
+	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]string{"id": "U0ALICE01"},
+		"response_url": "https://hooks.slack.com/actions/T1/1/x", "trigger_id": "t1",
+		"actions": []map[string]string{{"action_id": bot.ActionRollback, "value": "INC-1", "type": "button", "block_id": "summary_actions"}}})
+	form := "payload=" + url.QueryEscape(string(payload))
+	ts, sig := loadgen.SignSlack(testSigningSecret, form, time.Now())
+	if r := h.post("/slack/interactions", []byte(form), map[string]string{"Content-Type": "application/x-www-form-urlencoded",
+		"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}); r.code != http.StatusOK {
+		t.Fatalf("button: %d %s", r.code, r.body)
+	}
+	select {
+	case c := <-calls:
+		if c.sig != bot.SignRollback("rollback-secret", c.body) {
+			t.Errorf("signature %q does not match the body", c.sig)
+		}
+		var req bot.RollbackRequest
+		if err := json.Unmarshal(c.body, &req); err != nil || req.Incident != "INC-1" || req.SuspectSHA != "bbbbbbb2" ||
+			req.TargetRevision != "aaaaaaa1" || req.RequestedBy != "U0ALICE01" || req.Command != "argocd app rollback payment-gateway aaaaaaa1" {
+			t.Errorf("webhook body %s (%v)", c.body, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the rollback webhook was not called")
+	}
+
+	h.deliver("alertmanager/resolved-high-error-rate.json")
+	waitFor(t, "the silence to expire", func() bool { ss := am.Silences(); return len(ss) == 1 && ss[0].State == "expired" })
 }

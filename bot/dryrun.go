@@ -213,6 +213,9 @@ func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error
 	case incident.JobCorrelateGather:
 		c.System, c.Method = "correlate", "gather"
 		c.Params = map[string]any{"service": inc.Service, "env": inc.Env, "sources": "none configured"}
+	case incident.JobRollbackWebhook, incident.JobExpireSilences:
+		c.System, c.Method = "none", string(j.Kind)
+		c.Params = map[string]any{"skipped": "not configured"}
 	case incident.JobJiraUpdate:
 		c.System, c.Method = "jira", "PUT /rest/api/2/issue/{key}"
 		c.Params = map[string]any{"issue": inc.JiraKey, "fields": "description"}

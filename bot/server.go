@@ -19,6 +19,7 @@ import (
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
+	"github.com/warroom/warroom/integrations/alertmanager"
 	islack "github.com/warroom/warroom/integrations/slack"
 	"github.com/warroom/warroom/rules"
 )
@@ -47,6 +48,8 @@ type Server struct {
 	auth    authenticator
 	dryRun  *DryRun
 	slack   *slackSurface
+	// silences is nil without alertmanager.url.
+	silences *alertmanager.SilenceClient
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -91,6 +94,9 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 		Now: s.now, AfterCommit: func() { s.worker.Notify() },
 	})
 
+	if u := cfg.Alertmanager.URL; u != "" {
+		s.silences = alertmanager.NewSilenceClient(u, nil)
+	}
 	// Slack for real when a bot token is configured, Jira when a URL is
 	// (and dry_run is not asked for); the rest in dry run.
 	var slackClient *islack.Client
@@ -107,6 +113,7 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 			return nil, err
 		}
 		exec = s.dryRun
+		exec = NewActionsExecutor(store, cfg, set, s.silences, exec, s.log, s.now)
 		g, err := s.gatherer()
 		if err != nil {
 			store.Close()

@@ -29,12 +29,6 @@ func cmdInChannel(format string, args ...any) slackMessage {
 	return slackMessage{ResponseType: slack.ResponseTypeInChannel, Text: fmt.Sprintf(format, args...)}
 }
 
-// What the correlation commands say until the correlation feature lands.
-const (
-	noDeployHistory = "no deploy history configured; nothing to roll back to"
-	noSilences      = "silences come with the correlation feature"
-	notConfigured   = "Not configured yet: deploy history, rollback and silences come with the correlation feature."
-)
 
 // Limits of what responders type.
 const (
@@ -96,9 +90,9 @@ func slackCommands() []subcommand {
 		{name: "mitigate", args: "[INC-n]", about: "the bleeding stopped", incident: needsIncident, run: (*slackSurface).cmdMitigate},
 		{name: "resolve", args: "[INC-n] [summary]", about: "close the incident", incident: needsIncident, run: (*slackSurface).cmdResolve},
 		{name: "timeline", args: "[INC-n]", about: "what happened so far", incident: needsIncident, run: (*slackSurface).cmdTimeline},
-		{name: "deploys", args: "[service]", about: "recent deploys (not configured yet)", run: (*slackSurface).cmdNotConfigured},
-		{name: "rollback", args: "[INC-n]", about: "roll back the suspect deploy (not configured yet)", incident: optionalIncident, run: (*slackSurface).cmdNotConfigured},
-		{name: "silence", args: "[INC-n] <duration>", about: "silence the alerts (not configured yet)", incident: optionalIncident, run: (*slackSurface).cmdNotConfigured},
+		{name: "deploys", args: "[service]", about: "recent deploys, the suspect marked", incident: optionalIncident, run: (*slackSurface).cmdDeploys},
+		{name: "rollback", args: "[INC-n]", about: "the rollback suggestion", incident: needsIncident, run: (*slackSurface).cmdRollback},
+		{name: "silence", args: "[INC-n] <duration>", about: "silence the incident's alerts in Alertmanager until resolve", incident: needsIncident, run: (*slackSurface).cmdSilence},
 	}
 }
 
@@ -430,9 +424,6 @@ func (sl *slackSurface) cmdTimeline(ctx context.Context, c *cmdCall) (slackMessa
 	return cmdEphemeral("%s", b.String()), nil
 }
 
-func (sl *slackSurface) cmdNotConfigured(context.Context, *cmdCall) (slackMessage, error) {
-	return cmdEphemeral("%s", notConfigured), nil
-}
 
 // The buttons of the war-room summary and the permission action of each.
 var buttonActions = map[string]string{
@@ -488,9 +479,13 @@ func (sl *slackSurface) button(ctx context.Context, user string, a *slack.BlockA
 	case ActionResolve:
 		_, err = sl.srv.svc.Resolve(ctx, id, user, "")
 	case ActionRollback:
-		_, err = sl.srv.svc.Request(ctx, id, user, incident.EventRollbackRequested, "rollback requested by "+user+": "+noDeployHistory)
+		return sl.rollbackButton(ctx, user, inc)
 	case ActionSilence:
-		_, err = sl.srv.svc.Request(ctx, id, user, incident.EventSilenceRequested, "silence 1h requested by "+user+": "+noSilences)
+		text, err := sl.srv.silence(ctx, inc, user, time.Hour)
+		if err != nil {
+			return sl.errorText("button "+action, err)
+		}
+		return "Done: " + EscapeMrkdwn(text)
 	}
 	if err != nil {
 		return sl.errorText("button "+action, err)
@@ -502,11 +497,8 @@ func (sl *slackSurface) button(ctx context.Context, user string, a *slack.BlockA
 		return fmt.Sprintf("You marked %s mitigated.", id)
 	case ActionResolve:
 		return fmt.Sprintf("You resolved %s.", id)
-	case ActionRollback:
-		return fmt.Sprintf("Rollback of %s requested and put on the timeline, but %s.", id, noDeployHistory)
-	default:
-		return fmt.Sprintf("Silence 1h for %s requested and put on the timeline, but %s.", id, noSilences)
 	}
+	return ""
 }
 
 // authorize decides whether user may do action (on inc, nil for none) by

@@ -60,9 +60,17 @@ func TestSlackCommands(t *testing.T) {
 				}
 			}},
 		{name: "timeline", text: "timeline %s", typ: "ephemeral", reply: []string{"*Timeline of INC-1*", "declared — <@UCMDR>: declared by UCMDR: payments is failing"}},
-		{name: "deploys", text: "deploys payments", typ: "ephemeral", reply: []string{"deploy history, rollback and silences come with the correlation feature"}},
-		{name: "rollback", text: "rollback %s", typ: "ephemeral", reply: []string{"deploy history, rollback and silences come with the correlation feature"}},
-		{name: "silence", text: "silence %s 1h", typ: "ephemeral", reply: []string{"deploy history, rollback and silences come with the correlation feature"}},
+		{name: "deploys", text: "deploys payments", typ: "ephemeral", reply: []string{"No deploys of payments recorded"}},
+		{name: "rollback", text: "rollback %s", typ: "ephemeral", reply: []string{"*Rollback suggestion for INC-1*", "warroom never runs commands itself"}},
+		{name: "silence", text: "silence %s 1h", typ: "in_channel", reply: []string{"silenced for 1h by UALICE: silence ", `{service="payments", env="prod"}`},
+			check: func(t *testing.T, f *slackFixture) {
+				ss := f.am.Silences()
+				if len(ss) != 1 || !strings.HasPrefix(ss[0].Comment, "warroom INC-1:") || ss[0].State != "active" {
+					t.Errorf("silences in Alertmanager %+v; want one for INC-1", ss)
+				}
+			}},
+		{name: "silence without a duration", text: "silence %s", typ: "ephemeral", reply: []string{"silence needs a duration"}},
+		{name: "silence too long", text: "silence %s 30d", typ: "ephemeral", reply: []string{"between 1m and 7d"}},
 		{name: "unknown subcommand", text: "escalate %s", typ: "ephemeral", reply: []string{`Unknown subcommand "escalate"`, "/warroom ack [INC-n]"}},
 		{name: "already acknowledged", text: "ack %s", typ: "ephemeral", reply: []string{"INC-1 is already acknowledged"},
 			check: func(t *testing.T, f *slackFixture) {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/alertmanager/amtest"
 )
 
 const testSigningSecret = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -33,6 +34,7 @@ type slackFixture struct {
 	h     http.Handler
 	dir   *fakeDirectory
 	hooks *hookRecorder
+	am    *amtest.Server
 	seq   atomic.Int64
 }
 
@@ -44,12 +46,15 @@ func newSlackFixture(t *testing.T, perms map[string][]string) *slackFixture {
 	cfg.DryRunLog = filepath.Join(dir, "dryrun.jsonl")
 	cfg.Slack.SigningSecret = testSigningSecret
 	cfg.Slack.Permissions = perms
+	am := amtest.New()
+	t.Cleanup(am.Close)
+	cfg.Alertmanager.URL = am.URL()
 	srv, err := New(context.Background(), cfg, Deps{})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	f := &slackFixture{t: t, srv: srv, dir: &fakeDirectory{groups: map[string][]string{}}, hooks: newHookRecorder(t)}
+	f := &slackFixture{t: t, srv: srv, dir: &fakeDirectory{groups: map[string][]string{}}, hooks: newHookRecorder(t), am: am}
 	srv.slack = newSlackSurface(srv, f.dir)
 	srv.slack.responsePrefix = f.hooks.srv.URL + "/"
 	f.h = srv.Handler()
@@ -421,8 +426,8 @@ func TestSlackButtons(t *testing.T) {
 		{ActionAck, incident.Acknowledged, incident.EventAcknowledged, "You acknowledged INC-1."},
 		{ActionMitigate, incident.Mitigated, incident.EventMitigated, "You marked INC-1 mitigated."},
 		{ActionResolve, incident.Resolved, incident.EventResolved, "You resolved INC-1."},
-		{ActionRollback, incident.Triggered, incident.EventRollbackRequested, "no deploy history configured; nothing to roll back to"},
-		{ActionSilence, incident.Triggered, incident.EventSilenceRequested, "silences come with the correlation feature"},
+		{ActionRollback, incident.Triggered, incident.EventRollbackRequested, "there is nothing to roll back"},
+		{ActionSilence, incident.Triggered, incident.EventSilenceRequested, "Done: silenced for 1h by UBOB: silence "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.action, func(t *testing.T) {

@@ -70,19 +70,34 @@ func (s *Service) Assign(ctx context.Context, id, actor, user string, role Role)
 	return out, err
 }
 
-// Request records a responder's request that the bot does not carry out
-// itself yet (a rollback, a silence) on the timeline.
-func (s *Service) Request(ctx context.Context, id, actor string, kind EventKind, text string) (*Event, error) {
+// Request records a responder's request (a rollback, a silence) on the
+// timeline, with the steps that carry it out, keyed by the event.
+func (s *Service) Request(ctx context.Context, id, actor string, kind EventKind, text string, steps ...JobKind) (*Event, error) {
 	var ev *Event
 	err := s.change(ctx, id, func(c *change) error {
 		if err := c.event(kind, actor, text); err != nil {
 			return err
 		}
 		ev = &Event{ID: c.lastEvent, IncidentID: c.inc.ID, At: c.now, Kind: kind, Actor: actor, Text: text}
+		for _, k := range steps {
+			if _, err := c.tx.Enqueue(NewJob(k, c.inc.ID, JobArgs{EventID: c.lastEvent}, c.now)); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	return ev, err
 }
+
+// The steps of responders' requests.
+const (
+	// JobRollbackWebhook calls the rule's rollback webhook with the
+	// suggestion, signed.
+	JobRollbackWebhook JobKind = "rollback.webhook"
+	// JobExpireSilences expires the Alertmanager silences warroom made for
+	// an incident, when it resolves.
+	JobExpireSilences JobKind = "alertmanager.expire_silences"
+)
 
 // DeclaredKey is the incident key of a war room declared by hand for a
 // service: alerts never attach to it, and a service has one such open at a
