@@ -29,7 +29,6 @@ func cmdInChannel(format string, args ...any) slackMessage {
 	return slackMessage{ResponseType: slack.ResponseTypeInChannel, Text: fmt.Sprintf(format, args...)}
 }
 
-
 // Limits of what responders type.
 const (
 	// maxSlackText bounds a note or a resolve summary.
@@ -423,7 +422,6 @@ func (sl *slackSurface) cmdTimeline(ctx context.Context, c *cmdCall) (slackMessa
 	}
 	return cmdEphemeral("%s", b.String()), nil
 }
-
 
 // The buttons of the war-room summary and the permission action of each.
 var buttonActions = map[string]string{
