@@ -95,3 +95,34 @@ func (s *Server) gatherer() (*correlate.Gatherer, error) {
 		Upstreams: s.cfg.Deploys.Upstreams, CompareURL: s.cfg.Deploys.CompareURL, Now: s.now,
 	}), nil
 }
+
+// rateNow says, from Prometheus, whether the incident's rate is back under
+// its threshold: "" when it cannot be told (no query, no Prometheus, no
+// value) within a second.
+func (s *Server) rateNow(ctx context.Context, inc *incident.Incident) string {
+	if s.gather == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	alerts, err := s.store.Alerts(ctx, inc.ID, SummaryAlerts)
+	if err != nil {
+		return ""
+	}
+	in := correlate.Input{Incident: inc, Alerts: alerts}
+	if r, ok := s.rules.Lookup(inc.Rule); ok {
+		in.Rule = r
+	}
+	v, _, ok, err := s.gather.ValueNow(ctx, in)
+	switch {
+	case err != nil:
+		return ":warning: Prometheus could not say whether the rate is back: " + EscapeMrkdwn(oneLine(err.Error(), 200))
+	case !ok:
+		return ""
+	case inc.Threshold == nil:
+		return "Prometheus: " + incident.FormatValue(v) + " now."
+	case v > *inc.Threshold:
+		return fmt.Sprintf(":warning: Prometheus: still %s now, above the %s threshold.", incident.FormatValue(v), incident.FormatValue(*inc.Threshold))
+	}
+	return fmt.Sprintf(":white_check_mark: Prometheus: %s now, back under the %s threshold.", incident.FormatValue(v), incident.FormatValue(*inc.Threshold))
+}

@@ -271,6 +271,10 @@ func TestEvidenceSources(t *testing.T) {
 			t.Errorf("ticket lacks %q:\n%s", want, is.Description)
 		}
 	}
+	// Before resolving, Prometheus says whether the rate is back.
+	if reply := h.command("resolve INC-1 rolled back"); !strings.Contains(reply, "Prometheus: still 2.7% now, above the 0.8% threshold") {
+		t.Errorf("/warroom resolve: %q", reply)
+	}
 }
 
 // A Jaeger that answers after 10 s does not hold the war room: channel,

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/warroom/warroom/correlate"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
 	"github.com/warroom/warroom/integrations/alertmanager"
@@ -48,6 +49,8 @@ type Server struct {
 	auth    authenticator
 	dryRun  *DryRun
 	slack   *slackSurface
+	// gather is the correlation, also asked by /warroom resolve.
+	gather *correlate.Gatherer
 	// silences is nil without alertmanager.url.
 	silences *alertmanager.SilenceClient
 
@@ -120,6 +123,7 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 			s.dryRun.Close()
 			return nil, err
 		}
+		s.gather = g
 		exec = NewCorrelateExecutor(g, store, s.svc, set, exec, s.log)
 		if !cfg.Jira.DryRun {
 			jc, err := NewJiraClient(cfg)

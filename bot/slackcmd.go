@@ -360,6 +360,9 @@ func (sl *slackSurface) cmdResolve(ctx context.Context, c *cmdCall) (slackMessag
 	if summary != "" {
 		text += " " + EscapeMrkdwn(summary)
 	}
+	if line := sl.srv.rateNow(ctx, inc); line != "" {
+		text += "\n" + line
+	}
 	return cmdInChannel("%s", text), nil
 }
 

@@ -346,6 +346,21 @@ func (g *Gatherer) listDeploys(ctx context.Context, service, env string, since t
 	return slices.DeleteFunc(out, func(d incident.Deploy) bool { return env != "" && d.Env != "" && d.Env != env }), nil
 }
 
+// ValueNow evaluates the incident's query now: what the rate is before a
+// responder resolves. ok is false when there is no query or no
+// Prometheus, or no value.
+func (g *Gatherer) ValueNow(ctx context.Context, in Input) (v float64, expr string, ok bool, err error) {
+	if g.src.Prometheus == nil {
+		return 0, "", false, nil
+	}
+	expr = g.query(in, templateData(in))
+	if expr == "" {
+		return 0, "", false, nil
+	}
+	v, ok, err = g.src.Prometheus.Value(ctx, expr, g.opts.Now())
+	return v, expr, ok, err
+}
+
 // query is the expression to evaluate: the rule's query, else the
 // expression of the alert's generatorURL.
 func (g *Gatherer) query(in Input, data rules.TemplateData) string {
