@@ -406,7 +406,7 @@ func (x *SlackExecutor) bookmarks(ctx context.Context, inc *incident.Incident) e
 	if err != nil {
 		return err
 	}
-	for _, l := range v.Links {
+	for _, l := range bookmarkLinks(v.Links) {
 		if _, ok := have[l.URL]; ok {
 			continue
 		}
@@ -415,6 +415,23 @@ func (x *SlackExecutor) bookmarks(ctx context.Context, inc *incident.Incident) e
 		}
 	}
 	return nil
+}
+
+// bookmarked are the kinds of links a war room bookmarks (DESIGN.md §5),
+// the first of each: the rest are in the summary.
+var bookmarked = []string{"jira", "grafana", "jaeger", "runbook"}
+
+func bookmarkLinks(links []Link) []Link {
+	var out []Link
+	for _, kind := range bookmarked {
+		for _, l := range links {
+			if l.Kind == kind {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // announceChannel resolves the announce channel of an incident's rule (or

@@ -27,13 +27,21 @@ const demoRules = `
 rules:
   - name: api-error-rate
     match: '{alertname=~"HighErrorRate|ElevatedErrorRate|PodErrorRate|API error rate"}'
-    value: {annotation: error_rate, grafana: B}
+    value:
+      annotation: error_rate
+      grafana: B
+      query: 'sum(rate(http_requests_total{service="{{.Labels.service}}",status=~"5.."}[5m])) / sum(rate(http_requests_total{service="{{.Labels.service}}"}[5m]))'
     threshold: "0.8%"
     when_unknown: war_room
     incident_key: [service, env]
     severity: critical
     responders: ["@payments-oncall"]
     runbook: "{{.Annotations.runbook_url}}"
+    grafana:
+      dashboards:
+        - uid: api-golden-signals
+          vars: {service: "{{.Labels.service}}", env: "{{.Labels.env}}"}
+      tag: payments
     rollback:
       command: "argocd app rollback {{.Service}} {{.TargetRevision}}"
   - name: everything-else
@@ -250,9 +258,23 @@ func (d *demoRun) waitReady(id string) error {
 		if settled {
 			return nil
 		}
+		if os.Getenv("WARROOM_DEMO_DEBUG") != "" {
+			b, _ := json.Marshal(map[string]any{"ev": v.Evidence, "jobs": v.Jobs, "summary": v.SummaryTS, "jira": v.JiraKey})
+			fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format("15:04:05.000"), b)
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return errors.New("the war room was not ready within 8s (run with -v to see why)")
+	v, err := d.incident(id)
+	if err != nil {
+		return err
+	}
+	var waiting []string
+	for _, j := range v.Jobs {
+		if j.State != incident.JobDone && j.Kind != incident.JobSlackArchive {
+			waiting = append(waiting, fmt.Sprintf("%s (%s %s)", j.Key, j.State, j.LastError))
+		}
+	}
+	return fmt.Errorf("the war room was not ready within 8s; waiting for: %s (run with -v to see more)", strings.Join(waiting, "; "))
 }
 
 func (d *demoRun) showWarRoom(id string) error {

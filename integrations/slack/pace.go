@@ -10,7 +10,7 @@ import (
 // is limited per channel (about one message a second). A pacer keeps a
 // burst of war rooms under those limits instead of collecting 429s: each
 // method (or method and channel) has a token bucket that refills at the
-// tier's rate and holds a burst of a quarter minute's worth.
+// tier's rate and holds a burst of half a minute's worth.
 type pacer struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -23,15 +23,16 @@ type bucket struct {
 	last   time.Time
 }
 
-// tier is a method's sustained rate and burst.
+// tier is a method's sustained rate and burst. Slack's tiers welcome
+// "sporadic bursts"; the bursts here are half a minute's worth.
 type tier struct {
 	perMinute float64
 	burst     float64
 }
 
 var (
-	tier2      = tier{perMinute: 20, burst: 5}
-	tier3      = tier{perMinute: 50, burst: 12}
+	tier2      = tier{perMinute: 20, burst: 10}
+	tier3      = tier{perMinute: 50, burst: 25}
 	tier4      = tier{perMinute: 100, burst: 25}
 	perChannel = tier{perMinute: 60, burst: 3} // chat.postMessage, per channel
 )

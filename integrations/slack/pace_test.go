@@ -16,7 +16,7 @@ func TestPacer(t *testing.T) {
 	p.sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
 	ctx := context.Background()
 
-	for range 5 { // tier 2: burst 5
+	for range 10 { // tier 2: burst 10
 		if err := p.wait(ctx, "conversations.create", ""); err != nil {
 			t.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func TestPacer(t *testing.T) {
 	}
 	slept = nil
 	clock = clock.Add(time.Minute) // refilled to the burst, not beyond
-	for range 5 {
+	for range 10 {
 		_ = p.wait(ctx, "conversations.create", "")
 	}
 	if len(slept) != 0 {
