@@ -72,11 +72,29 @@ func (x *CorrelateExecutor) Execute(ctx context.Context, j incident.Job) error {
 // evidence is in, so that what correlation finds within its budget is in
 // them; past the budget (and a margin) they go without it and are updated
 // when it comes.
-func waitForEvidence(cfg *Config, inc *incident.Incident, now time.Time) error {
-	if inc.Evidence != nil || now.Sub(inc.OpenedAt) > cfg.CorrelationBudget.Duration()+evidenceMargin {
-		return nil
+//
+// It waits in the job for up to a second (looking every 20 ms), which is
+// how long correlation usually takes, and returns the incident with the
+// evidence; a longer wait is a snooze, which frees the worker.
+func waitForEvidence(ctx context.Context, store incident.Store, cfg *Config, inc *incident.Incident, now func() time.Time) (*incident.Incident, error) {
+	deadline := inc.OpenedAt.Add(cfg.CorrelationBudget.Duration() + evidenceMargin)
+	inline := now().Add(time.Second)
+	for inc.Evidence == nil && now().Before(deadline) {
+		if !now().Before(inline) {
+			return nil, &incident.SnoozeError{Wait: 200 * time.Millisecond, Err: errors.New("waiting for the first evidence")}
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		fresh, err := store.Incident(ctx, inc.ID)
+		if err != nil {
+			return nil, err
+		}
+		inc = fresh
 	}
-	return &incident.SnoozeError{Wait: 100 * time.Millisecond, Err: errors.New("waiting for the first evidence")}
+	return inc, nil
 }
 
 // evidenceMargin is how long past the budget a summary waits for the

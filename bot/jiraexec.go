@@ -60,7 +60,7 @@ func (x *JiraExecutor) Execute(ctx context.Context, j incident.Job) error {
 	}
 	switch j.Kind {
 	case incident.JobJiraCreateIssue:
-		err = x.create(ctx, inc)
+		err = x.create(ctx, inc, j.Attempt)
 	case incident.JobJiraComment:
 		err = x.comment(ctx, inc, args.EventID)
 	case incident.JobJiraTransition:
@@ -88,7 +88,9 @@ func (x *JiraExecutor) outcome(err error) error {
 	}
 	var lost *unknownCreate
 	if errors.As(err, &lost) {
-		return &incident.SnoozeError{Wait: x.indexLag(), Err: lost.err}
+		// The ticket may be filed: the next attempt searches for it, once
+		// the search index has caught up.
+		return &incident.RetryError{Wait: x.indexLag(), Err: lost.err}
 	}
 	if ijira.Permanent(err) || incident.IsPermanent(err) {
 		return incident.Permanent(err)
@@ -134,21 +136,27 @@ func (x *JiraExecutor) ticketKind(inc *incident.Incident) (project, issueType, p
 // create files the ticket once: the search for the incident's label finds
 // a ticket an earlier attempt filed. A war room whose key fired again after
 // reopen_window links its ticket to the earlier incident's.
-func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident) error {
+func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident, attempt int) error {
 	if inc.JiraKey != "" {
 		return nil
 	}
 	project, issueType, priority := x.ticketKind(inc)
 	label := ticketLabel(inc)
-	found, err := x.client.FindByLabel(ctx, project, label)
-	if err != nil {
-		return err
+	// Only a repeat can find a ticket of an earlier attempt: attempt 1 is
+	// the first run that reached Jira (a snooze does not count).
+	var found []ijira.Ref
+	if attempt > 1 {
+		var err error
+		if found, err = x.client.FindByLabel(ctx, project, label); err != nil {
+			return err
+		}
 	}
 	key, how := "", "filed"
 	if len(found) > 0 {
 		key, how = found[0].Key, "found (filed by an earlier attempt)"
 	} else {
-		if err := waitForEvidence(x.cfg, inc, x.now()); err != nil {
+		var err error
+		if inc, err = waitForEvidence(ctx, x.store, x.cfg, inc, x.now); err != nil {
 			return err
 		}
 		v, err := x.view(ctx, inc)
@@ -177,7 +185,7 @@ func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident) error
 			return err
 		}
 	}
-	_, err = x.svc.AttachTicket(ctx, inc.ID, key, fmt.Sprintf("Jira %s %s", key, how))
+	_, err := x.svc.AttachTicket(ctx, inc.ID, key, fmt.Sprintf("Jira %s %s", key, how))
 	return err
 }
 

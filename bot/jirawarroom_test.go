@@ -140,12 +140,20 @@ func TestJiraOneTicket(t *testing.T) {
 		eq(t, "tickets", len(fake.Issues()), 1)
 		eq(t, "creates", fake.CallCount(http.MethodPost, "/rest/api/2/issue"), 3)
 		metrics := string(h.get("/metrics").body)
-		// Two snoozes for Jira's answers, and any number while the first
-		// evidence is gathered.
-		var snoozed int
+		// The 429 snoozes (nothing was filed); the 500 is a retry that
+		// spends its attempt (something may have been filed, so the next
+		// attempt searches first).
+		var snoozed, retried int
 		if _, err := fmt.Sscanf(grep(metrics, `warroom_job_runs_total{kind="jira.create_issue",outcome="snoozed"}`),
-			`warroom_job_runs_total{kind="jira.create_issue",outcome="snoozed"} %d`, &snoozed); err != nil || snoozed < 2 {
-			t.Errorf("snoozes not counted (%d, %v):\n%s", snoozed, err, grep(metrics, "jira.create_issue"))
+			`warroom_job_runs_total{kind="jira.create_issue",outcome="snoozed"} %d`, &snoozed); err != nil || snoozed < 1 {
+			t.Errorf("snooze not counted (%d, %v):\n%s", snoozed, err, grep(metrics, "jira.create_issue"))
+		}
+		if _, err := fmt.Sscanf(grep(metrics, `warroom_job_runs_total{kind="jira.create_issue",outcome="retry"}`),
+			`warroom_job_runs_total{kind="jira.create_issue",outcome="retry"} %d`, &retried); err != nil || retried != 1 {
+			t.Errorf("retry not counted (%d, %v):\n%s", retried, err, grep(metrics, "jira.create_issue"))
+		}
+		if n := searchCount(t, fake); n != 1 {
+			t.Errorf("searches %d, want 1 (only the attempt after the 500 searches)", n)
 		}
 	})
 	t.Run("20 concurrent deliveries", func(t *testing.T) {
@@ -270,4 +278,10 @@ func TestJiraMissingTransition(t *testing.T) {
 	if !strings.Contains(msg, `no transition "Close Issue"`) || !strings.Contains(msg, `"Done"`) || !strings.Contains(msg, `"Start Progress"`) {
 		t.Errorf("last error %q does not name the transitions there are", msg)
 	}
+}
+
+// searchCount counts the label searches the fake saw.
+func searchCount(t *testing.T, fake *jiratest.Server) int {
+	t.Helper()
+	return fake.CallCount("", "/rest/api/2/search/jql")
 }

@@ -39,6 +39,10 @@ type SlackExecutor struct {
 
 	mu       sync.Mutex
 	channels map[string]string // announce channel name → ID
+	// marked holds, per incident, the bookmark links last made sure of,
+	// so that an update lists the channel's bookmarks only when a new
+	// link (the ticket, a board from late evidence) appeared.
+	marked map[string]string
 }
 
 var _ incident.Executor = (*SlackExecutor)(nil)
@@ -47,7 +51,7 @@ var _ incident.Executor = (*SlackExecutor)(nil)
 func NewSlackExecutor(client *islack.Client, store incident.Store, svc *incident.Service, cfg *Config, set *rules.Set,
 	next incident.Executor, log *slog.Logger, now func() time.Time) *SlackExecutor {
 	return &SlackExecutor{client: client, store: store, svc: svc, cfg: cfg, rules: set, next: next, log: log, now: now,
-		channels: map[string]string{}}
+		channels: map[string]string{}, marked: map[string]string{}}
 }
 
 // Execute implements incident.Executor.
@@ -70,7 +74,7 @@ func (x *SlackExecutor) Execute(ctx context.Context, j incident.Job) error {
 	case incident.JobSlackInvite:
 		err = x.invite(ctx, inc)
 	case incident.JobSlackPostSummary:
-		err = x.postSummary(ctx, inc)
+		err = x.postSummary(ctx, inc, j.Attempt)
 	case incident.JobSlackPinSummary:
 		err = x.needChannel(inc, func() error { return x.client.Pin(ctx, inc.SlackChannelID, inc.SummaryTS) })
 	case incident.JobSlackBookmarks:
@@ -345,6 +349,11 @@ func (x *SlackExecutor) message(ctx context.Context, inc *incident.Incident) (is
 	if err != nil {
 		return islack.Message{}, err
 	}
+	return x.render(inc, v)
+}
+
+// render makes the summary message of a view.
+func (x *SlackExecutor) render(inc *incident.Incident, v SummaryView) (islack.Message, error) {
 	blocks := SummaryBlocks(v)
 	if err := ValidateBlocks(blocks); err != nil {
 		return islack.Message{}, incident.Permanent(fmt.Errorf("summary of %s: %w", inc.ID, err))
@@ -355,23 +364,29 @@ func (x *SlackExecutor) message(ctx context.Context, inc *incident.Incident) (is
 // postSummary posts the summary once: a repeat finds the message by its
 // metadata. The events so far are in it, so later updates tell only what
 // changes after.
-func (x *SlackExecutor) postSummary(ctx context.Context, inc *incident.Incident) error {
+func (x *SlackExecutor) postSummary(ctx context.Context, inc *incident.Incident, attempt int) error {
 	if inc.SummaryTS != "" {
 		return nil
 	}
 	if inc.SlackChannelID == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
 	}
-	if err := waitForEvidence(x.cfg, inc, x.now()); err != nil {
+	inc, err := waitForEvidence(ctx, x.store, x.cfg, inc, x.now)
+	if err != nil {
 		return err
 	}
 	tl, err := x.store.Timeline(ctx, inc.ID)
 	if err != nil {
 		return err
 	}
-	ts, found, err := x.client.FindMessage(ctx, inc.SlackChannelID, metaSummary, inc.ID)
-	if err != nil {
-		return err
+	// Only a repeat can find a message of an earlier attempt: attempt 1
+	// is the first run that reached Slack (a snooze does not count).
+	var ts string
+	var found bool
+	if attempt > 1 {
+		if ts, found, err = x.client.FindMessage(ctx, inc.SlackChannelID, metaSummary, inc.ID); err != nil {
+			return err
+		}
 	}
 	if !found {
 		m, err := x.message(ctx, inc)
@@ -394,19 +409,35 @@ func (x *SlackExecutor) postSummary(ctx context.Context, inc *incident.Incident)
 
 func (x *SlackExecutor) bookmarks(ctx context.Context, inc *incident.Incident) error {
 	if inc.SlackChannelID == "" {
-		// Asked for by the ticket before the channel exists: the
-		// bookmarks step that follows the summary will add it.
-		return x.waitForRoom(inc)
+		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
 	}
 	v, err := x.view(ctx, inc)
 	if err != nil {
 		return err
 	}
+	return x.syncBookmarks(ctx, inc, v.Links)
+}
+
+// syncBookmarks adds the bookmarks the war room lacks (listed first, so
+// that a repeat adds nothing), unless this process already made sure of
+// these very links.
+func (x *SlackExecutor) syncBookmarks(ctx context.Context, inc *incident.Incident, links []Link) error {
+	want := bookmarkLinks(links)
+	var sig strings.Builder
+	for _, l := range want {
+		sig.WriteString(l.URL + "\n")
+	}
+	x.mu.Lock()
+	same := x.marked[inc.ID] == sig.String()
+	x.mu.Unlock()
+	if same || len(want) == 0 {
+		return nil
+	}
 	have, err := x.client.Bookmarks(ctx, inc.SlackChannelID)
 	if err != nil {
 		return err
 	}
-	for _, l := range bookmarkLinks(v.Links) {
+	for _, l := range want {
 		if _, ok := have[l.URL]; ok {
 			continue
 		}
@@ -414,8 +445,17 @@ func (x *SlackExecutor) bookmarks(ctx context.Context, inc *incident.Incident) e
 			return err
 		}
 	}
+	x.mu.Lock()
+	if len(x.marked) > maxCachedRooms {
+		clear(x.marked)
+	}
+	x.marked[inc.ID] = sig.String()
+	x.mu.Unlock()
 	return nil
 }
+
+// maxCachedRooms bounds the bookmark memory; past it, it starts again.
+const maxCachedRooms = 10000
 
 // bookmarked are the kinds of links a war room bookmarks (DESIGN.md §5),
 // the first of each: the rest are in the summary.
@@ -507,11 +547,18 @@ func (x *SlackExecutor) update(ctx context.Context, inc *incident.Incident) erro
 		// an update that comes first waits for it.
 		return x.waitForRoom(inc)
 	}
-	m, err := x.message(ctx, inc)
+	v, err := x.view(ctx, inc)
+	if err != nil {
+		return err
+	}
+	m, err := x.render(inc, v)
 	if err != nil {
 		return err
 	}
 	if err := x.client.Update(ctx, inc.SlackChannelID, inc.SummaryTS, m); err != nil {
+		return err
+	}
+	if err := x.syncBookmarks(ctx, inc, v.Links); err != nil {
 		return err
 	}
 	if inc.AnnounceTS != "" {

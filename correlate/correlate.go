@@ -8,6 +8,7 @@ package correlate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -378,12 +379,18 @@ func (g *Gatherer) query(in Input, data rules.TemplateData) string {
 }
 
 func (g *Gatherer) values(ctx context.Context, expr string, w window) (func(*incident.Evidence), error) {
-	atOpen, okOpen, err := g.src.Prometheus.Value(ctx, expr, w.start)
-	if err != nil {
-		return nil, err
-	}
+	// Both instants at once: correlation waits for its slowest answer.
+	var atOpen float64
+	var okOpen bool
+	var openErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		atOpen, okOpen, openErr = g.src.Prometheus.Value(ctx, expr, w.start)
+	}()
 	now, okNow, err := g.src.Prometheus.Value(ctx, expr, w.to)
-	if err != nil {
+	<-done
+	if err = errors.Join(openErr, err); err != nil {
 		return nil, err
 	}
 	return func(ev *incident.Evidence) {

@@ -143,3 +143,16 @@ func (e *SnoozeError) Error() string {
 	return fmt.Sprintf("snoozed for %s: %v", e.Wait, e.Err)
 }
 func (e *SnoozeError) Unwrap() error { return e.Err }
+
+// RetryError asks for the step to run again after Wait, spending the
+// attempt: the step may have reached the outside system (a create whose
+// answer was lost), so its next run must look for what this one made.
+type RetryError struct {
+	Wait time.Duration
+	Err  error
+}
+
+func (e *RetryError) Error() string {
+	return fmt.Sprintf("retry in %s: %v", e.Wait, e.Err)
+}
+func (e *RetryError) Unwrap() error { return e.Err }

@@ -208,7 +208,7 @@ func (s *Service) RenameChannel(ctx context.Context, id, why string) (*Incident,
 }
 
 // AttachTicket stores the incident's Jira key and has the war room show
-// it: the summary is updated and the bookmarks step runs again.
+// it: the update step edits the summary and adds the bookmark.
 func (s *Service) AttachTicket(ctx context.Context, id, key, text string) (*Incident, error) {
 	var out *Incident
 	var queued int
@@ -229,10 +229,8 @@ func (s *Service) AttachTicket(ctx context.Context, id, key, text string) (*Inci
 			return err
 		}
 		if inc.WarRoom {
-			for _, k := range []JobKind{JobSlackUpdate, JobSlackBookmarks} {
-				if _, err := tx.Enqueue(NewJob(k, inc.ID, JobArgs{EventID: e.ID}, now)); err != nil {
-					return err
-				}
+			if _, err := tx.Enqueue(NewJob(JobSlackUpdate, inc.ID, JobArgs{EventID: e.ID}, now)); err != nil {
+				return err
 			}
 		}
 		out = inc

@@ -19,7 +19,7 @@ type Executor interface {
 
 // WorkerOptions tune a Worker. Zero values take the defaults.
 type WorkerOptions struct {
-	Concurrency int           // jobs run at once; default 4
+	Concurrency int           // jobs run at once; default 8 (steps wait on outside APIs, not CPU)
 	Poll        time.Duration // how often to look for due jobs without a wake-up; default 250ms
 	Lease       time.Duration // how long a claimed job is ours before another process may take it; default 5m
 	Timeout     time.Duration // bound on one run of a job; default 1m
@@ -40,7 +40,7 @@ type Worker struct {
 // NewWorker returns a worker; call Run to start it.
 func NewWorker(store Store, exec Executor, opts WorkerOptions) *Worker {
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 4
+		opts.Concurrency = 8
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = 250 * time.Millisecond
@@ -143,8 +143,12 @@ func (w *Worker) run(parent context.Context, j Job) {
 
 	outcome, runAt, errText := JobDone, now, ""
 	var snooze *SnoozeError
+	var retry *RetryError
 	switch {
 	case err == nil:
+	case errors.As(err, &retry) && j.Attempt < j.MaxAttempt && !IsPermanent(err):
+		outcome, runAt, errText = JobRetry, now.Add(max(retry.Wait, Backoff(j.Attempt))), err.Error()
+		log.Warn("job failed; will retry", "retry_at", runAt, "err", err)
 	case errors.As(err, &snooze):
 		outcome, runAt, errText = JobSnooze, now.Add(snooze.Wait), err.Error()
 		log.Info("job snoozed", "wait", snooze.Wait.String(), "err", err)

@@ -56,11 +56,16 @@ func ErrorCode(err error) string {
 	return ""
 }
 
-// RetryAfter reports how long Slack asked to wait after a 429.
+// RetryAfter reports how long Slack asked to wait after a 429, or how
+// long the pacer holds a call back.
 func RetryAfter(err error) (time.Duration, bool) {
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
 		return rl.RetryAfter, true
+	}
+	var we *WaitError
+	if errors.As(err, &we) {
+		return we.Wait, true
 	}
 	return 0, false
 }

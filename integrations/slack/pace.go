@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -72,8 +73,25 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// maxInlineWait is the longest a call waits for its turn; past it the call
+// fails with a *WaitError (and takes no turn), so that a job snoozes
+// instead of holding a worker.
+const maxInlineWait = time.Second
+
+// WaitError says a call was not made: its method's pace allows it after
+// Wait.
+type WaitError struct {
+	Method string
+	Wait   time.Duration
+}
+
+func (e *WaitError) Error() string {
+	return fmt.Sprintf("%s paced: next call in %s", e.Method, e.Wait.Round(time.Millisecond))
+}
+
 // wait blocks until method (for chat.postMessage: on channel) may be
-// called, or ctx ends.
+// called, or ctx ends; a turn further than maxInlineWait away is a
+// *WaitError.
 func (p *pacer) wait(ctx context.Context, method, channel string) error {
 	t, ok := tiers[method]
 	key := method
@@ -93,11 +111,15 @@ func (p *pacer) wait(ctx context.Context, method, channel string) error {
 	rate := t.perMinute / 60 // tokens a second
 	b.tokens = min(t.burst, b.tokens+now.Sub(b.last).Seconds()*rate)
 	b.last = now
-	b.tokens-- // taken now; negative means owed, and the caller waits for it
 	var wait time.Duration
-	if b.tokens < 0 {
-		wait = time.Duration(-b.tokens / rate * float64(time.Second))
+	if after := b.tokens - 1; after < 0 {
+		wait = time.Duration(-after / rate * float64(time.Second))
 	}
+	if wait > maxInlineWait {
+		p.mu.Unlock()
+		return &WaitError{Method: method, Wait: wait}
+	}
+	b.tokens-- // taken now; negative means owed, and the caller waits for it
 	p.mu.Unlock()
 	if wait == 0 {
 		return nil

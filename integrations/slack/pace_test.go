@@ -2,6 +2,8 @@ package slack
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -24,10 +26,19 @@ func TestPacer(t *testing.T) {
 	if len(slept) != 0 {
 		t.Fatalf("burst waited: %v", slept)
 	}
-	_ = p.wait(ctx, "conversations.create", "")
-	_ = p.wait(ctx, "conversations.create", "")
-	if len(slept) != 2 || slept[0] != 3*time.Second || slept[1] != 6*time.Second {
-		t.Fatalf("past the burst waited %v, want [3s 6s] (20 a minute)", slept)
+	// Past the burst the next turn is 3s away (20 a minute): too far to
+	// wait in line; the caller is told, and takes no turn.
+	err := p.wait(ctx, "conversations.create", "")
+	var we *WaitError
+	if !errors.As(err, &we) || we.Wait != 3*time.Second || len(slept) != 0 {
+		t.Fatalf("past the burst: %v, slept %v; want a 3s WaitError", err, slept)
+	}
+	if wait, ok := RetryAfter(fmt.Errorf("create: %w", err)); !ok || wait != 3*time.Second {
+		t.Fatalf("RetryAfter of a pacing error: %v %v", wait, ok)
+	}
+	clock = clock.Add(2500 * time.Millisecond) // half a second from a turn: waited in line
+	if err := p.wait(ctx, "conversations.create", ""); err != nil || len(slept) != 1 || slept[0] != 500*time.Millisecond {
+		t.Fatalf("close to a turn: %v, slept %v; want a 500ms wait", err, slept)
 	}
 	slept = nil
 	clock = clock.Add(time.Minute) // refilled to the burst, not beyond
@@ -45,7 +56,7 @@ func TestPacer(t *testing.T) {
 	}
 	_ = p.wait(ctx, "chat.postMessage", "C1")
 	if len(slept) != 1 || slept[0] != time.Second {
-		t.Fatalf("postMessage waits %v, want one 1s wait on C1 only", slept)
+		t.Fatalf("postMessage waits %v, want one 1s wait on C1 only (a second: waited in line)", slept)
 	}
 	if err := p.wait(ctx, "chat.unknownMethod", ""); err != nil || len(slept) != 1 {
 		t.Fatalf("unpaced method: %v %v", err, slept)
