@@ -79,9 +79,9 @@ func SignRollback(secret string, body []byte) string {
 }
 
 func (x *ActionsExecutor) rollbackWebhook(ctx context.Context, j incident.Job) error {
-	inc, err := x.store.Incident(ctx, j.IncidentID)
+	inc, err := jobIncident(ctx, x.store, j)
 	if err != nil {
-		return incident.Permanent(err)
+		return err
 	}
 	r, ok := x.rules.Lookup(inc.Rule)
 	if !ok || r.Rollback.WebhookURL == "" {
@@ -135,9 +135,9 @@ func (x *ActionsExecutor) expireSilences(ctx context.Context, j incident.Job) er
 	if x.silences == nil {
 		return nil
 	}
-	inc, err := x.store.Incident(ctx, j.IncidentID)
+	inc, err := jobIncident(ctx, x.store, j)
 	if err != nil {
-		return incident.Permanent(err)
+		return err
 	}
 	if inc.State != incident.Resolved {
 		return nil // reopened since

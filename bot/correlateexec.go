@@ -40,11 +40,8 @@ func (x *CorrelateExecutor) Execute(ctx context.Context, j incident.Job) error {
 	if !strings.HasPrefix(string(j.Kind), "correlate.") {
 		return x.next.Execute(ctx, j)
 	}
-	inc, err := x.store.Incident(ctx, j.IncidentID)
+	inc, err := jobIncident(ctx, x.store, j)
 	if err != nil {
-		if incident.ErrorCode(err) == incident.ENOTFOUND {
-			return incident.Permanent(err)
-		}
 		return err
 	}
 	alerts, err := x.store.Alerts(ctx, inc.ID, SummaryAlerts)
@@ -143,4 +140,14 @@ func (s *Server) rateNow(ctx context.Context, inc *incident.Incident) string {
 		return fmt.Sprintf(":warning: Prometheus: still %s now, above the %s threshold.", incident.FormatValue(v), incident.FormatValue(*inc.Threshold))
 	}
 	return fmt.Sprintf(":white_check_mark: Prometheus: %s now, back under the %s threshold.", incident.FormatValue(v), incident.FormatValue(*inc.Threshold))
+}
+
+// jobIncident loads a step's incident: one that does not exist stops the
+// step for good; a store that does not answer is worth a retry.
+func jobIncident(ctx context.Context, store incident.Store, j incident.Job) (*incident.Incident, error) {
+	inc, err := store.Incident(ctx, j.IncidentID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil, incident.Permanent(err)
+	}
+	return inc, err
 }

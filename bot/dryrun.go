@@ -133,11 +133,8 @@ func (d *DryRun) Execute(ctx context.Context, j incident.Job) error {
 
 // render builds the call a job would make, from the incident as it is now.
 func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error) {
-	inc, err := d.store.Incident(ctx, j.IncidentID)
+	inc, err := jobIncident(ctx, d.store, j)
 	if err != nil {
-		if incident.ErrorCode(err) == incident.ENOTFOUND {
-			return nil, incident.Permanent(err)
-		}
 		return nil, err
 	}
 	var args incident.JobArgs

@@ -47,11 +47,8 @@ func (x *JiraExecutor) Execute(ctx context.Context, j incident.Job) error {
 	if !strings.HasPrefix(string(j.Kind), "jira.") {
 		return x.next.Execute(ctx, j)
 	}
-	inc, err := x.store.Incident(ctx, j.IncidentID)
+	inc, err := jobIncident(ctx, x.store, j)
 	if err != nil {
-		if incident.ErrorCode(err) == incident.ENOTFOUND {
-			return incident.Permanent(err)
-		}
 		return err
 	}
 	var args incident.JobArgs

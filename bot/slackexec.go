@@ -59,11 +59,8 @@ func (x *SlackExecutor) Execute(ctx context.Context, j incident.Job) error {
 	if !strings.HasPrefix(string(j.Kind), "slack.") {
 		return x.next.Execute(ctx, j)
 	}
-	inc, err := x.store.Incident(ctx, j.IncidentID)
+	inc, err := jobIncident(ctx, x.store, j)
 	if err != nil {
-		if incident.ErrorCode(err) == incident.ENOTFOUND {
-			return incident.Permanent(err)
-		}
 		return err
 	}
 	switch j.Kind {

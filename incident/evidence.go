@@ -101,6 +101,20 @@ func (s *Service) RecordEvidence(ctx context.Context, id string, ev *Evidence) (
 		}
 		now := s.opts.Now()
 		inc.Evidence, inc.UpdatedAt = ev, now
+		if inc.Value == nil {
+			// The alert carried no number: Prometheus's is the value.
+			for _, v := range []*float64{ev.ValueAtOpen, ev.ValueNow} {
+				if v == nil {
+					continue
+				}
+				x := *v
+				if inc.PeakValue == nil || x > *inc.PeakValue {
+					p := x
+					inc.PeakValue = &p
+				}
+				inc.Value = &x
+			}
+		}
 		inc.SuspectDeploy = ""
 		if ev.Suspect != nil {
 			inc.SuspectDeploy = ev.Suspect.SHA

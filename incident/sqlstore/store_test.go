@@ -919,3 +919,37 @@ func TestDeploys(t *testing.T) {
 		}
 	})
 }
+
+// An incident whose alert carried no number takes Prometheus's from the
+// evidence; one that carried a number keeps it.
+func TestEvidenceValue(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+		inc, err := svc.Declare(ctx, "checkout", "prod", "carts empty", "U1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		atOpen, now := 0.031, 0.012
+		got, err := svc.RecordEvidence(ctx, inc.ID, &incident.Evidence{Round: 1, ValueAtOpen: &atOpen, ValueNow: &now})
+		if err != nil || got.Value == nil || *got.Value != 0.012 || got.PeakValue == nil || *got.PeakValue != 0.031 {
+			t.Fatalf("value %v peak %v err %v, want 1.2%% now and 3.1%% peak", got.Value, got.PeakValue, err)
+		}
+		stored, _ := s.Incident(ctx, inc.ID)
+		if stored.Value == nil || *stored.Value != 0.012 || stored.Evidence == nil || stored.Evidence.Round != 1 {
+			t.Fatalf("stored %+v", stored)
+		}
+		// A later round replaces the evidence but not a value already known.
+		later := 0.5
+		got, _ = svc.RecordEvidence(ctx, inc.ID, &incident.Evidence{Round: 2, ValueNow: &later})
+		if *got.Value != 0.012 || got.Evidence.Round != 2 {
+			t.Fatalf("round 2: value %v round %d", *got.Value, got.Evidence.Round)
+		}
+		// An older round never replaces a newer one.
+		got, _ = svc.RecordEvidence(ctx, inc.ID, &incident.Evidence{Round: 1})
+		if got.Evidence.Round != 2 {
+			t.Fatalf("round 1 after round 2 stored: %d", got.Evidence.Round)
+		}
+	})
+}
