@@ -282,10 +282,11 @@ func randomToken(t *testing.T) string {
 }
 
 // openingSteps are the job keys every war room enqueues when it opens
-// (DESIGN.md §12).
+// (DESIGN.md §12) that the dry run logs: correlate.gather runs for real
+// (it only reads the store and the sources configured, none here).
 func openingSteps(incidentID string) []string {
 	var keys []string
-	for _, kind := range []string{"slack.create_channel", "jira.create_issue", "correlate.gather"} {
+	for _, kind := range []string{"slack.create_channel", "jira.create_issue"} {
 		keys = append(keys, kind+":"+incidentID)
 	}
 	return keys
