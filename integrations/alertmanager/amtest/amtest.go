@@ -27,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/warroom/warroom/integrations/internal/fakeapi"
 )
 
 // Operations, named by their operationId in api/v2/openapi.yaml.
@@ -246,7 +248,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if f, found := s.takeFault(op); found {
-		if !sleep(r, f.Delay) {
+		if !fakeapi.Sleep(r, f.Delay) {
 			s.record(call)
 			return
 		}
@@ -354,22 +356,6 @@ func (s *Server) takeFault(op string) (Fault, bool) {
 	}
 	s.faults[op] = queue[1:]
 	return queue[0], true
-}
-
-// sleep waits d, or less if the client goes away; it reports whether the
-// client is still there.
-func sleep(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
 }
 
 // newUUID returns a random (version 4) UUID, as Alertmanager's silence IDs are.

@@ -35,6 +35,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/warroom/warroom/integrations/internal/fakeapi"
 )
 
 // Token is the service-account token a new Server accepts.
@@ -302,7 +304,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if f, ok := s.takeFault(call.Route); ok {
-		if !sleep(r, f.Delay) {
+		if !fakeapi.Sleep(r, f.Delay) {
 			s.record(call)
 			return
 		}
@@ -404,22 +406,6 @@ func (s *Server) takeFault(route string) (Fault, bool) {
 	}
 	s.faults[route] = queue[1:]
 	return queue[0], true
-}
-
-// sleep waits d, or less if the client goes away; it reports whether the
-// client is still there.
-func sleep(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
 }
 
 func validUID(uid string) bool {

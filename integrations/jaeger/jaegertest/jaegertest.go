@@ -31,6 +31,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/warroom/warroom/integrations/internal/fakeapi"
 )
 
 // The paths the Server serves, for FailNext and Calls.
@@ -229,12 +231,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	delay := s.delay
 	s.mu.Unlock()
-	if !sleep(r, delay) {
+	if !fakeapi.Sleep(r, delay) {
 		s.record(call)
 		return
 	}
 	if f, ok := s.takeFault(r.URL.Path); ok {
-		if !sleep(r, f.Delay) {
+		if !fakeapi.Sleep(r, f.Delay) {
 			s.record(call)
 			return
 		}
@@ -341,22 +343,6 @@ func (s *Server) takeFault(path string) (Fault, bool) {
 	}
 	s.faults[path] = queue[1:]
 	return queue[0], true
-}
-
-// sleep waits d, or less if the client goes away; it reports whether the
-// client is still there.
-func sleep(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
 }
 
 func cloneValues(v url.Values) url.Values {

@@ -35,6 +35,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/warroom/warroom/integrations/internal/fakeapi"
 )
 
 // The credentials a new Server accepts.
@@ -492,7 +494,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if f, ok := s.takeFault(call.Route); ok {
-		if !sleep(r, f.Delay) {
+		if !fakeapi.Sleep(r, f.Delay) {
 			s.record(call)
 			return
 		}
@@ -664,22 +666,6 @@ func readBody(r *http.Request) (body []byte, tooLarge bool) {
 		return body[:maxBody], true
 	}
 	return body, false
-}
-
-// sleep waits d, or less if the client goes away; it reports whether the
-// client is still there.
-func sleep(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
 }
 
 // Jira's error shape.

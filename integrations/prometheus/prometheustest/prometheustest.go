@@ -38,6 +38,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/warroom/warroom/integrations/internal/fakeapi"
 )
 
 // Lookback is how far back a query looks for a series' latest point:
@@ -284,13 +286,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // reply when the client went away during the delay.
 func (s *Server) fault(r *http.Request, f Fault, timeout time.Duration) (*reply, bool) {
 	if timeout > 0 && f.Delay > timeout {
-		if !sleep(r, timeout) {
+		if !fakeapi.Sleep(r, timeout) {
 			return nil, true
 		}
 		rep := errorReply(ErrTimeout, "query timed out in query execution")
 		return &rep, true
 	}
-	if !sleep(r, f.Delay) {
+	if !fakeapi.Sleep(r, f.Delay) {
 		return nil, true
 	}
 	switch {
@@ -474,20 +476,4 @@ func (s *Server) takeFault() (Fault, bool) {
 	f := s.faults[0]
 	s.faults = s.faults[1:]
 	return f, true
-}
-
-// sleep waits d, or less if the client goes away; it reports whether the
-// client is still there.
-func sleep(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
 }

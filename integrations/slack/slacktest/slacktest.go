@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/warroom/warroom/integrations/internal/fakeapi"
 )
 
 // The workspace the fake pretends to be, and the bot user whose token it accepts.
@@ -351,7 +353,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	call.Params = params
 
 	if f, found := s.takeFault(call.Method); found {
-		if !sleep(r, f.Delay) {
+		if !fakeapi.Sleep(r, f.Delay) {
 			s.record(call)
 			return
 		}
@@ -496,22 +498,6 @@ func (s *Server) takeFault(method string) (Fault, bool) {
 	}
 	s.faults[method] = queue[1:]
 	return queue[0], true
-}
-
-// sleep waits d, or less if the client goes away; it reports whether the
-// client is still there.
-func sleep(r *http.Request, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
 }
 
 // readParams reads the arguments of a call the ways Slack takes them: a form
