@@ -116,7 +116,7 @@ type Server struct {
 	mu       sync.Mutex
 	silences []*Silence // in creation order
 	calls    []Call
-	faults   map[string][]Fault
+	faults   fakeapi.Faults[Fault]
 }
 
 // New starts a Server on a loopback port. Close it when done.
@@ -124,7 +124,6 @@ func New(opts ...Option) *Server {
 	s := &Server{
 		now:       time.Now,
 		retention: DefaultRetention,
-		faults:    make(map[string][]Fault),
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -211,9 +210,7 @@ func (s *Server) CallCount(op string) int {
 // FailNext makes the next call of op meet f. Faults queue: calling FailNext
 // twice fails the next two calls, in order.
 func (s *Server) FailNext(op string, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[op] = append(s.faults[op], f)
+	s.faults.Push(op, f)
 }
 
 // answer is what a handler returns: a status and a body to send as JSON
@@ -348,14 +345,7 @@ func (s *Server) record(call Call) {
 }
 
 func (s *Server) takeFault(op string) (Fault, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	queue := s.faults[op]
-	if len(queue) == 0 {
-		return Fault{}, false
-	}
-	s.faults[op] = queue[1:]
-	return queue[0], true
+	return s.faults.Pop(op)
 }
 
 // newUUID returns a random (version 4) UUID, as Alertmanager's silence IDs are.

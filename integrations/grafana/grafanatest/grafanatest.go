@@ -129,7 +129,7 @@ type Server struct {
 	folders    []*folder
 	lastID     int64
 	calls      []Call
-	faults     map[string][]Fault
+	faults     fakeapi.Faults[Fault]
 }
 
 type dashboard struct {
@@ -148,7 +148,7 @@ type folder struct {
 // New starts a Server on a loopback port, with no dashboards. Close it
 // when done.
 func New(opts ...Option) *Server {
-	s := &Server{token: Token, faults: make(map[string][]Fault)}
+	s := &Server{token: Token}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -241,9 +241,7 @@ func (s *Server) FailNext(route string, f Fault) {
 	if route != RouteDashboard && route != RouteSearch {
 		panic(fmt.Sprintf("grafanatest: FailNext: no route %q (want %q or %q)", route, RouteDashboard, RouteSearch))
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[route] = append(s.faults[route], f)
+	s.faults.Push(route, f)
 }
 
 // Slugify makes a URL name from a title the way Grafana's slugify does for
@@ -398,14 +396,7 @@ func (s *Server) record(call Call) {
 }
 
 func (s *Server) takeFault(route string) (Fault, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	queue := s.faults[route]
-	if len(queue) == 0 {
-		return Fault{}, false
-	}
-	s.faults[route] = queue[1:]
-	return queue[0], true
+	return s.faults.Pop(route)
 }
 
 func validUID(uid string) bool {

@@ -4,6 +4,7 @@ package fakeapi
 
 import (
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -21,4 +22,34 @@ func Sleep(r *http.Request, d time.Duration) bool {
 	case <-r.Context().Done():
 		return false
 	}
+}
+
+// Faults queues the faults injected per route: each call of a route meets
+// the next one, in order. The zero value is ready to use.
+type Faults[F any] struct {
+	mu sync.Mutex
+	q  map[string][]F
+}
+
+// Push queues f for the next call of route that has none queued before it.
+func (fs *Faults[F]) Push(route string, f F) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.q == nil {
+		fs.q = map[string][]F{}
+	}
+	fs.q[route] = append(fs.q[route], f)
+}
+
+// Pop takes the next fault of route, if any.
+func (fs *Faults[F]) Pop(route string) (F, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	queue := fs.q[route]
+	if len(queue) == 0 {
+		var zero F
+		return zero, false
+	}
+	fs.q[route] = queue[1:]
+	return queue[0], true
 }

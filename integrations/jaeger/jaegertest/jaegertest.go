@@ -134,14 +134,14 @@ type Server struct {
 	traces []*trace // in the order they were added
 	lastID int      // the last number an ID was made from
 	calls  []Call
-	faults map[string][]Fault
+	faults fakeapi.Faults[Fault]
 	delay  time.Duration
 }
 
 // New starts a Server on a loopback port: Query API v3 with CurrentParams,
 // the v1 API and the UI. Close it when done.
 func New(opts ...Option) *Server {
-	s := &Server{v3: true, v1: true, ui: true, now: time.Now, faults: map[string][]Fault{}}
+	s := &Server{v3: true, v1: true, ui: true, now: time.Now}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -163,9 +163,7 @@ func (s *Server) FailNext(path string, f Fault) {
 	if path != PathV3 && path != PathV1 {
 		panic(fmt.Sprintf("jaegertest: FailNext: no path %q (want %q or %q)", path, PathV3, PathV1))
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[path] = append(s.faults[path], f)
+	s.faults.Push(path, f)
 }
 
 // SetDelay makes every answer, on every path, wait d first (or until the
@@ -335,14 +333,7 @@ func (s *Server) record(call Call) {
 }
 
 func (s *Server) takeFault(path string) (Fault, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	queue := s.faults[path]
-	if len(queue) == 0 {
-		return Fault{}, false
-	}
-	s.faults[path] = queue[1:]
-	return queue[0], true
+	return s.faults.Pop(path)
 }
 
 func cloneValues(v url.Values) url.Values {

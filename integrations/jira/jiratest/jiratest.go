@@ -202,7 +202,7 @@ type Server struct {
 	issues       []*issue // in creation order
 	lastID       int      // the last ID handed out to an issue, comment, link, project, …
 	calls        []Call
-	faults       map[string][]Fault
+	faults       fakeapi.Faults[Fault]
 }
 
 // New starts a Server on a loopback port, seeded with project OPS
@@ -219,7 +219,6 @@ func New(opts ...Option) *Server {
 		apiToken:   DefaultAPIToken,
 		pat:        DefaultPAT,
 		now:        time.Now,
-		faults:     make(map[string][]Fault),
 		lastID:     10000,
 	}
 	for _, opt := range opts {
@@ -371,9 +370,7 @@ func (s *Server) FailNext(pattern string, f Fault) {
 	if !slices.ContainsFunc(s.routes(), func(rt route) bool { return rt.pattern() == pattern }) {
 		panic(fmt.Sprintf("jiratest: FailNext: no route %q", pattern))
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[pattern] = append(s.faults[pattern], f)
+	s.faults.Push(pattern, f)
 }
 
 // Routing.
@@ -646,14 +643,7 @@ func (s *Server) takeFault(pattern string) (Fault, bool) {
 	if pattern == "" {
 		return Fault{}, false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	queue := s.faults[pattern]
-	if len(queue) == 0 {
-		return Fault{}, false
-	}
-	s.faults[pattern] = queue[1:]
-	return queue[0], true
+	return s.faults.Pop(pattern)
 }
 
 // readBody reads up to maxBody bytes and reports whether there was more.

@@ -137,7 +137,7 @@ type Server struct {
 	series   map[string][]Point
 	errors   map[string]apiError
 	warnings map[string][]string
-	faults   []Fault
+	faults   fakeapi.Faults[Fault]
 	calls    []Call
 }
 
@@ -198,9 +198,7 @@ func (s *Server) SetWarnings(expr string, warnings ...string) {
 // FailNext makes the next query meet f. Faults queue: calling FailNext
 // twice fails the next two queries, in order.
 func (s *Server) FailNext(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, f)
+	s.faults.Push("", f)
 }
 
 // Calls returns every call received so far, in order.
@@ -468,12 +466,5 @@ func (s *Server) record(call Call) {
 }
 
 func (s *Server) takeFault() (Fault, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.faults) == 0 {
-		return Fault{}, false
-	}
-	f := s.faults[0]
-	s.faults = s.faults[1:]
-	return f, true
+	return s.faults.Pop("")
 }

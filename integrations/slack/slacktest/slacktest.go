@@ -152,7 +152,7 @@ type Server struct {
 	lastID   int
 	lastTS   int
 	calls    []Call
-	faults   map[string][]Fault
+	faults   fakeapi.Faults[Fault]
 }
 
 type user struct {
@@ -181,9 +181,8 @@ type message struct {
 // New starts a Server on a loopback port. Close it when done.
 func New(opts ...Option) *Server {
 	s := &Server{
-		token:  BotToken,
-		faults: make(map[string][]Fault),
-		users:  []user{{id: BotUserID, name: BotName, bot: true}},
+		token: BotToken,
+		users: []user{{id: BotUserID, name: BotName, bot: true}},
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -329,9 +328,7 @@ func (s *Server) CallCount(method string) int {
 // FailNext makes the next call of method meet f. Faults queue: calling
 // FailNext twice fails the next two calls, in order.
 func (s *Server) FailNext(method string, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[method] = append(s.faults[method], f)
+	s.faults.Push(method, f)
 }
 
 // result is the JSON object a method answers.
@@ -490,14 +487,7 @@ func (s *Server) record(call Call) {
 }
 
 func (s *Server) takeFault(method string) (Fault, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	queue := s.faults[method]
-	if len(queue) == 0 {
-		return Fault{}, false
-	}
-	s.faults[method] = queue[1:]
-	return queue[0], true
+	return s.faults.Pop(method)
 }
 
 // readParams reads the arguments of a call the ways Slack takes them: a form
