@@ -418,49 +418,13 @@ func AnnounceText(inc *incident.Incident, channelID string) string {
 // changed, e.g. ":eyes: Acknowledged by <@U123>."
 func ChangeText(ev incident.Event) string {
 	who := actorRef(ev.Actor)
-	text := ev.Text
-	var head string
-	switch ev.Kind {
-	case incident.EventAcknowledged:
-		return ":eyes: Acknowledged by " + who + "."
-	case incident.EventMitigated:
-		return ":adhesive_bandage: Mitigated by " + who + "."
-	case incident.EventResolved:
-		head = ":white_check_mark: Resolved by " + who
-	case incident.EventReopened:
-		head = ":rotating_light: Reopened by " + who
-		text = strings.TrimPrefix(text, "reopened: ")
-	case incident.EventDeclared:
-		head = ":mega: Declared by " + who
-		text = strings.TrimPrefix(text, "declared by "+ev.Actor+": ")
-	case incident.EventNote:
-		head = ":memo: Note from " + who
-	case incident.EventAssigned:
-		head = ":bust_in_silhouette: Roles changed by " + who
-	case incident.EventRollbackRequested:
-		head = ":rewind: Rollback requested by " + who
-	case incident.EventSilenceRequested:
-		head = ":no_bell: Silence requested by " + who
-	case incident.EventEscalated:
-		head = ":rotating_light: Escalated"
-	case incident.EventOpened:
-		head = ":new: Opened"
-	case incident.EventRecorded:
-		head = ":file_folder: Recorded"
-	case incident.EventAlertAttached:
-		head = ":heavy_plus_sign: Alerts"
-	case incident.EventAlertResolved:
-		head = ":large_green_circle: Alert resolved"
-		text = strings.TrimPrefix(text, "alert resolved: ")
-	case incident.EventAlertRefired:
-		head = ":red_circle: Alert firing again"
-		text = strings.TrimPrefix(text, "alert firing again: ")
-	case incident.EventStep:
-		head = ":gear: Done"
-	case incident.EventStepFailed:
-		head = ":warning: Step failed"
-	default:
+	w, text, ok := wordEvent(ev)
+	head := w.emoji + " " + w.title
+	switch {
+	case !ok:
 		head = escapeCut(inline(string(ev.Kind)), nameInline) + " by " + who
+	case w.by != "":
+		head += w.by + who
 	}
 	if strings.TrimSpace(text) == "" {
 		return head + "."

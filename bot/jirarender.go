@@ -403,57 +403,19 @@ func wikiNoformatSafe(s string, limit int) string {
 // given); the marker is how a retry finds the comment already posted.
 func JiraCommentText(ev incident.Event, marker string) string {
 	who := jiraActor(ev.Actor)
-	text := ev.Text
-	var head string
-	switch ev.Kind {
-	case incident.EventAcknowledged:
-		head, text = "*Acknowledged* by "+who, ""
-	case incident.EventMitigated:
-		head, text = "*Mitigated* by "+who, ""
-	case incident.EventResolved:
-		head = "*Resolved* by " + who
-		text = jiraTrimBy(text, "resolved", ev.Actor)
-	case incident.EventReopened:
-		head = "*Reopened* by " + who
-		text = strings.TrimPrefix(text, "reopened: ")
-	case incident.EventDeclared:
-		head = "*Declared* by " + who
-		text = jiraTrimBy(text, "declared", ev.Actor)
-	case incident.EventNote:
-		head = "*Note* from " + who
-	case incident.EventAssigned:
-		head = "*Roles changed* by " + who
-	case incident.EventRollbackRequested:
-		head = "*Rollback requested* by " + who
-		text = jiraTrimBy(text, "rollback requested", ev.Actor)
-	case incident.EventSilenceRequested:
-		head = "*Silence requested* by " + who
-		text = jiraTrimBy(text, "silence requested", ev.Actor)
-	case incident.EventEscalated:
-		head = "*Escalated*"
-	case incident.EventOpened:
-		head = "*Opened*"
-	case incident.EventRecorded:
-		head = "*Recorded*"
-	case incident.EventAlertAttached:
-		head = "*Alerts*"
-	case incident.EventAlertResolved:
-		head = "*Alert resolved*"
-		text = strings.TrimPrefix(text, "alert resolved: ")
-	case incident.EventAlertRefired:
-		head = "*Alert firing again*"
-		text = strings.TrimPrefix(text, "alert firing again: ")
-	case incident.EventStep:
-		head = "*Done*"
-	case incident.EventStepFailed:
-		head = "*Step failed*"
-	default:
+	w, text, ok := wordEvent(ev)
+	head := "*" + w.title + "*"
+	switch {
+	case !ok:
 		kind := wikiInline(string(ev.Kind), wikiNameMax)
 		if kind == "" {
 			kind = "Event"
 		}
 		head = "*" + kind + "* by " + who
+	case w.by != "":
+		head += w.by + who
 	}
+
 	s := head
 	if !ev.At.IsZero() {
 		s = ev.At.UTC().Format(jiraTimeLayout) + " · " + head
@@ -467,22 +429,6 @@ func JiraCommentText(ev incident.Event, marker string) string {
 		s += "\n" + marker
 	}
 	return boundWiki(s, jiraTextMax)
-}
-
-// jiraTrimBy drops the "<verb> by <actor>" the service starts an event's
-// text with, which the comment's head already says.
-func jiraTrimBy(text, verb, actor string) string {
-	rest, ok := strings.CutPrefix(text, verb+" by "+actor)
-	if !ok {
-		return text
-	}
-	if r, ok := strings.CutPrefix(rest, ": "); ok {
-		return r
-	}
-	if rest == "" {
-		return ""
-	}
-	return text
 }
 
 // jiraActor names who did something on the timeline. Jira cannot mention
