@@ -304,7 +304,7 @@ func TestSummaryBlocksSafe(t *testing.T) {
 			if ev := tc.v.Incident.Evidence; ev != nil { // the evidence's own links
 				ours = append(ours, ev.CompareURL)
 				for _, d := range ev.Deploys {
-					ours = append(ours, d.URL)
+					ours = append(ours, d.URL, d.DiffURL)
 				}
 				for _, tr := range ev.Traces {
 					ours = append(ours, tr.URL)

@@ -47,11 +47,15 @@ func deployLine(d incident.Deploy, start time.Time, suspect bool, compare string
 	if u, ok := linkURL(d.URL); ok {
 		line += " · <" + u + "|deploy>"
 	}
+	diff := d.DiffURL
+	if suspect && compare != "" {
+		diff = compare
+	}
+	if u, ok := linkURL(diff); ok {
+		line += " · <" + u + "|diff>"
+	}
 	if suspect {
 		line = ":rotating_light: *suspect* " + line
-		if u, ok := linkURL(compare); ok {
-			line += " · <" + u + "|diff>"
-		}
 	}
 	return "• " + line
 }

@@ -298,6 +298,10 @@ func (g *Gatherer) deploys(ctx context.Context, in Input, w window, data rules.T
 	if suspect != nil && !slices.ContainsFunc(shown, func(d incident.Deploy) bool { return d.ID == suspect.ID && d.SHA == suspect.SHA }) {
 		shown = append(shown[:min(len(shown), maxDeploysShown-1):min(len(shown), maxDeploysShown-1)], *suspect)
 	}
+	shown = slices.Clone(shown)
+	for i := range shown {
+		shown[i].DiffURL = g.diffURL(data, shown[i], all)
+	}
 	var rollback, compare string
 	var noDeploys string
 	if suspect == nil {
@@ -324,6 +328,32 @@ func (g *Gatherer) deploys(ctx context.Context, in Input, w window, data rules.T
 	return func(ev *incident.Evidence) {
 		ev.Deploys, ev.Suspect, ev.Target, ev.Rollback, ev.CompareURL, ev.NoDeploys = shown, suspect, target, rollback, compare, noDeploys
 	}, nil
+}
+
+// diffURL renders the compare link of a deploy against the one before it
+// (of the same service), "" when there is no template or no earlier one.
+func (g *Gatherer) diffURL(data rules.TemplateData, d incident.Deploy, all []incident.Deploy) string {
+	if g.opts.CompareURL == "" {
+		return ""
+	}
+	prev := d.PreviousSHA
+	if prev == "" {
+		for _, o := range all { // newest first: the first older one is the previous
+			if o.Service == d.Service && o.FinishedAt.Before(d.FinishedAt) && o.SHA != d.SHA {
+				prev = o.SHA
+				break
+			}
+		}
+	}
+	if prev == "" {
+		return ""
+	}
+	data.Service, data.Revision, data.TargetRevision = d.Service, d.SHA, prev
+	u, err := rules.Render(g.opts.CompareURL, data)
+	if err != nil || !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return ""
+	}
+	return u
 }
 
 // listDeploys reads the store and the Git history of one service, in the

@@ -105,6 +105,10 @@ func TestSuspectAndRollback(t *testing.T) {
 	for _, d := range ev.Deploys {
 		shas = append(shas, d.SHA[:7])
 	}
+	if ev.Deploys[0].DiffURL != "https://github.com/example/payment-gateway/compare/2222222bbbbbbb...4444444ddddddd" ||
+		ev.Deploys[2].DiffURL != "" {
+		t.Errorf("diff links %q and %q, want the newest against the suspect and none for the oldest", ev.Deploys[0].DiffURL, ev.Deploys[2].DiffURL)
+	}
 	if fmt.Sprint(shas) != "[4444444 2222222 1111111]" {
 		t.Errorf("deploys shown %v, want the last 3 of prod, newest first (staging left out)", shas)
 	}

@@ -21,6 +21,9 @@ type Deploy struct {
 	FinishedAt  time.Time `json:"finished_at"`
 	// Source says who told us: api, argocd, git.
 	Source string `json:"source,omitempty"`
+	// DiffURL links what the deploy changed, when correlation knows the
+	// deploy before it (not stored with the deploy).
+	DiffURL string `json:"diff_url,omitempty"`
 }
 
 // DeployFilter selects deploys.
