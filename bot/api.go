@@ -140,6 +140,8 @@ func (s *Server) view(r *http.Request, id string) (*IncidentView, error) {
 type actionRequest struct {
 	Actor string `json:"actor"`
 	Text  string `json:"text"`
+	// Jira marks a note for the ticket: it becomes a comment there.
+	Jira bool `json:"jira"`
 }
 
 // MaxActionBody caps an action's JSON body.
@@ -178,7 +180,7 @@ func (s *Server) incidentAction(w http.ResponseWriter, r *http.Request) error {
 	case "resolve":
 		_, err = s.svc.Resolve(ctx, id, actor, req.Text)
 	case "note":
-		_, err = s.svc.Note(ctx, id, actor, req.Text)
+		_, err = s.svc.Note(ctx, id, actor, req.Text, req.Jira)
 	default:
 		return incident.Errorf(incident.ENOTFOUND, "unknown action %q (want ack, mitigate, resolve or note)", action)
 	}

@@ -285,3 +285,35 @@ func searchCount(t *testing.T, fake *jiratest.Server) int {
 	t.Helper()
 	return fake.CallCount("", "/rest/api/2/search/jql")
 }
+
+// A note marked for Jira becomes a comment on the ticket; a plain one
+// stays on the timeline.
+func TestJiraNotes(t *testing.T) {
+	fake := jiratest.New()
+	t.Cleanup(fake.Close)
+	h := startJira(t, fake, "cloud", nil)
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	is := h.ticket(t, fake, "INC-1")
+	if reply := h.command("note INC-1 --jira db failover started"); !strings.Contains(reply, "(and on the ticket)") {
+		t.Errorf("note --jira: %q", reply)
+	}
+	if reply := h.command("note INC-1 looking at the pool metrics"); strings.Contains(reply, "ticket") {
+		t.Errorf("plain note: %q", reply)
+	}
+	waitFor(t, "the marked note on the ticket", func() bool {
+		is, _ := fake.Issue(is.Key)
+		for _, c := range is.Comments {
+			if strings.Contains(c.Body, "db failover started") {
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, "Jira's steps", func() bool { return h.jiraSettled("INC-1") })
+	is, _ = fake.Issue(is.Key)
+	for _, c := range is.Comments {
+		if strings.Contains(c.Body, "pool metrics") {
+			t.Errorf("a plain note reached the ticket: %q", c.Body)
+		}
+	}
+}

@@ -85,7 +85,7 @@ func slackCommands() []subcommand {
 		{name: "status", args: "[INC-n]", about: "where the incident stands", incident: needsIncident, run: (*slackSurface).cmdStatus},
 		{name: "ack", args: "[INC-n]", about: "acknowledge", incident: needsIncident, run: (*slackSurface).cmdAck},
 		{name: "assign", args: "[INC-n] <@user> <commander|comms|scribe>", about: "give a role", incident: needsIncident, run: (*slackSurface).cmdAssign},
-		{name: "note", args: "[INC-n] <text>", about: "add a note to the timeline", incident: needsIncident, run: (*slackSurface).cmdNote},
+		{name: "note", args: "[INC-n] [--jira] <text>", about: "add a note to the timeline (--jira: and to the ticket)", incident: needsIncident, run: (*slackSurface).cmdNote},
 		{name: "mitigate", args: "[INC-n]", about: "the bleeding stopped", incident: needsIncident, run: (*slackSurface).cmdMitigate},
 		{name: "resolve", args: "[INC-n] [summary]", about: "close the incident", incident: needsIncident, run: (*slackSurface).cmdResolve},
 		{name: "timeline", args: "[INC-n]", about: "what happened so far", incident: needsIncident, run: (*slackSurface).cmdTimeline},
@@ -386,17 +386,26 @@ func (sl *slackSurface) cmdAssign(ctx context.Context, c *cmdCall) (slackMessage
 }
 
 func (sl *slackSurface) cmdNote(ctx context.Context, c *cmdCall) (slackMessage, error) {
-	text := slackPlain(strings.Join(c.args, " "))
+	args := c.args
+	forJira := len(args) > 0 && args[0] == "--jira"
+	if forJira {
+		args = args[1:]
+	}
+	text := slackPlain(strings.Join(args, " "))
 	switch {
 	case text == "":
 		return slackMessage{}, badUsage("a note needs text")
 	case len([]rune(text)) > maxSlackText:
 		return slackMessage{}, badUsage("the note is over %d characters", maxSlackText)
 	}
-	if _, err := sl.srv.svc.Note(ctx, c.inc.ID, c.user, text); err != nil {
+	if _, err := sl.srv.svc.Note(ctx, c.inc.ID, c.user, text, forJira); err != nil {
 		return slackMessage{}, err
 	}
-	return cmdInChannel("<@%s> noted on *%s*: %s", c.user, c.inc.ID, EscapeMrkdwn(text)), nil
+	where := ""
+	if forJira {
+		where = " (and on the ticket)"
+	}
+	return cmdInChannel("<@%s> noted on *%s*%s: %s", c.user, c.inc.ID, where, EscapeMrkdwn(text)), nil
 }
 
 func (sl *slackSurface) cmdTimeline(ctx context.Context, c *cmdCall) (slackMessage, error) {

@@ -161,7 +161,7 @@ type change struct {
 // major events are told to Jira as comments.
 var major = map[EventKind]bool{
 	EventEscalated: true, EventAcknowledged: true, EventMitigated: true, EventResolved: true,
-	EventReopened: true, EventNote: true,
+	EventReopened: true,
 }
 
 func (c *change) event(kind EventKind, actor, text string) error {
@@ -567,7 +567,7 @@ func (s *Service) transition(ctx context.Context, id, actor string, to State, te
 }
 
 // Note adds a responder's note to the timeline.
-func (s *Service) Note(ctx context.Context, id, actor, text string) (*Event, error) {
+func (s *Service) Note(ctx context.Context, id, actor, text string, forJira bool) (*Event, error) {
 	if text == "" {
 		return nil, Errorf(EINVALID, "a note needs text")
 	}
@@ -582,6 +582,9 @@ func (s *Service) Note(ctx context.Context, id, actor, text string) (*Event, err
 		c := &change{tx: tx, inc: inc, now: s.opts.Now()}
 		if err := c.event(EventNote, actor, text); err != nil {
 			return err
+		}
+		if forJira {
+			c.lastMajor = c.lastEvent // marked for Jira: a comment on the ticket
 		}
 		ev = &Event{ID: c.lastEvent, IncidentID: inc.ID, At: c.now, Kind: EventNote, Actor: actor, Text: text}
 		return s.save(c, nil)

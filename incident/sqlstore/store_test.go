@@ -254,10 +254,10 @@ func TestResponderActions(t *testing.T) {
 		if _, err := svc.Ack(ctx, "INC-9", "U1"); incident.ErrorCode(err) != incident.ENOTFOUND {
 			t.Fatalf("ack unknown: %v, want not_found", err)
 		}
-		if _, err := svc.Note(ctx, "INC-1", "U1", "db failover started"); err != nil {
+		if _, err := svc.Note(ctx, "INC-1", "U1", "db failover started", false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := svc.Note(ctx, "INC-1", "U1", ""); incident.ErrorCode(err) != incident.EINVALID {
+		if _, err := svc.Note(ctx, "INC-1", "U1", "", false); incident.ErrorCode(err) != incident.EINVALID {
 			t.Fatalf("empty note: %v", err)
 		}
 		if _, err := svc.Resolve(ctx, "INC-1", "cli:alice", ""); err != nil {
