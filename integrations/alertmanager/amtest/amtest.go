@@ -115,7 +115,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	silences []*Silence // in creation order
-	calls    []Call
+	calls    fakeapi.Log[Call]
 	faults   fakeapi.Faults[Fault]
 }
 
@@ -183,28 +183,16 @@ func (s *Server) Silence(id string) (Silence, bool) {
 
 // Calls returns every call received so far, in order.
 func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, 0, len(s.calls))
-	for _, c := range s.calls {
-		c.Query = cloneValues(c.Query)
-		out = append(out, c)
-	}
-	return out
+	return s.calls.All(func(c Call) Call {
+		c.Query = fakeapi.CloneValues(c.Query)
+		return c
+	})
 }
 
 // CallCount returns how many calls of op were received, refused ones
 // included.
 func (s *Server) CallCount(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		if c.Op == op {
-			n++
-		}
-	}
-	return n
+	return s.calls.Count(func(c Call) bool { return c.Op == op })
 }
 
 // FailNext makes the next call of op meet f. Faults queue: calling FailNext
@@ -236,7 +224,7 @@ const (
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-	call := Call{Method: r.Method, Path: r.URL.Path, Query: cloneValues(r.URL.Query()), Body: string(body), Time: s.now()}
+	call := Call{Method: r.Method, Path: r.URL.Path, Query: fakeapi.CloneValues(r.URL.Query()), Body: string(body), Time: s.now()}
 	op, id, res := route(r)
 	call.Op = op
 	if res != nil {
@@ -338,11 +326,7 @@ func (s *Server) writeFault(w http.ResponseWriter, call Call, f Fault) {
 	_, _ = io.WriteString(w, body)
 }
 
-func (s *Server) record(call Call) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, call)
-}
+func (s *Server) record(call Call) { s.calls.Add(call) }
 
 func (s *Server) takeFault(op string) (Fault, bool) {
 	return s.faults.Pop(op)
@@ -355,14 +339,6 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
 }
 
 func copySilence(sil *Silence, now time.Time) Silence {

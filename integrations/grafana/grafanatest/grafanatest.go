@@ -128,7 +128,7 @@ type Server struct {
 	dashboards []*dashboard // in the order they were added
 	folders    []*folder
 	lastID     int64
-	calls      []Call
+	calls      fakeapi.Log[Call]
 	faults     fakeapi.Faults[Fault]
 }
 
@@ -209,28 +209,16 @@ func (s *Server) DashboardURL(uid string) (string, bool) {
 
 // Calls returns every call received so far, in order.
 func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, 0, len(s.calls))
-	for _, c := range s.calls {
-		c.Query = cloneValues(c.Query)
-		out = append(out, c)
-	}
-	return out
+	return s.calls.All(func(c Call) Call {
+		c.Query = fakeapi.CloneValues(c.Query)
+		return c
+	})
 }
 
 // CallCount returns how many calls of route were received, rejected ones
 // included; "" counts every call.
 func (s *Server) CallCount(route string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		if route == "" || c.Route == route {
-			n++
-		}
-	}
-	return n
+	return s.calls.Count(func(c Call) bool { return route == "" || c.Route == route })
 }
 
 // FailNext makes the next call of route (RouteDashboard or RouteSearch)
@@ -389,11 +377,7 @@ func (s *Server) answer(w http.ResponseWriter, call *Call, rep reply) {
 	_, _ = w.Write(body)
 }
 
-func (s *Server) record(call Call) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, call)
-}
+func (s *Server) record(call Call) { s.calls.Add(call) }
 
 func (s *Server) takeFault(route string) (Fault, bool) {
 	return s.faults.Pop(route)
@@ -409,12 +393,4 @@ func validUID(uid string) bool {
 		}
 	}
 	return true
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
 }

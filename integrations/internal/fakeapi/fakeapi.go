@@ -4,6 +4,8 @@ package fakeapi
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 	"sync"
 	"time"
 )
@@ -52,4 +54,55 @@ func (fs *Faults[F]) Pop(route string) (F, bool) {
 	}
 	fs.q[route] = queue[1:]
 	return queue[0], true
+}
+
+// Log records the calls a fake received, rejected ones included. The zero
+// value is ready to use.
+type Log[C any] struct {
+	mu   sync.Mutex
+	list []C
+}
+
+// Add records a call.
+func (l *Log[C]) Add(c C) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, c)
+}
+
+// All returns the calls in order, each made a copy by clone (nil: a plain
+// copy), so that a caller cannot change what the fake recorded.
+func (l *Log[C]) All(clone func(C) C) []C {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]C, 0, len(l.list))
+	for _, c := range l.list {
+		if clone != nil {
+			c = clone(c)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// Count counts the calls that match.
+func (l *Log[C]) Count(match func(C) bool) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, c := range l.list {
+		if match(c) {
+			n++
+		}
+	}
+	return n
+}
+
+// CloneValues copies query or form values.
+func CloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = slices.Clone(vs)
+	}
+	return out
 }

@@ -133,7 +133,7 @@ type Server struct {
 	mu     sync.Mutex
 	traces []*trace // in the order they were added
 	lastID int      // the last number an ID was made from
-	calls  []Call
+	calls  fakeapi.Log[Call]
 	faults fakeapi.Faults[Fault]
 	delay  time.Duration
 }
@@ -176,29 +176,17 @@ func (s *Server) SetDelay(d time.Duration) {
 
 // Calls returns every call received so far, in order.
 func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, 0, len(s.calls))
-	for _, c := range s.calls {
-		c.Query = cloneValues(c.Query)
+	return s.calls.All(func(c Call) Call {
+		c.Query = fakeapi.CloneValues(c.Query)
 		c.Deprecated = slices.Clone(c.Deprecated)
-		out = append(out, c)
-	}
-	return out
+		return c
+	})
 }
 
 // CallCount returns how many calls of path were received, rejected ones
 // included.
 func (s *Server) CallCount(path string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		if c.Path == path {
-			n++
-		}
-	}
-	return n
+	return s.calls.Count(func(c Call) bool { return c.Path == path })
 }
 
 // reply is an answer.
@@ -326,22 +314,10 @@ func (s *Server) answer(w http.ResponseWriter, call *Call, rep reply) {
 	}
 }
 
-func (s *Server) record(call Call) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, call)
-}
+func (s *Server) record(call Call) { s.calls.Add(call) }
 
 func (s *Server) takeFault(path string) (Fault, bool) {
 	return s.faults.Pop(path)
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
 }
 
 func mustJSON(v any) []byte {

@@ -201,7 +201,7 @@ type Server struct {
 	customFields []*customField
 	issues       []*issue // in creation order
 	lastID       int      // the last ID handed out to an issue, comment, link, project, …
-	calls        []Call
+	calls        fakeapi.Log[Call]
 	faults       fakeapi.Faults[Fault]
 }
 
@@ -318,28 +318,18 @@ func (s *Server) Issue(key string) (Issue, bool) {
 
 // Calls returns every call received so far, in order.
 func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, 0, len(s.calls))
-	for _, c := range s.calls {
-		c.Query = cloneValues(c.Query)
-		out = append(out, c)
-	}
-	return out
+	return s.calls.All(func(c Call) Call {
+		c.Query = fakeapi.CloneValues(c.Query)
+		return c
+	})
 }
 
 // CallCount returns how many calls with that method ("" for any) whose path
 // starts with pathPrefix were received, rejected ones included.
 func (s *Server) CallCount(method, pathPrefix string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		if (method == "" || c.Method == method) && strings.HasPrefix(c.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
+	return s.calls.Count(func(c Call) bool {
+		return (method == "" || c.Method == method) && strings.HasPrefix(c.Path, pathPrefix)
+	})
 }
 
 // FailNext makes the next call of a route meet f. A route is a method and a
@@ -633,11 +623,7 @@ func (s *Server) answer(w http.ResponseWriter, call *Call, rep reply) {
 	}
 }
 
-func (s *Server) record(call Call) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, call)
-}
+func (s *Server) record(call Call) { s.calls.Add(call) }
 
 func (s *Server) takeFault(pattern string) (Fault, bool) {
 	if pattern == "" {
@@ -679,11 +665,3 @@ func fieldErrors(fields map[string]string) reply {
 }
 
 func jsonReply(status int, body any) reply { return reply{status: status, body: body} }
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
-}

@@ -138,7 +138,7 @@ type Server struct {
 	errors   map[string]apiError
 	warnings map[string][]string
 	faults   fakeapi.Faults[Fault]
-	calls    []Call
+	calls    fakeapi.Log[Call]
 }
 
 type apiError struct{ typ, msg string }
@@ -202,11 +202,7 @@ func (s *Server) FailNext(f Fault) {
 }
 
 // Calls returns every call received so far, in order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
-}
+func (s *Server) Calls() []Call { return s.calls.All(nil) }
 
 // reply is an answer: Prometheus's JSON envelope, or plain text.
 type reply struct {
@@ -459,11 +455,7 @@ func (s *Server) answer(w http.ResponseWriter, call *Call, rep reply) {
 	_, _ = w.Write(body)
 }
 
-func (s *Server) record(call Call) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, call)
-}
+func (s *Server) record(call Call) { s.calls.Add(call) }
 
 func (s *Server) takeFault() (Fault, bool) {
 	return s.faults.Pop("")

@@ -151,7 +151,7 @@ type Server struct {
 	channels []*channel // in creation order
 	lastID   int
 	lastTS   int
-	calls    []Call
+	calls    fakeapi.Log[Call]
 	faults   fakeapi.Faults[Fault]
 }
 
@@ -302,27 +302,15 @@ func (s *Server) Bookmarks(channelID string) []Bookmark {
 
 // Calls returns every call received so far, in order.
 func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Call, 0, len(s.calls))
-	for _, c := range s.calls {
-		c.Params = cloneValues(c.Params)
-		out = append(out, c)
-	}
-	return out
+	return s.calls.All(func(c Call) Call {
+		c.Params = fakeapi.CloneValues(c.Params)
+		return c
+	})
 }
 
 // CallCount returns how many calls of method were received, rejected ones included.
 func (s *Server) CallCount(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, c := range s.calls {
-		if c.Method == method {
-			n++
-		}
-	}
-	return n
+	return s.calls.Count(func(c Call) bool { return c.Method == method })
 }
 
 // FailNext makes the next call of method meet f. Faults queue: calling
@@ -480,11 +468,7 @@ func (s *Server) writeStatusFault(w http.ResponseWriter, call Call, f Fault) {
 	_, _ = fmt.Fprintf(w, "<html><body>slacktest: injected %d</body></html>", f.Status)
 }
 
-func (s *Server) record(call Call) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, call)
-}
+func (s *Server) record(call Call) { s.calls.Add(call) }
 
 func (s *Server) takeFault(method string) (Fault, bool) {
 	return s.faults.Pop(method)
@@ -521,21 +505,13 @@ func readParams(r *http.Request) (params url.Values, token, badBody string) {
 		if err := r.ParseForm(); err != nil {
 			return url.Values{}, token, "invalid_form_data"
 		}
-		params = cloneValues(r.Form)
+		params = fakeapi.CloneValues(r.Form)
 	}
 	if token == "" {
 		token = params.Get("token")
 	}
 	params.Del("token")
 	return params, token, ""
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
 }
 
 // isTrue reads a boolean argument the ways clients send one.
