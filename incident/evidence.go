@@ -90,20 +90,11 @@ func init() { coalesced[JobJiraUpdate] = true }
 // RecordEvidence stores what correlation found and, for a war room, has
 // the summary and the ticket show it.
 func (s *Service) RecordEvidence(ctx context.Context, id string, ev *Evidence) (*Incident, error) {
-	var out *Incident
-	var queued int
-	err := s.store.Update(ctx, id, func(tx Tx) error {
-		tx = countJobs(tx, &queued)
-		inc, err := tx.LockIncident(id)
-		if err != nil {
-			return err
-		}
+	return s.step(ctx, id, func(_ Tx, inc *Incident) (stepResult, error) {
 		if inc.Evidence != nil && inc.Evidence.Round > ev.Round {
-			out = inc // a later round is stored already
-			return nil
+			return stepResult{skip: true}, nil // a later round is stored already
 		}
-		now := s.opts.Now()
-		inc.Evidence, inc.UpdatedAt = ev, now
+		inc.Evidence = ev
 		if inc.Value == nil {
 			// The alert carried no number: Prometheus's is the value.
 			for _, v := range []*float64{ev.ValueAtOpen, ev.ValueNow} {
@@ -122,24 +113,8 @@ func (s *Service) RecordEvidence(ctx context.Context, id string, ev *Evidence) (
 		if ev.Suspect != nil {
 			inc.SuspectDeploy = ev.Suspect.SHA
 		}
-		e := &Event{IncidentID: inc.ID, At: now, Kind: EventStep, Actor: ActorSystem, Text: ev.summary()}
-		if err := tx.AppendEvent(e); err != nil {
-			return err
-		}
-		if inc.WarRoom {
-			for _, k := range []JobKind{JobSlackUpdate, JobJiraUpdate} {
-				if _, err := tx.Enqueue(NewJob(k, inc.ID, JobArgs{EventID: e.ID}, now)); err != nil {
-					return err
-				}
-			}
-		}
-		out = inc
-		return tx.UpdateIncident(inc)
+		return stepResult{text: ev.summary(), steps: []JobKind{JobSlackUpdate, JobJiraUpdate}}, nil
 	})
-	if err == nil && queued > 0 {
-		s.opts.AfterCommit()
-	}
-	return out, err
 }
 
 // summary says in one line what the evidence holds, for the timeline.

@@ -157,59 +157,22 @@ func (s *Service) Declare(ctx context.Context, service, env, summary, actor stri
 // step of its own, so that a step recording its result does not cause
 // another run of itself.
 func (s *Service) RecordStep(ctx context.Context, id string, apply func(inc *Incident) (string, error)) (*Incident, error) {
-	var out *Incident
-	err := s.store.Update(ctx, id, func(tx Tx) error {
-		inc, err := tx.LockIncident(id)
-		if err != nil {
-			return err
-		}
+	return s.step(ctx, id, func(_ Tx, inc *Incident) (stepResult, error) {
 		text, err := apply(inc)
-		if err != nil {
-			return err
-		}
-		now := s.opts.Now()
-		inc.UpdatedAt = now
-		if text != "" {
-			if err := tx.AppendEvent(&Event{IncidentID: inc.ID, At: now, Kind: EventStep, Actor: ActorSystem, Text: text}); err != nil {
-				return err
-			}
-		}
-		out = inc
-		return tx.UpdateIncident(inc)
+		return stepResult{text: text}, err
 	})
-	return out, err
 }
 
-// RenameChannel reserves the next channel name of the incident's service
-// and day, when the one reserved is taken by somebody else's channel.
-func (s *Service) RenameChannel(ctx context.Context, id, why string) (*Incident, error) {
-	var out *Incident
-	err := s.store.Update(ctx, id, func(tx Tx) error {
-		inc, err := tx.LockIncident(id)
-		if err != nil {
-			return err
-		}
-		day := inc.OpenedAt.UTC().Format("20060102")
-		n, err := tx.NextSeq("channel/" + day + "/" + inc.Service)
-		if err != nil {
-			return err
-		}
-		old := inc.SlackChannel
-		inc.SlackChannel = s.opts.ChannelName(inc, n)
-		inc.UpdatedAt = s.opts.Now()
-		text := fmt.Sprintf("channel name #%s reserved instead of #%s: %s", inc.SlackChannel, old, why)
-		if err := tx.AppendEvent(&Event{IncidentID: inc.ID, At: inc.UpdatedAt, Kind: EventStep, Actor: ActorSystem, Text: text}); err != nil {
-			return err
-		}
-		out = inc
-		return tx.UpdateIncident(inc)
-	})
-	return out, err
+// stepResult is what a side-effect step made of an incident.
+type stepResult struct {
+	text  string    // the timeline event, "" for none
+	steps []JobKind // queued for a war room, keyed by that event
+	skip  bool      // nothing changed: nothing is written
 }
 
-// AttachTicket stores the incident's Jira key and has the war room show
-// it: the update step edits the summary and adds the bookmark.
-func (s *Service) AttachTicket(ctx context.Context, id, key, text string) (*Incident, error) {
+// step changes the locked incident id as apply says, puts the change on
+// the timeline as a step of warroom's, and queues the steps that show it.
+func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *Incident) (stepResult, error)) (*Incident, error) {
 	var out *Incident
 	var queued int
 	err := s.store.Update(ctx, id, func(tx Tx) error {
@@ -218,28 +181,63 @@ func (s *Service) AttachTicket(ctx context.Context, id, key, text string) (*Inci
 		if err != nil {
 			return err
 		}
-		if inc.JiraKey == key {
-			out = inc
+		r, err := apply(tx, inc)
+		if err != nil {
+			return err
+		}
+		out = inc
+		if r.skip {
 			return nil
 		}
 		now := s.opts.Now()
-		inc.JiraKey, inc.UpdatedAt = key, now
-		e := &Event{IncidentID: inc.ID, At: now, Kind: EventStep, Actor: ActorSystem, Text: text}
-		if err := tx.AppendEvent(e); err != nil {
-			return err
-		}
-		if inc.WarRoom {
-			if _, err := tx.Enqueue(NewJob(JobSlackUpdate, inc.ID, JobArgs{EventID: e.ID}, now)); err != nil {
+		inc.UpdatedAt = now
+		if r.text != "" {
+			e := &Event{IncidentID: inc.ID, At: now, Kind: EventStep, Actor: ActorSystem, Text: r.text}
+			if err := tx.AppendEvent(e); err != nil {
 				return err
 			}
+			for _, k := range r.steps {
+				if !inc.WarRoom {
+					continue // a recorded incident has no war room to show it
+				}
+				if _, err := tx.Enqueue(NewJob(k, inc.ID, JobArgs{EventID: e.ID}, now)); err != nil {
+					return err
+				}
+			}
 		}
-		out = inc
 		return tx.UpdateIncident(inc)
 	})
 	if err == nil && queued > 0 {
 		s.opts.AfterCommit()
 	}
 	return out, err
+}
+
+// RenameChannel reserves the next channel name of the incident's service
+// and day, when the one reserved is taken by somebody else's channel.
+func (s *Service) RenameChannel(ctx context.Context, id, why string) (*Incident, error) {
+	return s.step(ctx, id, func(tx Tx, inc *Incident) (stepResult, error) {
+		day := inc.OpenedAt.UTC().Format("20060102")
+		n, err := tx.NextSeq("channel/" + day + "/" + inc.Service)
+		if err != nil {
+			return stepResult{}, err
+		}
+		old := inc.SlackChannel
+		inc.SlackChannel = s.opts.ChannelName(inc, n)
+		return stepResult{text: fmt.Sprintf("channel name #%s reserved instead of #%s: %s", inc.SlackChannel, old, why)}, nil
+	})
+}
+
+// AttachTicket stores the incident's Jira key and has the war room show
+// it: the update step edits the summary and adds the bookmark.
+func (s *Service) AttachTicket(ctx context.Context, id, key, text string) (*Incident, error) {
+	return s.step(ctx, id, func(_ Tx, inc *Incident) (stepResult, error) {
+		if inc.JiraKey == key {
+			return stepResult{skip: true}, nil
+		}
+		inc.JiraKey = key
+		return stepResult{text: text, steps: []JobKind{JobSlackUpdate}}, nil
+	})
 }
 
 // change runs fn on the locked incident id in one transaction, then saves
