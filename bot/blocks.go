@@ -189,16 +189,26 @@ func factFields(v SummaryView) []*slack.TextBlockObject {
 
 // alertsText lists the first alerts, one line each, and counts the rest.
 func alertsText(v SummaryView) string {
-	listed := v.Alerts[:min(len(v.Alerts), SummaryAlerts)]
-	total := max(v.TotalAlerts, len(v.Alerts))
-	if total == 0 {
+	lines, unlisted := alertLines(v.Alerts, v.TotalAlerts, alertLine)
+	if lines == nil {
 		return "*Alerts*\nNo alerts attached."
 	}
-	lines := make([]string, 0, len(listed))
-	for _, a := range listed {
-		lines = append(lines, alertLine(a))
+	return listText("*Alerts*", lines, unlisted, "alerts", maxSectionText)
+}
+
+// alertLines renders the first SummaryAlerts alerts with line and says how
+// many of total are left unlisted; nil when there are none at all.
+func alertLines(alerts []incident.Alert, total int, line func(incident.Alert) string) (lines []string, unlisted int) {
+	listed := alerts[:min(len(alerts), SummaryAlerts)]
+	total = max(total, len(alerts))
+	if total == 0 {
+		return nil, 0
 	}
-	return listText("*Alerts*", lines, total-len(listed), "alerts", maxSectionText)
+	lines = make([]string, 0, len(listed))
+	for _, a := range listed {
+		lines = append(lines, line(a))
+	}
+	return lines, total - len(listed)
 }
 
 // alertLine renders "• :red_circle: *HighErrorRate* pod=api-1, route=/pay — 3.11%".

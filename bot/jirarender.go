@@ -177,16 +177,11 @@ func jiraWhatFired(v JiraView) string {
 
 // jiraAlertsTable lists the first alerts as a table and counts the rest.
 func jiraAlertsTable(v JiraView) string {
-	listed := v.Alerts[:min(len(v.Alerts), SummaryAlerts)]
-	total := max(v.TotalAlerts, len(v.Alerts))
-	if total == 0 {
+	rows, unlisted := alertLines(v.Alerts, v.TotalAlerts, jiraAlertRow)
+	if rows == nil {
 		return "No alerts attached."
 	}
-	rows := make([]string, 0, len(listed))
-	for _, a := range listed {
-		rows = append(rows, jiraAlertRow(a))
-	}
-	return listText("||alert||labels||value||started||", rows, total-len(listed), "alerts", wikiTableMax)
+	return listText("||alert||labels||value||started||", rows, unlisted, "alerts", wikiTableMax)
 }
 
 // jiraAlertRow is one table row. Cells are one line each and padded with
