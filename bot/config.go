@@ -20,6 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/rules"
 )
 
@@ -69,6 +70,8 @@ type Config struct {
 	ReopenWindow Duration `yaml:"reopen_window" json:"reopen_window"`
 	// DryRunLog is the file the dry-run executor appends its JSON lines to.
 	DryRunLog string `yaml:"dry_run_log" json:"dry_run_log"`
+	// Jobs tunes the durable job queue's worker.
+	Jobs JobsConfig `yaml:"jobs" json:"jobs"`
 	// Rules decide what happens to alerts; none means rules.Default.
 	Rules []rules.Rule `yaml:"rules" json:"rules"`
 	// RulesFile is a YAML file with a top-level rules list, relative to the
@@ -288,6 +291,39 @@ func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 // Duration is a time.Duration written as "90s", "2h", "1h30m" in YAML and
 // JSON.
 type Duration time.Duration
+
+// JobsConfig tunes the worker that runs the side-effect steps. Zero values
+// take the defaults of incident.WorkerOptions.
+type JobsConfig struct {
+	// Lease is how long a claimed job stays this replica's without a
+	// heartbeat; a job held by a replica that died runs elsewhere within
+	// about Lease + Lease/3. Default 15s.
+	Lease Duration `yaml:"lease" json:"lease"`
+	// Heartbeat is how often running jobs renew their leases; default
+	// Lease/3.
+	Heartbeat Duration `yaml:"heartbeat" json:"heartbeat"`
+	// ShutdownGrace is how long running jobs may go on after SIGTERM
+	// before they are cancelled and their leases released; default 5s.
+	ShutdownGrace Duration `yaml:"shutdown_grace" json:"shutdown_grace"`
+	// Concurrency is how many jobs run at once; default 8.
+	Concurrency int `yaml:"concurrency" json:"concurrency"`
+}
+
+func (c JobsConfig) validate(bad func(string, ...any)) {
+	if c.Lease < 0 || c.Heartbeat < 0 || c.ShutdownGrace < 0 || c.Concurrency < 0 {
+		bad("jobs: lease, heartbeat, shutdown_grace and concurrency must not be negative")
+	}
+	if c.Lease > 0 && c.Lease.Duration() < 3*time.Second {
+		bad("jobs.lease: %v is too short (at least 3s: a heartbeat must reach the store in time)", c.Lease)
+	}
+	lease := c.Lease.Duration()
+	if lease == 0 {
+		lease = incident.DefaultLease
+	}
+	if c.Heartbeat > 0 && c.Heartbeat.Duration() >= lease {
+		bad("jobs.heartbeat: %v must be shorter than the lease (%v)", c.Heartbeat, lease)
+	}
+}
 
 func (d Duration) String() string { return time.Duration(d).String() }
 
@@ -648,6 +684,7 @@ func (c *Config) validate() []error {
 			bad("deploys.compare_url: bad template: %v", err)
 		}
 	}
+	c.Jobs.validate(bad)
 	if c.CorrelationBudget < 0 {
 		bad("correlation_budget: %v is negative", c.CorrelationBudget)
 	}

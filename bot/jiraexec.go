@@ -57,7 +57,7 @@ func (x *JiraExecutor) Execute(ctx context.Context, j incident.Job) error {
 	}
 	switch j.Kind {
 	case incident.JobJiraCreateIssue:
-		err = x.create(ctx, inc, j.Attempt)
+		err = x.create(ctx, inc, j)
 	case incident.JobJiraComment:
 		err = x.comment(ctx, inc, args.EventID)
 	case incident.JobJiraTransition:
@@ -131,18 +131,24 @@ func (x *JiraExecutor) ticketKind(inc *incident.Incident) (project, issueType, p
 }
 
 // create files the ticket once: the search for the incident's label finds
-// a ticket an earlier attempt filed. A war room whose key fired again after
-// reopen_window links its ticket to the earlier incident's.
-func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident, attempt int) error {
+// a ticket an earlier run filed. A war room whose key fired again after
+// reopen_window links its ticket to the earlier incident's; the key is
+// stored first, so that a link that must wait (429) never files again.
+func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident, j incident.Job) error {
 	if inc.JiraKey != "" {
-		return nil
+		return x.linkPrevious(ctx, inc, inc.JiraKey)
 	}
 	project, issueType, priority := x.ticketKind(inc)
 	label := ticketLabel(inc)
-	// Only a repeat can find a ticket of an earlier attempt: attempt 1 is
-	// the first run that reached Jira (a snooze does not count).
+	// Only a run after one that may have reached Jira can find a ticket of
+	// an earlier run. Its search trusts a miss only once the index has
+	// caught up with that run (a crash or a lost lease leaves no RetryError
+	// to wait for it).
 	var found []ijira.Ref
-	if attempt > 1 {
+	if !j.FirstRun() {
+		if wait := j.LastRunAt.Add(x.indexLag()).Sub(x.now()); !j.LastRunAt.IsZero() && wait > 0 {
+			return &incident.SnoozeError{Wait: wait, Err: errors.New("an earlier run may have filed the ticket: waiting for Jira's search index")}
+		}
 		var err error
 		if found, err = x.client.FindByLabel(ctx, project, label); err != nil {
 			return err
@@ -150,7 +156,7 @@ func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident, attem
 	}
 	key, how := "", "filed"
 	if len(found) > 0 {
-		key, how = found[0].Key, "found (filed by an earlier attempt)"
+		key, how = found[0].Key, "found (filed by an earlier run)"
 	} else {
 		var err error
 		if inc, err = waitForEvidence(ctx, x.store, x.cfg, inc, x.now); err != nil {
@@ -175,15 +181,21 @@ func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident, attem
 			return err
 		}
 	}
-	if prev, err := x.previousTicket(ctx, inc); err != nil {
+	if _, err := x.svc.AttachTicket(ctx, inc.ID, key, fmt.Sprintf("Jira %s %s", key, how)); err != nil {
+		// Not stored: the next run is not a first run, and searches.
 		return err
-	} else if prev != "" {
-		if err := x.linkOnce(ctx, key, prev); err != nil {
-			return err
-		}
 	}
-	_, err := x.svc.AttachTicket(ctx, inc.ID, key, fmt.Sprintf("Jira %s %s", key, how))
-	return err
+	return x.linkPrevious(ctx, inc, key)
+}
+
+// linkPrevious links the ticket to the previous incident's of the same
+// key, if any, once.
+func (x *JiraExecutor) linkPrevious(ctx context.Context, inc *incident.Incident, key string) error {
+	prev, err := x.previousTicket(ctx, inc)
+	if err != nil || prev == "" {
+		return err
+	}
+	return x.linkOnce(ctx, key, prev)
 }
 
 // previousTicket returns the ticket of the last resolved incident with the

@@ -140,6 +140,8 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 	}
 	s.worker = incident.NewWorker(store, exec, incident.WorkerOptions{
 		Logger: s.log, Now: s.now, Observe: s.metrics.observeJob,
+		Lease: cfg.Jobs.Lease.Duration(), Heartbeat: cfg.Jobs.Heartbeat.Duration(),
+		ShutdownGrace: cfg.Jobs.ShutdownGrace.Duration(), Concurrency: cfg.Jobs.Concurrency,
 	})
 	s.slack = newSlackSurface(s, directory)
 	return s, nil

@@ -71,7 +71,7 @@ func (x *SlackExecutor) Execute(ctx context.Context, j incident.Job) error {
 	case incident.JobSlackInvite:
 		err = x.invite(ctx, inc)
 	case incident.JobSlackPostSummary:
-		err = x.postSummary(ctx, inc, j.Attempt)
+		err = x.postSummary(ctx, inc, j)
 	case incident.JobSlackPinSummary:
 		err = x.needChannel(inc, func() error { return x.client.Pin(ctx, inc.SlackChannelID, inc.SummaryTS) })
 	case incident.JobSlackBookmarks:
@@ -361,7 +361,7 @@ func (x *SlackExecutor) render(inc *incident.Incident, v SummaryView) (islack.Me
 // postSummary posts the summary once: a repeat finds the message by its
 // metadata. The events so far are in it, so later updates tell only what
 // changes after.
-func (x *SlackExecutor) postSummary(ctx context.Context, inc *incident.Incident, attempt int) error {
+func (x *SlackExecutor) postSummary(ctx context.Context, inc *incident.Incident, j incident.Job) error {
 	if inc.SummaryTS != "" {
 		return nil
 	}
@@ -376,11 +376,11 @@ func (x *SlackExecutor) postSummary(ctx context.Context, inc *incident.Incident,
 	if err != nil {
 		return err
 	}
-	// Only a repeat can find a message of an earlier attempt: attempt 1
-	// is the first run that reached Slack (a snooze does not count).
+	// Only a run after one that may have reached Slack can find a message
+	// of an earlier run; the job's state says whether there was one.
 	var ts string
 	var found bool
-	if attempt > 1 {
+	if !j.FirstRun() {
 		if ts, found, err = x.client.FindMessage(ctx, inc.SlackChannelID, metaSummary, inc.ID); err != nil {
 			return err
 		}

@@ -56,12 +56,36 @@ type Job struct {
 	IncidentID string          `json:"incident_id"`
 	Args       json.RawMessage `json:"args,omitempty"`
 	RunAt      time.Time       `json:"run_at"`
-	Attempt    int             `json:"attempt"` // 1 on the first run
-	MaxAttempt int             `json:"max_attempts"`
+	// Attempt counts the runs that may have reached the outside system,
+	// this one included: a claim counts one, committed with the claim (a
+	// job whose claim did not commit never runs), and only a snooze gives
+	// it back, because executors snooze only before they change anything
+	// outside. A rescue after a crash, a lost lease or a shutdown that cut
+	// a run short keeps it.
+	Attempt    int `json:"attempt"`
+	MaxAttempt int `json:"max_attempts"`
+	// Runs counts every claim of the job, this one included, and never
+	// goes down: it is the fencing token of the claim's Lease.
+	Runs int `json:"runs"`
+	// LastRunAt is when the last earlier run that may have reached the
+	// outside started (zero if none): a search that lags behind writes
+	// (Jira's index) must not trust a miss until it has caught up.
+	LastRunAt time.Time `json:"last_run_at,omitzero"`
 	// Coalesce: the key names the pending run only; a claimed run is
-	// renamed key#id, so a change after the claim queues a new run.
+	// renamed key#id (once: a rescued run keeps its name), so a change
+	// after the claim queues a new run.
 	Coalesce bool `json:"coalesce,omitempty"`
 }
+
+// FirstRun reports whether the job's own state proves that no earlier run
+// reached the outside system: every earlier claim, if any, ended in a
+// snooze. Otherwise (a lost answer, a failed commit of the outcome, a
+// crash, a lost lease) the run must look for what an earlier one made
+// before it makes it again.
+func (j Job) FirstRun() bool { return j.Attempt <= 1 }
+
+// Lease is the job's hold on its row while this run lasts.
+func (j Job) Lease() Lease { return Lease{JobID: j.ID, Runs: j.Runs} }
 
 // JobArgs are the arguments every step may carry.
 type JobArgs struct {

@@ -175,7 +175,15 @@ type stepResult struct {
 func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *Incident) (stepResult, error)) (*Incident, error) {
 	var out *Incident
 	var queued int
+	lease, leased := LeaseFrom(ctx)
 	err := s.store.Update(ctx, id, func(tx Tx) error {
+		if leased {
+			// A run that lost its job's lease writes nothing: the claim
+			// that holds the job now does the work.
+			if err := tx.CheckLease(lease); err != nil {
+				return err
+			}
+		}
 		tx = countJobs(tx, &queued)
 		inc, err := tx.LockIncident(id)
 		if err != nil {

@@ -84,15 +84,29 @@ type Tx interface {
 	Enqueue(j Job) (bool, error)
 
 	// ClaimJobs marks up to n due jobs as running until now+lease and
-	// returns them with their attempt counted.
+	// returns them with their attempt and runs counted. The jobs are
+	// claimed only if the transaction commits: a caller runs them only
+	// after Update returned nil.
 	ClaimJobs(n int, now time.Time, lease time.Duration) ([]Job, error)
+	// ExtendLeases moves the leases that still hold to until (the
+	// heartbeat of running jobs) and returns the job IDs of those that no
+	// longer hold.
+	ExtendLeases(leases []Lease, until time.Time) (lost []int64, err error)
+	// CheckLease returns ErrLeaseLost unless l holds its job, and keeps a
+	// new claim of the job from committing before this transaction does.
+	CheckLease(l Lease) error
 	// RescueJobs makes running jobs whose lease ran out (their process
 	// died) available again, and reports how many.
 	RescueJobs(now time.Time) (int, error)
-	// FinishJob records a job's outcome: done (with the steps it causes),
-	// retry at runAt, snooze until runAt (the attempt is not spent), or
-	// failed for good.
-	FinishJob(id int64, outcome JobOutcome, runAt time.Time, errText string, next []Job) error
+	// FinishJob records the outcome of the run holding l: done (with the
+	// steps it causes), retry at runAt, snooze until runAt (the attempt is
+	// given back), or failed for good. It returns ErrLeaseLost, changing
+	// nothing, when l no longer holds.
+	FinishJob(l Lease, outcome JobOutcome, runAt time.Time, errText string, next []Job) error
+	// ReleaseJob makes the job of l available again at runAt (a shutdown
+	// cut its run short); the attempt stays spent, since the run may have
+	// reached the outside. It returns ErrLeaseLost when l no longer holds.
+	ReleaseJob(l Lease, runAt time.Time) error
 }
 
 // JobOutcome is how one run of a job ended.

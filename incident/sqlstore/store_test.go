@@ -629,8 +629,8 @@ func TestJobs(t *testing.T) {
 			}
 			return jobs
 		}
-		finish := func(id int64, o incident.JobOutcome, at time.Time, next []incident.Job) {
-			if err := s.Update(ctx, "", func(tx incident.Tx) error { return tx.FinishJob(id, o, at, "err", next) }); err != nil {
+		finish := func(j incident.Job, o incident.JobOutcome, at time.Time, next []incident.Job) {
+			if err := s.Update(ctx, "", func(tx incident.Tx) error { return tx.FinishJob(j.Lease(), o, at, "err", next) }); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -641,9 +641,9 @@ func TestJobs(t *testing.T) {
 		if again := claim(10); len(again) != 0 {
 			t.Fatalf("claimed running jobs again: %+v", again)
 		}
-		finish(jobs[0].ID, incident.JobDone, now, incident.Successors(jobs[0], now))
-		finish(jobs[1].ID, incident.JobSnooze, now.Add(2*time.Second), nil)
-		finish(jobs[2].ID, incident.JobRetry, now.Add(time.Hour), nil)
+		finish(jobs[0], incident.JobDone, now, incident.Successors(jobs[0], now))
+		finish(jobs[1], incident.JobSnooze, now.Add(2*time.Second), nil)
+		finish(jobs[2], incident.JobRetry, now.Add(time.Hour), nil)
 		// Enqueueing a done step again is a no-op: the key is unique.
 		before, _ := s.Jobs(ctx, "INC-1")
 		if err := s.Update(ctx, "", func(tx incident.Tx) error {
