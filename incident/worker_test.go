@@ -293,7 +293,7 @@ func TestWorkerLostLeaseFailsOver(t *testing.T) {
 					return nil
 				}
 				close(started)
-				<-release // a call that hangs and ignores cancellation
+				<-release               // a call that hangs and ignores cancellation
 				storeA.cut.Store(false) // and the partition heals
 				_, err := svcA.RecordStep(context.WithoutCancel(ctx), j.IncidentID, func(*incident.Incident) (string, error) {
 					return "channel made by the run that lost its lease", nil
