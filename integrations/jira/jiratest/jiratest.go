@@ -130,11 +130,16 @@ func WithClock(now func() time.Time) Option {
 // Lost makes the call take effect and then answers Status (default 500): the
 // answer lost on the way back, the case where a retry must find what the
 // first attempt made instead of making it again.
+//
+// Hang, with Lost, holds the answer after the call took effect until the
+// client goes away: a process killed (or timed out) in the middle of a
+// call that reached Jira.
 type Fault struct {
 	Status     int
 	RetryAfter time.Duration
 	Delay      time.Duration
 	Lost       bool
+	Hang       bool
 }
 
 // Issue is a copy of an issue's state.
@@ -487,6 +492,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if f.Lost {
 			_ = s.process(r, rt, params, found, otherMethod, body, tooLarge)
+			if f.Hang {
+				<-r.Context().Done()
+				s.record(call)
+				return
+			}
 			if f.Status == 0 {
 				f.Status = http.StatusInternalServerError
 			}

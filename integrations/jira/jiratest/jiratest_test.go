@@ -1153,3 +1153,37 @@ func TestConcurrentCreates(t *testing.T) {
 		t.Errorf("CallCount = %d, want 20", n)
 	}
 }
+
+// Hang files the issue and then answers nothing until the client goes
+// away: a process killed in the middle of a create that reached Jira.
+func TestHang(t *testing.T) {
+	t.Parallel()
+	s, c := start(t)
+	s.FailNext("POST /rest/api/2/issue", jiratest.Fault{Lost: true, Hang: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, _, err := c.Issue.CreateWithContext(ctx, incident("hung")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("hung create: %v, want the client's deadline", err)
+	}
+	if issues := s.Issues(); len(issues) != 1 {
+		t.Fatalf("the hung create should have taken effect: %+v", issues)
+	}
+	creates := func() (out []jiratest.Call) {
+		for _, call := range s.Calls() {
+			if call.Route == "POST /rest/api/2/issue" {
+				out = append(out, call)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(creates()) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the hung call was not recorded once its client went away")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if call := creates()[0]; call.Status != 0 {
+		t.Errorf("recorded %+v, want status 0 (no answer)", call)
+	}
+}

@@ -84,12 +84,17 @@ func WithToken(tok string) Option {
 // Lost makes the call take effect and then answers Status (default 500):
 // the answer lost on the way back, the case where a retry must find what
 // the first attempt made instead of making it again.
+//
+// Hang, with Lost, holds the answer after the call took effect until the
+// client goes away: a process killed (or timed out) in the middle of a
+// call that reached Slack.
 type Fault struct {
 	Status     int
 	RetryAfter time.Duration
 	Error      string
 	Delay      time.Duration
 	Lost       bool
+	Hang       bool
 }
 
 // Channel is a copy of a channel's state.
@@ -346,6 +351,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			s.mu.Lock()
 			_ = s.handle(call.Method, token, params, badBody)
 			s.mu.Unlock()
+			if f.Hang {
+				<-r.Context().Done()
+				s.record(call)
+				return
+			}
 			if f.Status == 0 || f.Status == http.StatusOK {
 				f.Status = http.StatusInternalServerError
 			}

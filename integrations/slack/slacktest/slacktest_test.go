@@ -899,3 +899,29 @@ func TestConcurrentPosts(t *testing.T) {
 		t.Errorf("%d distinct timestamps for 20 posts", len(seen))
 	}
 }
+
+// Hang takes effect and then answers nothing until the client goes away:
+// a process killed in the middle of a call that reached Slack.
+func TestHang(t *testing.T) {
+	t.Parallel()
+	s, api := start(t)
+	s.FailNext("conversations.create", slacktest.Fault{Lost: true, Hang: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: "inc-7"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("hung create: %v, want the client's deadline", err)
+	}
+	if chans := s.Channels(); len(chans) != 1 || chans[0].Name != "inc-7" {
+		t.Fatalf("the hung create should have taken effect: %+v", chans)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.CallCount("conversations.create") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the hung call was not recorded once its client went away")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if c := s.Calls()[0]; c.Status != 0 {
+		t.Errorf("recorded %+v, want status 0 (no answer)", c)
+	}
+}
