@@ -155,7 +155,9 @@ type SlackConfig struct {
 	// handles (@…), emails.
 	Responders []string `yaml:"responders" json:"responders"`
 	// Permissions maps a /warroom action (see PermissionActions) to who
-	// may do it: user IDs, user-group handles, or "commander".
+	// may do it: user IDs, user-group handles, or "commander". An action
+	// without an entry is open to everyone, except assign while another
+	// entry lists "commander" (see permission in slackcmd.go).
 	Permissions map[string][]string `yaml:"permissions" json:"permissions"`
 	// DryRun logs the calls instead of making them. It is forced on when
 	// no bot token is configured.

@@ -79,7 +79,8 @@ func TestConfigExample(t *testing.T) {
 		{"slack.archive_after", c.Slack.ArchiveAfter.Duration(), 24 * time.Hour},
 		{"slack.responders", c.Slack.Responders, []string{"@sre-oncall"}},
 		{"slack.permissions", c.Slack.Permissions, map[string][]string{
-			"resolve": {"@sre-oncall", "commander"}, "rollback": {"@sre-oncall", "commander"}}},
+			"ack": {"@sre-oncall", "commander"}, "assign": {"@sre-oncall", "commander"}, "mitigate": {"@sre-oncall", "commander"},
+			"resolve": {"@sre-oncall", "commander"}, "rollback": {"@sre-oncall", "commander"}, "silence": {"@sre-oncall", "commander"}}},
 		{"slack.dry_run", c.Slack.DryRun, false},
 		{"jira.url", c.Jira.URL, "https://example.atlassian.net"},
 		{"jira.deployment", c.Jira.Deployment, "cloud"},
