@@ -62,6 +62,128 @@ func argoBody(n int) []byte {
 		`"operationState":{"phase":"Succeeded","finishedAt":"2026-11-26T04:00:00Z"}}}}`, sha(n)))
 }
 
+// Without webhook credentials warroom listens on loopback only; these are
+// the checks that keep a web page in a browser on the same machine from
+// writing through it or, with DNS rebinding, reading it.
+func TestLoopbackModeRefusesBrowsers(t *testing.T) {
+	t.Parallel()
+	h := start(t, func(c *bot.Config) { c.Webhook.BearerToken = "" })
+	alert := fixture(t, "alertmanager/firing-high-error-rate.json")
+	if r := h.send(send{method: "POST", path: "/api/v1/alerts/alertmanager", body: alert, hdr: map[string]string{"Content-Type": "application/json"}}); r.code != http.StatusOK {
+		t.Fatalf("setup delivery: HTTP %d %s", r.code, r.body)
+	}
+	port := h.port()
+	local := "127.0.0.1:" + port
+	json := map[string]string{"Content-Type": "application/json"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	const (
+		alerts  = "/api/v1/alerts/alertmanager"
+		resolve = "/api/v1/incidents/INC-1/resolve"
+		list    = "/api/v1/incidents"
+	)
+	tests := []struct {
+		name   string
+		req    send
+		status int
+		reason string
+	}{
+		// Content types: a page can send no type, text/plain or a form
+		// without a preflight.
+		{"alert without content type", send{method: "POST", path: alerts, body: alert}, 415, "no content type; want application/json"},
+		{"alert as text/plain", send{method: "POST", path: alerts, body: alert, hdr: with("Content-Type", "text/plain")}, 415, `content type "text/plain"`},
+		{"alert as a form", send{method: "POST", path: alerts, body: alert, hdr: with("Content-Type", "application/x-www-form-urlencoded")}, 415, "want application/json"},
+		{"alert as application/json-seq", send{method: "POST", path: alerts, body: alert, hdr: with("Content-Type", "application/json-seq")}, 415, "want application/json"},
+		{"alert as malformed type", send{method: "POST", path: alerts, body: alert, hdr: with("Content-Type", "application/json; charset")}, 415, "want application/json"},
+		{"alert as JSON, any case, with charset", send{method: "POST", path: alerts, body: alert, hdr: with("Content-Type", "Application/JSON; charset=UTF-8")}, 200, ""},
+		{"resolve as text/plain", send{method: "POST", path: resolve, body: []byte(`{"text":"x"}`), hdr: with("Content-Type", "text/plain;charset=UTF-8")}, 415, "want application/json"},
+		{"resolve without body or type", send{method: "POST", path: resolve}, 415, "no content type"},
+		{"deploy without type", send{method: "POST", path: "/api/v1/deploys", body: deployBody(1)}, 415, "no content type"},
+		{"argocd without type", send{method: "POST", path: "/api/v1/deploys/argocd", body: argoBody(2)}, 415, "no content type"},
+
+		// Host: DNS rebinding makes a page's own name point at 127.0.0.1.
+		{"rebound name", send{method: "GET", path: list, host: "attacker.example:" + port}, 421, `host "attacker.example:` + port + `" is not this server`},
+		{"rebound name, no port", send{method: "GET", path: list, host: "attacker.example"}, 421, "guard against DNS rebinding"},
+		{"localhost name under attacker", send{method: "GET", path: list, host: "localhost.attacker.example:" + port}, 421, "is not this server"},
+		{"loopback on another port", send{method: "GET", path: list, host: "127.0.0.1:1"}, 421, "on port " + port},
+		{"rebound name on health", send{method: "GET", path: "/healthz", host: "attacker.example:" + port}, 421, "is not this server"},
+		{"rebound name on metrics", send{method: "GET", path: "/metrics", host: "attacker.example:" + port}, 421, "is not this server"},
+		{"rebound write", send{method: "POST", path: resolve, body: []byte(`{}`), host: "attacker.example:" + port, hdr: json}, 421, "is not this server"},
+		{"127.0.0.1", send{method: "GET", path: list, host: local}, 200, ""},
+		{"localhost", send{method: "GET", path: list, host: "LocalHost:" + port}, 200, ""},
+		{"[::1]", send{method: "GET", path: list, host: "[::1]:" + port}, 200, ""},
+
+		// Origin and Sec-Fetch-Site say a page made the browser send it.
+		{"cross-site fetch", send{method: "GET", path: list, hdr: with("Sec-Fetch-Site", "cross-site")}, 403, "refused a cross-site request from a browser"},
+		{"same-site fetch (another port)", send{method: "GET", path: list, hdr: with("Sec-Fetch-Site", "same-site")}, 403, "refused a same-site request"},
+		{"cross-site write", send{method: "POST", path: resolve, body: []byte(`{}`), hdr: with("Content-Type", "application/json", "Sec-Fetch-Site", "cross-site")}, 403, "from a browser"},
+		{"foreign origin", send{method: "POST", path: resolve, body: []byte(`{}`), hdr: with("Content-Type", "application/json", "Origin", "https://attacker.example")}, 403, `origin "https://attacker.example"`},
+		{"origin on another port", send{method: "GET", path: list, hdr: with("Origin", "http://127.0.0.1:3000")}, 403, "another origin"},
+		{"null origin", send{method: "GET", path: list, hdr: with("Origin", "null")}, 403, `origin "null"`},
+		{"same origin", send{method: "GET", path: list, hdr: with("Origin", "http://"+local, "Sec-Fetch-Site", "same-origin")}, 200, ""},
+		{"typed in the address bar", send{method: "GET", path: list, hdr: with("Sec-Fetch-Site", "none")}, 200, ""},
+
+		// Slack's endpoints come from Slack (or a tunnel) with a public
+		// Host and are guarded by their signature; here Slack is not
+		// configured, so they answer 503 whatever the Host.
+		{"slack with a public host", send{method: "POST", path: "/slack/commands", body: []byte("text=help"), host: "warroom.example.com",
+			hdr: with("Content-Type", "application/x-www-form-urlencoded")}, 503, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.send(tc.req)
+			if r.code != tc.status {
+				t.Fatalf("HTTP %d %s; want %d", r.code, r.body, tc.status)
+			}
+			if e := errorOf(r); !strings.Contains(e, tc.reason) || strings.Contains(e, "\n") {
+				t.Errorf("reason %q; want one line with %q", e, tc.reason)
+			}
+		})
+	}
+	v := h.incident("INC-1")
+	if v.State == incident.Resolved {
+		t.Error("a refused request resolved INC-1")
+	}
+	if ds := decodeJSON[struct{ Deploys []incident.Deploy }](t, h.get("/api/v1/deploys")).Deploys; len(ds) != 0 {
+		t.Errorf("refused requests recorded deploys: %+v", ds)
+	}
+}
+
+// With webhook credentials the listener may face a network, reverse
+// proxies send their own Host, and the credential keeps browsers out: no
+// Host or Origin checks. JSON is still required, except from Argo CD,
+// which sends no type unless told to.
+func TestAuthenticatedModeChecksContentTypeOnly(t *testing.T) {
+	t.Parallel()
+	h := start(t, nil)
+	auth := "Bearer " + testToken
+	tests := []struct {
+		name   string
+		req    send
+		status int
+	}{
+		{"proxied host", send{method: "GET", path: "/api/v1/incidents", host: "warroom.example.com", hdr: map[string]string{"Authorization": auth}}, 200},
+		{"alert without type", send{method: "POST", path: "/api/v1/alerts/alertmanager", body: fixture(t, "alertmanager/firing-high-error-rate.json"),
+			hdr: map[string]string{"Authorization": auth}}, 415},
+		{"deploy as text/plain", send{method: "POST", path: "/api/v1/deploys", body: deployBody(1), hdr: map[string]string{"Authorization": auth, "Content-Type": "text/plain"}}, 415},
+		{"argocd without type", send{method: "POST", path: "/api/v1/deploys/argocd", body: argoBody(2), hdr: map[string]string{"Authorization": auth}}, 201},
+		{"argocd as text/plain", send{method: "POST", path: "/api/v1/deploys/argocd", body: argoBody(3), hdr: map[string]string{"Authorization": auth, "Content-Type": "text/plain"}}, 415},
+		{"argocd without type or credentials", send{method: "POST", path: "/api/v1/deploys/argocd", body: argoBody(4)}, 401},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := h.send(tc.req); r.code != tc.status {
+				t.Errorf("HTTP %d %s; want %d", r.code, r.body, tc.status)
+			}
+		})
+	}
+}
+
 // Each credential opens its own part of the HTTP surface once the API and
 // the deploy records have tokens of their own.
 func TestSeparateCredentials(t *testing.T) {
