@@ -13,17 +13,31 @@ import (
 // apiFunc is one JSON API endpoint; an error is mapped to a status by code.
 type apiFunc func(w http.ResponseWriter, r *http.Request) error
 
-// api authenticates like the webhooks (the CLI sends the same token),
-// counts the request and maps errors: not_found 404, invalid 400,
-// conflict 409, unavailable 503, anything else 500 with no detail shown.
+// api is an endpoint of the JSON API, guarded by the API's credentials
+// (api.bearer_token, else the webhook's; the CLI sends $WARROOM_TOKEN).
 func (s *Server) api(route string, fn apiFunc) http.Handler {
+	return s.endpoint(route, s.apiAuth, false, fn)
+}
+
+// endpoint authenticates with auth, insists on a JSON body for a POST
+// (415 otherwise; with bare, one that declares no type passes, see
+// jsonContentType), counts the request and maps errors: not_found 404,
+// invalid 400, conflict 409, unavailable 503, anything else 500 with no
+// detail shown.
+func (s *Server) endpoint(route string, auth authenticator, bare bool, fn apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		defer func() { s.metrics.apiRequests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc() }()
-		if why := s.auth.check(r); why != "" {
-			s.auth.challenge(rec)
+		if why := auth.check(r); why != "" {
+			auth.challenge(rec)
 			writeError(rec, http.StatusUnauthorized, why)
 			return
+		}
+		if r.Method == http.MethodPost {
+			if why := jsonContentType(r, bare); why != "" {
+				writeError(rec, http.StatusUnsupportedMediaType, why)
+				return
+			}
 		}
 		err := fn(rec, r)
 		if err == nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -16,6 +17,10 @@ type authenticator struct {
 	password [32]byte
 	hasBear  bool
 	hasBasic bool
+	// unavailable names the credential that was configured but could not
+	// be resolved: nothing passes, rather than falling back to another
+	// credential or to none.
+	unavailable string
 }
 
 func newAuthenticator(c WebhookConfig) authenticator {
@@ -31,8 +36,48 @@ func newAuthenticator(c WebhookConfig) authenticator {
 	return a
 }
 
+// newCredentials returns the authenticators of the three parts of the HTTP
+// surface: the alert webhooks (Alertmanager, Grafana); the JSON API
+// (incidents, read and act, and the deploy list); and the deploy records
+// (POST /api/v1/deploys and the Argo CD webhook), which decide the
+// rollback target. The API and the deploy records each take their own
+// bearer token when one is configured, else the webhook's credentials (as
+// before they had their own), so that one leaked credential need not
+// give all three.
+func newCredentials(c *Config) (webhook, api, deploys authenticator) {
+	webhook = newAuthenticator(c.Webhook)
+	api = c.ownToken("api.bearer_token", c.API.BearerToken, c.API.BearerTokenFile, webhook)
+	deploys = c.ownToken("deploys.bearer_token", c.Deploys.BearerToken, c.Deploys.BearerTokenFile, webhook)
+	return webhook, api, deploys
+}
+
+// ownToken is the authenticator of a bearer token of its own (key, its
+// value after ResolveSecrets, and its _file twin), or fallback when the
+// token is not configured. A token that was configured but could not be
+// resolved lets nothing pass.
+func (c *Config) ownToken(key string, tok Secret, file string, fallback authenticator) authenticator {
+	if slices.Contains(c.src.unresolved, key) || tok == "" && file != "" {
+		return authenticator{unavailable: key}
+	}
+	if tok == "" {
+		return fallback
+	}
+	return authenticator{bearer: sha256.Sum256([]byte(tok)), hasBear: true}
+}
+
+// open reports whether a lets every request pass: no credential is
+// configured (the listener is loopback only).
+func (a authenticator) open() bool {
+	return !a.hasBear && !a.hasBasic && a.unavailable == ""
+}
+
 // check returns "" when r may pass, else a one-line reason.
 func (a authenticator) check(r *http.Request) string {
+	if a.unavailable != "" {
+		// The key names configuration, not a secret; the operator sees the
+		// same key in the startup warnings.
+		return a.unavailable + " is configured but could not be read; nothing passes until it is fixed"
+	}
 	if !a.hasBear && !a.hasBasic {
 		return "" // no auth configured: the listener is loopback only
 	}
@@ -62,7 +107,7 @@ func (a authenticator) check(r *http.Request) string {
 }
 
 func (a authenticator) challenge(w http.ResponseWriter) {
-	if a.hasBear {
+	if a.hasBear || a.unavailable != "" {
 		w.Header().Add("WWW-Authenticate", `Bearer realm="warroom"`)
 	}
 	if a.hasBasic {

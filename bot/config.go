@@ -54,6 +54,7 @@ type Config struct {
 	PublicURL    string             `yaml:"public_url" json:"public_url"`
 	Storage      StorageConfig      `yaml:"storage" json:"storage"`
 	Webhook      WebhookConfig      `yaml:"webhook" json:"webhook"`
+	API          APIConfig          `yaml:"api" json:"api"`
 	Slack        SlackConfig        `yaml:"slack" json:"slack"`
 	Jira         JiraConfig         `yaml:"jira" json:"jira"`
 	Grafana      GrafanaConfig      `yaml:"grafana" json:"grafana"`
@@ -89,6 +90,10 @@ type configSource struct {
 	// resolved is set once ResolveSecrets filled secrets from their _file
 	// twins, after which both being set is expected.
 	resolved bool
+	// unresolved are the keys of the secrets that were set but could not
+	// be resolved (and so are empty): a credential that was meant to be
+	// there must not count as one that was left out.
+	unresolved []string
 }
 
 // StorageConfig selects the store.
@@ -117,6 +122,16 @@ type WebhookConfig struct {
 // be resolved is empty).
 func (w *WebhookConfig) Configured() bool {
 	return w.BearerToken != "" || w.BasicAuth != nil && w.BasicAuth.Username != ""
+}
+
+// APIConfig is the credential of the JSON API: listing and showing
+// incidents, acting on them (ack, mitigate, resolve, notes) and listing
+// deploys. Without a token of its own the API takes the webhook's
+// credentials, as before the API had its own; with one it takes only that
+// token, so that Alertmanager's credential cannot resolve incidents.
+type APIConfig struct {
+	BearerToken     Secret `yaml:"bearer_token" json:"bearer_token"`
+	BearerTokenFile string `yaml:"bearer_token_file" json:"bearer_token_file"`
 }
 
 // BasicAuth is a username and password.
@@ -158,7 +173,9 @@ type SlackConfig struct {
 	// handles (@…), emails.
 	Responders []string `yaml:"responders" json:"responders"`
 	// Permissions maps a /warroom action (see PermissionActions) to who
-	// may do it: user IDs, user-group handles, or "commander".
+	// may do it: user IDs, user-group handles, or "commander". An action
+	// without an entry is open to everyone, except assign while another
+	// entry lists "commander" (see permission in slackcmd.go).
 	Permissions map[string][]string `yaml:"permissions" json:"permissions"`
 	// DryRun logs the calls instead of making them. It is forced on when
 	// no bot token is configured.
@@ -236,6 +253,11 @@ type DeploysConfig struct {
 	// Git reads deploys from a GitOps repository: a commit that touches a
 	// service's path on the branch is a deploy of that service.
 	Git *GitDeploys `yaml:"git" json:"git,omitempty"`
+	// BearerToken is the credential of POST /api/v1/deploys and
+	// /api/v1/deploys/argocd, whose records decide the rollback target.
+	// Unset, those take the webhook's credentials.
+	BearerToken     Secret `yaml:"bearer_token" json:"bearer_token"`
+	BearerTokenFile string `yaml:"bearer_token_file" json:"bearer_token_file"`
 }
 
 // RollbackConfig signs the calls of rules' rollback webhooks.
@@ -749,6 +771,9 @@ func (c *Config) secretRefs() []secretRef {
 	if g := c.Deploys.Git; g != nil {
 		refs = append(refs, secretRef{"deploys.git.token", &g.Token, &g.TokenFile})
 	}
+	refs = append(refs,
+		secretRef{"api.bearer_token", &c.API.BearerToken, &c.API.BearerTokenFile},
+		secretRef{"deploys.bearer_token", &c.Deploys.BearerToken, &c.Deploys.BearerTokenFile})
 	return refs
 }
 
@@ -771,6 +796,7 @@ func (c *Config) ResolveSecrets(dir string, lookupEnv func(string) (string, bool
 			if err != nil {
 				problems = append(problems, Problem{Key: s.key + "_file", File: path, Message: fmt.Sprintf("cannot read secret file: %v", err)})
 				*s.value = ""
+				c.src.unresolved = append(c.src.unresolved, s.key)
 				continue
 			}
 			*s.value = Secret(strings.TrimSpace(string(data)))
@@ -792,6 +818,7 @@ func (c *Config) ResolveSecrets(dir string, lookupEnv func(string) (string, bool
 		})
 		if missing {
 			v = ""
+			c.src.unresolved = append(c.src.unresolved, s.key)
 		}
 		*s.value = Secret(v)
 	}

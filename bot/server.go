@@ -54,6 +54,10 @@ type Server struct {
 	// silences is nil without alertmanager.url.
 	silences *alertmanager.SilenceClient
 
+	// auth (above) guards the alert webhooks, apiAuth the JSON API and
+	// deployAuth the deploy records (see newCredentials).
+	apiAuth, deployAuth authenticator
+
 	mu       sync.Mutex
 	listener net.Listener
 }
@@ -79,7 +83,7 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.rules = set
-	s.auth = newAuthenticator(cfg.Webhook)
+	s.auth, s.apiAuth, s.deployAuth = newCredentials(cfg)
 
 	store, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{Logger: s.log})
 	if err != nil {
@@ -158,8 +162,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/incidents", s.api("list", s.listIncidents))
 	mux.Handle("GET /api/v1/incidents/{id}", s.api("show", s.showIncident))
 	mux.Handle("POST /api/v1/incidents/{id}/{action}", s.api("action", s.incidentAction))
-	mux.Handle("POST /api/v1/deploys", s.api("deploy", s.recordDeploy))
-	mux.Handle("POST /api/v1/deploys/argocd", s.api("deploy_argocd", s.recordArgoDeploy))
+	mux.Handle("POST /api/v1/deploys", s.endpoint("deploy", s.deployAuth, false, s.recordDeploy))
+	// Argo CD's webhook sends no Content-Type unless told to; where a
+	// credential guards the deploy records, a browser cannot send one.
+	mux.Handle("POST /api/v1/deploys/argocd", s.endpoint("deploy_argocd", s.deployAuth, !s.deployAuth.open(), s.recordArgoDeploy))
 	mux.Handle("GET /api/v1/deploys", s.api("deploys", s.listDeploys))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -167,6 +173,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 	s.slackRoutes(mux)
+	if !s.cfg.Webhook.Configured() {
+		// No webhook credentials: the listener is loopback only (see
+		// ListenAddr), and only the browser-facing checks stand between
+		// a web page and the API.
+		return loopbackGuard(mux)
+	}
 	return mux
 }
 

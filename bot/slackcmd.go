@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -512,14 +513,14 @@ func (sl *slackSurface) button(ctx context.Context, user string, a *slack.BlockA
 }
 
 // authorize decides whether user may do action (on inc, nil for none) by
-// slack.permissions: an action the map does not name is open to all;
-// otherwise user must be listed, be a member of a listed user group
+// slack.permissions (see permission): an action it leaves open is open to
+// all; otherwise user must be listed, be a member of a listed user group
 // (@handle), or be the incident's commander where "commander" is listed.
 // It returns "" when allowed, else the refusal, which says who may. A
 // user group that cannot be looked up allows nobody (and the refusal says
-// so).
+// so). Commands and buttons both pass here.
 func (sl *slackSurface) authorize(ctx context.Context, action, user string, inc *incident.Incident) string {
-	who, restricted := sl.srv.cfg.Slack.Permissions[action]
+	who, restricted := permission(sl.srv.cfg.Slack.Permissions, action)
 	if !restricted {
 		return ""
 	}
@@ -563,6 +564,37 @@ func (sl *slackSurface) authorize(ctx context.Context, action, user string, inc 
 	}
 	return refusal
 }
+
+// permission returns who may do action by perms (slack.permissions):
+// its entry, if it has one. An action without an entry is open to all,
+// as it always was, with one exception. Where an entry lists "commander",
+// becoming the commander gives that right; so assign without an entry of
+// its own may not stay open, or anybody could make themselves commander
+// and then, say, resolve. It is then restricted to everyone the entries
+// that list "commander" name, "commander" included: whoever may do what
+// the commander may can hand out the role, and the commander can hand it
+// over.
+func permission(perms map[string][]string, action string) (who []string, restricted bool) {
+	if who, ok := perms[action]; ok {
+		return who, true
+	}
+	if action != "assign" {
+		return nil, false
+	}
+	for _, a := range PermissionActions() {
+		if !slices.ContainsFunc(perms[a], isCommander) {
+			continue
+		}
+		for _, w := range perms[a] {
+			if !slices.ContainsFunc(who, func(v string) bool { return v == w || isCommander(v) && isCommander(w) }) {
+				who = append(who, w)
+			}
+		}
+	}
+	return who, len(who) > 0
+}
+
+func isCommander(w string) bool { return strings.EqualFold(w, "commander") }
 
 // describeWho renders a permission list for a refusal: "@sre-oncall or
 // the incident commander".

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -93,8 +92,8 @@ func (s *Server) webhook(source incident.Source) http.Handler {
 
 // decode reads, caps and validates a payload.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, version string) (*alertmanager.Message, int, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q; want application/json", ct)
+	if why := jsonContentType(r, false); why != "" {
+		return nil, http.StatusUnsupportedMediaType, errors.New(why)
 	}
 	limit := s.cfg.Webhook.MaxBodyBytes
 	if limit <= 0 {

@@ -31,7 +31,8 @@ Usage:
   warroom incidents list [--all] [--state S] [--service S]
   warroom incidents show|ack|resolve ID       drive a running server (--server URL, token in WARROOM_TOKEN)
   warroom deploys record --service S --sha SHA [--env E --previous-sha P --author A --url U --finished-at T]
-  warroom deploys list [--service S]          record a deploy from CI, or list them
+  warroom deploys list [--service S]          record a deploy from CI (token in WARROOM_DEPLOY_TOKEN, else
+                                              WARROOM_TOKEN), or list them
   warroom migrate [--config FILE]             apply store migrations
   warroom version
 

@@ -178,3 +178,49 @@ func TestIncidentsCommands(t *testing.T) {
 		t.Errorf("list resolved: exit %d\n%s", code, out)
 	}
 }
+
+// With tokens of their own, the CLI sends $WARROOM_TOKEN to the API and
+// $WARROOM_DEPLOY_TOKEN (else $WARROOM_TOKEN) with deploys record.
+func TestClientTokens(t *testing.T) {
+	dir := t.TempDir()
+	cfg := bot.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Storage.DSN = filepath.Join(dir, "w.db")
+	cfg.DryRunLog = filepath.Join(dir, "dry.jsonl")
+	cfg.Webhook.BearerToken = "hook-token"
+	cfg.API.BearerToken = "api-token"
+	cfg.Deploys.BearerToken = "deploy-token"
+	srv, err := bot.New(context.Background(), cfg, bot.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for srv.Addr() == "" {
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Setenv("WARROOM_SERVER", "http://"+srv.Addr())
+	t.Setenv("WARROOM_TOKEN", "api-token")
+	t.Setenv("WARROOM_DEPLOY_TOKEN", "")
+	record := []string{"deploys", "record", "--service", "payments", "--sha", "0123456789abcdef0123456789abcdef01234567"}
+
+	if code, _, stderr := runCLI(t, record...); code != 1 || !strings.Contains(stderr, "invalid credentials (HTTP 401)") {
+		t.Errorf("record with the API token: exit %d, %q", code, stderr)
+	}
+	t.Setenv("WARROOM_DEPLOY_TOKEN", "deploy-token")
+	if code, out, stderr := runCLI(t, record...); code != 0 || !strings.HasPrefix(out, "recorded: payments") {
+		t.Errorf("record with the deploy token: exit %d, %q %q", code, out, stderr)
+	}
+	if code, out, stderr := runCLI(t, "deploys", "list"); code != 0 || !strings.Contains(out, "payments") {
+		t.Errorf("list with the API token: exit %d, %q %q", code, out, stderr)
+	}
+	if code, out, stderr := runCLI(t, "incidents", "list"); code != 0 || !strings.Contains(out, "(no incidents)") {
+		t.Errorf("incidents with the API token: exit %d, %q %q", code, out, stderr)
+	}
+	t.Setenv("WARROOM_TOKEN", "deploy-token")
+	if code, _, stderr := runCLI(t, "incidents", "list"); code != 1 || !strings.Contains(stderr, "invalid credentials (HTTP 401)") {
+		t.Errorf("incidents with the deploy token: exit %d, %q", code, stderr)
+	}
+}

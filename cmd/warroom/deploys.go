@@ -45,6 +45,11 @@ func deploys(ctx context.Context, args []string, stdout io.Writer) error {
 	c := newClient(*server)
 	switch sub {
 	case "record":
+		// A CI pipeline holds the deploy token (deploys.bearer_token),
+		// which need not be the API's.
+		if tok := os.Getenv("WARROOM_DEPLOY_TOKEN"); tok != "" {
+			c.token = tok
+		}
 		req := map[string]any{"service": *service, "env": *env, "sha": *sha, "previous_sha": *previous,
 			"version": *version, "author": *author, "url": *link}
 		if *finished != "" {
