@@ -205,9 +205,18 @@ func jiraAlertRow(a incident.Alert) string {
 		}
 	}
 	slices.Sort(keys)
+	// Only what can show is joined: a cell is cut to wikiCellLabelsMax,
+	// and labels may be megabytes.
 	pairs := make([]string, 0, len(keys))
+	room := 2 * (wikiCellLabelsMax + 1)
 	for _, k := range keys {
-		pairs = append(pairs, k+"="+a.Labels[k])
+		if room <= 0 {
+			break
+		}
+		v, _ := wikiHead(a.Labels[k], room)
+		p := k + "=" + v
+		pairs = append(pairs, p)
+		room -= utf8.RuneCountInString(p) + 2
 	}
 	var value, started string
 	if a.Value != nil {
