@@ -61,6 +61,7 @@ type Config struct {
 	Alertmanager AlertmanagerConfig `yaml:"alertmanager" json:"alertmanager"`
 	Deploys      DeploysConfig      `yaml:"deploys" json:"deploys"`
 	Rollback     RollbackConfig     `yaml:"rollback" json:"rollback"`
+	Limits       LimitsConfig       `yaml:"limits" json:"limits"`
 	// CorrelationBudget bounds the evidence that goes into the first
 	// summary; later evidence arrives as an update. Default 3s.
 	CorrelationBudget Duration `yaml:"correlation_budget" json:"correlation_budget"`
@@ -439,6 +440,7 @@ func (c *Config) applyDefaults() {
 	if c.DryRunLog == "" {
 		c.DryRunLog = DefaultDryRunLog
 	}
+	c.Limits.applyDefaults()
 }
 
 // Load reads the config file at path, and the rules_file it names, strictly;
@@ -635,6 +637,7 @@ func (c *Config) validate() []error {
 		}
 	}
 
+	errs = append(errs, c.Limits.validate()...)
 	checkURL("grafana.url", c.Grafana.URL)
 	checkURL("jaeger.url", c.Jaeger.URL)
 	checkURL("prometheus.url", c.Prometheus.URL)

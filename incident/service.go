@@ -25,7 +25,26 @@ type Options struct {
 	// AfterCommit, if set, is called after every committed change, e.g. to
 	// wake the job worker.
 	AfterCommit func()
+	// MaxNewWarRoomsPerDelivery caps the war rooms one delivery opens;
+	// beyond it, incidents are recorded (war_room false) with the reason
+	// on their timeline, and a later delivery may still make them war
+	// rooms. Default DefaultMaxNewWarRoomsPerDelivery; negative: no cap.
+	MaxNewWarRoomsPerDelivery int
+	// MaxNewWarRoomsPerMinute caps the war rooms opened in any minute,
+	// counted in the store so that replicas share one count. Default
+	// DefaultMaxNewWarRoomsPerMinute; negative: no cap.
+	MaxNewWarRoomsPerMinute int
 }
+
+// The caps on new war rooms. Slack's conversations.create is a Tier 2
+// method, about 20 calls a minute
+// (https://api.slack.com/methods/conversations.create): a storm that
+// opened more would only queue channels behind the rate limit, and a
+// hundred war rooms help no one.
+const (
+	DefaultMaxNewWarRoomsPerDelivery = 10
+	DefaultMaxNewWarRoomsPerMinute   = 20
+)
 
 // DefaultReopenWindow is the reopen_window default.
 const DefaultReopenWindow = time.Hour
@@ -55,6 +74,12 @@ func NewService(store Store, rules Evaluator, opts Options) *Service {
 	if opts.AfterCommit == nil {
 		opts.AfterCommit = func() {}
 	}
+	if opts.MaxNewWarRoomsPerDelivery == 0 {
+		opts.MaxNewWarRoomsPerDelivery = DefaultMaxNewWarRoomsPerDelivery
+	}
+	if opts.MaxNewWarRoomsPerMinute == 0 {
+		opts.MaxNewWarRoomsPerMinute = DefaultMaxNewWarRoomsPerMinute
+	}
 	return &Service{store: store, rules: rules, opts: opts}
 }
 
@@ -82,6 +107,9 @@ type AlertResult struct {
 	Reason      string  `json:"reason,omitempty"`
 	Incident    string  `json:"incident,omitempty"`
 	Outcome     Outcome `json:"outcome"`
+	// Withheld says why the war room the decision asked for was not
+	// opened (a cap on new war rooms); the incident is recorded instead.
+	Withheld string `json:"withheld,omitempty"`
 }
 
 // IngestResult reports what a delivery did.
@@ -102,9 +130,17 @@ func (r *IngestResult) Incidents(o Outcome) []string {
 	return ids
 }
 
+// MaxTruncatedAlerts bounds the truncatedAlerts count a delivery may claim;
+// a larger claim is stored as this many. Alertmanager truncates beyond a
+// receiver's max_alerts, so a real count is the group's size, far below.
+const MaxTruncatedAlerts = 1_000_000
+
 // Ingest decides on a delivery's alerts and applies the decisions in one
 // transaction: nothing of it is stored unless all of it is.
 func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error) {
+	// truncatedAlerts comes from the sender unchecked: bound it, so that
+	// the war room never claims 9223372036854775807 more alerts.
+	d.TruncatedAlerts = min(max(d.TruncatedAlerts, 0), MaxTruncatedAlerts)
 	decisions := s.rules.Evaluate(d.Alerts)
 	if len(decisions) != len(d.Alerts) {
 		return nil, fmt.Errorf("ingest: rules gave %d decisions for %d alerts", len(decisions), len(d.Alerts))
@@ -123,10 +159,11 @@ func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error
 			return fmt.Errorf("ingest: record delivery: %w", err)
 		}
 		att := &attachments{}
+		budget := &warRoomBudget{}
 		for i := range d.Alerts {
 			a := d.Alerts[i]
 			a.Value = decisions[i].Value
-			r, resolved, err := s.ingestAlert(tx, &a, decisions[i], d.TruncatedAlerts, now, att)
+			r, resolved, err := s.ingestAlert(tx, &a, decisions[i], d.TruncatedAlerts, now, att, budget)
 			if err != nil {
 				return fmt.Errorf("ingest: alert %s: %w", a.Fingerprint, err)
 			}
@@ -178,7 +215,7 @@ func (c *change) event(kind EventKind, actor, text string) error {
 	return nil
 }
 
-func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now time.Time, att *attachments) (AlertResult, string, error) {
+func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now time.Time, att *attachments, budget *warRoomBudget) (AlertResult, string, error) {
 	res := AlertResult{Fingerprint: a.Fingerprint, Decision: dec.Action, Rule: dec.Rule, Reason: dec.Reason, Outcome: OutcomeIgnored}
 	if dec.Action == ActionIgnore {
 		return res, "", nil
@@ -207,6 +244,14 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 			}
 			res.Outcome = OutcomeReopened
 		} else {
+			if warRoom {
+				if res.Withheld, err = s.withhold(tx, budget, now); err != nil {
+					return res, "", err
+				}
+				if res.Withheld != "" {
+					warRoom, dec.Action = false, ActionRecord
+				}
+			}
 			if c.inc, err = s.open(tx, a, dec, now); err != nil {
 				return res, "", err
 			}
@@ -220,7 +265,19 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 	}
 	res.Incident = c.inc.ID
 
-	if warRoom && !c.inc.WarRoom {
+	if warRoom && !c.inc.WarRoom && res.Withheld == "" {
+		if res.Withheld, err = s.withhold(tx, budget, now); err != nil {
+			return res, "", err
+		}
+		if res.Withheld != "" && res.Outcome == OutcomeEscalated {
+			res.Outcome = OutcomeIgnored // what attach did says it
+		}
+	}
+	if res.Withheld != "" {
+		if err := c.event(EventWithheld, ActorSystem, res.Withheld); err != nil {
+			return res, "", err
+		}
+	} else if warRoom && !c.inc.WarRoom {
 		if err := s.escalate(c, a, dec, describe(a, dec)); err != nil {
 			return res, "", err
 		}
@@ -241,6 +298,31 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 		c.dirty = true
 	}
 	return res, "", s.save(c, nil)
+}
+
+// warRoomBudget counts the war rooms one run of a delivery's transaction
+// opened.
+type warRoomBudget struct{ opened int }
+
+// withhold says why no new war room may open now ("" when one may) and,
+// when one may, counts it in budget. The per-minute count comes from the
+// store, which holds it locked until commit, so that two replicas cannot
+// both take the last place.
+func (s *Service) withhold(tx Tx, budget *warRoomBudget, now time.Time) (string, error) {
+	if limit := s.opts.MaxNewWarRoomsPerDelivery; limit >= 0 && budget.opened >= limit {
+		return fmt.Sprintf("war room withheld: this delivery opened %d war rooms, the limit is %d per delivery", budget.opened, limit), nil
+	}
+	if limit := s.opts.MaxNewWarRoomsPerMinute; limit >= 0 {
+		n, err := tx.WarRoomsSince(now.Add(-time.Minute))
+		if err != nil {
+			return "", err
+		}
+		if n >= limit {
+			return fmt.Sprintf("war room withheld: %d war rooms opened in the last minute, the limit is %d", n, limit), nil
+		}
+	}
+	budget.opened++
+	return "", nil
 }
 
 // open creates an incident for the alert's key, a war room or a recorded one.
@@ -286,6 +368,9 @@ func (s *Service) startWarRoom(c *change) error {
 		return err
 	}
 	c.inc.SlackChannel = s.opts.ChannelName(c.inc, n)
+	if err := c.tx.NoteWarRoom(c.inc.ID, c.now); err != nil {
+		return err
+	}
 	for _, k := range openSteps {
 		if _, err := c.tx.Enqueue(NewJob(k, c.inc.ID, JobArgs{}, c.now)); err != nil {
 			return err
