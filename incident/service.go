@@ -310,7 +310,11 @@ type warRoomBudget struct{ opened int }
 // both take the last place.
 func (s *Service) withhold(tx Tx, budget *warRoomBudget, now time.Time) (string, error) {
 	if limit := s.opts.MaxNewWarRoomsPerDelivery; limit >= 0 && budget.opened >= limit {
-		return fmt.Sprintf("war room withheld: this delivery opened %d war rooms, the limit is %d per delivery", budget.opened, limit), nil
+		rooms := "war rooms"
+		if budget.opened == 1 {
+			rooms = "war room"
+		}
+		return fmt.Sprintf("war room withheld: this delivery opened %d %s, the limit is %d per delivery", budget.opened, rooms, limit), nil
 	}
 	if limit := s.opts.MaxNewWarRoomsPerMinute; limit >= 0 {
 		n, err := tx.WarRoomsSince(now.Add(-time.Minute))
