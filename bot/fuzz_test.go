@@ -100,7 +100,9 @@ func fuzzDecode(f *testing.F, version, dir string) {
 }
 
 // FuzzDecodeAlertmanager attacks the Alertmanager webhook decoder.
-func FuzzDecodeAlertmanager(f *testing.F) { fuzzDecode(f, alertmanager.VersionAlertmanger, "alertmanager") }
+func FuzzDecodeAlertmanager(f *testing.F) {
+	fuzzDecode(f, alertmanager.VersionAlertmanger, "alertmanager")
+}
 
 // FuzzDecodeGrafana attacks the Grafana webhook decoder.
 func FuzzDecodeGrafana(f *testing.F) { fuzzDecode(f, alertmanager.VersionGrafana, "grafana") }

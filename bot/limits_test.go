@@ -259,7 +259,7 @@ func TestLimitsConfig(t *testing.T) {
 		t.Fatalf("Parse: %+v, %v", c, err)
 	}
 	for in, want := range map[string]string{
-		"limits:\n  max_new_war_rooms_per_delivery: -1\n": "limits.max_new_war_rooms_per_delivery: -1 is not from 1 to 1000",
+		"limits:\n  max_new_war_rooms_per_delivery: -1\n":  "limits.max_new_war_rooms_per_delivery: -1 is not from 1 to 1000",
 		"limits:\n  max_new_war_rooms_per_minute: 20000\n": "limits.max_new_war_rooms_per_minute: 20000 is not from 1 to 1000",
 		"limits:\n  max_new_war_rooms_per_hour: 5\n":       `unknown key "max_new_war_rooms_per_hour" in limits`,
 	} {
