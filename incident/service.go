@@ -265,19 +265,25 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 	}
 	res.Incident = c.inc.ID
 
-	if warRoom && !c.inc.WarRoom && res.Withheld == "" {
+	told := false
+	if why, ok := budget.withheld[c.inc.ID]; ok && warRoom && !c.inc.WarRoom {
+		// Another alert of this delivery was withheld the same war room:
+		// its timeline says so once.
+		res.Withheld, told = why, true
+	} else if warRoom && !c.inc.WarRoom && res.Withheld == "" {
 		if res.Withheld, err = s.withhold(tx, budget, now); err != nil {
 			return res, "", err
 		}
-		if res.Withheld != "" && res.Outcome == OutcomeEscalated {
-			res.Outcome = OutcomeIgnored // what attach did says it
-		}
 	}
-	if res.Withheld != "" {
+	if res.Withheld != "" && res.Outcome == OutcomeEscalated {
+		res.Outcome = OutcomeIgnored // what attach did says it
+	}
+	if res.Withheld != "" && !told {
 		if err := c.event(EventWithheld, ActorSystem, res.Withheld); err != nil {
 			return res, "", err
 		}
-	} else if warRoom && !c.inc.WarRoom {
+		budget.withhold(c.inc.ID, res.Withheld)
+	} else if res.Withheld == "" && warRoom && !c.inc.WarRoom {
 		if err := s.escalate(c, a, dec, describe(a, dec)); err != nil {
 			return res, "", err
 		}
@@ -301,8 +307,18 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 }
 
 // warRoomBudget counts the war rooms one run of a delivery's transaction
-// opened.
-type warRoomBudget struct{ opened int }
+// opened, and remembers those it withheld and why.
+type warRoomBudget struct {
+	opened   int
+	withheld map[string]string
+}
+
+func (b *warRoomBudget) withhold(id, why string) {
+	if b.withheld == nil {
+		b.withheld = map[string]string{}
+	}
+	b.withheld[id] = why
+}
 
 // withhold says why no new war room may open now ("" when one may) and,
 // when one may, counts it in budget. The per-minute count comes from the

@@ -56,8 +56,11 @@ func TestWarRoomCaps(t *testing.T) {
 			return inc.WarRoom
 		}
 
-		res := mustIngest(t, svc, fire("a", "b", "c", "d"))
-		if got, want := outcomes(res), "opened:INC-1 opened:INC-2 recorded:INC-3 recorded:INC-4 "; got != want {
+		// d has three alerts: its incident says once why it has no war room.
+		four := fire("a", "b", "c", "d")
+		four.Alerts = append(four.Alerts, alert("d", "d-a2", "0.031", incident.AlertFiring), alert("d", "d-a3", "0.031", incident.AlertFiring))
+		res := mustIngest(t, svc, four)
+		if got, want := outcomes(res), "opened:INC-1 opened:INC-2 recorded:INC-3 recorded:INC-4 recorded:INC-4 recorded:INC-4 "; got != want {
 			t.Fatalf("four at once: %s, want %s", got, want)
 		}
 		perDelivery := "war room withheld: this delivery opened 2 war rooms, the limit is 2 per delivery"
@@ -72,7 +75,7 @@ func TestWarRoomCaps(t *testing.T) {
 				t.Errorf("%s has jobs %v; a withheld war room has none", id, keys)
 			}
 		}
-		if res.Alerts[2].Withheld != perDelivery || res.Alerts[0].Withheld != "" {
+		if res.Alerts[2].Withheld != perDelivery || res.Alerts[5].Withheld != perDelivery || res.Alerts[0].Withheld != "" {
 			t.Errorf("results withheld %q and %q", res.Alerts[0].Withheld, res.Alerts[2].Withheld)
 		}
 
