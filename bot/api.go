@@ -105,13 +105,39 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// IncidentView is the single-incident view of the API.
+// IncidentView is the single-incident view of the API. Its lists are
+// bounded, so that an incident with a storm's alerts or a long timeline
+// still answers in one modest response: the counts and the cursor say
+// what more there is.
 type IncidentView struct {
 	*incident.Incident
-	Alerts   []incident.Alert     `json:"alerts"`
-	Timeline []incident.Event     `json:"timeline"`
-	Jobs     []incident.JobStatus `json:"jobs"`
+	// Alerts lists the alerts, firing first, at most alerts_limit.
+	Alerts []incident.Alert `json:"alerts"`
+	// AlertsTotal counts all the incident's alerts; AlertsTruncated says
+	// that Alerts holds fewer.
+	AlertsTotal     int  `json:"alerts_total"`
+	AlertsTruncated bool `json:"alerts_truncated"`
+	// Timeline is one page of the timeline, oldest first: at most
+	// timeline_limit events after the event timeline_after.
+	Timeline []incident.Event `json:"timeline"`
+	// TimelineNext, when set, is the timeline_after of the next page.
+	TimelineNext int64 `json:"timeline_next,omitempty"`
+	// Jobs lists the newest jobs, oldest first; JobsTotal counts them all.
+	Jobs      []incident.JobStatus `json:"jobs"`
+	JobsTotal int                  `json:"jobs_total"`
 }
+
+// The bounds of the single-incident view's lists: the default size, and
+// the most a client may ask for.
+const (
+	DefaultViewAlerts   = 100
+	MaxViewAlerts       = 1000
+	DefaultViewTimeline = 500
+	MaxViewTimeline     = 2000
+	// MaxViewJobs bounds the jobs shown: the newest ones, which say what
+	// is going on now.
+	MaxViewJobs = 200
+)
 
 func (s *Server) showIncident(w http.ResponseWriter, r *http.Request) error {
 	id, err := incident.ParseID(r.PathValue("id"))
@@ -131,21 +157,84 @@ func (s *Server) writeView(w http.ResponseWriter, r *http.Request, id string) er
 	return nil
 }
 
+// viewQuery is the paging of the single-incident view.
+type viewQuery struct {
+	alerts, timeline int
+	after            int64
+}
+
+func parseViewQuery(r *http.Request) (viewQuery, error) {
+	q := r.URL.Query()
+	vq := viewQuery{alerts: DefaultViewAlerts, timeline: DefaultViewTimeline}
+	limit := func(key string, max int, dst *int) error {
+		v := q.Get(key)
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > max {
+			return incident.Errorf(incident.EINVALID, "%s=%q: want 1 to %d", key, truncateRunes(v, 20), max)
+		}
+		*dst = n
+		return nil
+	}
+	if err := limit("alerts_limit", MaxViewAlerts, &vq.alerts); err != nil {
+		return vq, err
+	}
+	if err := limit("timeline_limit", MaxViewTimeline, &vq.timeline); err != nil {
+		return vq, err
+	}
+	if v := q.Get("timeline_after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return vq, incident.Errorf(incident.EINVALID, "timeline_after=%q: want an event ID (timeline_next of the last page)", truncateRunes(v, 20))
+		}
+		vq.after = n
+	}
+	return vq, nil
+}
+
+// truncateRunes cuts s to at most n runes, so that an error never echoes
+// a long input.
+func truncateRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
 func (s *Server) view(r *http.Request, id string) (*IncidentView, error) {
+	vq, err := parseViewQuery(r)
+	if err != nil {
+		return nil, err
+	}
 	ctx := r.Context()
 	inc, err := s.store.Incident(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	v := &IncidentView{Incident: inc}
-	if v.Alerts, err = s.store.Alerts(ctx, id, 0); err != nil {
+	if v.Alerts, err = s.store.Alerts(ctx, id, vq.alerts); err != nil {
 		return nil, err
 	}
-	if v.Timeline, err = s.store.Timeline(ctx, id); err != nil {
+	if v.AlertsTotal, _, err = s.store.CountAlerts(ctx, id); err != nil {
 		return nil, err
+	}
+	v.AlertsTruncated = len(v.Alerts) < v.AlertsTotal
+	// One event more than the page tells whether there is a next page.
+	if v.Timeline, err = s.store.TimelinePage(ctx, id, vq.after, vq.timeline+1); err != nil {
+		return nil, err
+	}
+	if len(v.Timeline) > vq.timeline {
+		v.Timeline = v.Timeline[:vq.timeline]
+		v.TimelineNext = v.Timeline[len(v.Timeline)-1].ID
 	}
 	if v.Jobs, err = s.store.Jobs(ctx, id); err != nil {
 		return nil, err
+	}
+	v.JobsTotal = len(v.Jobs)
+	if len(v.Jobs) > MaxViewJobs {
+		v.Jobs = v.Jobs[len(v.Jobs)-MaxViewJobs:]
 	}
 	return v, nil
 }

@@ -63,6 +63,7 @@ type Config struct {
 	Alertmanager AlertmanagerConfig `yaml:"alertmanager" json:"alertmanager"`
 	Deploys      DeploysConfig      `yaml:"deploys" json:"deploys"`
 	Rollback     RollbackConfig     `yaml:"rollback" json:"rollback"`
+	Limits       LimitsConfig       `yaml:"limits" json:"limits"`
 	// CorrelationBudget bounds the evidence that goes into the first
 	// summary; later evidence arrives as an update. Default 3s.
 	CorrelationBudget Duration `yaml:"correlation_budget" json:"correlation_budget"`
@@ -497,6 +498,7 @@ func (c *Config) applyDefaults() {
 	if c.DryRunLog == "" {
 		c.DryRunLog = DefaultDryRunLog
 	}
+	c.Limits.applyDefaults()
 }
 
 // Load reads the config file at path, and the rules_file it names, strictly;
@@ -693,6 +695,7 @@ func (c *Config) validate() []error {
 		}
 	}
 
+	errs = append(errs, c.Limits.validate()...)
 	checkURL("grafana.url", c.Grafana.URL)
 	checkURL("jaeger.url", c.Jaeger.URL)
 	checkURL("prometheus.url", c.Prometheus.URL)
@@ -846,11 +849,28 @@ func (e *posError) Unwrap() error { return e.err }
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 
 func yamlError(file, msg string) error {
+	msg = flatLine(msg)
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return &posError{file: file, line: line, err: errors.New(msg[len(m[0]):])}
 	}
 	return &posError{file: file, err: errors.New(strings.TrimPrefix(msg, "yaml: "))}
+}
+
+// flatLine makes a YAML error one line of valid UTF-8: the yaml package
+// quotes up to ten bytes of the offending value, which may hold a line
+// break or half a character.
+func flatLine(msg string) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(msg, "\uFFFD") {
+		if r < ' ' || r == 0x7f {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // decodeStrict decodes data into out. It returns every unknown key (with

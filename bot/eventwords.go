@@ -38,6 +38,7 @@ var eventWords = map[incident.EventKind]eventWording{
 	incident.EventAlertRefired:      {":red_circle:", "Alert firing again", "", "alert firing again", false},
 	incident.EventStep:              {":gear:", "Done", "", "", false},
 	incident.EventStepFailed:        {":warning:", "Step failed", "", "", false},
+	incident.EventWithheld:          {":no_entry:", "War room withheld", "", "war room withheld", false},
 }
 
 // wordEvent returns the wording of ev (ok false for a kind it does not

@@ -19,6 +19,7 @@ type metrics struct {
 	jobRuns         *prometheus.CounterVec
 	jobDuration     *prometheus.HistogramVec
 	apiRequests     *prometheus.CounterVec
+	withheld        prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, store incident.Store) *metrics {
@@ -50,6 +51,10 @@ func newMetrics(reg prometheus.Registerer, store incident.Store) *metrics {
 			Name: "warroom_api_requests_total",
 			Help: "JSON API requests by route and status code.",
 		}, []string{"route", "code"}),
+		withheld: f.NewCounter(prometheus.CounterOpts{
+			Name: "warroom_war_rooms_withheld_total",
+			Help: "War rooms not opened because of a cap on new war rooms (limits.*); the incidents were recorded instead.",
+		}),
 	}
 	reg.MustRegister(&incidentCollector{store: store, desc: prometheus.NewDesc(
 		"warroom_incidents", "Incidents by state; war_room=\"false\" are the recorded ones.",

@@ -99,6 +99,8 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 			return ChannelName(cfg.Slack.ChannelPrefix, inc.OpenedAt, inc.Service, n)
 		},
 		Now: s.now, AfterCommit: func() { s.worker.Notify() },
+		MaxNewWarRoomsPerDelivery: cfg.Limits.MaxNewWarRoomsPerDelivery,
+		MaxNewWarRoomsPerMinute:   cfg.Limits.MaxNewWarRoomsPerMinute,
 	})
 
 	if u := cfg.Alertmanager.URL; u != "" {

@@ -77,6 +77,10 @@ func (s *Server) webhook(source incident.Source) http.Handler {
 		}
 		for _, a := range res.Alerts {
 			s.metrics.alerts.WithLabelValues(string(a.Decision)).Inc()
+			if a.Withheld != "" {
+				s.metrics.withheld.Inc()
+				s.log.Warn("war room withheld", "incident", a.Incident, "reason", a.Withheld)
+			}
 		}
 		resp := webhookResponse{Status: "ok", Opened: list(res.Incidents(incident.OutcomeOpened)),
 			Attached: list(res.Incidents(incident.OutcomeAttached)), Escalated: list(res.Incidents(incident.OutcomeEscalated)),

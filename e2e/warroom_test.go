@@ -52,6 +52,10 @@ storage:
 webhook:
   bearer_token: %q
 dry_run_log: %q
+# The crash tests open 30 war rooms at once on purpose: no cap on them.
+limits:
+  max_new_war_rooms_per_delivery: 1000
+  max_new_war_rooms_per_minute: 1000
 `, w.addr, filepath.Join(dir, "warroom.db"), w.token, w.dryRunLog)
 	if err := os.WriteFile(w.config, []byte(cfg), 0o600); err != nil {
 		t.Fatalf("write warroom config: %v", err)

@@ -220,6 +220,9 @@ const (
 	EventReopened      EventKind = "reopened"
 	EventNote          EventKind = "note"
 	EventStepFailed    EventKind = "step_failed"
+	// EventWithheld says why an incident that asked for a war room was
+	// only recorded (a cap on new war rooms).
+	EventWithheld EventKind = "war_room_withheld"
 )
 
 // Actors that are not people.

@@ -1,14 +1,67 @@
 package incident
 
 import (
+	"math"
+	"strings"
 	"testing"
 	"time"
 )
 
 func TestFormatValue(t *testing.T) {
-	for v, want := range map[float64]string{0.03107142857142857: "3.11%", 0.008: "0.8%", 0.0018253968: "0.18%", 0: "0%", 1: "100%"} {
-		if got := FormatValue(v); got != want {
-			t.Errorf("FormatValue(%v) = %q, want %q", v, got, want)
+	t.Parallel()
+	for _, tc := range []struct {
+		v             float64
+		want, precise string
+	}{
+		{0.03107142857142857, "3.11%", "3.10714%"},
+		{0.008, "0.8%", "0.8%"},
+		{0.0018253968, "0.18%", "0.18254%"},
+		{0, "0%", "0%"},
+		{1, "100%", "100%"},
+		{-0.25, "-25%", "-25%"},
+		{-1e-9, "0%", "-1e-07%"},
+		{math.Copysign(0, -1), "0%", "-0%"},
+		{5e-324, "0%", "4.94066e-322%"},
+		{999999, "99999900%", "9.99999e+07%"},
+		// Too large for a readable percentage: the ratio itself.
+		{1e6, "1e+06", "1e+06"},
+		{1e300, "1e+300", "1e+300"},
+		{1e308, "1e+308", "1e+308"},
+		{math.MaxFloat64, "1.8e+308", "1.79769e+308"},
+		{-math.MaxFloat64, "-1.8e+308", "-1.79769e+308"},
+		// What Prometheus may return, written as Prometheus writes it.
+		{math.NaN(), "NaN", "NaN"},
+		{math.Inf(1), "+Inf", "+Inf"},
+		{math.Inf(-1), "-Inf", "-Inf"},
+	} {
+		if got := FormatValue(tc.v); got != tc.want {
+			t.Errorf("FormatValue(%v) = %q, want %q", tc.v, got, tc.want)
+		}
+		if got := FormatValuePrecise(tc.v); got != tc.precise {
+			t.Errorf("FormatValuePrecise(%v) = %q, want %q", tc.v, got, tc.precise)
+		}
+	}
+}
+
+// TestFormatValueTotal checks, over float64 values spread across every
+// exponent, that a finite value never shows as an infinity or NaN, and that
+// the text stays short.
+func TestFormatValueTotal(t *testing.T) {
+	t.Parallel()
+	for exp := -1074; exp <= 1023; exp++ {
+		for _, m := range []float64{1, 1.5, 1.999999} {
+			for _, sign := range []float64{1, -1} {
+				v := sign * math.Ldexp(m, exp)
+				if math.IsInf(v, 0) {
+					continue
+				}
+				for name, f := range map[string]func(float64) string{"FormatValue": FormatValue, "FormatValuePrecise": FormatValuePrecise} {
+					s := f(v)
+					if strings.Contains(s, "Inf") || strings.Contains(s, "NaN") || len(s) > 16 || s == "" {
+						t.Fatalf("%s(%g) = %q: want a short finite number", name, v, s)
+					}
+				}
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,7 +25,26 @@ type Options struct {
 	// AfterCommit, if set, is called after every committed change, e.g. to
 	// wake the job worker.
 	AfterCommit func()
+	// MaxNewWarRoomsPerDelivery caps the war rooms one delivery opens;
+	// beyond it, incidents are recorded (war_room false) with the reason
+	// on their timeline, and a later delivery may still make them war
+	// rooms. Default DefaultMaxNewWarRoomsPerDelivery; negative: no cap.
+	MaxNewWarRoomsPerDelivery int
+	// MaxNewWarRoomsPerMinute caps the war rooms opened in any minute,
+	// counted in the store so that replicas share one count. Default
+	// DefaultMaxNewWarRoomsPerMinute; negative: no cap.
+	MaxNewWarRoomsPerMinute int
 }
+
+// The caps on new war rooms. Slack's conversations.create is a Tier 2
+// method, about 20 calls a minute
+// (https://api.slack.com/methods/conversations.create): a storm that
+// opened more would only queue channels behind the rate limit, and a
+// hundred war rooms help no one.
+const (
+	DefaultMaxNewWarRoomsPerDelivery = 10
+	DefaultMaxNewWarRoomsPerMinute   = 20
+)
 
 // DefaultReopenWindow is the reopen_window default.
 const DefaultReopenWindow = time.Hour
@@ -54,6 +74,12 @@ func NewService(store Store, rules Evaluator, opts Options) *Service {
 	if opts.AfterCommit == nil {
 		opts.AfterCommit = func() {}
 	}
+	if opts.MaxNewWarRoomsPerDelivery == 0 {
+		opts.MaxNewWarRoomsPerDelivery = DefaultMaxNewWarRoomsPerDelivery
+	}
+	if opts.MaxNewWarRoomsPerMinute == 0 {
+		opts.MaxNewWarRoomsPerMinute = DefaultMaxNewWarRoomsPerMinute
+	}
 	return &Service{store: store, rules: rules, opts: opts}
 }
 
@@ -81,6 +107,9 @@ type AlertResult struct {
 	Reason      string  `json:"reason,omitempty"`
 	Incident    string  `json:"incident,omitempty"`
 	Outcome     Outcome `json:"outcome"`
+	// Withheld says why the war room the decision asked for was not
+	// opened (a cap on new war rooms); the incident is recorded instead.
+	Withheld string `json:"withheld,omitempty"`
 }
 
 // IngestResult reports what a delivery did.
@@ -101,9 +130,17 @@ func (r *IngestResult) Incidents(o Outcome) []string {
 	return ids
 }
 
+// MaxTruncatedAlerts bounds the truncatedAlerts count a delivery may claim;
+// a larger claim is stored as this many. Alertmanager truncates beyond a
+// receiver's max_alerts, so a real count is the group's size, far below.
+const MaxTruncatedAlerts = 1_000_000
+
 // Ingest decides on a delivery's alerts and applies the decisions in one
 // transaction: nothing of it is stored unless all of it is.
 func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error) {
+	// truncatedAlerts comes from the sender unchecked: bound it, so that
+	// the war room never claims 9223372036854775807 more alerts.
+	d.TruncatedAlerts = min(max(d.TruncatedAlerts, 0), MaxTruncatedAlerts)
 	decisions := s.rules.Evaluate(d.Alerts)
 	if len(decisions) != len(d.Alerts) {
 		return nil, fmt.Errorf("ingest: rules gave %d decisions for %d alerts", len(decisions), len(d.Alerts))
@@ -122,10 +159,11 @@ func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error
 			return fmt.Errorf("ingest: record delivery: %w", err)
 		}
 		att := &attachments{}
+		budget := &warRoomBudget{}
 		for i := range d.Alerts {
 			a := d.Alerts[i]
 			a.Value = decisions[i].Value
-			r, resolved, err := s.ingestAlert(tx, &a, decisions[i], d.TruncatedAlerts, now, att)
+			r, resolved, err := s.ingestAlert(tx, &a, decisions[i], d.TruncatedAlerts, now, att, budget)
 			if err != nil {
 				return fmt.Errorf("ingest: alert %s: %w", a.Fingerprint, err)
 			}
@@ -177,7 +215,7 @@ func (c *change) event(kind EventKind, actor, text string) error {
 	return nil
 }
 
-func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now time.Time, att *attachments) (AlertResult, string, error) {
+func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now time.Time, att *attachments, budget *warRoomBudget) (AlertResult, string, error) {
 	res := AlertResult{Fingerprint: a.Fingerprint, Decision: dec.Action, Rule: dec.Rule, Reason: dec.Reason, Outcome: OutcomeIgnored}
 	if dec.Action == ActionIgnore {
 		return res, "", nil
@@ -206,6 +244,14 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 			}
 			res.Outcome = OutcomeReopened
 		} else {
+			if warRoom {
+				if res.Withheld, err = s.withhold(tx, budget, now); err != nil {
+					return res, "", err
+				}
+				if res.Withheld != "" {
+					warRoom, dec.Action = false, ActionRecord
+				}
+			}
 			if c.inc, err = s.open(tx, a, dec, now); err != nil {
 				return res, "", err
 			}
@@ -219,7 +265,25 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 	}
 	res.Incident = c.inc.ID
 
-	if warRoom && !c.inc.WarRoom {
+	told := false
+	if why, ok := budget.withheld[c.inc.ID]; ok && warRoom && !c.inc.WarRoom {
+		// Another alert of this delivery was withheld the same war room:
+		// its timeline says so once.
+		res.Withheld, told = why, true
+	} else if warRoom && !c.inc.WarRoom && res.Withheld == "" {
+		if res.Withheld, err = s.withhold(tx, budget, now); err != nil {
+			return res, "", err
+		}
+	}
+	if res.Withheld != "" && res.Outcome == OutcomeEscalated {
+		res.Outcome = OutcomeIgnored // what attach did says it
+	}
+	if res.Withheld != "" && !told {
+		if err := c.event(EventWithheld, ActorSystem, res.Withheld); err != nil {
+			return res, "", err
+		}
+		budget.withhold(c.inc.ID, res.Withheld)
+	} else if res.Withheld == "" && warRoom && !c.inc.WarRoom {
 		if err := s.escalate(c, a, dec, describe(a, dec)); err != nil {
 			return res, "", err
 		}
@@ -240,6 +304,45 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 		c.dirty = true
 	}
 	return res, "", s.save(c, nil)
+}
+
+// warRoomBudget counts the war rooms one run of a delivery's transaction
+// opened, and remembers those it withheld and why.
+type warRoomBudget struct {
+	opened   int
+	withheld map[string]string
+}
+
+func (b *warRoomBudget) withhold(id, why string) {
+	if b.withheld == nil {
+		b.withheld = map[string]string{}
+	}
+	b.withheld[id] = why
+}
+
+// withhold says why no new war room may open now ("" when one may) and,
+// when one may, counts it in budget. The per-minute count comes from the
+// store, which holds it locked until commit, so that two replicas cannot
+// both take the last place.
+func (s *Service) withhold(tx Tx, budget *warRoomBudget, now time.Time) (string, error) {
+	if limit := s.opts.MaxNewWarRoomsPerDelivery; limit >= 0 && budget.opened >= limit {
+		rooms := "war rooms"
+		if budget.opened == 1 {
+			rooms = "war room"
+		}
+		return fmt.Sprintf("war room withheld: this delivery opened %d %s, the limit is %d per delivery", budget.opened, rooms, limit), nil
+	}
+	if limit := s.opts.MaxNewWarRoomsPerMinute; limit >= 0 {
+		n, err := tx.WarRoomsSince(now.Add(-time.Minute))
+		if err != nil {
+			return "", err
+		}
+		if n >= limit {
+			return fmt.Sprintf("war room withheld: %d war rooms opened in the last minute, the limit is %d", n, limit), nil
+		}
+	}
+	budget.opened++
+	return "", nil
 }
 
 // open creates an incident for the alert's key, a war room or a recorded one.
@@ -285,6 +388,9 @@ func (s *Service) startWarRoom(c *change) error {
 		return err
 	}
 	c.inc.SlackChannel = s.opts.ChannelName(c.inc, n)
+	if err := c.tx.NoteWarRoom(c.inc.ID, c.now); err != nil {
+		return err
+	}
 	for _, k := range openSteps {
 		if _, err := c.tx.Enqueue(NewJob(k, c.inc.ID, JobArgs{}, c.now)); err != nil {
 			return err
@@ -640,11 +746,51 @@ func describe(a *Alert, dec Decision) string {
 }
 
 // FormatValue renders a ratio the way responders read it: 0.03107 → "3.11%",
-// 0.008 → "0.8%".
+// 0.008 → "0.8%". It is total over float64: NaN and ±Inf (which Prometheus
+// may return) show as Prometheus writes them ("NaN", "+Inf", "-Inf"), and a
+// finite ratio too large for a readable percentage shows as the ratio
+// itself in exponent form ("1e+308"), never as a percentage that
+// overflowed to "+Inf%" or as hundreds of digits.
 func FormatValue(v float64) string {
+	if s, ok := formatOdd(v, 3); ok {
+		return s
+	}
 	s := strconv.FormatFloat(v*100, 'f', 2, 64)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "-0" { // a tiny negative ratio rounds to zero, unsigned
+		s = "0"
+	}
 	return s + "%"
+}
+
+// FormatValuePrecise is FormatValue with six significant digits, for two
+// values that FormatValue would make look equal.
+func FormatValuePrecise(v float64) string {
+	if s, ok := formatOdd(v, 6); ok {
+		return s
+	}
+	return strconv.FormatFloat(v*100, 'g', 6, 64) + "%"
+}
+
+// maxPercentRatio bounds the ratios shown as a percentage: 1e6 is
+// "100000000%", already beyond any error rate; far beyond it v*100
+// overflows float64 for a finite v.
+const maxPercentRatio = 1e6
+
+// formatOdd renders the values a percentage cannot show: NaN, the
+// infinities and huge ratios, with digits significant digits.
+func formatOdd(v float64, digits int) (string, bool) {
+	switch {
+	case math.IsNaN(v):
+		return "NaN", true
+	case math.IsInf(v, 1):
+		return "+Inf", true
+	case math.IsInf(v, -1):
+		return "-Inf", true
+	case math.Abs(v) >= maxPercentRatio:
+		return strconv.FormatFloat(v, 'g', digits, 64), true
+	}
+	return "", false
 }
 
 // countJobs wraps tx to count the jobs it enqueues, so that the worker is

@@ -40,6 +40,11 @@ type Store interface {
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error
+
+	// TimelinePage lists an incident's events in timeline order after the
+	// event with ID after (0: from the start), at most limit of them.
+	// An after that is not one of the incident's events is EINVALID.
+	TimelinePage(ctx context.Context, incidentID string, after int64, limit int) ([]Event, error)
 }
 
 // Tx is what the domain may do inside one Update.
@@ -107,6 +112,14 @@ type Tx interface {
 	// cut its run short); the attempt stays spent, since the run may have
 	// reached the outside. It returns ErrLeaseLost when l no longer holds.
 	ReleaseJob(l Lease, runAt time.Time) error
+
+	// WarRoomsSince counts the war rooms started at or after since (see
+	// NoteWarRoom). It takes a lock that every other WarRoomsSince waits
+	// for until this transaction ends, so that writers on other replicas
+	// count the war rooms this one starts.
+	WarRoomsSince(since time.Time) (int, error)
+	// NoteWarRoom records that the incident's war room started at at.
+	NoteWarRoom(incidentID string, at time.Time) error
 }
 
 // JobOutcome is how one run of a job ended.

@@ -258,7 +258,7 @@ func (c *compiled) decide(a *incident.Alert) incident.Decision {
 func formatPair(v, th float64) (string, string) {
 	vs, ts := incident.FormatValue(v), incident.FormatValue(th)
 	if vs == ts && v != th {
-		vs = strconv.FormatFloat(v*100, 'g', 6, 64) + "%"
+		vs = incident.FormatValuePrecise(v)
 	}
 	return vs, ts
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -88,6 +89,7 @@ func incidents(ctx context.Context, args []string, stdout io.Writer) error {
 	service := fs.String("service", "", "list: only this service")
 	actor := fs.String("actor", os.Getenv("USER"), "ack/resolve: who is acting")
 	text := fs.String("m", "", "resolve: summary")
+	after := fs.Int64("timeline-after", 0, "show: the timeline after this event ID (the next page)")
 	rest, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return err
@@ -131,7 +133,11 @@ func incidents(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		var v bot.IncidentView
 		if sub == "show" {
-			err = c.do(ctx, http.MethodGet, "/api/v1/incidents/"+id, nil, &v)
+			path := "/api/v1/incidents/" + id
+			if *after > 0 {
+				path += "?timeline_after=" + strconv.FormatInt(*after, 10)
+			}
+			err = c.do(ctx, http.MethodGet, path, nil, &v)
 		} else {
 			err = c.do(ctx, http.MethodPost, "/api/v1/incidents/"+id+"/"+sub, map[string]string{"actor": "cli:" + *actor, "text": *text}, &v)
 		}
@@ -187,7 +193,11 @@ func printView(w io.Writer, v *bot.IncidentView) error {
 		fmt.Fprintf(tw, "last error\t%s\n", inc.LastError)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nALERTS (%d)\n", len(v.Alerts))
+	if v.AlertsTruncated {
+		fmt.Fprintf(w, "\nALERTS (%d of %d, firing first)\n", len(v.Alerts), v.AlertsTotal)
+	} else {
+		fmt.Fprintf(w, "\nALERTS (%d)\n", len(v.Alerts))
+	}
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, a := range v.Alerts {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.Fingerprint, a.Status, a.Labels["alertname"], value(a.Value))
@@ -198,5 +208,11 @@ func printView(w io.Writer, v *bot.IncidentView) error {
 	for _, e := range v.Timeline {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.At.Local().Format("15:04:05"), e.Kind, e.Actor, e.Text)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if v.TimelineNext != 0 {
+		fmt.Fprintf(w, "  … more: warroom incidents show %s --timeline-after %d\n", inc.ID, v.TimelineNext)
+	}
+	return nil
 }

@@ -1,0 +1,102 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/warroom/warroom/incident"
+)
+
+// warRoomLock is the PostgreSQL advisory lock that serializes counting
+// and starting war rooms across replicas (the migrations use 7325001).
+const warRoomLock = 7325002
+
+// keepWarRoomStarts is how long a war room's start stays in the table:
+// the cap counts one minute; the rest is for whoever looks.
+const keepWarRoomStarts = 24 * time.Hour
+
+// lockWarRooms makes, on PostgreSQL, every other transaction that counts
+// or starts war rooms wait until this one ends. Under READ COMMITTED each
+// statement after the wait sees what the lock's last holder committed.
+// SQLite has one writer, which is the same guarantee.
+func (t *txn) lockWarRooms() error {
+	if t.s.driver != Postgres {
+		return nil
+	}
+	_, err := t.tx.ExecContext(t.ctx, `SELECT pg_advisory_xact_lock($1)`, warRoomLock)
+	return err
+}
+
+// WarRoomsSince implements incident.Tx.
+func (t *txn) WarRoomsSince(since time.Time) (int, error) {
+	if err := t.lockWarRooms(); err != nil {
+		return 0, fmt.Errorf("count war rooms: lock: %w", err)
+	}
+	var n int
+	if err := t.queryRow(`SELECT COUNT(*) FROM war_room_starts WHERE at >= ?`, nanos(since)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count war rooms: %w", err)
+	}
+	return n, nil
+}
+
+// NoteWarRoom implements incident.Tx. It writes at once rather than at
+// the batch's flush, so that a count later in the same transaction sees it.
+func (t *txn) NoteWarRoom(incidentID string, at time.Time) error {
+	if err := t.lockWarRooms(); err != nil {
+		return fmt.Errorf("note war room %s: lock: %w", incidentID, err)
+	}
+	if _, err := t.exec(`INSERT INTO war_room_starts (incident_id, at) VALUES (?, ?) ON CONFLICT (incident_id) DO NOTHING`,
+		incidentID, nanos(at)); err != nil {
+		return fmt.Errorf("note war room %s: %w", incidentID, err)
+	}
+	if _, err := t.exec(`DELETE FROM war_room_starts WHERE at < ?`, nanos(at.Add(-keepWarRoomStarts))); err != nil {
+		return fmt.Errorf("note war room %s: prune: %w", incidentID, err)
+	}
+	return nil
+}
+
+// TimelinePage implements incident.Store. The timeline's order is (at,
+// id), so the page goes on after the cursor event's place in it.
+func (s *Store) TimelinePage(ctx context.Context, incidentID string, after int64, limit int) ([]incident.Event, error) {
+	var at int64
+	if after > 0 {
+		err := s.read.QueryRowContext(ctx, s.rebind(`SELECT at FROM events WHERE id = ? AND incident_id = ?`), after, incidentID).Scan(&at)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, incident.Errorf(incident.EINVALID, "event %d is not on the timeline of %s", after, incidentID)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: timeline page: %w", err)
+		}
+	}
+	q := `SELECT id, incident_id, at, kind, actor, text FROM events WHERE incident_id = ?`
+	args := []any{incidentID}
+	if after > 0 {
+		q += ` AND (at > ? OR (at = ? AND id > ?))`
+		args = append(args, at, at, after)
+	}
+	q += ` ORDER BY at, id`
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := s.read.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: timeline page: %w", err)
+	}
+	defer rows.Close()
+	out := []incident.Event{}
+	for rows.Next() {
+		var e incident.Event
+		var at int64
+		var kind string
+		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &kind, &e.Actor, &e.Text); err != nil {
+			return nil, fmt.Errorf("sqlstore: timeline page: %w", err)
+		}
+		e.At, e.Kind = fromNanos(at), incident.EventKind(kind)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
