@@ -59,14 +59,18 @@ func (x *ActionsExecutor) Execute(ctx context.Context, j incident.Job) error {
 // RollbackRequest is the JSON the rollback webhook receives, signed with
 // HMAC-SHA256 of the body in X-Warroom-Signature ("sha256=<hex>").
 type RollbackRequest struct {
-	Incident       string    `json:"incident"`
-	Service        string    `json:"service"`
-	Env            string    `json:"env,omitempty"`
-	SuspectSHA     string    `json:"suspect_sha"`
-	TargetRevision string    `json:"target_revision"`
-	Command        string    `json:"command,omitempty"`
-	RequestedBy    string    `json:"requested_by"`
-	RequestedAt    time.Time `json:"requested_at"`
+	Incident       string `json:"incident"`
+	Service        string `json:"service"`
+	Env            string `json:"env,omitempty"`
+	SuspectSHA     string `json:"suspect_sha"`
+	TargetRevision string `json:"target_revision"`
+	Command        string `json:"command,omitempty"`
+	// CommandWithheld says why there is no command although the rule has
+	// one: a value it would use (an alert label, a revision) is not of its
+	// kind, so warroom suggests nothing to run.
+	CommandWithheld string    `json:"command_withheld,omitempty"`
+	RequestedBy     string    `json:"requested_by"`
+	RequestedAt     time.Time `json:"requested_at"`
 	// Key identifies the request: a retried delivery carries the same key.
 	Key string `json:"key"`
 }
@@ -98,7 +102,7 @@ func (x *ActionsExecutor) rollbackWebhook(ctx context.Context, j incident.Job) e
 		return err
 	}
 	req := RollbackRequest{Incident: inc.ID, Service: ev.Suspect.Service, Env: inc.Env, SuspectSHA: ev.Suspect.SHA,
-		TargetRevision: ev.Target.SHA, Command: ev.Rollback, Key: j.Key}
+		TargetRevision: ev.Target.SHA, Command: ev.Rollback, CommandWithheld: ev.RollbackWithheld, Key: j.Key}
 	for _, e := range tl {
 		if e.ID == args.EventID {
 			req.RequestedBy, req.RequestedAt = e.Actor, e.At
@@ -327,8 +331,11 @@ func (sl *slackSurface) rollbackButton(ctx context.Context, user string, inc *in
 		return fmt.Sprintf("Rollback of %s put on the timeline, but there is nothing to roll back: %s.", inc.ID, EscapeMrkdwn(why))
 	}
 	text := fmt.Sprintf("rollback of %s to %s decided by %s", incident.ShortSHA(ev.Suspect.SHA), incident.ShortSHA(ev.Target.SHA), user)
-	if ev.Rollback != "" {
+	switch {
+	case ev.Rollback != "":
 		text += ": " + ev.Rollback
+	case ev.RollbackWithheld != "":
+		text += " (" + oneLine(ev.RollbackWithheld, 300) + ")"
 	}
 	var steps []incident.JobKind
 	r, ok := sl.srv.rules.Lookup(inc.Rule)

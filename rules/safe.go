@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/warroom/warroom/incident"
 )
 
 // Alert content is untrusted: a label can hold "prod; curl … | sh #". The
@@ -21,9 +23,6 @@ var (
 	// letters, digits and '-', starting and ending with a letter or digit,
 	// at most 63 characters.
 	dns1123Label = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	// hexSHA is a Git commit, abbreviated (7) or full (40 for SHA-1, 64 for
-	// SHA-256).
-	hexSHA = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
 	// versionShape is a release version such as v1.4.2 or 2.0.0-rc.1.
 	versionShape = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+){0,3}([-+][0-9A-Za-z]+([.-][0-9A-Za-z]+)*)?$`)
 	// plainValue is what any other label or annotation must look like to go
@@ -54,7 +53,7 @@ func IsKubernetesName(s string) bool {
 }
 
 // IsSHA reports whether s is a Git commit: 7 to 64 hex digits.
-func IsSHA(s string) bool { return hexSHA.MatchString(s) }
+func IsSHA(s string) bool { return incident.IsSHA(s) }
 
 // IsRevision reports whether s may stand for a deploy's revision in a
 // command: a Git commit or a release version (v1.4.2).
