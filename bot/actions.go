@@ -280,7 +280,7 @@ func (sl *slackSurface) cmdDeploys(ctx context.Context, c *cmdCall) (slackMessag
 		}
 	}
 	lines := []string{fmt.Sprintf("*Deploys of %s*, newest first:", EscapeMrkdwn(service))}
-	for _, d := range ds {
+	for _, d := range sl.srv.cfg.linkHosts().deploys(ds) {
 		lines = append(lines, deployLine(d, start, suspect != nil && d.SHA == suspect.SHA, ""))
 	}
 	return cmdEphemeral("%s", strings.Join(lines, "\n")), nil

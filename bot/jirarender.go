@@ -237,11 +237,23 @@ func jiraLinkList(links []Link) string {
 		if l.Kind == "jira" {
 			continue
 		}
+		kind := jiraLinkKind(l.Kind)
+		if l.URL == "" && l.Note != "" {
+			// A link withheld by the host allow-list: its title and why,
+			// as plain text.
+			title := wikiInline(l.Title, wikiLinkTitleMax)
+			if title == "" || strings.EqualFold(title, kind) {
+				title = kind
+			} else {
+				title = kind + ": " + title
+			}
+			lines = append(lines, "* "+title+" ("+wikiInline(l.Note, wikiLinkTitleMax)+")")
+			continue
+		}
 		u, ok := wikiLinkURL(l.URL)
 		if !ok {
 			continue
 		}
-		kind := jiraLinkKind(l.Kind)
 		title := wikiInline(wikiLinkTitleSafe.Replace(l.Title), wikiLinkTitleMax)
 		line := "* "
 		if title == "" || strings.EqualFold(title, kind) {
