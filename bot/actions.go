@@ -59,20 +59,20 @@ func (x *ActionsExecutor) Execute(ctx context.Context, j incident.Job) error {
 // RollbackRequest is the JSON the rollback webhook receives, signed with
 // HMAC-SHA256 of the body in X-Warroom-Signature ("sha256=<hex>").
 type RollbackRequest struct {
-	Incident       string `json:"incident"`
-	Service        string `json:"service"`
-	Env            string `json:"env,omitempty"`
-	SuspectSHA     string `json:"suspect_sha"`
-	TargetRevision string `json:"target_revision"`
-	Command        string `json:"command,omitempty"`
+	Incident       string    `json:"incident"`
+	Service        string    `json:"service"`
+	Env            string    `json:"env,omitempty"`
+	SuspectSHA     string    `json:"suspect_sha"`
+	TargetRevision string    `json:"target_revision"`
+	Command        string    `json:"command,omitempty"`
+	RequestedBy    string    `json:"requested_by"`
+	RequestedAt    time.Time `json:"requested_at"`
+	// Key identifies the request: a retried delivery carries the same key.
+	Key string `json:"key"`
 	// CommandWithheld says why there is no command although the rule has
 	// one: a value it would use (an alert label, a revision) is not of its
 	// kind, so warroom suggests nothing to run.
-	CommandWithheld string    `json:"command_withheld,omitempty"`
-	RequestedBy     string    `json:"requested_by"`
-	RequestedAt     time.Time `json:"requested_at"`
-	// Key identifies the request: a retried delivery carries the same key.
-	Key string `json:"key"`
+	CommandWithheld string `json:"command_withheld,omitempty"`
 }
 
 // SignRollback returns the X-Warroom-Signature of body.

@@ -146,8 +146,8 @@ func (s *Server) recordArgoDeploy(w http.ResponseWriter, r *http.Request) error 
 	}
 	// An application from a Helm repository syncs to a chart version, not
 	// a commit: it is recorded as the version, and its history's versions
-	// are no previous commit.
-	// Any other revision is refused as a sha that is not one.
+	// are no previous commit. Any other revision that is not a commit is
+	// refused by RecordDeploy, as a sha that is not one.
 	if !incident.IsSHA(d.SHA) && rules.IsRevision(d.SHA) {
 		d.Version, d.SHA = d.SHA, ""
 		if !incident.IsSHA(d.PreviousSHA) {

@@ -76,6 +76,7 @@ type WithheldError struct {
 	Want string
 }
 
+// Error says which value is not of its kind.
 func (e *WithheldError) Error() string {
 	return fmt.Sprintf("%s %s is not %s", e.Field, strconv.Quote(e.Value), e.Want)
 }
