@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/template/parse"
 
 	"github.com/warroom/warroom/incident"
 )
@@ -279,4 +280,80 @@ func promQLEscape(s string, q byte) string {
 		}
 	}
 	return b.String()
+}
+
+// CheckQueryTemplate reports whether a value.query template puts every
+// value it uses inside a quoted PromQL string, as RenderQuery requires: it
+// renders the template with a value for every field and for each label and
+// annotation the template names (.Labels.service, index .Labels "pod").
+func CheckQueryTemplate(text string) error {
+	t, err := parseTemplate("check", text)
+	if err != nil {
+		return err
+	}
+	labels, annotations := map[string]string{}, map[string]string{}
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.IfNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.PipeNode:
+			if n != nil {
+				for _, c := range n.Cmds {
+					walk(c)
+				}
+			}
+		case *parse.CommandNode:
+			// index .Labels "name"
+			if len(n.Args) == 3 {
+				if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "index" {
+					f, fok := n.Args[1].(*parse.FieldNode)
+					k, kok := n.Args[2].(*parse.StringNode)
+					if fok && kok && len(f.Ident) == 1 {
+						name(f.Ident[0], k.Text, labels, annotations)
+					}
+				}
+			}
+			for _, a := range n.Args {
+				walk(a)
+			}
+		case *parse.FieldNode:
+			if len(n.Ident) >= 2 {
+				name(n.Ident[0], n.Ident[1], labels, annotations)
+			}
+		}
+	}
+	walk(t.Tree.Root)
+	data := TemplateData{Service: "s", Env: "e", Rule: "r", Severity: "v", IncidentID: "i", Namespace: "n",
+		Revision: "0000000", TargetRevision: "0000000", Labels: labels, Annotations: annotations}
+	_, err = RenderQuery(text, data)
+	return err
+}
+
+// name records a label or annotation a template names.
+func name(field, key string, labels, annotations map[string]string) {
+	switch field {
+	case "Labels":
+		labels[key] = "x"
+	case "Annotations":
+		annotations[key] = "x"
+	}
 }
