@@ -69,6 +69,10 @@ type RollbackRequest struct {
 	RequestedAt    time.Time `json:"requested_at"`
 	// Key identifies the request: a retried delivery carries the same key.
 	Key string `json:"key"`
+	// CommandWithheld says why there is no command although the rule has
+	// one: a value it would use (an alert label, a revision) is not of its
+	// kind, so warroom suggests nothing to run.
+	CommandWithheld string `json:"command_withheld,omitempty"`
 }
 
 // SignRollback returns the X-Warroom-Signature of body.
@@ -98,7 +102,7 @@ func (x *ActionsExecutor) rollbackWebhook(ctx context.Context, j incident.Job) e
 		return err
 	}
 	req := RollbackRequest{Incident: inc.ID, Service: ev.Suspect.Service, Env: inc.Env, SuspectSHA: ev.Suspect.SHA,
-		TargetRevision: ev.Target.SHA, Command: ev.Rollback, Key: j.Key}
+		TargetRevision: ev.Target.SHA, Command: ev.Rollback, CommandWithheld: ev.RollbackWithheld, Key: j.Key}
 	for _, e := range tl {
 		if e.ID == args.EventID {
 			req.RequestedBy, req.RequestedAt = e.Actor, e.At
@@ -276,7 +280,7 @@ func (sl *slackSurface) cmdDeploys(ctx context.Context, c *cmdCall) (slackMessag
 		}
 	}
 	lines := []string{fmt.Sprintf("*Deploys of %s*, newest first:", EscapeMrkdwn(service))}
-	for _, d := range ds {
+	for _, d := range sl.srv.cfg.linkHosts().deploys(ds) {
 		lines = append(lines, deployLine(d, start, suspect != nil && d.SHA == suspect.SHA, ""))
 	}
 	return cmdEphemeral("%s", strings.Join(lines, "\n")), nil
@@ -327,8 +331,11 @@ func (sl *slackSurface) rollbackButton(ctx context.Context, user string, inc *in
 		return fmt.Sprintf("Rollback of %s put on the timeline, but there is nothing to roll back: %s.", inc.ID, EscapeMrkdwn(why))
 	}
 	text := fmt.Sprintf("rollback of %s to %s decided by %s", incident.ShortSHA(ev.Suspect.SHA), incident.ShortSHA(ev.Target.SHA), user)
-	if ev.Rollback != "" {
+	switch {
+	case ev.Rollback != "":
 		text += ": " + ev.Rollback
+	case ev.RollbackWithheld != "":
+		text += " (" + oneLine(ev.RollbackWithheld, 300) + ")"
 	}
 	var steps []incident.JobKind
 	r, ok := sl.srv.rules.Lookup(inc.Rule)

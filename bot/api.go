@@ -101,6 +101,10 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	hosts := s.cfg.linkHosts()
+	for i := range list {
+		list[i] = hosts.incident(list[i])
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
 	return nil
 }
@@ -213,7 +217,8 @@ func (s *Server) view(r *http.Request, id string) (*IncidentView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &IncidentView{Incident: inc}
+	// The evidence's links are the war room's: only to allowed hosts.
+	v := &IncidentView{Incident: s.cfg.linkHosts().incident(inc)}
 	if v.Alerts, err = s.store.Alerts(ctx, id, vq.alerts); err != nil {
 		return nil, err
 	}

@@ -271,16 +271,22 @@ func linksText(v SummaryView) string {
 	var lines []string
 	jira := false
 	for _, l := range v.Links {
-		u, ok := linkURL(l.URL)
-		if !ok {
-			continue
-		}
 		title := inline(l.Title)
 		if title == "" {
 			title = l.Kind
 		}
 		if title == "" {
 			title = "link"
+		}
+		if l.URL == "" && l.Note != "" {
+			// A link withheld by the host allow-list: its title and why,
+			// as plain text.
+			lines = append(lines, linkEmoji(l.Kind)+" "+escapeCut(title, linkTitleMax)+" _("+escapeCut(inline(l.Note), linkTitleMax)+")_")
+			continue
+		}
+		u, ok := linkURL(l.URL)
+		if !ok {
+			continue
 		}
 		jira = jira || l.Kind == "jira"
 		lines = append(lines, linkEmoji(l.Kind)+" <"+u+"|"+escapeCut(title, linkTitleMax)+">")

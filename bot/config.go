@@ -64,6 +64,7 @@ type Config struct {
 	Deploys      DeploysConfig      `yaml:"deploys" json:"deploys"`
 	Rollback     RollbackConfig     `yaml:"rollback" json:"rollback"`
 	Limits       LimitsConfig       `yaml:"limits" json:"limits"`
+	Links        LinksConfig        `yaml:"links" json:"links"`
 	// CorrelationBudget bounds the evidence that goes into the first
 	// summary; later evidence arrives as an update. Default 3s.
 	CorrelationBudget Duration `yaml:"correlation_budget" json:"correlation_budget"`
@@ -234,6 +235,11 @@ type JaegerConfig struct {
 // PrometheusConfig locates Prometheus.
 type PrometheusConfig struct {
 	URL string `yaml:"url" json:"url"`
+	// AllowedQueries are the alert expressions (an alert's generatorURL
+	// g0.expr, its threshold comparison aside) that warroom may evaluate
+	// for a rule without value.query. An alert chooses its generatorURL,
+	// so no other expression from it is ever sent to Prometheus.
+	AllowedQueries []string `yaml:"allowed_queries" json:"allowed_queries"`
 }
 
 // AlertmanagerConfig locates Alertmanager, for silences.
@@ -700,6 +706,13 @@ func (c *Config) validate() []error {
 	checkURL("jaeger.url", c.Jaeger.URL)
 	checkURL("prometheus.url", c.Prometheus.URL)
 	checkURL("alertmanager.url", c.Alertmanager.URL)
+
+	errs = append(errs, c.Links.validate()...)
+	for _, q := range c.Prometheus.AllowedQueries {
+		if strings.TrimSpace(q) == "" {
+			bad("prometheus.allowed_queries: an entry is empty")
+		}
+	}
 
 	if c.Deploys.Lookback < 0 {
 		bad("deploys.lookback: %v is negative", c.Deploys.Lookback)

@@ -159,7 +159,7 @@ func TestConfigBadFixtures(t *testing.T) {
 			want: []string{
 				dir + `typo-nested.yaml:5: unknown key "announce_chanel" in slack (valid: announce_channel, api_url, app_token, app_token_file, archive_after, bot_token, bot_token_file, channel_prefix, dry_run, permissions, private_channels, responders, signing_secret, signing_secret_file)`,
 				dir + `typo-nested.yaml:8: unknown key "emial" in jira.auth (valid: api_token, api_token_file, email, personal_access_token, personal_access_token_file)`,
-				dir + `typo-nested.yaml:9: unknown key "strage" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run_log, grafana, jaeger, jira, jobs, limits, listen, prometheus, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
+				dir + `typo-nested.yaml:9: unknown key "strage" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, prometheus, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
 				dir + `typo-nested.yaml:15: unknown key "anotation" in rules[0].value (valid: annotation, grafana, query)`,
 				dir + `typo-nested.yaml:19: unknown key "varz" in rules[0].grafana.dashboards[0] (valid: uid, vars)`,
 			},
@@ -212,6 +212,9 @@ func TestConfigBadFixtures(t *testing.T) {
 				dir + `invalid-values.yaml: jira.deployment: "server" is not cloud or datacenter`,
 				dir + `invalid-values.yaml: jira.auth: api_token and personal_access_token are both set; use one`,
 				dir + `invalid-values.yaml: jira.labels: "on call": Jira labels cannot be empty or contain spaces`,
+				dir + `invalid-values.yaml: links.allowed_hosts: "https://evil.example" is not a host name or *.domain (no scheme, port or path)`,
+				dir + `invalid-values.yaml: links.allowed_hosts: "a*.example.com" is not a host name or *.domain (no scheme, port or path)`,
+				dir + `invalid-values.yaml: prometheus.allowed_queries: an entry is empty`,
 				dir + `invalid-values.yaml: deploys.lookback: -2h0m0s is negative`,
 				dir + `invalid-values.yaml: deploys.compare_url: bad template: template: check:1: bad character U+007D '}'`,
 				dir + `invalid-values.yaml: correlation_budget: -3s is negative`,
@@ -275,18 +278,18 @@ func TestConfigParseErrors(t *testing.T) {
 		{"section is a string", "slack: yes\n", []string{"inline.yaml:1: cannot unmarshal !!str `yes` into bot.SlackConfig"}},
 		{"duplicate key", "listen: a:1\nlisten: b:2\n", []string{`inline.yaml:2: mapping key "listen" already defined at line 1`}},
 		{"unknown key and type error", "slak: {}\nlisten: [1]\n", []string{
-			`inline.yaml:1: unknown key "slak" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run_log, grafana, jaeger, jira, jobs, limits, listen, prometheus, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
+			`inline.yaml:1: unknown key "slak" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, prometheus, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
 			"inline.yaml:2: cannot unmarshal !!seq into string",
 		}},
 		{"wrong shape in a map of lists", "slack:\n  permissions:\n    resolve: {a: b}\n", []string{
 			"inline.yaml:3: cannot unmarshal !!map into []string",
 		}},
 		{"anchor on an unknown key", "x: &base {listen: a}\n", []string{
-			`inline.yaml:1: unknown key "x" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run_log, grafana, jaeger, jira, jobs, limits, listen, prometheus, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
+			`inline.yaml:1: unknown key "x" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, prometheus, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
 		}},
 		{"unknown key in an alias", "jaeger: &j {url: 'http://j', urll: 'x'}\nprometheus: *j\n", []string{
 			`inline.yaml:1: unknown key "urll" in jaeger (valid: url)`,
-			`inline.yaml:1: unknown key "urll" in prometheus (valid: url)`,
+			`inline.yaml:1: unknown key "urll" in prometheus (valid: allowed_queries, url)`,
 		}},
 		{"threshold map with unknown key", "rules:\n- name: a\n  match: '{}'\n  threshold: {over: 1}\n", []string{
 			`inline.yaml:4: bad threshold: unknown key "over" (valid: above, below)`,
@@ -335,6 +338,7 @@ func TestConfigDefault(t *testing.T) {
 		CorrelationBudget: Duration(3 * time.Second),
 		ReopenWindow:      Duration(time.Hour),
 		DryRunLog:         "warroom-dryrun.jsonl",
+		Limits:            LimitsConfig{MaxNewWarRoomsPerDelivery: 10, MaxNewWarRoomsPerMinute: 20},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)

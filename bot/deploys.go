@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/rules"
 )
 
 // MaxDeployBody caps a deploy notification.
@@ -142,6 +143,16 @@ func (s *Server) recordArgoDeploy(w http.ResponseWriter, r *http.Request) error 
 	}
 	if h := app.Status.History; len(h) >= 2 {
 		d.PreviousSHA = h[len(h)-2].Revision
+	}
+	// An application from a Helm repository syncs to a chart version, not
+	// a commit: it is recorded as the version, and its history's versions
+	// are no previous commit. Any other revision that is not a commit is
+	// refused by RecordDeploy, as a sha that is not one.
+	if !incident.IsSHA(d.SHA) && rules.IsRevision(d.SHA) {
+		d.Version, d.SHA = d.SHA, ""
+		if !incident.IsSHA(d.PreviousSHA) {
+			d.PreviousSHA = ""
+		}
 	}
 	if u := app.Spec.Source.RepoURL; strings.HasPrefix(u, "https://") {
 		d.URL = u

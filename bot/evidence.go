@@ -151,6 +151,8 @@ func rollbackText(ev *incident.Evidence, start time.Time) string {
 	switch {
 	case ev.Target == nil:
 		return s + "; no earlier deploy to roll back to."
+	case ev.Rollback == "" && ev.RollbackWithheld != "":
+		return s + "; roll back to " + incident.ShortSHA(ev.Target.SHA) + ". No command: " + oneLine(ev.RollbackWithheld, 300) + "."
 	case ev.Rollback == "":
 		return s + "; roll back to " + incident.ShortSHA(ev.Target.SHA) + " (no rollback command configured for this rule)."
 	}
@@ -178,7 +180,7 @@ func rollbackSuggestion(ev *incident.Evidence) *RollbackSuggestion {
 		return nil
 	}
 	r := &RollbackSuggestion{SuspectRevision: ev.Suspect.SHA, Author: ev.Suspect.Author, DeployURL: ev.Suspect.URL,
-		DeployedAt: ev.Suspect.FinishedAt, Command: ev.Rollback}
+		DeployedAt: ev.Suspect.FinishedAt, Command: ev.Rollback, Withheld: ev.RollbackWithheld}
 	if ev.Target != nil {
 		r.TargetRevision = ev.Target.SHA
 	}

@@ -254,12 +254,15 @@ func (x *JiraExecutor) view(ctx context.Context, inc *incident.Incident) (JiraVi
 	if err != nil {
 		return JiraView{}, err
 	}
-	links := warRoomLinks(x.cfg, x.rules, inc, alerts, x.log)
+	// Links from alert content and deploy records point only at allowed
+	// hosts; the war room's own link is warroom's.
+	hosts := x.cfg.linkHosts()
+	links := hosts.links(append(warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), evidenceLinks(inc.Evidence)...))
+	inc = hosts.incident(inc)
 	if inc.SlackChannelID != "" {
 		links = append([]Link{{Kind: "war_room", Title: "War room #" + inc.SlackChannel,
 			URL: "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.SlackChannelID)}}, links...)
 	}
-	links = append(links, evidenceLinks(inc.Evidence)...)
 	return JiraView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing, Links: links,
 		Rollback: rollbackSuggestion(inc.Evidence), Start: alertStart(inc, alerts), Now: x.now()}, nil
 }

@@ -43,6 +43,7 @@ const (
 	wikiLinkTitleMax  = 120
 	wikiLinksMax      = 8000
 	wikiCommandMax    = 4000
+	wikiWithheldMax   = 300
 	wikiEventTextMax  = 8000
 )
 
@@ -80,6 +81,9 @@ type RollbackSuggestion struct {
 	SuspectRevision, TargetRevision, Author, DeployURL string
 	DeployedAt                                         time.Time
 	Command                                            string // rendered from the rule's template
+	// Withheld says why there is no Command although the rule has one (a
+	// value it would use is not of its kind); untrusted, escaped here.
+	Withheld string
 }
 
 // JiraDescription renders the ticket's description in wiki markup: what
@@ -242,11 +246,23 @@ func jiraLinkList(links []Link) string {
 		if l.Kind == "jira" {
 			continue
 		}
+		kind := jiraLinkKind(l.Kind)
+		if l.URL == "" && l.Note != "" {
+			// A link withheld by the host allow-list: its title and why,
+			// as plain text.
+			title := wikiInline(l.Title, wikiLinkTitleMax)
+			if title == "" || strings.EqualFold(title, kind) {
+				title = kind
+			} else {
+				title = kind + ": " + title
+			}
+			lines = append(lines, "* "+title+" ("+wikiInline(l.Note, wikiLinkTitleMax)+")")
+			continue
+		}
 		u, ok := wikiLinkURL(l.URL)
 		if !ok {
 			continue
 		}
-		kind := jiraLinkKind(l.Kind)
 		title := wikiInline(wikiLinkTitleSafe.Replace(l.Title), wikiLinkTitleMax)
 		line := "* "
 		if title == "" || strings.EqualFold(title, kind) {
@@ -351,6 +367,9 @@ func jiraRollback(start time.Time, r *RollbackSuggestion) string {
 	}
 	lines := []string{line, deployed, "* *Roll back to:* " + target}
 	cmd := strings.TrimSpace(cleanWiki(r.Command))
+	if cmd == "" && r.Withheld != "" {
+		return strings.Join(lines, "\n") + "\n\n*No rollback command:* " + wikiInline(r.Withheld, wikiWithheldMax) + "."
+	}
 	if cmd == "" {
 		return strings.Join(lines, "\n") + "\n\nNo rollback command configured for this rule ({{rollback.command}})."
 	}

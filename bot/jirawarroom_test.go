@@ -33,6 +33,8 @@ func startJira(t *testing.T, fake *jiratest.Server, mode string, mutate func(*bo
 		c.Jira.Project, c.Jira.IssueType, c.Jira.Labels = "OPS", "Incident", []string{"warroom"}
 		c.Jira.IndexLag = bot.Duration(time.Second)
 		c.Slack.SigningSecret = testSigningSecret
+		// The fixtures' runbooks live there; alert links go only to allowed hosts.
+		c.Links.AllowedHosts = []string{"runbooks.example.com"}
 		if mutate != nil {
 			mutate(c)
 		}

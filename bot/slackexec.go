@@ -304,8 +304,12 @@ func (x *SlackExecutor) view(ctx context.Context, inc *incident.Incident) (Summa
 		return SummaryView{}, err
 	}
 	start := alertStart(inc, alerts)
+	// Links from alert content and deploy records point only at allowed
+	// hosts; the summary, its bookmarks and the rollback text agree.
+	hosts := x.cfg.linkHosts()
+	inc = hosts.incident(inc)
 	return SummaryView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing,
-		Links:    append(warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), evidenceLinks(inc.Evidence)...),
+		Links:    hosts.links(append(warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), evidenceLinks(inc.Evidence)...)),
 		Rollback: rollbackText(inc.Evidence, start), Now: x.now(), Start: start}, nil
 }
 
@@ -462,7 +466,7 @@ func bookmarkLinks(links []Link) []Link {
 	var out []Link
 	for _, kind := range bookmarked {
 		for _, l := range links {
-			if l.Kind == kind {
+			if l.Kind == kind && l.URL != "" {
 				out = append(out, l)
 				break
 			}

@@ -43,4 +43,7 @@ type Link struct {
 	Kind  string // jira, grafana, jaeger, runbook, war_room
 	Title string
 	URL   string
+	// Note, with no URL, says why the link is not shown: its URL came from
+	// alert content and points at a host that is not allowed.
+	Note string
 }

@@ -59,6 +59,8 @@ func startSlack(t *testing.T, fake *slacktest.Server) *harness {
 		c.Slack.AnnounceChannel, c.Slack.Responders = parsed.Slack.AnnounceChannel, parsed.Slack.Responders
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, fake.URL(), false
 		c.Slack.SigningSecret = testSigningSecret
+		// The fixtures' runbooks live there; alert links go only to allowed hosts.
+		c.Links.AllowedHosts = []string{"runbooks.example.com"}
 	})
 }
 

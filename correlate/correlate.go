@@ -72,6 +72,10 @@ type Options struct {
 	Upstreams map[string][]string
 	// CompareURL is a template for the suspect's diff link.
 	CompareURL string
+	// AllowedQueries are the expressions of alerts' generatorURLs that may
+	// be sent to Prometheus when the rule has no value.query. The alert
+	// chooses its generatorURL, so any other expression is not asked.
+	AllowedQueries []string
 	// MaxTraces bounds the failing traces shown; default 5.
 	MaxTraces int
 	Now       func() time.Time
@@ -146,9 +150,14 @@ func (g *Gatherer) Gather(ctx context.Context, in Input) (first *incident.Eviden
 		}})
 	}
 	if g.src.Prometheus != nil {
-		if expr := g.query(in, data); expr != "" {
+		switch expr, why := g.query(in, data); {
+		case expr != "":
 			sources = append(sources, source{"Prometheus", func(ctx context.Context) (func(*incident.Evidence), error) {
 				return g.values(ctx, expr, window)
+			}})
+		case why != "":
+			sources = append(sources, source{"Prometheus", func(context.Context) (func(*incident.Evidence), error) {
+				return nil, errors.New(why)
 			}})
 		}
 	}
@@ -302,7 +311,7 @@ func (g *Gatherer) deploys(ctx context.Context, in Input, w window, data rules.T
 	for i := range shown {
 		shown[i].DiffURL = g.diffURL(data, shown[i], all)
 	}
-	var rollback, compare string
+	var rollback, withheld, compare string
 	var noDeploys string
 	if suspect == nil {
 		noDeploys = fmt.Sprintf("no deploy in the last %s", human(g.opts.Lookback))
@@ -313,20 +322,28 @@ func (g *Gatherer) deploys(ctx context.Context, in Input, w window, data rules.T
 			d.TargetRevision = target.SHA
 		}
 		if in.Rule != nil && in.Rule.Rollback.Command != "" && target != nil {
-			cmd, err := rules.Render(in.Rule.Rollback.Command, d)
-			if err != nil {
+			// Alert labels and deploy records are untrusted: a command is
+			// only suggested when every value in it is of its kind.
+			cmd, err := rules.RenderChecked(in.Rule.Rollback.Command, d)
+			var w *rules.WithheldError
+			switch {
+			case errors.As(err, &w):
+				withheld = "rollback suggestion withheld: " + w.Error()
+			case err != nil:
 				return nil, fmt.Errorf("rollback template: %w", err)
+			default:
+				rollback = cmd
 			}
-			rollback = cmd
 		}
 		if g.opts.CompareURL != "" && target != nil {
-			if u, err := rules.Render(g.opts.CompareURL, d); err == nil && (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
+			if u, err := rules.RenderChecked(g.opts.CompareURL, d); err == nil && (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) {
 				compare = u
 			}
 		}
 	}
 	return func(ev *incident.Evidence) {
 		ev.Deploys, ev.Suspect, ev.Target, ev.Rollback, ev.CompareURL, ev.NoDeploys = shown, suspect, target, rollback, compare, noDeploys
+		ev.RollbackWithheld = withheld
 	}, nil
 }
 
@@ -349,7 +366,7 @@ func (g *Gatherer) diffURL(data rules.TemplateData, d incident.Deploy, all []inc
 		return ""
 	}
 	data.Service, data.Revision, data.TargetRevision = d.Service, d.SHA, prev
-	u, err := rules.Render(g.opts.CompareURL, data)
+	u, err := rules.RenderChecked(g.opts.CompareURL, data)
 	if err != nil || !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 		return ""
 	}
@@ -384,28 +401,47 @@ func (g *Gatherer) ValueNow(ctx context.Context, in Input) (v float64, expr stri
 	if g.src.Prometheus == nil {
 		return 0, "", false, nil
 	}
-	expr = g.query(in, templateData(in))
+	expr, why := g.query(in, templateData(in))
 	if expr == "" {
+		if why != "" {
+			return 0, "", false, errors.New(why)
+		}
 		return 0, "", false, nil
 	}
 	v, ok, err = g.src.Prometheus.Value(ctx, expr, g.opts.Now())
 	return v, expr, ok, err
 }
 
-// query is the expression to evaluate: the rule's query, else the
-// expression of the alert's generatorURL.
-func (g *Gatherer) query(in Input, data rules.TemplateData) string {
+// query is the expression to evaluate: the rule's query, with the alert's
+// values in it as escaped string literals. Without one, the expression of
+// the alert's generatorURL, but only when it is one of the configured
+// AllowedQueries: the alert chooses its generatorURL, and warroom asks
+// Prometheus only what its configuration says. why says what was not
+// asked, and why; both are empty when there is nothing to ask.
+func (g *Gatherer) query(in Input, data rules.TemplateData) (expr, why string) {
 	if in.Rule != nil && in.Rule.Value.Query != "" {
-		if q, err := rules.Render(in.Rule.Value.Query, data); err == nil {
-			return q
+		q, err := rules.RenderQuery(in.Rule.Value.Query, data)
+		if err != nil {
+			return "", "not asked: rule " + in.Rule.Name + ": value.query: " + err.Error()
 		}
+		return q, ""
 	}
 	for _, a := range in.Alerts {
-		if q, ok := ExprFromGeneratorURL(a.GeneratorURL); ok {
-			return q
+		q, ok := ExprFromGeneratorURL(a.GeneratorURL)
+		if !ok {
+			continue
 		}
+		if g.allowedQuery(q) {
+			return q, ""
+		}
+		why = "not asked: the alert's query is not in prometheus.allowed_queries, and the rule has no value.query"
 	}
-	return ""
+	return "", why
+}
+
+// allowedQuery reports whether expr is one of the allowed queries.
+func (g *Gatherer) allowedQuery(expr string) bool {
+	return slices.ContainsFunc(g.opts.AllowedQueries, func(q string) bool { return sameQuery(q, expr) })
 }
 
 func (g *Gatherer) values(ctx context.Context, expr string, w window) (func(*incident.Evidence), error) {

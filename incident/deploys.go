@@ -2,14 +2,27 @@ package incident
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"time"
 )
+
+// hexSHA is a Git commit, abbreviated (7) or full (40 for SHA-1, 64 for
+// SHA-256).
+var hexSHA = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
+
+// versionText is what a deploy's version may look like: v1.4.2,
+// 2026.11.26-3, chart-1.2.0+build.7.
+var versionText = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$`)
+
+// IsSHA reports whether s is a Git commit: 7 to 64 hex digits.
+func IsSHA(s string) bool { return hexSHA.MatchString(s) }
 
 // RecordDeploy validates and stores a finished deploy. It reports false
 // for one recorded already (a CI job that reports twice).
 func (s *Service) RecordDeploy(ctx context.Context, d *Deploy) (bool, error) {
 	d.Service, d.Env, d.SHA = strings.TrimSpace(d.Service), strings.TrimSpace(d.Env), strings.TrimSpace(d.SHA)
+	d.PreviousSHA, d.Version = strings.TrimSpace(d.PreviousSHA), strings.TrimSpace(d.Version)
 	switch {
 	case d.Service == "":
 		return false, Errorf(EINVALID, "a deploy needs a service")
@@ -20,6 +33,14 @@ func (s *Service) RecordDeploy(ctx context.Context, d *Deploy) (bool, error) {
 		return false, Errorf(EINVALID, "a deploy field is too long (200 characters, 2000 for url)")
 	case d.URL != "" && !strings.HasPrefix(d.URL, "https://") && !strings.HasPrefix(d.URL, "http://"):
 		return false, Errorf(EINVALID, "url must be http(s)")
+	// The revisions end up in rollback commands and diff links: only
+	// what a Git SHA or a version looks like is taken.
+	case d.SHA != "" && !IsSHA(d.SHA):
+		return false, Errorf(EINVALID, "sha %q is not a Git SHA (7-64 hex digits)", d.SHA)
+	case d.PreviousSHA != "" && !IsSHA(d.PreviousSHA):
+		return false, Errorf(EINVALID, "previous_sha %q is not a Git SHA (7-64 hex digits)", d.PreviousSHA)
+	case d.Version != "" && !versionText.MatchString(d.Version):
+		return false, Errorf(EINVALID, "version %q is not a version (a letter or digit, then letters, digits, '.', '_', '+', '-')", d.Version)
 	}
 	now := s.opts.Now()
 	if d.FinishedAt.IsZero() {

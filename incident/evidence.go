@@ -49,6 +49,11 @@ type Evidence struct {
 	Suspect  *Deploy  `json:"suspect,omitempty"`
 	Target   *Deploy  `json:"target,omitempty"` // the deploy before the suspect: the rollback target
 	Rollback string   `json:"rollback,omitempty"`
+	// RollbackWithheld says why there is no rollback command although the
+	// rule has one: a value it would use is not of its kind
+	// ("rollback suggestion withheld: label namespace … is not a
+	// Kubernetes name"). Untrusted text: escape it where it is shown.
+	RollbackWithheld string `json:"rollback_withheld,omitempty"`
 	// NoDeploys says why there is no suspect ("no deploy in the last 2h").
 	NoDeploys string `json:"no_deploys,omitempty"`
 	// CompareURL links the suspect's diff.

@@ -151,6 +151,11 @@ func checkFields(r Rule, bad func(field, format string, args ...any)) {
 			bad(t.field, "%s: bad template: %v", t.field, err)
 		}
 	}
+	if q := r.Value.Query; q != "" && CheckTemplate(q) == nil {
+		if err := CheckQueryTemplate(q); err != nil {
+			bad("value.query", "value.query: %v", err)
+		}
+	}
 }
 
 // Rules returns the rules of the set in order, with defaults filled in.

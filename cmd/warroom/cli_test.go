@@ -177,6 +177,20 @@ func TestIncidentsCommands(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list.Incidents) != 1 {
 		t.Errorf("list resolved: exit %d\n%s", code, out)
 	}
+
+	// Revisions go into rollback commands: the server refuses one that is
+	// not a Git SHA, naming the field, and records nothing.
+	if code, _, stderr := runCLI(t, "deploys", "record", "--service", "pay", "--sha", "xyz"); code != 1 ||
+		!strings.Contains(stderr, `sha "xyz" is not a Git SHA (7-64 hex digits) (HTTP 400)`) {
+		t.Errorf("record a bad sha: exit %d, %q", code, stderr)
+	}
+	if code, out, stderr := runCLI(t, "deploys", "record", "--service", "pay", "--sha", "abc1234", "--previous-sha", "main"); code != 1 ||
+		!strings.Contains(stderr, `previous_sha "main" is not a Git SHA`) || out != "" {
+		t.Errorf("record a bad previous sha: exit %d, %q %q", code, out, stderr)
+	}
+	if code, out, stderr := runCLI(t, "deploys", "list", "--service", "pay"); code != 0 || strings.Contains(out, "xyz") || strings.Contains(out, "abc1234") {
+		t.Errorf("deploys after the refusals: exit %d %q %q", code, out, stderr)
+	}
 }
 
 // With tokens of their own, the CLI sends $WARROOM_TOKEN to the API and

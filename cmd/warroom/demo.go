@@ -95,6 +95,9 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg.Jira.Auth.Email, cfg.Jira.Auth.APIToken = jiratest.DefaultEmail, jiratest.DefaultAPIToken
 	cfg.Jira.Project, cfg.Jira.IssueType, cfg.Jira.Labels = "OPS", "Incident", []string{"warroom"}
 	cfg.Deploys.CompareURL = "https://github.com/example/{{.Service}}/compare/{{.TargetRevision}}...{{.Revision}}"
+	// Alert content links only to allowed hosts: the fixtures' runbooks and
+	// Prometheus, and the CI of the demo's deploys.
+	cfg.Links.AllowedHosts = []string{"runbooks.example.com", "prometheus", "ci.example.com"}
 	cfg.CorrelationBudget = bot.Duration(time.Second)
 	extra := demoSources(cfg)
 	defer extra.close()

@@ -15,7 +15,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -304,24 +303,4 @@ func short(expr string) string {
 		s = string(r[:maxSnippet]) + "…"
 	}
 	return strconv.Quote(s)
-}
-
-// ExprFromGeneratorURL extracts the expression from an alert's
-// generatorURL: Prometheus links a rule to /graph?g0.expr=<expr>&g0.tab=1
-// (Prometheus 3's UI also serves /query?g0.expr=…), under its external URL's
-// path. ok is false when the URL holds no expression.
-func ExprFromGeneratorURL(generatorURL string) (expr string, ok bool) {
-	u, err := url.Parse(strings.TrimSpace(generatorURL))
-	if err != nil {
-		return "", false
-	}
-	switch path.Base(u.Path) {
-	case "graph", "query":
-	default:
-		return "", false
-	}
-	// ParseQuery keeps the pairs it can read when another one is malformed.
-	q, _ := url.ParseQuery(u.RawQuery)
-	expr = strings.TrimSpace(q.Get("g0.expr"))
-	return expr, expr != ""
 }

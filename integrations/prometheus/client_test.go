@@ -312,29 +312,3 @@ func TestNew(t *testing.T) {
 		t.Errorf("unreachable: err = %v, want a retryable error", err)
 	}
 }
-
-func TestExprFromGeneratorURL(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		url, want string
-		ok        bool
-	}{
-		{"http://prometheus:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=1", "up == 0", true},
-		{"http://prometheus:9090/query?g0.expr=sum%28rate%28x%5B5m%5D%29%29&g0.tab=table", "sum(rate(x[5m]))", true},
-		{"https://example.com/prometheus/graph?g0.expr=rate%28http_requests_total%7Bcode%3D~%225..%22%7D%5B5m%5D%29+%3E+0.05&g0.tab=1",
-			`rate(http_requests_total{code=~"5.."}[5m]) > 0.05`, true},
-		{"http://p/graph?g0.expr=sum+by+%28job%29+%28%0A++up%0A%29%0A", "sum by (job) (\n  up\n)", true},
-		{"http://p/graph?g0.tab=1", "", false},
-		{"http://p/graph?g0.expr=", "", false},
-		{"http://grafana/alerting/grafana/abc/view?g0.expr=up", "", false},
-		{"", "", false},
-		{"::not a url", "", false},
-		{"http://p/graph?g0.expr=up&bad=%zz", "up", true},
-	}
-	for _, tt := range tests {
-		got, ok := prometheus.ExprFromGeneratorURL(tt.url)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("ExprFromGeneratorURL(%q) = %q, %v; want %q, %v", tt.url, got, ok, tt.want, tt.ok)
-		}
-	}
-}
