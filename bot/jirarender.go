@@ -242,9 +242,19 @@ func jiraAlertRow(a incident.Alert) string {
 // that are not http(s) and those the budget has no room for.
 func jiraLinkList(links []Link) string {
 	var lines []string
-	for _, l := range links {
+	used, unlisted := 0, 0
+	for i, l := range links {
 		if l.Kind == "jira" {
 			continue
+		}
+		if used > wikiLinksMax {
+			// No room left: the rest are counted, not rendered (a hostile
+			// incident may carry thousands of huge links).
+			unlisted = len(links) - i - countKind(links[i:], "jira")
+			break
+		}
+		if n := len(lines); n > 0 {
+			used += textLen(lines[n-1]) + 1
 		}
 		kind := jiraLinkKind(l.Kind)
 		if l.URL == "" && l.Note != "" {
@@ -275,7 +285,7 @@ func jiraLinkList(links []Link) string {
 	if len(lines) == 0 {
 		return "No links yet."
 	}
-	return strings.TrimPrefix(listText("", lines, 0, "links", wikiLinksMax), "\n")
+	return strings.TrimPrefix(listText("", lines, unlisted, "links", wikiLinksMax), "\n")
 }
 
 // wikiLinkTitleSafe replaces the characters that Jira's link parser reads
@@ -308,6 +318,17 @@ func jiraLinkKind(kind string) string {
 // macro ({ and }: macros are parsed before links), escape the closing
 // bracket (\), or split the link (whitespace).
 const wikiURLEscapes = "|[]{}\\"
+
+// countKind counts the links of one kind.
+func countKind(links []Link, kind string) int {
+	n := 0
+	for _, l := range links {
+		if l.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
 
 // wikiLinkURL returns raw as it may stand in [title|url], or false when it
 // is not an absolute http(s) URL of at most maxURL characters (the bound

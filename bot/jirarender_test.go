@@ -559,7 +559,8 @@ func jiraUTF16Len(s string) int { return len(utf16.Encode([]rune(s))) }
 // Jira's limit, keeps every section, and leaves no {noformat} open.
 // maxDescriptionAlloc bounds what rendering the hostile incident below may
 // allocate: its input is over 250 MB, and rendering reads only what can
-// show (20 MB allocated when this bound was set).
+// show (5 MB allocated when this bound was set, 4 times that under the
+// race detector).
 const maxDescriptionAlloc = 32 << 20
 
 func TestJiraDescriptionBound(t *testing.T) {
