@@ -157,6 +157,9 @@ func (s *Server) incidentAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return incident.Errorf(incident.EINVALID, "body over %d bytes or unreadable", MaxActionBody)
 	}
+	if err := checkNUL(body); err != nil {
+		return incident.Errorf(incident.EINVALID, "%s", err.Error())
+	}
 	if len(strings.TrimSpace(string(body))) > 0 {
 		dec := json.NewDecoder(strings.NewReader(string(body)))
 		dec.DisallowUnknownFields()

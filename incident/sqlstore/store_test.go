@@ -953,3 +953,144 @@ func TestEvidenceValue(t *testing.T) {
 		}
 	})
 }
+
+// Data the database refuses fails the writer that sent it and no other in
+// its batch: the good writers commit, the bad one gets EINVALID (a 400,
+// which Alertmanager drops, not a 503 it retries forever), and nothing it
+// wrote remains, whether its row was refused on its own write or when the
+// batch wrote its buffers.
+func TestBadDataFailsOnlyItsWriter(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+		id := mustIngest(t, svc, delivery(alert("pay", "a0", "0.031", incident.AlertFiring))).Alerts[0].Incident
+		// Labels are stored as JSON, which escapes a NUL; a fingerprint is
+		// stored as it is.
+		nul := alert("pay", "bad\x00nul", "0.031", incident.AlertFiring)
+		bad := []struct {
+			name  string
+			write func(tx incident.Tx) error
+		}{
+			// Buffered, refused when the batch writes its buffers (or when a
+			// later writer's read makes it write them).
+			{"NUL in a fingerprint", func(tx incident.Tx) error { return tx.PutAlert(id, &nul) }},
+			{"NUL in a receiver", func(tx incident.Tx) error {
+				return tx.RecordDelivery(&incident.Delivery{Source: incident.SourceAlertmanager, Receiver: "am\x00", Status: "firing", ReceivedAt: time.Now()})
+			}},
+			// Refused by the database itself: a foreign key, on both stores.
+			{"event of no incident", func(tx incident.Tx) error {
+				return tx.AppendEvent(&incident.Event{IncidentID: "INC-404", At: time.Now(), Kind: incident.EventNote, Actor: "U1", Text: "x"})
+			}},
+			// Refused on the writer's own statement.
+			{"NUL in a deploy", func(tx incident.Tx) error {
+				_, err := tx.InsertDeploy(&incident.Deploy{Service: "pay\x00", Env: "prod", SHA: "abc", FinishedAt: time.Now()})
+				return err
+			}},
+		}
+		const good = 60
+		for round, b := range bad {
+			t.Run(b.name, func(t *testing.T) {
+				// A writer held inside its batch makes every other request
+				// queue behind it, so that they all share the next batch.
+				const key = "one-writer"
+				held, release := make(chan struct{}), make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := s.Update(ctx, key, func(incident.Tx) error { close(held); <-release; return nil }); err != nil {
+						t.Errorf("holding writer: %v", err)
+					}
+				}()
+				<-held
+				errs := make([]error, good+1)
+				for i := range good + 1 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						errs[i] = s.Update(ctx, key, func(tx incident.Tx) error {
+							if i == good/2 { // in the middle of the batch
+								if _, err := tx.NextSeq(fmt.Sprintf("bad-%d", round)); err != nil {
+									return err
+								}
+								half := alert("pay", fmt.Sprintf("half-%d", round), "0.031", incident.AlertFiring)
+								if err := tx.PutAlert(id, &half); err != nil {
+									return err
+								}
+								return b.write(tx)
+							}
+							if _, err := tx.NextSeq(fmt.Sprintf("good-%d", round)); err != nil {
+								return err
+							}
+							a := alert("pay", fmt.Sprintf("good-%d-%d", round, i), "0.031", incident.AlertFiring)
+							if err := tx.PutAlert(id, &a); err != nil {
+								return err
+							}
+							// A read writes the buffers, the bad writer's rows too
+							// in the optimistic pass.
+							_, err := tx.FiringAlerts(id)
+							return err
+						})
+					}()
+				}
+				deadline := time.Now().Add(5 * time.Second)
+				for sqlstore.Queued(s, key) < good+1 && time.Now().Before(deadline) {
+					time.Sleep(time.Millisecond) // polling the queue, not waiting a guess
+				}
+				if n := sqlstore.Queued(s, key); n != good+1 {
+					t.Fatalf("%d requests queued, want %d", n, good+1)
+				}
+				close(release)
+				wg.Wait()
+				for i, err := range errs {
+					if i == good/2 {
+						if incident.ErrorCode(err) != incident.EINVALID {
+							t.Errorf("bad writer: %v (code %q), want invalid", err, incident.ErrorCode(err))
+						}
+						continue
+					}
+					if err != nil {
+						t.Errorf("good writer %d: %v", i, err)
+					}
+				}
+				var goodSeq, badSeq int64
+				if err := s.Update(ctx, "", func(tx incident.Tx) error {
+					var err error
+					if goodSeq, err = tx.NextSeq(fmt.Sprintf("good-%d", round)); err != nil {
+						return err
+					}
+					badSeq, err = tx.NextSeq(fmt.Sprintf("bad-%d", round))
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if goodSeq != good+1 || badSeq != 1 {
+					t.Errorf("counters after the batch: good %d (want %d), bad %d (want 1: nothing of the bad writer stays)", goodSeq, good+1, badSeq)
+				}
+				alerts, err := s.Alerts(ctx, id, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				stored := map[string]bool{}
+				for _, a := range alerts {
+					stored[a.Fingerprint] = true
+				}
+				for i := range good + 1 {
+					if fp := fmt.Sprintf("good-%d-%d", round, i); i != good/2 && !stored[fp] {
+						t.Errorf("good alert %s missing", fp)
+					}
+				}
+				if stored[fmt.Sprintf("half-%d", round)] || stored["bad\x00nul"] {
+					t.Errorf("the bad writer's alerts were stored")
+				}
+			})
+		}
+		// The store still works, and the refused writes left no trace in
+		// the caches: the refused alert, sent clean, is new.
+		clean := alert("pay", "half-0", "0.031", incident.AlertFiring)
+		if got := outcomes(mustIngest(t, svc, delivery(clean))); got != "attached:"+id+" " {
+			t.Fatalf("clean alert after the refusals: %q", got)
+		}
+	})
+}
