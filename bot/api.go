@@ -1,7 +1,9 @@
 package bot
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -30,6 +32,10 @@ func (s *Server) api(route string, fn apiFunc) http.Handler {
 			return
 		}
 		code := http.StatusInternalServerError
+		if errors.Is(err, context.DeadlineExceeded) {
+			// A read the store's timeout cut short.
+			err = incident.Errorf(incident.EUNAVAILABLE, "store unavailable: no answer in time; retry")
+		}
 		switch incident.ErrorCode(err) {
 		case incident.ENOTFOUND:
 			code = http.StatusNotFound

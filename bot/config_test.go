@@ -324,8 +324,8 @@ func TestConfigDefault(t *testing.T) {
 	archive := Duration(24 * time.Hour)
 	want := &Config{
 		Listen:  "127.0.0.1:9095",
-		Storage: StorageConfig{Driver: "sqlite", DSN: "warroom.db"},
-		Webhook: WebhookConfig{MaxBodyBytes: 4 << 20},
+		Storage: StorageConfig{Driver: "sqlite", DSN: "warroom.db", Timeout: Duration(5 * time.Second)},
+		Webhook: WebhookConfig{MaxBodyBytes: 4 << 20, MaxInFlightBytes: 64 << 20},
 		Slack:   SlackConfig{ChannelPrefix: "inc", ArchiveAfter: &archive, DryRun: true},
 		Jira: JiraConfig{Deployment: "cloud", DryRun: true, ResolveTransition: "Done", ReopenTransition: "Reopen",
 			Priorities: map[string]string{"critical": "Highest", "warning": "High", "info": "Medium"}},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -33,7 +34,9 @@ type webhookResponse struct {
 // webhook takes an Alertmanager (v4) or Grafana (v1) payload. The status
 // contract (Alertmanager retries 5xx only): 200 after commit; 400 for a
 // payload that is malformed or invalid; 401 for bad credentials; 413 over
-// the body cap; 503 when the store cannot commit.
+// the body cap; 503 when the store cannot commit within its timeout, or at
+// once (with Retry-After) when webhook.max_in_flight_bytes of bodies are
+// already in hand.
 func (s *Server) webhook(source incident.Source) http.Handler {
 	version := alertmanager.VersionAlertmanger
 	if source == incident.SourceGrafana {
@@ -55,6 +58,19 @@ func (s *Server) webhook(source incident.Source) http.Handler {
 			fail(http.StatusUnauthorized, "unauthorized", why)
 			return
 		}
+		// The bytes of the bodies in hand are bounded, so that requests
+		// piling up behind a stalled store cannot take all memory: past
+		// the budget, a sender is told at once to come back later.
+		size := s.cfg.Webhook.MaxBodyBytes
+		if r.ContentLength >= 0 && r.ContentLength < size {
+			size = r.ContentLength
+		}
+		if !s.inflight.take(size) {
+			w.Header().Set("Retry-After", "1")
+			fail(http.StatusServiceUnavailable, "busy", "too many webhooks in hand; retry")
+			return
+		}
+		defer s.inflight.give(size)
 		msg, status, err := s.decode(w, r, version)
 		if err != nil {
 			o := "bad_request"
@@ -90,6 +106,24 @@ func (s *Server) webhook(source incident.Source) http.Handler {
 		writeJSON(w, http.StatusOK, resp)
 	})
 }
+
+// budget counts bytes in hand against a limit.
+type budget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// take reserves n bytes, or reports false if they do not fit.
+func (b *budget) take(n int64) bool {
+	if b.used.Add(n) > b.limit {
+		b.used.Add(-n)
+		return false
+	}
+	return true
+}
+
+// give returns n bytes taken.
+func (b *budget) give(n int64) { b.used.Add(-n) }
 
 // decode reads, caps and validates a payload.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, version string) (*alertmanager.Message, int, error) {

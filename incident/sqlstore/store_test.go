@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
+	"github.com/warroom/warroom/internal/faultproxy"
 	"github.com/warroom/warroom/internal/pgtest"
 )
 
@@ -1093,4 +1095,142 @@ func TestBadDataFailsOnlyItsWriter(t *testing.T) {
 			t.Fatalf("clean alert after the refusals: %q", got)
 		}
 	})
+}
+
+// A full disk makes commits fail: writes answer EUNAVAILABLE and Ping
+// says why; once space is back, the store recovers by itself, without a
+// restart: the first commit that succeeds (here Ping's own probe write,
+// since nothing else writes) makes it ready again.
+func TestRecoversFromFullDisk(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newClock()
+	s, err := sqlstore.Open(ctx, sqlstore.SQLite, filepath.Join(t.TempDir(), "w.db"), sqlstore.Options{Now: clk.Now, ProbeInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	svc := incident.NewService(s, testRules{}, incident.Options{Now: clk.Now})
+	mustIngest(t, svc, delivery(alert("pay", "a0", "0.031", incident.AlertFiring)))
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping before the fault: %v", err)
+	}
+	if err := sqlstore.LimitPages(s, 1); err != nil {
+		t.Fatal(err)
+	}
+	big := func(i int) error {
+		a := alert(fmt.Sprintf("svc%d", i), fmt.Sprintf("fp%d", i), "0.031", incident.AlertFiring)
+		a.Annotations["description"] = strings.Repeat("x", 2000)
+		_, err := svc.Ingest(ctx, delivery(a))
+		return err
+	}
+	var failed error
+	for i := 0; i < 100 && failed == nil; i++ {
+		failed = big(i)
+	}
+	if incident.ErrorCode(failed) != incident.EUNAVAILABLE {
+		t.Fatalf("write on a full disk: %v, want unavailable", failed)
+	}
+	// The writer's connection was replaced after the failure; the disk is
+	// still full for the new one.
+	if err := big(1000); incident.ErrorCode(err) != incident.EUNAVAILABLE {
+		t.Fatalf("second write on a full disk: %v, want unavailable", err)
+	}
+	if err := s.Ping(ctx); err == nil || !strings.Contains(err.Error(), "database or disk is full") {
+		t.Fatalf("ping on a full disk: %v, want the reason", err)
+	}
+	if err := sqlstore.LimitPages(s, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("ready again before any commit succeeded")
+	}
+	clk.Add(2 * time.Minute) // the probe is due
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping after space came back: %v", err)
+	}
+	if err := big(2000); err != nil {
+		t.Fatalf("write after space came back: %v", err)
+	}
+}
+
+// proxied returns a fresh PostgreSQL DSN that goes through a fault proxy.
+func proxied(t *testing.T) (string, *faultproxy.Proxy) {
+	t.Helper()
+	u, err := url.Parse(pgtest.Fresh(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.Start(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	u.Host = p.Addr()
+	return u.String(), p
+}
+
+// PostgreSQL out of reach (a partition: bytes stop, nothing is refused)
+// costs a write at most the store's timeout and an EUNAVAILABLE, never
+// silence; readiness says so; once the network heals, writes and
+// readiness come back by themselves.
+func TestStalledPostgres(t *testing.T) {
+	t.Parallel()
+	dsn, proxy := proxied(t)
+	ctx := context.Background()
+	const timeout = time.Second
+	s, err := sqlstore.Open(ctx, sqlstore.Postgres, dsn, sqlstore.Options{Timeout: timeout, ProbeInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	svc := incident.NewService(s, testRules{}, incident.Options{})
+	mustIngest(t, svc, delivery(alert("pay", "a0", "0.031", incident.AlertFiring)))
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping before the stall: %v", err)
+	}
+
+	proxy.Pause()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			_, err := svc.Ingest(ctx, delivery(alert(fmt.Sprintf("svc%d", i), fmt.Sprintf("s%d", i), "0.031", incident.AlertFiring)))
+			if took := time.Since(start); took > 3*timeout {
+				t.Errorf("write %d answered after %s; the timeout is %s", i, took, timeout)
+			}
+			if incident.ErrorCode(err) != incident.EUNAVAILABLE {
+				t.Errorf("write %d during the stall: %v, want unavailable", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	start := time.Now()
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("ready while PostgreSQL is out of reach")
+	} else if took := time.Since(start); took > 3*timeout {
+		t.Errorf("ping answered after %s", took)
+	}
+	start = time.Now()
+	if _, err := s.Incidents(ctx, incident.Filter{}); err == nil {
+		t.Error("a read succeeded during the stall")
+	} else if took := time.Since(start); took > 3*timeout {
+		t.Errorf("read answered after %s", took)
+	}
+
+	proxy.Resume()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := s.Ping(ctx)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready 15s after the network healed: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling readiness
+	}
+	mustIngest(t, svc, delivery(alert("pay", "a1", "0.031", incident.AlertFiring)))
 }
