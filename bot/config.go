@@ -598,6 +598,9 @@ func (c *Config) validate() []error {
 	if c.Storage.DSN == "" {
 		bad("storage.dsn: required for %s", c.Storage.Driver)
 	}
+	if c.Storage.Timeout < 0 {
+		bad("storage.timeout: %s is negative", c.Storage.Timeout)
+	}
 
 	if !c.src.resolved {
 		for _, s := range c.secretRefs() {
@@ -611,9 +614,6 @@ func (c *Config) validate() []error {
 	}
 	if c.Webhook.MaxInFlightBytes < c.Webhook.MaxBodyBytes {
 		bad("webhook.max_in_flight_bytes: %d is less than max_body_bytes (%d): the largest webhook would never fit", c.Webhook.MaxInFlightBytes, c.Webhook.MaxBodyBytes)
-	}
-	if c.Storage.Timeout < 0 {
-		bad("storage.timeout: %s is negative", c.Storage.Timeout)
 	}
 	if b := c.Webhook.BasicAuth; b != nil {
 		if b.Username == "" {
