@@ -1233,6 +1233,27 @@ func TestStalledPostgres(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling readiness
 	}
 	mustIngest(t, svc, delivery(alert("pay", "a1", "0.031", incident.AlertFiring)))
+
+	// Connections cut under the store (a server restart): the store
+	// drops them and carries on with new ones.
+	proxy.Cut()
+	deadline = time.Now().Add(15 * time.Second)
+	for i := 0; ; i++ {
+		start := time.Now()
+		_, err := svc.Ingest(ctx, delivery(alert("pay", fmt.Sprintf("cut%d", i), "0.031", incident.AlertFiring)))
+		if took := time.Since(start); took > 3*timeout {
+			t.Errorf("write after the cut answered after %s", took)
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writes still fail 15s after the cut: %v", err)
+		}
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("not ready after a write succeeded: %v", err)
+	}
 }
 
 // The SQLite WAL stays bounded: once writes have pushed it past the
