@@ -112,12 +112,36 @@ type Store struct {
 var _ incident.Store = (*Store)(nil)
 
 type request struct {
+	// state is queued, running or abandoned: the writer takes a queued
+	// request into a batch, or its caller abandons it; whichever is first
+	// decides whether fn runs.
+	state   atomic.Int32
 	ctx     context.Context
 	fn      func(incident.Tx) error
 	result  chan error
 	retries int
 	key     string
 	writer  *writerLoop
+}
+
+// Request states.
+const (
+	queued int32 = iota
+	running
+	abandoned
+)
+
+// take claims a queued request for a batch, or reports false when its
+// caller has given up (or is about to: its context has ended), in which
+// case the caller has its answer and fn never runs.
+func (r *request) take(s *Store) bool {
+	if err := r.ctx.Err(); err != nil {
+		if r.state.CompareAndSwap(queued, abandoned) {
+			r.result <- s.gaveUp(r.ctx)
+		}
+		return false
+	}
+	return r.state.CompareAndSwap(queued, running)
 }
 
 // writerLoop is one group-commit loop and its queue.
@@ -691,12 +715,14 @@ var ErrClosed = incident.Errorf(incident.EUNAVAILABLE, "store is closed")
 // Update implements incident.Store: fn joins the next group commit of the
 // writer its key routes to.
 //
-// Update waits at most until ctx ends or the store's timeout passes, then
-// returns EUNAVAILABLE. A request still queued then is dropped unrun; one
-// whose batch is already running may yet commit. So EUNAVAILABLE means
-// "not known to be stored": the caller must be able to repeat the call
-// (an Alertmanager delivery answered 503 is sent again, and the repeat is
-// deduplicated by fingerprint).
+// A request still queued when ctx ends or the store's timeout passes is
+// dropped unrun, and Update returns EUNAVAILABLE. One whose batch has
+// started is waited for: fn may be writing into the caller's variables,
+// and the caller learns the outcome; the batch itself is bounded by the
+// timeout, so that wait is too (when the database stalls, the batch fails
+// with EUNAVAILABLE). A caller answered EUNAVAILABLE must be able to
+// repeat the call: an Alertmanager delivery answered 503 is sent again,
+// and the repeat is deduplicated by fingerprint.
 func (s *Store) Update(ctx context.Context, key string, fn func(incident.Tx) error) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
@@ -717,7 +743,10 @@ func (s *Store) Update(ctx context.Context, key string, fn func(incident.Tx) err
 	case err := <-r.result:
 		return err
 	case <-ctx.Done():
-		return s.gaveUp(ctx)
+		if r.state.CompareAndSwap(queued, abandoned) {
+			return s.gaveUp(ctx)
+		}
+		return <-r.result // running, or answered by take
 	}
 }
 
@@ -804,9 +833,8 @@ func (s *Store) prepare() {
 func (s *Store) runBatch(w *writerLoop, batch []*request) {
 	live := batch[:0:0]
 	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.result <- err // never started: nothing was written
-			continue
+		if !r.take(s) {
+			continue // never started: nothing was written
 		}
 		live = append(live, r)
 	}
@@ -819,7 +847,11 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 	if s.stmts != nil {
 		defer s.prepare()
 	}
-	failed, ferr, err := s.runTx(w, live, nil)
+	// One deadline for the whole batch, both passes: a caller whose
+	// request runs waits for it.
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	failed, ferr, err := s.runTx(ctx, w, live, nil)
 	switch {
 	case err != nil && classify(err) != classData:
 		s.failAll(live, err)
@@ -843,7 +875,7 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 		}
 	}
 	results := make([]error, len(rest))
-	if failed, ferr, err := s.runTx(w, rest, results); err != nil || failed >= 0 {
+	if failed, ferr, err := s.runTx(ctx, w, rest, results); err != nil || failed >= 0 {
 		s.failAll(rest, cmp.Or(err, ferr))
 		return
 	}
@@ -865,9 +897,7 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 // the others commit, unless the error is a failure of the database
 // itself (a fault), which stops the batch like in the first mode. err
 // reports a failure of the transaction itself.
-func (s *Store) runTx(w *writerLoop, reqs []*request, results []error) (failed int, ferr, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
+func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, results []error) (failed int, ferr, err error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return -1, nil, err
@@ -955,6 +985,7 @@ func (s *Store) forgetAll(w *writerLoop) {
 func (s *Store) finish(r *request, err error) {
 	if isConflict(err) && r.retries < maxConflictRetries {
 		r.retries++
+		r.state.Store(queued) // its caller may give up again while it waits
 		go func() {
 			time.Sleep(time.Duration(r.retries) * time.Millisecond)
 			select {
