@@ -575,8 +575,10 @@ type health struct {
 	// ok and failed are when a commit last succeeded and last failed for
 	// the store's sake (not for a writer's own error or data).
 	ok, failed time.Time
-	// err is why the last commit failed, nil when the last one succeeded.
+	// err is why the last commit failed, nil when the last one succeeded;
+	// since is when the failures began.
 	err     error
+	since   time.Time
 	probing bool
 }
 
@@ -588,6 +590,9 @@ func (s *Store) committed(err error) {
 	if err == nil {
 		h.ok, h.err = s.now(), nil
 		return
+	}
+	if h.err == nil {
+		h.since = s.now()
 	}
 	h.failed, h.err = s.now(), err
 }
@@ -632,7 +637,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.err != nil {
-		return fmt.Errorf("sqlstore: commits failing since %s ago: %s", s.now().Sub(h.failed).Round(time.Second), reason(h.err))
+		return fmt.Errorf("sqlstore: commits failing for %s: %s", s.now().Sub(h.since).Round(time.Second), reason(h.err))
 	}
 	return nil
 }
