@@ -388,9 +388,9 @@ func sqliteDSN(path string, readOnly bool, walLimit int64) string {
 		// (and fsyncing it) inside a commit is a latency spike for every
 		// webhook in that batch. checkpointer does it beside the writer.
 		q.Add("_pragma", "wal_autocheckpoint(0)")
-		// A WAL that was reset (by the writer restarting the log after a
-		// complete checkpoint, or by a TRUNCATE checkpoint) is cut back to
-		// this size rather than kept at its peak.
+		// A WAL that the writer starts again (after a complete checkpoint,
+		// such as the checkpointer's RESTART) is cut back to this size
+		// rather than kept at its peak.
 		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walLimit))
 	}
 	sep := "?"
@@ -407,9 +407,12 @@ const checkpointInterval = 250 * time.Millisecond
 // PASSIVE never blocks the writer, but it never shrinks the WAL either:
 // only a writer that finds the whole log copied and no reader in it
 // starts the log again, and a storm keeps both busy. So once the WAL has
-// grown past the limit, a TRUNCATE checkpoint takes the write lock for
-// as long as it takes to copy what PASSIVE left (little) and cut the
-// file: the writer waits that long, once in a while.
+// grown past the limit, a RESTART checkpoint holds off the writer for as
+// long as it takes to copy what PASSIVE left (little) and to see the
+// readers out of the log; the writer's next commit then starts the log
+// from the beginning and cuts the file to journal_size_limit. (TRUNCATE
+// would cut it to nothing, and every write after it would have to grow
+// the file again, which costs more than overwriting it.)
 func (s *Store) checkpointer() {
 	defer s.wg.Done()
 	t := time.NewTicker(checkpointInterval)
@@ -426,9 +429,9 @@ func (s *Store) checkpointer() {
 	}
 }
 
-// truncateWait bounds how long a TRUNCATE checkpoint waits for the writer
+// restartWait bounds how long a RESTART checkpoint waits for the writer
 // and readers; when they stay busy it gives up and tries on the next tick.
-const truncateWait = 200 * time.Millisecond
+const restartWait = 200 * time.Millisecond
 
 func (s *Store) checkpoint() error {
 	var busy, logFrames, done int
@@ -438,7 +441,7 @@ func (s *Store) checkpoint() error {
 	if size, err := s.WALSize(); err != nil || size <= s.walLimit {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*truncateWait+time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*restartWait+time.Second)
 	defer cancel()
 	conn, err := s.ckpt.Conn(ctx)
 	if err != nil {
@@ -446,13 +449,13 @@ func (s *Store) checkpoint() error {
 	}
 	defer conn.Close()
 	// The connection's busy timeout is the writer's ten seconds: far too
-	// long to hold off the writer for, since a TRUNCATE that waits blocks
+	// long to hold off the writer for, since a RESTART that waits blocks
 	// new writes.
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, truncateWait.Milliseconds())); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, restartWait.Milliseconds())); err != nil {
 		return err
 	}
 	defer conn.ExecContext(context.Background(), `PRAGMA busy_timeout = 10000`) //nolint:errcheck // restored on a connection only the checkpointer uses
-	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &logFrames, &done); err != nil {
 		return err
 	}
 	return nil
