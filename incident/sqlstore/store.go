@@ -78,6 +78,8 @@ type Store struct {
 	// before Ping makes one.
 	probeEvery time.Duration
 	health     health
+	// walOver is set by the checkpointer when the WAL has passed walLimit.
+	walOver atomic.Bool
 	// owner names this process in job leases.
 	owner string
 
@@ -389,8 +391,8 @@ func sqliteDSN(path string, readOnly bool, walLimit int64) string {
 		// webhook in that batch. checkpointer does it beside the writer.
 		q.Add("_pragma", "wal_autocheckpoint(0)")
 		// A WAL that the writer starts again (after a complete checkpoint,
-		// such as the checkpointer's RESTART) is cut back to this size
-		// rather than kept at its peak.
+		// see catchUp) is cut back to this size rather than kept at its
+		// peak.
 		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walLimit))
 	}
 	sep := "?"
@@ -405,14 +407,11 @@ const checkpointInterval = 250 * time.Millisecond
 
 // checkpointer copies the WAL into the database file beside the writer.
 // PASSIVE never blocks the writer, but it never shrinks the WAL either:
-// only a writer that finds the whole log copied and no reader in it
-// starts the log again, and a storm keeps both busy. So once the WAL has
-// grown past the limit, a RESTART checkpoint holds off the writer for as
-// long as it takes to copy what PASSIVE left (little) and to see the
-// readers out of the log; the writer's next commit then starts the log
-// from the beginning and cuts the file to journal_size_limit. (TRUNCATE
-// would cut it to nothing, and every write after it would have to grow
-// the file again, which costs more than overwriting it.)
+// the log starts again from its beginning only when a writer finds all
+// of it copied and no reader in it, and during a storm the writer appends
+// while the checkpoint copies, so the copy never catches up. Once the WAL
+// has grown past the limit, the checkpointer asks the writer to finish
+// the copy itself between two batches (see catchUp).
 func (s *Store) checkpointer() {
 	defer s.wg.Done()
 	t := time.NewTicker(checkpointInterval)
@@ -429,36 +428,35 @@ func (s *Store) checkpointer() {
 	}
 }
 
-// restartWait bounds how long a RESTART checkpoint waits for the writer
-// and readers; when they stay busy it gives up and tries on the next tick.
-const restartWait = 200 * time.Millisecond
-
 func (s *Store) checkpoint() error {
 	var busy, logFrames, done int
 	if err := s.ckpt.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done); err != nil {
 		return err
 	}
-	if size, err := s.WALSize(); err != nil || size <= s.walLimit {
-		return err
+	size, err := s.WALSize()
+	if err == nil && size > s.walLimit {
+		s.walOver.Store(true)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*restartWait+time.Second)
-	defer cancel()
-	conn, err := s.ckpt.Conn(ctx)
-	if err != nil {
-		return err
+	return err
+}
+
+// catchUp runs, on the writer goroutine between two batches, a PASSIVE
+// checkpoint on the writer's own connection once the WAL has passed its
+// limit. With the writer paused, the copy catches up with the log (the
+// checkpointer has copied most of it already, so the pause is short), and
+// the next batch's transaction starts the log again from the beginning
+// and, at its commit, cuts the file to journal_size_limit. Unlike a
+// RESTART or TRUNCATE checkpoint from another connection, this never
+// holds the write lock while it waits for readers: a reader still in the
+// log merely puts the restart off to a later batch.
+func (s *Store) catchUp() {
+	if s.ckpt == nil || !s.walOver.CompareAndSwap(true, false) {
+		return
 	}
-	defer conn.Close()
-	// The connection's busy timeout is the writer's ten seconds: far too
-	// long to hold off the writer for, since a RESTART that waits blocks
-	// new writes.
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, restartWait.Milliseconds())); err != nil {
-		return err
+	var busy, logFrames, done int
+	if err := s.write.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done); err != nil {
+		s.log.Warn("wal checkpoint", "err", err)
 	}
-	defer conn.ExecContext(context.Background(), `PRAGMA busy_timeout = 10000`) //nolint:errcheck // restored on a connection only the checkpointer uses
-	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &logFrames, &done); err != nil {
-		return err
-	}
-	return nil
 }
 
 // WALSize returns the size in bytes of the SQLite write-ahead log, 0 for
@@ -803,6 +801,7 @@ func (s *Store) writer(w *writerLoop) {
 		}
 		w.busy.Store(time.Now().UnixNano())
 		s.runBatch(w, batch)
+		s.catchUp()
 		w.busy.Store(0)
 	}
 }
