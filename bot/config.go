@@ -106,6 +106,10 @@ type StorageConfig struct {
 	// PostgreSQL, each statement and connect): past it the request is
 	// answered 503. Default 5s.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// WALLimitBytes bounds SQLite's write-ahead log: past it, the log is
+	// checkpointed and cut back. Default 64 MiB; keep it well under the
+	// volume's free space.
+	WALLimitBytes int64 `yaml:"wal_limit_bytes" json:"wal_limit_bytes"`
 }
 
 // WebhookConfig says how senders of alerts and deploys authenticate.
@@ -600,6 +604,9 @@ func (c *Config) validate() []error {
 	}
 	if c.Storage.Timeout < 0 {
 		bad("storage.timeout: %s is negative", c.Storage.Timeout)
+	}
+	if c.Storage.WALLimitBytes < 0 {
+		bad("storage.wal_limit_bytes: %d is negative", c.Storage.WALLimitBytes)
 	}
 
 	if !c.src.resolved {

@@ -203,6 +203,7 @@ func TestConfigBadFixtures(t *testing.T) {
 				dir + `invalid-values.yaml: public_url: "warroom.example.com" is not an http(s) URL`,
 				dir + `invalid-values.yaml: storage.dsn: required for postgres`,
 				dir + `invalid-values.yaml: storage.timeout: -1s is negative`,
+				dir + `invalid-values.yaml: storage.wal_limit_bytes: -1 is negative`,
 				dir + `invalid-values.yaml: webhook.max_body_bytes: -1 is negative`,
 				dir + `invalid-values.yaml: webhook.basic_auth.username: required`,
 				dir + `invalid-values.yaml: slack.channel_prefix: "INC!" must be 1 to 20 lowercase letters, digits, - or _`,

@@ -84,7 +84,8 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 	s.rules = set
 	s.auth = newAuthenticator(cfg.Webhook)
 
-	store, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{Logger: s.log, Timeout: cfg.Storage.Timeout.Duration()})
+	store, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{Logger: s.log,
+		Timeout: cfg.Storage.Timeout.Duration(), WALLimit: cfg.Storage.WALLimitBytes})
 	if err != nil {
 		return nil, err
 	}
