@@ -1,7 +1,9 @@
 package bot
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -44,6 +46,10 @@ func (s *Server) endpoint(route string, auth authenticator, bare bool, fn apiFun
 			return
 		}
 		code := http.StatusInternalServerError
+		if errors.Is(err, context.DeadlineExceeded) {
+			// A read the store's timeout cut short.
+			err = incident.Errorf(incident.EUNAVAILABLE, "store unavailable: no answer in time; retry")
+		}
 		switch incident.ErrorCode(err) {
 		case incident.ENOTFOUND:
 			code = http.StatusNotFound
@@ -264,6 +270,9 @@ func (s *Server) incidentAction(w http.ResponseWriter, r *http.Request) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxActionBody))
 	if err != nil {
 		return incident.Errorf(incident.EINVALID, "body over %d bytes or unreadable", MaxActionBody)
+	}
+	if err := checkNUL(body); err != nil {
+		return incident.Errorf(incident.EINVALID, "%s", err.Error())
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
 		dec := json.NewDecoder(strings.NewReader(string(body)))

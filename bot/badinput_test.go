@@ -3,9 +3,14 @@ package bot_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/pgtest"
 )
 
 // mutateFixture edits the first alert of the high-error-rate fixture.
@@ -121,4 +126,83 @@ func TestHostileLabelsAreEscaped(t *testing.T) {
 	}
 	a := h.incident("INC-1").Alerts[0]
 	eq(t, "stored label", a.Labels["alertname"], "<!channel> <https://evil.example|click> & co")
+}
+
+// A NUL character is bad input on both stores: a 400 that names the field
+// (Alertmanager drops a 4xx; a 503 it would retry forever), and nothing is
+// stored. PostgreSQL cannot store a NUL in text; SQLite could, but the two
+// must behave alike.
+func TestNULIsBadInput(t *testing.T) {
+	t.Parallel()
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			h := start(t, func(cfg *bot.Config) {
+				if driver == "postgres" {
+					cfg.Storage.Driver, cfg.Storage.DSN = "postgres", pgtest.Fresh(t)
+				}
+			})
+			second := func(m map[string]any) map[string]any {
+				alerts := m["alerts"].([]any)
+				b := maps.Clone(alerts[0].(map[string]any))
+				b["fingerprint"] = "0123456789abcdef"
+				b["labels"] = maps.Clone(b["labels"].(map[string]any))
+				m["alerts"] = append(alerts, b)
+				return b
+			}
+			cases := []struct {
+				name, path, body, reason string
+			}{
+				{"label value", "/api/v1/alerts/alertmanager", string(mutateFixture(t, func(m, _ map[string]any) {
+					second(m)["labels"].(map[string]any)["service"] = "pay\x00ment"
+				})), `alerts[1].labels["service"]: contains a NUL character`},
+				{"label name", "/api/v1/alerts/alertmanager", string(mutateFixture(t, func(_, a map[string]any) {
+					a["labels"].(map[string]any)["ser\x00vice"] = "x"
+				})), `alerts[0].labels: a name contains a NUL character`},
+				{"annotation", "/api/v1/alerts/alertmanager", string(mutateFixture(t, func(_, a map[string]any) {
+					a["annotations"].(map[string]any)["summary"] = "\x00"
+				})), `alerts[0].annotations["summary"]: contains a NUL character`},
+				{"fingerprint", "/api/v1/alerts/alertmanager", string(mutateFixture(t, func(_, a map[string]any) { a["fingerprint"] = "ab\x00" })),
+					`alerts[0].fingerprint: contains a NUL character`},
+				{"receiver", "/api/v1/alerts/alertmanager", string(mutateFixture(t, func(m, _ map[string]any) { m["receiver"] = "warroom\x00" })),
+					`receiver: contains a NUL character`},
+				{"group key", "/api/v1/alerts/alertmanager", string(mutateFixture(t, func(m, _ map[string]any) { m["groupKey"] = "\x00{}" })),
+					`groupKey: contains a NUL character`},
+				{"generator URL", "/api/v1/alerts/alertmanager", string(mutateFixture(t, func(_, a map[string]any) { a["generatorURL"] = "https://x/\x00" })),
+					`alerts[0].generatorURL: contains a NUL character`},
+				{"grafana", "/api/v1/alerts/grafana", strings.Replace(string(fixture(t, "grafana/firing-error-rate.json")), `"receiver": "`, `"receiver": "\u0000`, 1),
+					`receiver: contains a NUL character`},
+				{"deploy", "/api/v1/deploys", `{"service":"pay","sha":"abc\u0000","finished_at":"2026-11-26T04:00:00Z"}`, `sha: contains a NUL character`},
+				{"argo cd", "/api/v1/deploys/argocd", `{"app":{"metadata":{"name":"pay\u0000"}}}`, `app.metadata.name: contains a NUL character`},
+			}
+			for _, tc := range cases {
+				r := h.post(tc.path, []byte(tc.body), nil)
+				if r.code != http.StatusBadRequest {
+					t.Errorf("%s: HTTP %d %s, want 400", tc.name, r.code, r.body)
+					continue
+				}
+				var e struct{ Error string }
+				if err := json.Unmarshal(r.body, &e); err != nil || e.Error != tc.reason {
+					t.Errorf("%s: reason %q, want %q", tc.name, e.Error, tc.reason)
+				}
+			}
+			if all := h.list("?all=true"); len(all) != 0 {
+				t.Fatalf("NUL payloads stored %d incidents", len(all))
+			}
+			if r := h.get("/api/v1/deploys"); !strings.Contains(string(r.body), `"deploys":[]`) {
+				t.Fatalf("NUL deploys stored: %s", r.body)
+			}
+			// A note is kept too: refused, and the incident keeps none.
+			h.deliver("alertmanager/firing-high-error-rate.json")
+			r := h.post("/api/v1/incidents/INC-1/note", []byte(`{"text":"db\u0000"}`), nil)
+			if r.code != http.StatusBadRequest || !strings.Contains(string(r.body), "text: contains a NUL character") {
+				t.Fatalf("note with a NUL: HTTP %d %s", r.code, r.body)
+			}
+			for _, e := range h.incident("INC-1").Timeline {
+				if e.Kind == incident.EventNote {
+					t.Fatalf("a note with a NUL was stored: %+v", e)
+				}
+			}
+		})
+	}
 }

@@ -26,10 +26,16 @@ import (
 
 // Defaults of the configuration (DESIGN.md §8).
 const (
-	DefaultListen            = "127.0.0.1:9095"
-	DefaultStorageDriver     = "sqlite"
-	DefaultSQLiteDSN         = "warroom.db"
-	DefaultMaxBodyBytes      = 4 << 20
+	DefaultListen        = "127.0.0.1:9095"
+	DefaultStorageDriver = "sqlite"
+	DefaultSQLiteDSN     = "warroom.db"
+	DefaultMaxBodyBytes  = 4 << 20
+	// DefaultMaxInFlightBytes bounds the webhook bodies in hand at once:
+	// a stalled store must not let abandoned requests pile up in memory.
+	DefaultMaxInFlightBytes = 64 << 20
+	// DefaultStorageTimeout bounds a store operation: well under
+	// Alertmanager's webhook timeout, so that a stalled store answers 503.
+	DefaultStorageTimeout    = 5 * time.Second
 	DefaultChannelPrefix     = "inc"
 	DefaultArchiveAfter      = 24 * time.Hour
 	DefaultJiraDeployment    = "cloud"
@@ -106,6 +112,14 @@ type StorageConfig struct {
 	// URL. Its password, if any, is redacted wherever the config is shown;
 	// prefer PGPASSWORD or PGPASSFILE.
 	DSN string `yaml:"dsn" json:"dsn"`
+	// Timeout bounds every write and read of the store (and, on
+	// PostgreSQL, each statement and connect): past it the request is
+	// answered 503. Default 5s.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
+	// WALLimitBytes bounds SQLite's write-ahead log: past it, the log is
+	// checkpointed and cut back. Default 64 MiB; keep it well under the
+	// volume's free space.
+	WALLimitBytes int64 `yaml:"wal_limit_bytes" json:"wal_limit_bytes"`
 }
 
 // WebhookConfig says how senders of alerts and deploys authenticate.
@@ -117,6 +131,11 @@ type WebhookConfig struct {
 	BasicAuth       *BasicAuth `yaml:"basic_auth" json:"basic_auth"`
 	// MaxBodyBytes caps a webhook body; default 4 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes" json:"max_body_bytes"`
+	// MaxInFlightBytes caps the webhook bodies being handled at once (a
+	// body of unknown length counts as max_body_bytes): past it, webhooks
+	// are answered 503 with Retry-After at once rather than queued behind
+	// a slow store. Default 64 MiB.
+	MaxInFlightBytes int64 `yaml:"max_in_flight_bytes" json:"max_in_flight_bytes"`
 }
 
 // Configured reports whether webhooks must authenticate: a bearer token or
@@ -461,6 +480,12 @@ func (c *Config) applyDefaults() {
 	if c.Webhook.MaxBodyBytes == 0 {
 		c.Webhook.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.Webhook.MaxInFlightBytes == 0 {
+		c.Webhook.MaxInFlightBytes = DefaultMaxInFlightBytes
+	}
+	if c.Storage.Timeout == 0 {
+		c.Storage.Timeout = Duration(DefaultStorageTimeout)
+	}
 	if c.Slack.ChannelPrefix == "" {
 		c.Slack.ChannelPrefix = DefaultChannelPrefix
 	}
@@ -643,6 +668,12 @@ func (c *Config) validate() []error {
 	if c.Storage.DSN == "" {
 		bad("storage.dsn: required for %s", c.Storage.Driver)
 	}
+	if c.Storage.Timeout < 0 {
+		bad("storage.timeout: %s is negative", c.Storage.Timeout)
+	}
+	if c.Storage.WALLimitBytes < 0 {
+		bad("storage.wal_limit_bytes: %d is negative", c.Storage.WALLimitBytes)
+	}
 
 	if !c.src.resolved {
 		for _, s := range c.secretRefs() {
@@ -653,6 +684,9 @@ func (c *Config) validate() []error {
 	}
 	if c.Webhook.MaxBodyBytes < 0 {
 		bad("webhook.max_body_bytes: %d is negative", c.Webhook.MaxBodyBytes)
+	}
+	if c.Webhook.MaxInFlightBytes < c.Webhook.MaxBodyBytes {
+		bad("webhook.max_in_flight_bytes: %d is less than max_body_bytes (%d): the largest webhook would never fit", c.Webhook.MaxInFlightBytes, c.Webhook.MaxBodyBytes)
 	}
 	if b := c.Webhook.BasicAuth; b != nil {
 		if b.Username == "" {

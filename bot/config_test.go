@@ -204,6 +204,8 @@ func TestConfigBadFixtures(t *testing.T) {
 				dir + `invalid-values.yaml: listen: "localhost" is not host:port: address localhost: missing port in address`,
 				dir + `invalid-values.yaml: public_url: "warroom.example.com" is not an http(s) URL`,
 				dir + `invalid-values.yaml: storage.dsn: required for postgres`,
+				dir + `invalid-values.yaml: storage.timeout: -1s is negative`,
+				dir + `invalid-values.yaml: storage.wal_limit_bytes: -1 is negative`,
 				dir + `invalid-values.yaml: webhook.max_body_bytes: -1 is negative`,
 				dir + `invalid-values.yaml: webhook.basic_auth.username: required`,
 				dir + `invalid-values.yaml: slack.channel_prefix: "INC!" must be 1 to 20 lowercase letters, digits, - or _`,
@@ -329,8 +331,8 @@ func TestConfigDefault(t *testing.T) {
 	archive := Duration(24 * time.Hour)
 	want := &Config{
 		Listen:  "127.0.0.1:9095",
-		Storage: StorageConfig{Driver: "sqlite", DSN: "warroom.db"},
-		Webhook: WebhookConfig{MaxBodyBytes: 4 << 20},
+		Storage: StorageConfig{Driver: "sqlite", DSN: "warroom.db", Timeout: Duration(5 * time.Second)},
+		Webhook: WebhookConfig{MaxBodyBytes: 4 << 20, MaxInFlightBytes: 64 << 20},
 		Slack:   SlackConfig{ChannelPrefix: "inc", ArchiveAfter: &archive, DryRun: true},
 		Jira: JiraConfig{Deployment: "cloud", DryRun: true, ResolveTransition: "Done", ReopenTransition: "Reopen",
 			Priorities: map[string]string{"critical": "Highest", "warning": "High", "info": "Medium"}},
@@ -832,5 +834,18 @@ func TestConfigWebhookConfigured(t *testing.T) {
 		if got := tt.w.Configured(); got != tt.want {
 			t.Errorf("%d: Configured() = %v, want %v", i, got, tt.want)
 		}
+	}
+}
+
+// The webhook bytes budget must hold at least the largest webhook.
+func TestConfigInFlightBudget(t *testing.T) {
+	t.Parallel()
+	_, err := Parse([]byte("webhook: {max_body_bytes: 2048, max_in_flight_bytes: 1024}\n"), "w.yaml")
+	if err == nil || !strings.Contains(err.Error(), "webhook.max_in_flight_bytes: 1024 is less than max_body_bytes (2048)") {
+		t.Fatalf("budget under the body cap: %v", err)
+	}
+	c, err := Parse([]byte("webhook: {max_body_bytes: 2048}\nstorage: {timeout: 2s}\n"), "w.yaml")
+	if err != nil || c.Webhook.MaxInFlightBytes != 64<<20 || c.Storage.Timeout.Duration() != 2*time.Second {
+		t.Fatalf("defaults beside set keys: %+v %v", c, err)
 	}
 }

@@ -38,6 +38,9 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any, strict
 		}
 		return incident.Errorf(incident.EINVALID, "unreadable body")
 	}
+	if err := checkNUL(body); err != nil {
+		return incident.Errorf(incident.EINVALID, "%s", err.Error())
+	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	if strict {
 		dec.DisallowUnknownFields()

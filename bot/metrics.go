@@ -27,7 +27,7 @@ func newMetrics(reg prometheus.Registerer, store incident.Store) *metrics {
 	m := &metrics{
 		webhooks: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "warroom_webhooks_total",
-			Help: "Webhook deliveries by source and outcome (accepted, bad_request, unauthorized, too_large, unavailable).",
+			Help: "Webhook deliveries by source and outcome (accepted, bad_request, unauthorized, too_large, busy, unavailable).",
 		}, []string{"source", "outcome"}),
 		webhookDuration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "warroom_webhook_duration_seconds",

@@ -5,6 +5,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,6 +54,8 @@ type Server struct {
 	gather *correlate.Gatherer
 	// silences is nil without alertmanager.url.
 	silences *alertmanager.SilenceClient
+	// inflight counts the webhook body bytes in hand.
+	inflight *budget
 
 	// auth (above) guards the alert webhooks, apiAuth the JSON API and
 	// deployAuth the deploy records (see newCredentials).
@@ -85,12 +88,23 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 	s.rules = set
 	s.auth, s.apiAuth, s.deployAuth = newCredentials(cfg)
 
-	store, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{Logger: s.log})
+	store, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{Logger: s.log,
+		Timeout: cfg.Storage.Timeout.Duration(), WALLimit: cfg.Storage.WALLimitBytes})
 	if err != nil {
 		return nil, err
 	}
 	s.store = store
 	s.metrics = newMetrics(s.reg, store)
+	s.inflight = &budget{limit: cmp.Or(cfg.Webhook.MaxInFlightBytes, DefaultMaxInFlightBytes)}
+	if store.Driver() == sqlstore.SQLite {
+		s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "warroom_store_wal_bytes",
+			Help: "Size of the SQLite write-ahead log; the checkpointer truncates it past its limit.",
+		}, func() float64 {
+			n, _ := store.WALSize()
+			return float64(n)
+		}))
+	}
 
 	s.svc = incident.NewService(store, set, incident.Options{
 		ReopenWindow: cfg.ReopenWindow.Duration(),
@@ -188,8 +202,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		s.log.Warn("readiness: store unreachable", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "store unreachable")
+		// Ping's errors name no host or user: they can be shown.
+		s.log.Warn("readiness: store not ready", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "store not ready: "+err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

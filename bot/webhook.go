@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -32,7 +34,9 @@ type webhookResponse struct {
 // webhook takes an Alertmanager (v4) or Grafana (v1) payload. The status
 // contract (Alertmanager retries 5xx only): 200 after commit; 400 for a
 // payload that is malformed or invalid; 401 for bad credentials; 413 over
-// the body cap; 503 when the store cannot commit.
+// the body cap; 503 when the store cannot commit within its timeout, or at
+// once (with Retry-After) when webhook.max_in_flight_bytes of bodies are
+// already in hand.
 func (s *Server) webhook(source incident.Source) http.Handler {
 	version := alertmanager.VersionAlertmanger
 	if source == incident.SourceGrafana {
@@ -54,6 +58,19 @@ func (s *Server) webhook(source incident.Source) http.Handler {
 			fail(http.StatusUnauthorized, "unauthorized", why)
 			return
 		}
+		// The bytes of the bodies in hand are bounded, so that requests
+		// piling up behind a stalled store cannot take all memory: past
+		// the budget, a sender is told at once to come back later.
+		size := s.cfg.Webhook.MaxBodyBytes
+		if r.ContentLength >= 0 && r.ContentLength < size {
+			size = r.ContentLength
+		}
+		if !s.inflight.take(size) {
+			w.Header().Set("Retry-After", "1")
+			fail(http.StatusServiceUnavailable, "busy", "too many webhooks in hand; retry")
+			return
+		}
+		defer s.inflight.give(size)
 		msg, status, err := s.decode(w, r, version)
 		if err != nil {
 			o := "bad_request"
@@ -94,6 +111,24 @@ func (s *Server) webhook(source incident.Source) http.Handler {
 	})
 }
 
+// budget counts bytes in hand against a limit.
+type budget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// take reserves n bytes, or reports false if they do not fit.
+func (b *budget) take(n int64) bool {
+	if b.used.Add(n) > b.limit {
+		b.used.Add(-n)
+		return false
+	}
+	return true
+}
+
+// give returns n bytes taken.
+func (b *budget) give(n int64) { b.used.Add(-n) }
+
 // decode reads, caps and validates a payload.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, version string) (*alertmanager.Message, int, error) {
 	if why := jsonContentType(r, false); why != "" {
@@ -114,6 +149,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, version string) 
 	if !utf8.Valid(body) {
 		return nil, http.StatusBadRequest, errors.New("body is not valid UTF-8")
 	}
+	if err := checkNUL(body); err != nil {
+		return nil, http.StatusBadRequest, err
+	}
 	var msg alertmanager.Message
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&msg); err != nil {
@@ -126,6 +164,127 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, version string) 
 		return nil, http.StatusBadRequest, fmt.Errorf("invalid payload: %w", err)
 	}
 	return &msg, 0, nil
+}
+
+// checkNUL refuses a JSON body with a NUL character (\u0000) in any
+// string, naming where: PostgreSQL cannot store one in text, and a payload
+// the store refuses must be a 400 the sender drops, not a 503 it retries
+// forever. (JSON's decoder turns invalid UTF-8 and lone surrogates into
+// U+FFFD, so NUL is the one character that gets this far.)
+func checkNUL(body []byte) error {
+	if !bytes.Contains(body, []byte(`\u0000`)) {
+		return nil // the common case costs one scan
+	}
+	switch where, name := nulPath(body); {
+	case where != "" && name:
+		return fmt.Errorf("%s: a name contains a NUL character", where)
+	case where != "":
+		return fmt.Errorf("%s: contains a NUL character", where)
+	}
+	return nil
+}
+
+// mapFields are the objects whose names are data (label names and the
+// like), shown as ["name"] in a path rather than .name.
+var mapFields = map[string]bool{"labels": true, "annotations": true, "commonLabels": true,
+	"commonAnnotations": true, "groupLabels": true, "values": true}
+
+// nulPath returns the path of the first string of body that holds a NUL,
+// such as alerts[2].labels["service"], and whether it is a name (then the
+// path is the object's); "" when there is none or body is not JSON (the
+// decoder says why).
+func nulPath(body []byte) (where string, name bool) {
+	type frame struct {
+		object  bool
+		name    string // the current member's name
+		index   int    // the current element's index
+		wantKey bool
+		isMap   bool
+	}
+	var stack []*frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			switch {
+			case !f.object:
+				fmt.Fprintf(&b, "[%d]", f.index)
+			case f.isMap:
+				fmt.Fprintf(&b, "[%q]", truncateName(f.name))
+			default:
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(truncateName(f.name))
+			}
+		}
+		return b.String()
+	}
+	// next moves past a value of the innermost container.
+	next := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if f := stack[len(stack)-1]; f.object {
+			f.wantKey = true
+		} else {
+			f.index++
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				isMap := false
+				if n := len(stack); n > 0 && stack[n-1].object {
+					isMap = mapFields[stack[n-1].name]
+				}
+				stack = append(stack, &frame{object: v == '{', wantKey: true, isMap: isMap})
+			default:
+				stack = stack[:len(stack)-1]
+				next()
+			}
+		case string:
+			f := (*frame)(nil)
+			if n := len(stack); n > 0 {
+				f = stack[n-1]
+			}
+			if f != nil && f.object && f.wantKey {
+				if strings.IndexByte(v, 0) >= 0 {
+					stack = stack[:len(stack)-1]
+					where := path()
+					if where == "" {
+						where = "the payload"
+					}
+					return where, true
+				}
+				f.name, f.wantKey = v, false
+				continue
+			}
+			if strings.IndexByte(v, 0) >= 0 {
+				if p := path(); p != "" {
+					return p, false
+				}
+				return "the payload", false
+			}
+			next()
+		default:
+			next()
+		}
+	}
+}
+
+// truncateName keeps a name from the payload short in an error.
+func truncateName(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
 
 // jsonErr shortens decoder errors to one line without echoing input.

@@ -8,8 +8,12 @@ import (
 // Store keeps incidents, their alerts, timelines and jobs.
 //
 // Reads return ENOTFOUND for an unknown incident. Update returns an error
-// with code EUNAVAILABLE when the store cannot commit, so that webhook
-// senders are told to retry (503).
+// with code EUNAVAILABLE when the store cannot commit, or cannot within its
+// timeout, so that webhook senders are told to retry (503): the writes are
+// then not stored, or (a commit whose answer was lost) not known to be.
+// It returns EINVALID when the database refuses fn's data (a NUL character
+// in a string, say): that call fails alone, never the calls that share its
+// commit.
 type Store interface {
 	// Update runs fn in a read-write transaction and returns once its writes
 	// are durable. Concurrent calls may share one commit (group commit);

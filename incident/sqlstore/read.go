@@ -21,6 +21,12 @@ const incidentColumnCount = 32
 
 const alertColumns = `fingerprint, status, labels, annotations, grafana_values, starts_at, ends_at, generator_url, value, source`
 
+// readCtx bounds a read by the store's timeout: a stalled database
+// answers a reader with an error, not silence.
+func (s *Store) readCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
@@ -87,6 +93,8 @@ func scanAlert(row scanner) (*incident.Alert, error) {
 
 // Incident implements incident.Store.
 func (s *Store) Incident(ctx context.Context, id string) (*incident.Incident, error) {
+	ctx, cancel := s.readCtx(ctx)
+	defer cancel()
 	inc, err := scanIncident(s.read.QueryRowContext(ctx, s.rebind(`SELECT `+incidentColumns+` FROM incidents WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, incident.Errorf(incident.ENOTFOUND, "no incident %s", id)
@@ -99,6 +107,8 @@ func (s *Store) Incident(ctx context.Context, id string) (*incident.Incident, er
 
 // IncidentByChannel implements incident.Store.
 func (s *Store) IncidentByChannel(ctx context.Context, channelID string) (*incident.Incident, error) {
+	ctx, cancel := s.readCtx(ctx)
+	defer cancel()
 	inc, err := scanIncident(s.read.QueryRowContext(ctx, s.rebind(`SELECT `+incidentColumns+` FROM incidents
 		WHERE slack_channel_id = ? AND slack_channel_id <> '' ORDER BY seq DESC LIMIT 1`), channelID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -115,6 +125,8 @@ const DefaultLimit = 200
 
 // Incidents implements incident.Store: newest first.
 func (s *Store) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Incident, error) {
+	ctx, cancel := s.readCtx(ctx)
+	defer cancel()
 	var where []string
 	var args []any
 	if !f.All {
@@ -156,6 +168,8 @@ func (s *Store) Incidents(ctx context.Context, f incident.Filter) ([]*incident.I
 
 // Alerts implements incident.Store.
 func (s *Store) Alerts(ctx context.Context, incidentID string, limit int) ([]incident.Alert, error) {
+	ctx, cancel := s.readCtx(ctx)
+	defer cancel()
 	if limit <= 0 {
 		limit = 1 << 30
 	}
@@ -178,6 +192,8 @@ func (s *Store) Alerts(ctx context.Context, incidentID string, limit int) ([]inc
 
 // CountAlerts implements incident.Store.
 func (s *Store) CountAlerts(ctx context.Context, incidentID string) (total, firing int, err error) {
+	ctx, cancel := s.readCtx(ctx)
+	defer cancel()
 	err = s.read.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'firing' THEN 1 ELSE 0 END), 0)
 		FROM alerts WHERE incident_id = ?`), incidentID).Scan(&total, &firing)
 	if err != nil {
@@ -188,6 +204,8 @@ func (s *Store) CountAlerts(ctx context.Context, incidentID string) (total, firi
 
 // Timeline implements incident.Store.
 func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Event, error) {
+	ctx, cancel := s.readCtx(ctx)
+	defer cancel()
 	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id, incident_id, at, kind, actor, text FROM events WHERE incident_id = ? ORDER BY at, id`), incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: timeline: %w", err)
@@ -209,6 +227,8 @@ func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Eve
 
 // Jobs implements incident.Store.
 func (s *Store) Jobs(ctx context.Context, incidentID string) ([]incident.JobStatus, error) {
+	ctx, cancel := s.readCtx(ctx)
+	defer cancel()
 	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id, kind, key, incident_id, args, run_at, attempt, max_attempts, state, last_error
 		FROM jobs WHERE incident_id = ? ORDER BY id`), incidentID)
 	if err != nil {
@@ -268,6 +288,8 @@ func optFloat(f sql.NullFloat64) *float64 {
 
 // Counts implements incident.Store.
 func (s *Store) Counts(ctx context.Context) ([]incident.Count, error) {
+	ctx, cancel := s.readCtx(ctx)
+	defer cancel()
 	rows, err := s.read.QueryContext(ctx, `SELECT state, war_room, COUNT(*) FROM incidents GROUP BY state, war_room`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: count incidents: %w", err)
@@ -301,6 +323,8 @@ func evidenceJSON(ev *incident.Evidence) string {
 
 // Deploys implements incident.Store.
 func (s *Store) Deploys(ctx context.Context, f incident.DeployFilter) ([]incident.Deploy, error) {
+	ctx, cancel := s.readCtx(ctx)
+	defer cancel()
 	var where []string
 	var args []any
 	if f.Service != "" {

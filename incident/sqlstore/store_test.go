@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
+	"github.com/warroom/warroom/internal/faultproxy"
 	"github.com/warroom/warroom/internal/pgtest"
 )
 
@@ -952,4 +954,369 @@ func TestEvidenceValue(t *testing.T) {
 			t.Fatalf("round 1 after round 2 stored: %d", got.Evidence.Round)
 		}
 	})
+}
+
+// Data the database refuses fails the writer that sent it and no other in
+// its batch: the good writers commit, the bad one gets EINVALID (a 400,
+// which Alertmanager drops, not a 503 it retries forever), and nothing it
+// wrote remains, whether its row was refused on its own write or when the
+// batch wrote its buffers.
+func TestBadDataFailsOnlyItsWriter(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+		id := mustIngest(t, svc, delivery(alert("pay", "a0", "0.031", incident.AlertFiring))).Alerts[0].Incident
+		// Labels are stored as JSON, which escapes a NUL; a fingerprint is
+		// stored as it is.
+		nul := alert("pay", "bad\x00nul", "0.031", incident.AlertFiring)
+		bad := []struct {
+			name  string
+			write func(tx incident.Tx) error
+		}{
+			// Buffered, refused when the batch writes its buffers (or when a
+			// later writer's read makes it write them).
+			{"NUL in a fingerprint", func(tx incident.Tx) error { return tx.PutAlert(id, &nul) }},
+			{"NUL in a receiver", func(tx incident.Tx) error {
+				return tx.RecordDelivery(&incident.Delivery{Source: incident.SourceAlertmanager, Receiver: "am\x00", Status: "firing", ReceivedAt: time.Now()})
+			}},
+			// Refused by the database itself: a foreign key, on both stores.
+			{"event of no incident", func(tx incident.Tx) error {
+				return tx.AppendEvent(&incident.Event{IncidentID: "INC-404", At: time.Now(), Kind: incident.EventNote, Actor: "U1", Text: "x"})
+			}},
+			// Refused on the writer's own statement.
+			{"NUL in a deploy", func(tx incident.Tx) error {
+				_, err := tx.InsertDeploy(&incident.Deploy{Service: "pay\x00", Env: "prod", SHA: "abc", FinishedAt: time.Now()})
+				return err
+			}},
+		}
+		const good = 60
+		for round, b := range bad {
+			t.Run(b.name, func(t *testing.T) {
+				// A writer held inside its batch makes every other request
+				// queue behind it, so that they all share the next batch.
+				const key = "one-writer"
+				held, release := make(chan struct{}), make(chan struct{})
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := s.Update(ctx, key, func(incident.Tx) error { close(held); <-release; return nil }); err != nil {
+						t.Errorf("holding writer: %v", err)
+					}
+				}()
+				<-held
+				errs := make([]error, good+1)
+				for i := range good + 1 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						errs[i] = s.Update(ctx, key, func(tx incident.Tx) error {
+							if i == good/2 { // in the middle of the batch
+								if _, err := tx.NextSeq(fmt.Sprintf("bad-%d", round)); err != nil {
+									return err
+								}
+								half := alert("pay", fmt.Sprintf("half-%d", round), "0.031", incident.AlertFiring)
+								if err := tx.PutAlert(id, &half); err != nil {
+									return err
+								}
+								return b.write(tx)
+							}
+							if _, err := tx.NextSeq(fmt.Sprintf("good-%d", round)); err != nil {
+								return err
+							}
+							a := alert("pay", fmt.Sprintf("good-%d-%d", round, i), "0.031", incident.AlertFiring)
+							if err := tx.PutAlert(id, &a); err != nil {
+								return err
+							}
+							// A read writes the buffers, the bad writer's rows too
+							// in the optimistic pass.
+							_, err := tx.FiringAlerts(id)
+							return err
+						})
+					}()
+				}
+				deadline := time.Now().Add(5 * time.Second)
+				for sqlstore.Queued(s, key) < good+1 && time.Now().Before(deadline) {
+					time.Sleep(time.Millisecond) // polling the queue, not waiting a guess
+				}
+				if n := sqlstore.Queued(s, key); n != good+1 {
+					t.Fatalf("%d requests queued, want %d", n, good+1)
+				}
+				close(release)
+				wg.Wait()
+				for i, err := range errs {
+					if i == good/2 {
+						if incident.ErrorCode(err) != incident.EINVALID {
+							t.Errorf("bad writer: %v (code %q), want invalid", err, incident.ErrorCode(err))
+						}
+						continue
+					}
+					if err != nil {
+						t.Errorf("good writer %d: %v", i, err)
+					}
+				}
+				var goodSeq, badSeq int64
+				if err := s.Update(ctx, "", func(tx incident.Tx) error {
+					var err error
+					if goodSeq, err = tx.NextSeq(fmt.Sprintf("good-%d", round)); err != nil {
+						return err
+					}
+					badSeq, err = tx.NextSeq(fmt.Sprintf("bad-%d", round))
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if goodSeq != good+1 || badSeq != 1 {
+					t.Errorf("counters after the batch: good %d (want %d), bad %d (want 1: nothing of the bad writer stays)", goodSeq, good+1, badSeq)
+				}
+				alerts, err := s.Alerts(ctx, id, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				stored := map[string]bool{}
+				for _, a := range alerts {
+					stored[a.Fingerprint] = true
+				}
+				for i := range good + 1 {
+					if fp := fmt.Sprintf("good-%d-%d", round, i); i != good/2 && !stored[fp] {
+						t.Errorf("good alert %s missing", fp)
+					}
+				}
+				if stored[fmt.Sprintf("half-%d", round)] || stored["bad\x00nul"] {
+					t.Errorf("the bad writer's alerts were stored")
+				}
+			})
+		}
+		// The store still works, and the refused writes left no trace in
+		// the caches: the refused alert, sent clean, is new.
+		clean := alert("pay", "half-0", "0.031", incident.AlertFiring)
+		if got := outcomes(mustIngest(t, svc, delivery(clean))); got != "attached:"+id+" " {
+			t.Fatalf("clean alert after the refusals: %q", got)
+		}
+	})
+}
+
+// A full disk makes commits fail: writes answer EUNAVAILABLE and Ping
+// says why; once space is back, the store recovers by itself, without a
+// restart: the first commit that succeeds (here Ping's own probe write,
+// since nothing else writes) makes it ready again.
+func TestRecoversFromFullDisk(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newClock()
+	s, err := sqlstore.Open(ctx, sqlstore.SQLite, filepath.Join(t.TempDir(), "w.db"), sqlstore.Options{Now: clk.Now, ProbeInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	svc := incident.NewService(s, testRules{}, incident.Options{Now: clk.Now})
+	mustIngest(t, svc, delivery(alert("pay", "a0", "0.031", incident.AlertFiring)))
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping before the fault: %v", err)
+	}
+	if err := sqlstore.LimitPages(s, 1); err != nil {
+		t.Fatal(err)
+	}
+	big := func(i int) error {
+		a := alert(fmt.Sprintf("svc%d", i), fmt.Sprintf("fp%d", i), "0.031", incident.AlertFiring)
+		a.Annotations["description"] = strings.Repeat("x", 2000)
+		_, err := svc.Ingest(ctx, delivery(a))
+		return err
+	}
+	var failed error
+	for i := 0; i < 100 && failed == nil; i++ {
+		failed = big(i)
+	}
+	if incident.ErrorCode(failed) != incident.EUNAVAILABLE {
+		t.Fatalf("write on a full disk: %v, want unavailable", failed)
+	}
+	// The writer's connection was replaced after the failure; the disk is
+	// still full for the new one.
+	if err := big(1000); incident.ErrorCode(err) != incident.EUNAVAILABLE {
+		t.Fatalf("second write on a full disk: %v, want unavailable", err)
+	}
+	if err := s.Ping(ctx); err == nil || !strings.Contains(err.Error(), "database or disk is full") {
+		t.Fatalf("ping on a full disk: %v, want the reason", err)
+	}
+	if err := sqlstore.LimitPages(s, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("ready again before any commit succeeded")
+	}
+	clk.Add(2 * time.Minute) // the probe is due
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping after space came back: %v", err)
+	}
+	if err := big(2000); err != nil {
+		t.Fatalf("write after space came back: %v", err)
+	}
+}
+
+// proxied returns a fresh PostgreSQL DSN that goes through a fault proxy.
+func proxied(t *testing.T) (string, *faultproxy.Proxy) {
+	t.Helper()
+	u, err := url.Parse(pgtest.Fresh(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.Start(u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	u.Host = p.Addr()
+	return u.String(), p
+}
+
+// PostgreSQL out of reach (a partition: bytes stop, nothing is refused)
+// costs a write at most the store's timeout and an EUNAVAILABLE, never
+// silence; readiness says so; once the network heals, writes and
+// readiness come back by themselves.
+func TestStalledPostgres(t *testing.T) {
+	t.Parallel()
+	dsn, proxy := proxied(t)
+	ctx := context.Background()
+	const timeout = time.Second
+	s, err := sqlstore.Open(ctx, sqlstore.Postgres, dsn, sqlstore.Options{Timeout: timeout, ProbeInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	svc := incident.NewService(s, testRules{}, incident.Options{})
+	mustIngest(t, svc, delivery(alert("pay", "a0", "0.031", incident.AlertFiring)))
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping before the stall: %v", err)
+	}
+
+	proxy.Pause()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			_, err := svc.Ingest(ctx, delivery(alert(fmt.Sprintf("svc%d", i), fmt.Sprintf("s%d", i), "0.031", incident.AlertFiring)))
+			if took := time.Since(start); took > 3*timeout {
+				t.Errorf("write %d answered after %s; the timeout is %s", i, took, timeout)
+			}
+			if incident.ErrorCode(err) != incident.EUNAVAILABLE {
+				t.Errorf("write %d during the stall: %v, want unavailable", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	start := time.Now()
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("ready while PostgreSQL is out of reach")
+	} else if took := time.Since(start); took > 3*timeout {
+		t.Errorf("ping answered after %s", took)
+	}
+	start = time.Now()
+	if _, err := s.Incidents(ctx, incident.Filter{}); err == nil {
+		t.Error("a read succeeded during the stall")
+	} else if took := time.Since(start); took > 3*timeout {
+		t.Errorf("read answered after %s", took)
+	}
+
+	proxy.Resume()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := s.Ping(ctx)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready 15s after the network healed: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling readiness
+	}
+	mustIngest(t, svc, delivery(alert("pay", "a1", "0.031", incident.AlertFiring)))
+
+	// Connections cut under the store (a server restart): the store
+	// drops them and carries on with new ones.
+	proxy.Cut()
+	deadline = time.Now().Add(15 * time.Second)
+	for i := 0; ; i++ {
+		start := time.Now()
+		_, err := svc.Ingest(ctx, delivery(alert("pay", fmt.Sprintf("cut%d", i), "0.031", incident.AlertFiring)))
+		if took := time.Since(start); took > 3*timeout {
+			t.Errorf("write after the cut answered after %s", took)
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writes still fail 15s after the cut: %v", err)
+		}
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("not ready after a write succeeded: %v", err)
+	}
+}
+
+// The SQLite WAL stays bounded: once writes have pushed it past the
+// limit, it is cut back under the limit while a storm of writes goes on
+// (and keeps a passive checkpoint from ever finishing).
+func TestWALStaysBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const limit = 256 << 10
+	s, err := sqlstore.Open(ctx, sqlstore.SQLite, filepath.Join(t.TempDir(), "w.db"), sqlstore.Options{WALLimit: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	svc := incident.NewService(s, testRules{}, incident.Options{})
+	var peak int64
+	for i := 0; peak <= limit; i++ {
+		if i == 2000 {
+			t.Fatalf("the WAL stayed at %d bytes after %d writes; the test must pass the limit", peak, i)
+		}
+		a := alert(fmt.Sprintf("svc%d", i%50), fmt.Sprintf("fp%d", i), "0.031", incident.AlertFiring)
+		a.Annotations["description"] = strings.Repeat("x", 4000)
+		mustIngest(t, svc, delivery(a))
+		n, err := s.WALSize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		peak = max(peak, n)
+	}
+	stop := make(chan struct{})
+	var storm sync.WaitGroup
+	defer func() { close(stop); storm.Wait() }()
+	for g := range 8 {
+		storm.Add(1)
+		go func() {
+			defer storm.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				a := alert(fmt.Sprintf("svc%d", i%50), fmt.Sprintf("storm-%d-%d", g, i), "0.031", incident.AlertFiring)
+				a.Annotations["description"] = strings.Repeat("x", 4000)
+				if _, err := svc.Ingest(ctx, delivery(a)); err != nil {
+					t.Errorf("write in the storm: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := s.WALSize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n <= limit {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL is still %d bytes, over the %d limit, 10s after it peaked at %d", n, limit, peak)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the file's size
+	}
 }

@@ -132,13 +132,21 @@ func (t *txn) stmt(q string) *sql.Stmt {
 var _ incident.Tx = (*txn)(nil)
 
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {
+	if err := checkArgs(args); err != nil {
+		return nil, err
+	}
 	if st := t.stmt(q); st != nil {
 		return st.ExecContext(t.ctx, args...)
 	}
 	return t.tx.ExecContext(t.ctx, t.s.rebind(q), args...)
 }
 
-func (t *txn) queryRow(q string, args ...any) *sql.Row {
+// queryRow runs a query returning one row. Its arguments are checked
+// like exec's: a NUL makes Scan fail (see nulRow).
+func (t *txn) queryRow(q string, args ...any) scanner {
+	if err := checkArgs(args); err != nil {
+		return nulRow{err}
+	}
 	if st := t.stmt(q); st != nil {
 		return st.QueryRowContext(t.ctx, args...)
 	}
@@ -371,6 +379,9 @@ func (t *txn) flushIncidentsTogether() error {
 				nanos(inc.UpdatedAt), inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey,
 				inc.SuspectDeploy, inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe,
 				inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence))
+		}
+		if err := checkArgs(args); err != nil {
+			return fmt.Errorf("update %d incidents: %w", len(chunk), err)
 		}
 		_, err := t.tx.ExecContext(t.ctx, `UPDATE incidents AS i SET rule = v.rule, severity = v.severity, state = v.state,
 		war_room = v.war_room, title = v.title, value = v.value, peak_value = v.peak_value, threshold = v.threshold,
@@ -651,6 +662,11 @@ func (t *txn) flush() error {
 	t.deliveries, t.events, t.jobs = t.deliveries[:0], t.events[:0], t.jobs[:0]
 	return nil
 }
+
+// nulRow is the row of a query refused before it ran.
+type nulRow struct{ err error }
+
+func (r nulRow) Scan(...any) error { return r.err }
 
 // flushChunk bounds the rows of one INSERT (and so its bound parameters).
 const flushChunk = 200
