@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -329,6 +330,11 @@ func (w *Worker) run(parent context.Context, j Job) {
 	}
 
 	outcome, runAt, errText := JobDone, now, ""
+	if err != nil {
+		// An outside API's words may hold a NUL, which the store refuses
+		// as bad input: the outcome must be recorded all the same.
+		err = textError{err, strings.ReplaceAll(err.Error(), "\x00", "")}
+	}
 	var snooze *SnoozeError
 	var retry *RetryError
 	switch {
@@ -374,6 +380,15 @@ func (w *Worker) run(parent context.Context, j Job) {
 	}
 	w.observe(j.Kind, outcome, start)
 }
+
+// textError is err with the text it is recorded with.
+type textError struct {
+	error
+	text string
+}
+
+func (e textError) Error() string { return e.text }
+func (e textError) Unwrap() error { return e.error }
 
 func (w *Worker) observe(kind JobKind, outcome JobOutcome, start time.Time) {
 	if w.opts.Observe != nil {

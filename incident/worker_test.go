@@ -388,3 +388,34 @@ func TestWorkerShutdownReleasesLeases(t *testing.T) {
 		})
 	}
 }
+
+// An outside API whose error text holds a NUL (which the store refuses as
+// bad input) still has the job's outcome recorded, NUL dropped.
+func TestWorkerRecordsErrorsWithNUL(t *testing.T) {
+	t.Parallel()
+	for _, b := range storetest.Backends {
+		t.Run(b.Driver, func(t *testing.T) {
+			t.Parallel()
+			s := b.Open(t, b.DSN(t))
+			svc := incident.NewService(s, warRoomRules{}, incident.Options{})
+			openWarRoom(t, svc, "pay")
+			const key = "slack.create_channel:INC-1"
+			rec := &recorder{block: func(_ context.Context, j incident.Job) error {
+				if j.Key == key {
+					return incident.Permanent(errors.New("slack said: bad\x00name"))
+				}
+				return nil
+			}}
+			startWorker(t, incident.NewWorker(s, rec, incident.WorkerOptions{Poll: 10 * time.Millisecond}))
+			waitUntil(t, 10*time.Second, "the failure recorded", func() bool {
+				return jobStates(t, s, "INC-1")[key].State == incident.JobFailed
+			})
+			if st := jobStates(t, s, "INC-1")[key]; st.LastError != "slack said: badname" {
+				t.Errorf("recorded error %q, want the text without its NUL", st.LastError)
+			}
+			if n := rec.ran(key); n != 1 {
+				t.Errorf("%s ran %d times, want once", key, n)
+			}
+		})
+	}
+}
