@@ -26,8 +26,8 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	for _, bk := range backends {
 		for _, writers := range []int{16, 64} {
-			b.Run(fmt.Sprintf("%s/writers=%d", bk.name, writers), func(b *testing.B) {
-				s, err := sqlstore.Open(context.Background(), bk.name, bk.dsn(b), sqlstore.Options{})
+			b.Run(fmt.Sprintf("%s/writers=%d", bk.Driver, writers), func(b *testing.B) {
+				s, err := sqlstore.Open(context.Background(), bk.Driver, bk.DSN(b), sqlstore.Options{})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -17,34 +17,19 @@ import (
 	"github.com/warroom/warroom/incident/sqlstore"
 	"github.com/warroom/warroom/internal/faultproxy"
 	"github.com/warroom/warroom/internal/pgtest"
+	"github.com/warroom/warroom/internal/storetest"
 )
 
 // The same suite runs on SQLite and PostgreSQL (see internal/pgtest for
 // how PostgreSQL is found, and when its absence fails the run).
 
-type backend struct {
-	name string
-	dsn  func(t testing.TB) string
-}
-
-var backends = []backend{
-	{sqlstore.SQLite, func(t testing.TB) string { return filepath.Join(t.TempDir(), "warroom.db") }},
-	{sqlstore.Postgres, pgtest.Fresh},
-}
+var backends = storetest.Backends
 
 func forEachStore(t *testing.T, fn func(t *testing.T, open func() *sqlstore.Store)) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			dsn := b.dsn(t)
-			open := func() *sqlstore.Store {
-				s, err := sqlstore.Open(context.Background(), b.name, dsn, sqlstore.Options{})
-				if err != nil {
-					t.Fatalf("open %s: %v", b.name, err)
-				}
-				t.Cleanup(func() { s.Close() })
-				return s
-			}
-			fn(t, open)
+		t.Run(b.Driver, func(t *testing.T) {
+			dsn := b.DSN(t)
+			fn(t, func() *sqlstore.Store { return b.Open(t, dsn) })
 		})
 	}
 }
