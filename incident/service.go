@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,6 +57,49 @@ type Service struct {
 	store Store
 	rules Evaluator
 	opts  Options
+	// withheld remembers, per incident, when and why its war room was
+	// last withheld, so that a storm's further alerts of it attach without
+	// counting the war rooms again (a lock across replicas) on each one.
+	withheld withheldMemo
+}
+
+// withheldMemo is the Service's memory of withheld war rooms. It only
+// spares work: forgetting (another replica, a restart) means one more
+// count.
+type withheldMemo struct {
+	mu sync.Mutex
+	m  map[string]withheldAt
+}
+
+type withheldAt struct {
+	at  time.Time
+	why string
+}
+
+// recheckWithheld is how long an incident whose war room was withheld
+// stays recorded before an alert of it counts the war rooms again.
+const recheckWithheld = 10 * time.Second
+
+// maxWithheldMemo bounds the memory; past it, it starts again.
+const maxWithheldMemo = 10000
+
+func (w *withheldMemo) recent(id string, now time.Time) (string, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e, ok := w.m[id]
+	if !ok || now.Sub(e.at) >= recheckWithheld || now.Before(e.at) {
+		return "", false
+	}
+	return e.why, true
+}
+
+func (w *withheldMemo) note(id, why string, now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil || len(w.m) >= maxWithheldMemo {
+		w.m = map[string]withheldAt{}
+	}
+	w.m[id] = withheldAt{now, why}
 }
 
 // NewService returns a Service over store deciding with rules.
@@ -270,6 +314,10 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 		// Another alert of this delivery was withheld the same war room:
 		// its timeline says so once.
 		res.Withheld, told = why, true
+	} else if why, ok := s.withheld.recent(c.inc.ID, now); ok && warRoom && !c.inc.WarRoom && res.Withheld == "" {
+		// Withheld moments ago: the caps are not counted again for every
+		// alert of a storm, and the timeline said it already.
+		res.Withheld, told = why, true
 	} else if warRoom && !c.inc.WarRoom && res.Withheld == "" {
 		if res.Withheld, err = s.withhold(tx, budget, now); err != nil {
 			return res, "", err
@@ -283,6 +331,7 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 			return res, "", err
 		}
 		budget.withhold(c.inc.ID, res.Withheld)
+		s.withheld.note(c.inc.ID, res.Withheld, now)
 	} else if res.Withheld == "" && warRoom && !c.inc.WarRoom {
 		if err := s.escalate(c, a, dec, describe(a, dec)); err != nil {
 			return res, "", err
