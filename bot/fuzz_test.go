@@ -101,7 +101,7 @@ func fuzzDecode(f *testing.F, version, dir string) {
 
 // FuzzDecodeAlertmanager attacks the Alertmanager webhook decoder.
 func FuzzDecodeAlertmanager(f *testing.F) {
-	fuzzDecode(f, alertmanager.VersionAlertmanger, "alertmanager")
+	fuzzDecode(f, alertmanager.VersionAlertmanager, "alertmanager")
 }
 
 // FuzzDecodeGrafana attacks the Grafana webhook decoder.
