@@ -127,15 +127,15 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 	}
 	s.dryRun, err = NewDryRun(cfg.DryRunLog, store, cfg, set, s.log)
 	if err != nil {
-		store.Close()
+		_ = store.Close()
 		return nil, err
 	}
 	var exec incident.Executor = s.dryRun
 	exec = NewActionsExecutor(store, cfg, set, s.silences, exec, s.log, s.now)
 	g, err := s.gatherer()
 	if err != nil {
-		store.Close()
-		s.dryRun.Close()
+		_ = store.Close()
+		_ = s.dryRun.Close()
 		return nil, err
 	}
 	s.gather = g
@@ -143,8 +143,8 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 	if !cfg.Jira.DryRun {
 		jc, err := NewJiraClient(cfg)
 		if err != nil {
-			store.Close()
-			s.dryRun.Close()
+			_ = store.Close()
+			_ = s.dryRun.Close()
 			return nil, err
 		}
 		exec = NewJiraExecutor(jc, store, s.svc, cfg, set, exec, s.log, s.now)
@@ -232,7 +232,7 @@ func (s *Server) Addr() string {
 // ShutdownGrace), stops the worker and closes the store. Pending jobs stay
 // for the next start.
 func (s *Server) Run(ctx context.Context) error {
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	addr, forced, err := ListenAddr(s.cfg)
 	if err != nil {
 		return err

@@ -150,7 +150,9 @@ func (c *Client) FailingTraces(ctx context.Context, service string, start, end t
 		}
 		if err != nil {
 			if len(absent) > 0 {
-				return nil, fmt.Errorf("jaeger: failing traces of %q: %w (%v)", service, err, errors.Join(absent...))
+				// Only err is the cause; the APIs found absent are context and
+				// must not change how the failure is classified.
+				return nil, fmt.Errorf("jaeger: failing traces of %q: %w (%v)", service, err, errors.Join(absent...)) //nolint:errorlint // see above
 			}
 			return nil, fmt.Errorf("jaeger: failing traces of %q: %w", service, err)
 		}

@@ -39,7 +39,7 @@ func jiraAPI(t *testing.T, method, path string, a answer) string {
 				t.Errorf("hijack: %v", err)
 				return
 			}
-			conn.Close()
+			_ = conn.Close()
 			return
 		}
 		for k, v := range a.headers {

@@ -46,7 +46,7 @@ func slackAPI(t *testing.T, method string, a answer) string {
 				t.Errorf("hijack: %v", err)
 				return
 			}
-			conn.Close()
+			_ = conn.Close()
 			return
 		}
 		for k, v := range a.headers {
