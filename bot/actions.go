@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -177,25 +178,15 @@ func silenceMatchers(inc *incident.Incident, alerts []incident.Alert) []alertman
 	}
 	slices.Sort(names)
 	if len(names) > 0 {
+		// Alertmanager compiles regex matchers with Go's regexp (RE2),
+		// anchored, so Go's own quoting is exactly its dialect.
 		quoted := make([]string, len(names))
 		for i, n := range names {
-			quoted[i] = regexpQuote(n)
+			quoted[i] = regexp.QuoteMeta(n)
 		}
 		ms = append(ms, alertmanager.Matcher{Name: "alertname", Value: strings.Join(quoted, "|"), IsRegex: true, IsEqual: true})
 	}
 	return ms
-}
-
-// regexpQuote escapes RE2 metacharacters (Alertmanager's regex dialect).
-func regexpQuote(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`\.+*?()|[]{}^$`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // parseSilence reads a silence duration: 30m, 2h, 1d; between a minute and

@@ -176,14 +176,14 @@ type viewQuery struct {
 func parseViewQuery(r *http.Request) (viewQuery, error) {
 	q := r.URL.Query()
 	vq := viewQuery{alerts: DefaultViewAlerts, timeline: DefaultViewTimeline}
-	limit := func(key string, max int, dst *int) error {
+	limit := func(key string, most int, dst *int) error {
 		v := q.Get(key)
 		if v == "" {
 			return nil
 		}
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > max {
-			return incident.Errorf(incident.EINVALID, "%s=%q: want 1 to %d", key, truncateRunes(v, 20), max)
+		if err != nil || n < 1 || n > most {
+			return incident.Errorf(incident.EINVALID, "%s=%q: want 1 to %d", key, truncateRunes(v, 20), most)
 		}
 		*dst = n
 		return nil

@@ -431,7 +431,7 @@ func AnnounceText(inc *incident.Incident, channelID string) string {
 }
 
 // ChangeText is the short thread reply that says what a timeline event
-// changed, e.g. ":eyes: Acknowledged by <@U123>."
+// changed (for example ":eyes: Acknowledged by <@U123>.").
 func ChangeText(ev incident.Event) string {
 	who := actorRef(ev.Actor)
 	w, text, ok := wordEvent(ev)

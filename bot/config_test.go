@@ -42,7 +42,9 @@ func TestConfigExample(t *testing.T) {
 	}
 	for _, v := range []string{"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JIRA_API_TOKEN", "GRAFANA_TOKEN"} {
 		t.Setenv(v, "") // restores the variable after the test
-		os.Unsetenv(v)
+		if err := os.Unsetenv(v); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c, problems, err := Load(exampleConfig)
 	if err != nil {

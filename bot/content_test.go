@@ -87,7 +87,7 @@ func TestHostileLabelWithholdsRollback(t *testing.T) {
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
 	hooks := make(chan []byte, 4)
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		hooks <- b
 	}))

@@ -416,7 +416,7 @@ func TestSilenceAndRollbackWebhook(t *testing.T) {
 		sig  string
 	}
 	calls := make(chan call, 4)
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		calls <- call{b, r.Header.Get("X-Warroom-Signature")}
 	}))

@@ -65,7 +65,7 @@ func NewDryRun(path string, store incident.Store, cfg *Config, set *rules.Set, l
 		_, err = f.Seek(good, io.SeekStart)
 	}
 	if err != nil {
-		f.Close()
+		_ = f.Close() // the error above is the one to report
 		return nil, fmt.Errorf("dry-run log %s: %w", path, err)
 	}
 	return d, nil

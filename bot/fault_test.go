@@ -122,7 +122,9 @@ func TestWebhookBytesBudget(t *testing.T) {
 	}
 	// The slow body ends (malformed: only its start was sent); its bytes
 	// are given back and webhooks fit again.
-	writer.Close()
+	if err := writer.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if code := <-slow; code != http.StatusBadRequest {
 		t.Errorf("the slow webhook: HTTP %d, want 400 for its truncated body", code)
 	}

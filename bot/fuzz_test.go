@@ -101,7 +101,7 @@ func fuzzDecode(f *testing.F, version, dir string) {
 
 // FuzzDecodeAlertmanager attacks the Alertmanager webhook decoder.
 func FuzzDecodeAlertmanager(f *testing.F) {
-	fuzzDecode(f, alertmanager.VersionAlertmanger, "alertmanager")
+	fuzzDecode(f, alertmanager.VersionAlertmanager, "alertmanager")
 }
 
 // FuzzDecodeGrafana attacks the Grafana webhook decoder.
@@ -149,7 +149,7 @@ func FuzzSlackCommand(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { _ = srv.Close() })
-	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	hooks := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	f.Cleanup(hooks.Close)
 	h := srv.Handler()
 	var n int64

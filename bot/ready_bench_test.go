@@ -77,7 +77,7 @@ func BenchmarkWarRoomReady(b *testing.B) {
 		c.Grafana.URL, c.Grafana.Token = slowly(b, grafanaFake.URL(), latency), grafanatest.Token
 		c.Jaeger.URL, c.Prometheus.URL = slowly(b, jaegerFake.URL(), latency), slowly(b, promFake.URL(), latency)
 	})
-	store := h.srv.Store()
+	store := bot.StoreOf(h.srv)
 	seed := fmt.Sprint(time.Now().UnixNano())
 	var took []time.Duration
 	b.ResetTimer()

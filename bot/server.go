@@ -31,9 +31,6 @@ type Deps struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // nil: a fresh one
 	Now      func() time.Time
-	// Executor runs side-effect jobs; nil: the dry-run executor that logs
-	// each call to cfg.DryRunLog.
-	Executor incident.Executor
 }
 
 // Server is a running warroom: store, service, job worker and HTTP surface.
@@ -128,35 +125,32 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 		slackClient = islack.New(string(cfg.Slack.BotToken), cfg.Slack.APIURL, nil)
 		directory = slackClient
 	}
-	exec := deps.Executor
-	if exec == nil {
-		s.dryRun, err = NewDryRun(cfg.DryRunLog, store, cfg, set, s.log)
+	s.dryRun, err = NewDryRun(cfg.DryRunLog, store, cfg, set, s.log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	var exec incident.Executor = s.dryRun
+	exec = NewActionsExecutor(store, cfg, set, s.silences, exec, s.log, s.now)
+	g, err := s.gatherer()
+	if err != nil {
+		_ = store.Close()
+		_ = s.dryRun.Close()
+		return nil, err
+	}
+	s.gather = g
+	exec = NewCorrelateExecutor(g, store, s.svc, set, exec, s.log)
+	if !cfg.Jira.DryRun {
+		jc, err := NewJiraClient(cfg)
 		if err != nil {
-			store.Close()
+			_ = store.Close()
+			_ = s.dryRun.Close()
 			return nil, err
 		}
-		exec = s.dryRun
-		exec = NewActionsExecutor(store, cfg, set, s.silences, exec, s.log, s.now)
-		g, err := s.gatherer()
-		if err != nil {
-			store.Close()
-			s.dryRun.Close()
-			return nil, err
-		}
-		s.gather = g
-		exec = NewCorrelateExecutor(g, store, s.svc, set, exec, s.log)
-		if !cfg.Jira.DryRun {
-			jc, err := NewJiraClient(cfg)
-			if err != nil {
-				store.Close()
-				s.dryRun.Close()
-				return nil, err
-			}
-			exec = NewJiraExecutor(jc, store, s.svc, cfg, set, exec, s.log, s.now)
-		}
-		if slackClient != nil {
-			exec = NewSlackExecutor(slackClient, store, s.svc, cfg, set, exec, s.log, s.now)
-		}
+		exec = NewJiraExecutor(jc, store, s.svc, cfg, set, exec, s.log, s.now)
+	}
+	if slackClient != nil {
+		exec = NewSlackExecutor(slackClient, store, s.svc, cfg, set, exec, s.log, s.now)
 	}
 	s.worker = incident.NewWorker(store, exec, incident.WorkerOptions{
 		Logger: s.log, Now: s.now, Observe: s.metrics.observeJob,
@@ -166,9 +160,6 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 	s.slack = newSlackSurface(s, directory)
 	return s, nil
 }
-
-// Store returns the store.
-func (s *Server) Store() incident.Store { return s.store }
 
 // Handler returns the HTTP surface.
 func (s *Server) Handler() http.Handler {
@@ -241,7 +232,7 @@ func (s *Server) Addr() string {
 // ShutdownGrace), stops the worker and closes the store. Pending jobs stay
 // for the next start.
 func (s *Server) Run(ctx context.Context) error {
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	addr, forced, err := ListenAddr(s.cfg)
 	if err != nil {
 		return err

@@ -390,7 +390,9 @@ func TestHealthAndMetrics(t *testing.T) {
 // A store that cannot commit answers 503, so that Alertmanager retries.
 func TestStoreDownIs503(t *testing.T) {
 	h := start(t, nil)
-	h.srv.Store().Close()
+	if err := bot.StoreOf(h.srv).Close(); err != nil {
+		t.Fatal(err)
+	}
 	r := h.post("/api/v1/alerts/alertmanager", fixture(t, "alertmanager/firing-high-error-rate.json"), nil)
 	eq(t, "status", r.code, http.StatusServiceUnavailable)
 	eq(t, "readyz", h.get("/readyz").code, http.StatusServiceUnavailable)

@@ -89,10 +89,7 @@ func TestSlackCommands(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			text := tc.text
-			if strings.Contains(text, "%s") {
-				text = strings.Replace(text, "%s", inc.ID, 1)
-			}
+			text := strings.Replace(tc.text, "%s", inc.ID, 1)
 			msg := f.command("UALICE", "CGENERAL", text)
 			if msg.ResponseType != tc.typ {
 				t.Errorf("response_type %q; want %q", msg.ResponseType, tc.typ)

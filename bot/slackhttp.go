@@ -355,8 +355,8 @@ type cachedAnswer struct {
 	ans  slackAnswer
 }
 
-func newAnswerCache(ttl time.Duration, max int, now func() time.Time) *answerCache {
-	return &answerCache{ttl: ttl, max: max, now: now, byKey: map[string]*cachedAnswer{}}
+func newAnswerCache(ttl time.Duration, most int, now func() time.Time) *answerCache {
+	return &answerCache{ttl: ttl, max: most, now: now, byKey: map[string]*cachedAnswer{}}
 }
 
 // claim looks key up. When it is new, claim records it (pending) and

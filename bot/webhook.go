@@ -38,7 +38,7 @@ type webhookResponse struct {
 // once (with Retry-After) when webhook.max_in_flight_bytes of bodies are
 // already in hand.
 func (s *Server) webhook(source incident.Source) http.Handler {
-	version := alertmanager.VersionAlertmanger
+	version := alertmanager.VersionAlertmanager
 	if source == incident.SourceGrafana {
 		version = alertmanager.VersionGrafana
 	}

@@ -231,7 +231,7 @@ func (g *Gatherer) Gather(ctx context.Context, in Input) (first *incident.Eviden
 // reason words a source's failure for the evidence: "timeout after 3s",
 // or the error.
 func reason(err error, start, now time.Time) string {
-	if err == context.DeadlineExceeded || strings.Contains(err.Error(), context.DeadlineExceeded.Error()) {
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), context.DeadlineExceeded.Error()) {
 		return "timeout after " + now.Sub(start).Round(time.Second).String()
 	}
 	msg := err.Error()

@@ -35,7 +35,7 @@ type slowTraces struct {
 	err    error
 }
 
-func (s slowTraces) FailingTraces(ctx context.Context, service string, _, _ time.Time, limit int) ([]incident.Trace, error) {
+func (s slowTraces) FailingTraces(ctx context.Context, _ string, _, _ time.Time, limit int) ([]incident.Trace, error) {
 	select {
 	case <-time.After(s.delay):
 	case <-ctx.Done():
@@ -50,7 +50,7 @@ func (s slowTraces) SearchURL(service string, _, _ time.Time) string {
 
 type boards struct{ err error }
 
-func (b boards) Dashboards(_ context.Context, r *rules.Rule, d rules.TemplateData, from, to time.Time) ([]incident.EvidenceLink, error) {
+func (b boards) Dashboards(_ context.Context, _ *rules.Rule, d rules.TemplateData, from, _ time.Time) ([]incident.EvidenceLink, error) {
 	if b.err != nil {
 		return nil, b.err
 	}

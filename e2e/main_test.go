@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 	warroomBin = filepath.Join(dir, "warroom")
 	buildErr = build(warroomBin)
 	code := m.Run()
-	os.RemoveAll(dir)
+	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
 

@@ -34,13 +34,13 @@ func startProcess(t *testing.T, name, logPath, bin string, args ...string) *proc
 	cmd.Stdout, cmd.Stderr = logf, logf
 	configureChild(cmd)
 	if err := cmd.Start(); err != nil {
-		logf.Close()
+		_ = logf.Close()
 		t.Fatalf("start %s: %v", name, err)
 	}
 	p := &process{name: name, logPath: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
-		logf.Close()
+		_ = logf.Close()
 		close(p.done)
 	}()
 	t.Cleanup(func() {

@@ -224,7 +224,7 @@ func TestWorkerRunAfterFailedOutcomeLooks(t *testing.T) {
 			const key = "slack.create_channel:INC-1"
 			var failedOutcomes atomic.Int64
 			once := sync.Once{}
-			rec := &recorder{block: func(ctx context.Context, j incident.Job) error {
+			rec := &recorder{block: func(_ context.Context, j incident.Job) error {
 				if j.Key == key {
 					// The outside call is made; then the store fails the
 					// commit of its outcome.

@@ -341,7 +341,7 @@ func CheckQueryTemplate(text string) error {
 			}
 		}
 	}
-	walk(t.Tree.Root)
+	walk(t.Root)
 	data := TemplateData{Service: "s", Env: "e", Rule: "r", Severity: "v", IncidentID: "i", Namespace: "n",
 		Revision: "0000000", TargetRevision: "0000000", Labels: labels, Annotations: annotations}
 	_, err = RenderQuery(text, data)

@@ -69,7 +69,9 @@ func TestCheckConfigReference(t *testing.T) {
 		t.Errorf("summary line missing:\n%s", out)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	os.WriteFile(bad, []byte("listen: 127.0.0.1:9095\nslack:\n  announce_chanel: x\n"), 0o600)
+	if err := os.WriteFile(bad, []byte("listen: 127.0.0.1:9095\nslack:\n  announce_chanel: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	code, _, stderr = runCLI(t, "check-config", bad)
 	if code != 1 || !strings.Contains(stderr, `bad.yaml:3: unknown key "announce_chanel" in slack`) {
 		t.Errorf("typo: exit %d, %q", code, stderr)
@@ -100,7 +102,9 @@ func TestSimulate(t *testing.T) {
 		t.Errorf("grafana under the reference rules: exit %d\n%s", code, out)
 	}
 	truncated := filepath.Join(t.TempDir(), "t.json")
-	os.WriteFile(truncated, []byte(`{"version":"4","status":"firing","alerts":[`), 0o600)
+	if err := os.WriteFile(truncated, []byte(`{"version":"4","status":"firing","alerts":[`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if code, _, stderr := runCLI(t, "simulate", truncated); code != 1 || !strings.Contains(stderr, "malformed JSON") {
 		t.Errorf("malformed payload: exit %d, %q", code, stderr)
 	}

@@ -44,7 +44,7 @@ func simulate(args []string, stdout io.Writer) error {
 	if err := json.Unmarshal(data, &msg); err != nil {
 		return fmt.Errorf("%s: malformed JSON: %w", rest[0], err)
 	}
-	source, version := incident.SourceAlertmanager, alertmanager.VersionAlertmanger
+	source, version := incident.SourceAlertmanager, alertmanager.VersionAlertmanager
 	if msg.Version == alertmanager.VersionGrafana {
 		source, version = incident.SourceGrafana, alertmanager.VersionGrafana
 	}

@@ -18,8 +18,8 @@ func lockFile(dbPath string) (*os.File, error) {
 		return nil, fmt.Errorf("sqlstore: lock %s: %w", dbPath, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("sqlstore: %s is in use by another warroom process (%v); SQLite allows one, use PostgreSQL for replicas", dbPath, err)
+		_ = f.Close()
+		return nil, fmt.Errorf("sqlstore: %s is in use by another warroom process (%w); SQLite allows one, use PostgreSQL for replicas", dbPath, err)
 	}
 	return f, nil
 }

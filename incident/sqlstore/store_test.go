@@ -379,7 +379,7 @@ func TestGroupCommit(t *testing.T) {
 					return errors.New("boom")
 				})
 				if err == nil || err.Error() != "boom" {
-					errs <- fmt.Errorf("failing writer got %v", err)
+					errs <- fmt.Errorf("failing writer got %w", err)
 				}
 			}()
 		}
@@ -756,7 +756,7 @@ func TestFailedWriterLeavesNoTrace(t *testing.T) {
 				err := s.Update(ctx, "r/service=pay", func(tx incident.Tx) error {
 					inc, err := tx.LockOpenIncident("r/service=pay")
 					if err != nil || inc == nil {
-						return fmt.Errorf("open incident: %v %v", inc, err)
+						return fmt.Errorf("open incident: %v %w", inc, err)
 					}
 					inc.State, inc.Title = incident.Acknowledged, "poisoned"
 					if err := tx.UpdateIncident(inc); err != nil {
@@ -820,12 +820,16 @@ func TestSQLiteOneProcess(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "in use by another warroom process") {
 		t.Fatalf("second open: %v", err)
 	}
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	s2, err := sqlstore.Open(context.Background(), sqlstore.SQLite, "file:"+path+"?cache=private", sqlstore.Options{})
 	if err != nil {
 		t.Fatalf("open after close: %v", err)
 	}
-	s2.Close()
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The same alert delivered many times at once (Alertmanager in HA mode)

@@ -464,10 +464,10 @@ func waitReady(url string, exited <-chan struct{}) error {
 // TestSilencesEndToEnd runs the client's whole story against the real
 // Alertmanager and against the fake, which must agree.
 func TestSilencesEndToEnd(t *testing.T) {
-	real := startAlertmanager(t)
+	live := startAlertmanager(t)
 	fake := amtest.New()
 	defer fake.Close()
-	for _, target := range []struct{ name, url string }{{"alertmanager", real}, {"amtest", fake.URL()}} {
+	for _, target := range []struct{ name, url string }{{"alertmanager", live}, {"amtest", fake.URL()}} {
 		t.Run(target.name, func(t *testing.T) {
 			client := alertmanager.NewSilenceClient(target.url, &http.Client{Timeout: 10 * time.Second})
 			ctx := context.Background()
@@ -529,7 +529,7 @@ func TestSilencesEndToEnd(t *testing.T) {
 // Alertmanager and to the fake and compares the answers: status, and the
 // message for refusals.
 func TestFakeAgreesWithAlertmanager(t *testing.T) {
-	real := startAlertmanager(t)
+	live := startAlertmanager(t)
 	fake := amtest.New()
 	defer fake.Close()
 
@@ -583,7 +583,7 @@ func TestFakeAgreesWithAlertmanager(t *testing.T) {
 		return resp.StatusCode, strings.TrimSpace(string(b))
 	}
 	for _, r := range requests {
-		rs, rb := send(real, r)
+		rs, rb := send(live, r)
 		fs, fb := send(fake.URL(), r)
 		if rs != fs {
 			t.Errorf("%s: alertmanager %d %s; amtest %d %s", r.name, rs, rb, fs, fb)

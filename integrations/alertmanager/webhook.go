@@ -57,13 +57,13 @@ type Alert struct {
 // Limits on what one payload may carry; beyond them it is refused (400)
 // rather than stored. Alertmanager's own payloads stay far below.
 const (
-	MaxAlerts          = 1000
-	MaxLabels          = 128 // per alert, for labels and annotations each
-	MaxNameLen         = 256
-	MaxValueLen        = 16 << 10
-	MaxFingerprintLen  = 128
-	VersionAlertmanger = "4"
-	VersionGrafana     = "1"
+	MaxAlerts           = 1000
+	MaxLabels           = 128 // per alert, for labels and annotations each
+	MaxNameLen          = 256
+	MaxValueLen         = 16 << 10
+	MaxFingerprintLen   = 128
+	VersionAlertmanager = "4"
+	VersionGrafana      = "1"
 )
 
 // earliest and latest bound plausible alert times: a year-0 startsAt is a

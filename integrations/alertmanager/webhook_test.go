@@ -25,7 +25,7 @@ func TestFixturesValidate(t *testing.T) {
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		version := alertmanager.VersionAlertmanger
+		version := alertmanager.VersionAlertmanager
 		if strings.Contains(f, "grafana") {
 			version = alertmanager.VersionGrafana
 		}
@@ -45,7 +45,7 @@ func TestNewerFieldsTolerated(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &m); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Validate(alertmanager.VersionAlertmanger); err != nil {
+	if err := m.Validate(alertmanager.VersionAlertmanager); err != nil {
 		t.Fatal(err)
 	}
 	if m.NotificationReason != "new_alerts" || m.RouteLabels["team"] != "payments" {

@@ -103,13 +103,6 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("grafana %s %s: HTTP %d: %s", e.Method, e.Path, e.Status, msg)
 }
 
-// NotFound reports a 404: the UID names no dashboard (or the token's
-// organisation has none by that UID).
-func NotFound(err error) bool {
-	var ge *Error
-	return errors.As(err, &ge) && ge.Status == http.StatusNotFound
-}
-
 // Permanent reports a refusal retrying cannot fix: a 4xx other than 408 and
 // 429 (a bad token, a token without access, an unknown UID), or a call
 // the Client cannot make (ErrNoToken, a bad base URL).

@@ -175,10 +175,9 @@ func TestErrors(t *testing.T) {
 		status    int
 		message   string
 		permanent bool
-		notFound  bool
 		retry     time.Duration
 	}{
-		{name: "unknown uid", token: grafanatest.Token, uid: "nope", status: 404, message: "Dashboard not found", permanent: true, notFound: true},
+		{name: "unknown uid", token: grafanatest.Token, uid: "nope", status: 404, message: "Dashboard not found", permanent: true},
 		{name: "bad token", token: "glsa_wrong", uid: "payments", status: 401, message: "Invalid API key", permanent: true},
 		{name: "no access", token: grafanatest.Token, uid: "secret", status: 403, message: "Access denied to this dashboard", permanent: true},
 		{name: "grafana 500", token: grafanatest.Token, uid: "payments", fault: &grafanatest.Fault{Status: 500}, status: 500, message: "Internal Server Error"},
@@ -203,9 +202,6 @@ func TestErrors(t *testing.T) {
 			}
 			if got := grafana.Permanent(err); got != tt.permanent {
 				t.Errorf("Permanent = %v, want %v", got, tt.permanent)
-			}
-			if got := grafana.NotFound(err); got != tt.notFound {
-				t.Errorf("NotFound = %v, want %v", got, tt.notFound)
 			}
 			if got, _ := grafana.RetryAfter(err); got != tt.retry {
 				t.Errorf("RetryAfter = %v, want %v", got, tt.retry)
@@ -319,7 +315,7 @@ func TestNotJSON(t *testing.T) {
 
 func newHTMLServer(t *testing.T) string {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte("<html><body>Sign in</body></html>"))
 	}))

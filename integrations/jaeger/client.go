@@ -90,12 +90,6 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("jaeger GET %s: HTTP %d: %s", e.Path, e.Status, e.Message)
 }
 
-// Temporary reports a failure that asking again later may not meet: a
-// 5xx, 429 or 408.
-func (e *Error) Temporary() bool {
-	return e.Status >= 500 || e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout
-}
-
 // absentError reports that the query service does not serve the API asked
 // at all: it answered with its UI page, a plain 404, 405 or 501.
 type absentError struct {
@@ -150,7 +144,9 @@ func (c *Client) FailingTraces(ctx context.Context, service string, start, end t
 		}
 		if err != nil {
 			if len(absent) > 0 {
-				return nil, fmt.Errorf("jaeger: failing traces of %q: %w (%v)", service, err, errors.Join(absent...))
+				// Only err is the cause; the APIs found absent are context and
+				// must not change how the failure is classified.
+				return nil, fmt.Errorf("jaeger: failing traces of %q: %w (%v)", service, err, errors.Join(absent...)) //nolint:errorlint // see above
 			}
 			return nil, fmt.Errorf("jaeger: failing traces of %q: %w", service, err)
 		}

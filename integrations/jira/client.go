@@ -124,7 +124,7 @@ func Permanent(err error) bool {
 		je.Status != http.StatusRequestTimeout
 }
 
-// Outcome unknown reports a failure after which the call may or may not
+// OutcomeUnknown reports a failure after which the call may or may not
 // have taken effect: a 5xx or no answer at all.
 func OutcomeUnknown(err error) bool {
 	if err == nil {

@@ -279,7 +279,7 @@ func TestBadAnswers(t *testing.T) {
 		"no status": `{"data":{}}`,
 		"200 error": `{"status":"error","errorType":"execution","error":"boom"}`,
 	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = w.Write([]byte(body))
 		}))
 		c, err := prometheus.New(srv.URL, nil)

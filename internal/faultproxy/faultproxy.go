@@ -73,7 +73,7 @@ func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for c := range p.conns {
-		c.Close()
+		_ = c.Close()
 	}
 }
 
@@ -115,7 +115,7 @@ func (p *Proxy) track(c net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		c.Close()
+		_ = c.Close()
 		return false
 	}
 	p.conns[c] = true
@@ -126,7 +126,7 @@ func (p *Proxy) untrack(c net.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.conns, c)
-	c.Close()
+	_ = c.Close()
 }
 
 func (p *Proxy) accept() {
@@ -163,8 +163,8 @@ func (p *Proxy) serve(client net.Conn) {
 	go p.pipe(server, client, done)
 	go p.pipe(client, server, done)
 	<-done // one side ended: end both
-	client.Close()
-	server.Close()
+	_ = client.Close()
+	_ = server.Close()
 }
 
 // pipe copies src to dst, holding each chunk while the proxy is paused.

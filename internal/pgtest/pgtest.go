@@ -46,7 +46,7 @@ func Fresh(t testing.TB) string {
 	}
 	t.Cleanup(func() {
 		_, _ = db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		db.Close()
+		_ = db.Close()
 	})
 	sep := "?"
 	if strings.Contains(DSN(), "?") {

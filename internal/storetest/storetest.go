@@ -38,7 +38,7 @@ func (b Backend) Open(t testing.TB, dsn string) *sqlstore.Store {
 	if err != nil {
 		t.Fatalf("open %s: %v", b.Driver, err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
@@ -103,7 +103,7 @@ func FailCommits(t testing.TB, driver, dsn, table string) *CommitFault {
 	if err != nil {
 		t.Fatalf("FailCommits: open %s: %v", driver, err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	for _, s := range stmts {
 		if _, err := db.Exec(s); err != nil && !strings.Contains(err.Error(), "already exists") {
 			t.Fatalf("FailCommits: %v", err)

@@ -193,7 +193,7 @@ func validateMatchers(ms []Matcher) error {
 		}
 		if m.IsRegex {
 			if _, err := regexp.Compile(m.Value); err != nil {
-				return fmt.Errorf("invalid label matcher %d: invalid regular expression %q: %v", i, m.Value, err)
+				return fmt.Errorf("invalid label matcher %d: invalid regular expression %q: %w", i, m.Value, err)
 			}
 		}
 		allMatchEmpty = allMatchEmpty && matchesEmpty(m)

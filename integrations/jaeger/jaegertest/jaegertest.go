@@ -45,20 +45,20 @@ const (
 type Params int
 
 const (
-	// CurrentParams: Jaeger 2.x as of 2026 (query_parser.go,
+	// CurrentParams is Jaeger 2.x as of 2026 (query_parser.go,
 	// param_resolver.go): camelCase names first (query.serviceName,
 	// query.startTimeMin, query.startTimeMax, query.searchDepth, …), the
 	// snake_case ones as deprecated aliases (answered with Deprecation,
 	// Sunset, Link and Deprecated-Params headers), and query.attributes
 	// honoured.
 	CurrentParams Params = iota
-	// SnakeCaseParams: the hand-written gateway (jaeger#5054, December
+	// SnakeCaseParams is the hand-written gateway (jaeger#5054, December
 	// 2023) in the releases before camelCase (http_gateway.go): only
 	// query.service_name, query.start_time_min, query.start_time_max,
 	// query.num_traces, …, and query.attributes silently ignored, so
 	// passing traces come back with failing ones.
 	SnakeCaseParams
-	// CamelCaseParams: after the snake_case aliases are removed, announced
+	// CamelCaseParams is the gateway after the snake_case aliases are removed, announced
 	// for Jaeger v2.20.0 (deprecation.go): only the camelCase names.
 	CamelCaseParams
 )

@@ -529,7 +529,7 @@ func TestTransitions(t *testing.T) {
 				t.Errorf("after Reopen: %s/%q, want To Do and no resolution", is.Status, is.Resolution)
 			}
 			// Resolved as Won't Do, straight from To Do, with a comment.
-			resp, err = c.Issue.DoTransitionWithPayload("OPS-1", map[string]any{
+			_, err = c.Issue.DoTransitionWithPayload("OPS-1", map[string]any{
 				"transition": map[string]any{"id": done},
 				"fields":     map[string]any{"resolution": map[string]any{"name": "Won't Do"}},
 				"update":     map[string]any{"comment": []any{map[string]any{"add": map[string]any{"body": "false alarm"}}}},
@@ -811,7 +811,9 @@ func TestSearchLag(t *testing.T) {
 		t.Errorf("GET right after create: %v", err)
 	}
 	var id int
-	fmt.Sscan(created.ID, &id)
+	if _, err := fmt.Sscan(created.ID, &id); err != nil {
+		t.Fatalf("issue id %q: %v", created.ID, err)
+	}
 	if issues, _, _ := c.Issue.SearchV2JQL(jql, &jira.SearchOptionsV2{Fields: []string{"key"}, ReconcileIssues: []int{id}}); len(issues) != 1 {
 		t.Errorf("with reconcileIssues: %d issues, want 1", len(issues))
 	}

@@ -546,7 +546,7 @@ func (s *Server) newChannel(name string, private bool) *channel {
 }
 
 // newTS returns a message timestamp later than every one before it, in
-// Slack's "seconds.microseconds" form: 1700000000.000100, 1700000000.000200, …
+// Slack's "seconds.microseconds" form: 1700000000.000100, 1700000000.000200, and so on.
 func (s *Server) newTS() string {
 	s.lastTS++
 	return fmt.Sprintf("%d.%06d", 1700000000+s.lastTS/10000, s.lastTS%10000*100)

@@ -1,0 +1,7 @@
+package bot
+
+import "github.com/warroom/warroom/incident"
+
+// StoreOf returns a Server's store, for the tests of package bot_test that
+// break it or read it directly; production code has no use for it.
+func StoreOf(s *Server) incident.Store { return s.store }
