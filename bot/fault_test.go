@@ -91,7 +91,9 @@ func TestWebhookBytesBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := fixture(t, "alertmanager/firing-high-error-rate.json")
-	deadline := time.Now().Add(10 * time.Second)
+	// Generous: on a loaded machine the slow request's handler may start
+	// late (the wait is on the state, not a fixed sleep).
+	deadline := time.Now().Add(60 * time.Second)
 	var busy reply
 	for {
 		req, _ := http.NewRequest(http.MethodPost, h.base+"/api/v1/alerts/alertmanager", strings.NewReader(string(good)))

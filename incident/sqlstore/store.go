@@ -327,12 +327,12 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 		return nil, fmt.Errorf("sqlstore: unknown driver %q (want sqlite or postgres)", driver)
 	}
 	if err := s.write.PingContext(ctx); err != nil {
-		s.closeDBs()
+		_ = s.closeDBs() // the connect error is the one to report
 		return nil, fmt.Errorf("sqlstore: connect %s: %w", driver, redactErr(err))
 	}
 	if !opts.NoMigrate {
 		if err := s.Migrate(ctx); err != nil {
-			s.closeDBs()
+			_ = s.closeDBs() // the migration error is the one to report
 			return nil, err
 		}
 	}
@@ -698,10 +698,11 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeDBs() error {
+	var err error
 	for _, st := range s.stmts {
-		st.Close()
+		err = errors.Join(err, st.Close())
 	}
-	err := s.write.Close()
+	err = errors.Join(err, s.write.Close())
 	if s.ckpt != nil {
 		err = errors.Join(err, s.ckpt.Close())
 	}
@@ -1044,7 +1045,7 @@ func (s *Store) resetWriter() {
 		return
 	}
 	for _, st := range s.stmts {
-		st.Close()
+		_ = st.Close() // a statement of a connection being dropped
 	}
 	clear(s.stmts)
 	clear(s.unprepared)
