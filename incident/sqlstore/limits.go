@@ -59,8 +59,11 @@ func (t *txn) NoteWarRoom(incidentID string, at time.Time) error {
 }
 
 // TimelinePage implements incident.Store. The timeline's order is (at,
-// id), so the page goes on after the cursor event's place in it.
+// id), so the page goes on after the cursor event's place in it; limit 0
+// means the rest of the timeline.
 func (s *Store) TimelinePage(ctx context.Context, incidentID string, after int64, limit int) ([]incident.Event, error) {
+	ctx, cancel := s.readCtx(ctx)
+	defer cancel()
 	var at int64
 	if after > 0 {
 		err := s.read.QueryRowContext(ctx, s.rebind(`SELECT at FROM events WHERE id = ? AND incident_id = ?`), after, incidentID).Scan(&at)

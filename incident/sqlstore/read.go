@@ -202,27 +202,9 @@ func (s *Store) CountAlerts(ctx context.Context, incidentID string) (total, firi
 	return total, firing, nil
 }
 
-// Timeline implements incident.Store.
+// Timeline implements incident.Store: the whole timeline, in order.
 func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Event, error) {
-	ctx, cancel := s.readCtx(ctx)
-	defer cancel()
-	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id, incident_id, at, kind, actor, text FROM events WHERE incident_id = ? ORDER BY at, id`), incidentID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: timeline: %w", err)
-	}
-	defer rows.Close()
-	out := []incident.Event{}
-	for rows.Next() {
-		var e incident.Event
-		var at int64
-		var kind string
-		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &kind, &e.Actor, &e.Text); err != nil {
-			return nil, fmt.Errorf("sqlstore: timeline: %w", err)
-		}
-		e.At, e.Kind = fromNanos(at), incident.EventKind(kind)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.TimelinePage(ctx, incidentID, 0, 0)
 }
 
 // Jobs implements incident.Store.
