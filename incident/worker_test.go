@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/incident/sqlstore"
 	"github.com/warroom/warroom/internal/storetest"
 )
 
@@ -36,6 +37,22 @@ func openWarRoom(t *testing.T, svc *incident.Service, service string) {
 			Labels: map[string]string{"alertname": "HighErrorRate", "service": service}, StartsAt: time.Now()}}}
 	if _, err := svc.Ingest(context.Background(), d); err != nil {
 		t.Fatalf("ingest: %v", err)
+	}
+}
+
+// onWarRoom runs fn on each store, in parallel, with a war room opened for
+// the service pay (INC-1) and its opening steps due.
+func onWarRoom(t *testing.T, fn func(t *testing.T, b storetest.Backend, dsn string, s *sqlstore.Store, svc *incident.Service)) {
+	t.Parallel()
+	for _, b := range storetest.Backends {
+		t.Run(b.Driver, func(t *testing.T) {
+			t.Parallel()
+			dsn := b.DSN(t)
+			s := b.Open(t, dsn)
+			svc := incident.NewService(s, warRoomRules{}, incident.Options{})
+			openWarRoom(t, svc, "pay")
+			fn(t, b, dsn, s, svc)
+		})
 	}
 }
 
@@ -167,88 +184,72 @@ func allDone(t *testing.T, s incident.Store, id string, want int) func() bool {
 // would run them beside the next claim, each as a "first" run. Once
 // commits succeed again every job runs exactly once, as a first run.
 func TestWorkerRunsOnlyCommittedClaims(t *testing.T) {
-	t.Parallel()
-	for _, b := range storetest.Backends {
-		t.Run(b.Driver, func(t *testing.T) {
-			t.Parallel()
-			dsn := b.DSN(t)
-			s := b.Open(t, dsn)
-			svc := incident.NewService(s, warRoomRules{}, incident.Options{})
-			openWarRoom(t, svc, "pay")
-			fault := storetest.FailCommits(t, b.Driver, dsn, "jobs")
-			fault.On(t)
+	onWarRoom(t, func(t *testing.T, b storetest.Backend, dsn string, s *sqlstore.Store, _ *incident.Service) {
+		fault := storetest.FailCommits(t, b.Driver, dsn, "jobs")
+		fault.On(t)
 
-			var failedClaims atomic.Int64
-			rec := &recorder{}
-			w := incident.NewWorker(s, rec, incident.WorkerOptions{Poll: 10 * time.Millisecond,
-				Logger: slog.New(logCounter{prefix: "claim jobs", n: &failedClaims})})
-			startWorker(t, w)
-			waitUntil(t, 10*time.Second, "three claims to fail at commit", func() bool { return failedClaims.Load() >= 3 })
-			if runs := rec.all(); len(runs) != 0 {
-				t.Fatalf("jobs ran although their claim did not commit: %+v", runs)
-			}
+		var failedClaims atomic.Int64
+		rec := &recorder{}
+		w := incident.NewWorker(s, rec, incident.WorkerOptions{Poll: 10 * time.Millisecond,
+			Logger: slog.New(logCounter{prefix: "claim jobs", n: &failedClaims})})
+		startWorker(t, w)
+		waitUntil(t, 10*time.Second, "three claims to fail at commit", func() bool { return failedClaims.Load() >= 3 })
+		if runs := rec.all(); len(runs) != 0 {
+			t.Fatalf("jobs ran although their claim did not commit: %+v", runs)
+		}
 
-			fault.Off(t)
-			// The three opening steps and the six they cause.
-			waitUntil(t, 20*time.Second, "every step of the war room done", allDone(t, s, "INC-1", 9))
-			for key, j := range jobStates(t, s, "INC-1") {
-				if n := rec.ran(key); n != 1 {
-					t.Errorf("%s ran %d times, want once", key, n)
-				}
-				if j.Attempt != 1 {
-					t.Errorf("%s finished at attempt %d, want 1", key, j.Attempt)
-				}
+		fault.Off(t)
+		// The three opening steps and the six they cause.
+		waitUntil(t, 20*time.Second, "every step of the war room done", allDone(t, s, "INC-1", 9))
+		for key, j := range jobStates(t, s, "INC-1") {
+			if n := rec.ran(key); n != 1 {
+				t.Errorf("%s ran %d times, want once", key, n)
 			}
-			for _, r := range rec.all() {
-				if !r.firstRun || r.attempt != 1 {
-					t.Errorf("run %+v: want a first run", r)
-				}
+			if j.Attempt != 1 {
+				t.Errorf("%s finished at attempt %d, want 1", key, j.Attempt)
 			}
-		})
-	}
+		}
+		for _, r := range rec.all() {
+			if !r.firstRun || r.attempt != 1 {
+				t.Errorf("run %+v: want a first run", r)
+			}
+		}
+	})
 }
 
 // A commit that fails after a step reached the outside (the outcome could
 // not be recorded) makes the next run look for what it made: the run is
 // not a first run.
 func TestWorkerRunAfterFailedOutcomeLooks(t *testing.T) {
-	t.Parallel()
-	for _, b := range storetest.Backends {
-		t.Run(b.Driver, func(t *testing.T) {
-			t.Parallel()
-			dsn := b.DSN(t)
-			s := b.Open(t, dsn)
-			svc := incident.NewService(s, warRoomRules{}, incident.Options{})
-			openWarRoom(t, svc, "pay")
-			fault := storetest.FailCommits(t, b.Driver, dsn, "jobs")
-			const key = "slack.create_channel:INC-1"
-			var failedOutcomes atomic.Int64
-			once := sync.Once{}
-			rec := &recorder{block: func(_ context.Context, j incident.Job) error {
-				if j.Key == key {
-					// The outside call is made; then the store fails the
-					// commit of its outcome.
-					once.Do(func() { fault.On(t) })
-				}
-				return nil
-			}}
-			w := incident.NewWorker(s, rec, incident.WorkerOptions{Poll: 10 * time.Millisecond, Lease: 600 * time.Millisecond,
-				Logger: slog.New(logCounter{prefix: "record job outcome", job: key, n: &failedOutcomes})})
-			startWorker(t, w)
-			waitUntil(t, 10*time.Second, "the outcome's commit to fail", func() bool { return failedOutcomes.Load() >= 1 })
-			fault.Off(t)
-			waitUntil(t, 20*time.Second, "every step of the war room done", allDone(t, s, "INC-1", 9))
-			var runs []run
-			for _, r := range rec.all() {
-				if r.key == key {
-					runs = append(runs, r)
-				}
+	onWarRoom(t, func(t *testing.T, b storetest.Backend, dsn string, s *sqlstore.Store, _ *incident.Service) {
+		fault := storetest.FailCommits(t, b.Driver, dsn, "jobs")
+		const key = "slack.create_channel:INC-1"
+		var failedOutcomes atomic.Int64
+		once := sync.Once{}
+		rec := &recorder{block: func(_ context.Context, j incident.Job) error {
+			if j.Key == key {
+				// The outside call is made; then the store fails the
+				// commit of its outcome.
+				once.Do(func() { fault.On(t) })
 			}
-			if len(runs) != 2 || !runs[0].firstRun || runs[1].firstRun || runs[1].attempt != 2 {
-				t.Fatalf("runs of %s: %+v; want a first run, then one that looks (attempt 2)", key, runs)
+			return nil
+		}}
+		w := incident.NewWorker(s, rec, incident.WorkerOptions{Poll: 10 * time.Millisecond, Lease: 600 * time.Millisecond,
+			Logger: slog.New(logCounter{prefix: "record job outcome", job: key, n: &failedOutcomes})})
+		startWorker(t, w)
+		waitUntil(t, 10*time.Second, "the outcome's commit to fail", func() bool { return failedOutcomes.Load() >= 1 })
+		fault.Off(t)
+		waitUntil(t, 20*time.Second, "every step of the war room done", allDone(t, s, "INC-1", 9))
+		var runs []run
+		for _, r := range rec.all() {
+			if r.key == key {
+				runs = append(runs, r)
 			}
-		})
-	}
+		}
+		if len(runs) != 2 || !runs[0].firstRun || runs[1].firstRun || runs[1].attempt != 2 {
+			t.Fatalf("runs of %s: %+v; want a first run, then one that looks (attempt 2)", key, runs)
+		}
+	})
 }
 
 // partitioned is a store that a worker cannot reach while cut is set: its
@@ -270,152 +271,131 @@ func (p *partitioned) Update(ctx context.Context, key string, fn func(incident.T
 // a run that looks for what the first made, and the first run, when its
 // hung call returns and the partition heals, cannot write a thing.
 func TestWorkerLostLeaseFailsOver(t *testing.T) {
-	t.Parallel()
-	for _, b := range storetest.Backends {
-		t.Run(b.Driver, func(t *testing.T) {
-			t.Parallel()
-			s := b.Open(t, b.DSN(t))
-			svc := incident.NewService(s, warRoomRules{}, incident.Options{})
-			openWarRoom(t, svc, "pay")
-			const key = "slack.create_channel:INC-1"
-			const lease = time.Second
+	onWarRoom(t, func(t *testing.T, _ storetest.Backend, _ string, s *sqlstore.Store, svc *incident.Service) {
+		const key = "slack.create_channel:INC-1"
+		const lease = time.Second
 
-			started, release := make(chan struct{}), make(chan struct{})
-			type afterRelease struct {
-				cause    error
-				writeErr error
+		started, release := make(chan struct{}), make(chan struct{})
+		type afterRelease struct {
+			cause    error
+			writeErr error
+		}
+		outcome := make(chan afterRelease, 1)
+		storeA := &partitioned{Store: s}
+		svcA := incident.NewService(storeA, warRoomRules{}, incident.Options{})
+		a := &recorder{block: func(ctx context.Context, j incident.Job) error {
+			if j.Key != key {
+				return nil
 			}
-			outcome := make(chan afterRelease, 1)
-			storeA := &partitioned{Store: s}
-			svcA := incident.NewService(storeA, warRoomRules{}, incident.Options{})
-			a := &recorder{block: func(ctx context.Context, j incident.Job) error {
-				if j.Key != key {
-					return nil
-				}
-				close(started)
-				<-release               // a call that hangs and ignores cancellation
-				storeA.cut.Store(false) // and the partition heals
-				_, err := svcA.RecordStep(context.WithoutCancel(ctx), j.IncidentID, func(*incident.Incident) (string, error) {
-					return "channel made by the run that lost its lease", nil
-				})
-				outcome <- afterRelease{context.Cause(ctx), err}
-				return err
-			}}
-			stopA := startWorker(t, incident.NewWorker(storeA, a, incident.WorkerOptions{Poll: 10 * time.Millisecond, Lease: lease}))
-			var releaseOnce sync.Once
-			unblock := func() { releaseOnce.Do(func() { close(release) }) }
-			t.Cleanup(unblock) // before stopA's cleanup, should the test fail early
-			<-started
-			storeA.cut.Store(true)
+			close(started)
+			<-release               // a call that hangs and ignores cancellation
+			storeA.cut.Store(false) // and the partition heals
+			_, err := svcA.RecordStep(context.WithoutCancel(ctx), j.IncidentID, func(*incident.Incident) (string, error) {
+				return "channel made by the run that lost its lease", nil
+			})
+			outcome <- afterRelease{context.Cause(ctx), err}
+			return err
+		}}
+		stopA := startWorker(t, incident.NewWorker(storeA, a, incident.WorkerOptions{Poll: 10 * time.Millisecond, Lease: lease}))
+		var releaseOnce sync.Once
+		unblock := func() { releaseOnce.Do(func() { close(release) }) }
+		t.Cleanup(unblock) // before stopA's cleanup, should the test fail early
+		<-started
+		storeA.cut.Store(true)
 
-			bRec := &recorder{block: func(ctx context.Context, j incident.Job) error {
-				if j.Key != key {
-					return nil
-				}
-				_, err := svc.RecordStep(ctx, j.IncidentID, func(*incident.Incident) (string, error) {
-					return "channel made by the run that took over", nil
-				})
-				return err
-			}}
-			cut := time.Now()
-			startWorker(t, incident.NewWorker(s, bRec, incident.WorkerOptions{Poll: 10 * time.Millisecond, Lease: lease}))
-			waitUntil(t, 10*time.Second, "the other worker to take the job", func() bool { return bRec.ran(key) == 1 })
-			t.Logf("taken over %s after the heartbeats stopped (lease %s)", time.Since(cut).Round(time.Millisecond), lease)
-			if r := bRec.all(); r[len(r)-1].key == key && r[len(r)-1].firstRun {
-				t.Errorf("the run that took over is a first run: it would not look for what the first made")
+		bRec := &recorder{block: func(ctx context.Context, j incident.Job) error {
+			if j.Key != key {
+				return nil
 			}
-			unblock()
-			got := <-outcome
-			if !errors.Is(got.cause, incident.ErrLeaseLost) {
-				t.Errorf("the first run's context: cause %v, want ErrLeaseLost", got.cause)
+			_, err := svc.RecordStep(ctx, j.IncidentID, func(*incident.Incident) (string, error) {
+				return "channel made by the run that took over", nil
+			})
+			return err
+		}}
+		cut := time.Now()
+		startWorker(t, incident.NewWorker(s, bRec, incident.WorkerOptions{Poll: 10 * time.Millisecond, Lease: lease}))
+		waitUntil(t, 10*time.Second, "the other worker to take the job", func() bool { return bRec.ran(key) == 1 })
+		t.Logf("taken over %s after the heartbeats stopped (lease %s)", time.Since(cut).Round(time.Millisecond), lease)
+		if r := bRec.all(); r[len(r)-1].key == key && r[len(r)-1].firstRun {
+			t.Errorf("the run that took over is a first run: it would not look for what the first made")
+		}
+		unblock()
+		got := <-outcome
+		if !errors.Is(got.cause, incident.ErrLeaseLost) {
+			t.Errorf("the first run's context: cause %v, want ErrLeaseLost", got.cause)
+		}
+		if !errors.Is(got.writeErr, incident.ErrLeaseLost) {
+			t.Errorf("the first run's write after losing its lease: %v, want ErrLeaseLost", got.writeErr)
+		}
+		stopA()
+		waitUntil(t, 10*time.Second, "the job done", func() bool { return jobStates(t, s, "INC-1")[key].State == incident.JobDone })
+		tl, _ := s.Timeline(context.Background(), "INC-1")
+		var steps []string
+		for _, e := range tl {
+			if strings.HasPrefix(e.Text, "channel made") {
+				steps = append(steps, e.Text)
 			}
-			if !errors.Is(got.writeErr, incident.ErrLeaseLost) {
-				t.Errorf("the first run's write after losing its lease: %v, want ErrLeaseLost", got.writeErr)
-			}
-			stopA()
-			waitUntil(t, 10*time.Second, "the job done", func() bool { return jobStates(t, s, "INC-1")[key].State == incident.JobDone })
-			tl, _ := s.Timeline(context.Background(), "INC-1")
-			var steps []string
-			for _, e := range tl {
-				if strings.HasPrefix(e.Text, "channel made") {
-					steps = append(steps, e.Text)
-				}
-			}
-			if fmt.Sprint(steps) != "[channel made by the run that took over]" {
-				t.Errorf("timeline steps %q, want only the run that took over", steps)
-			}
-		})
-	}
+		}
+		if fmt.Sprint(steps) != "[channel made by the run that took over]" {
+			t.Errorf("timeline steps %q, want only the run that took over", steps)
+		}
+	})
 }
 
 // On shutdown a running job gets ShutdownGrace, then it is cancelled and
 // its lease released: the next worker runs it at once, as a run that
 // looks for what the cut one made.
 func TestWorkerShutdownReleasesLeases(t *testing.T) {
-	t.Parallel()
-	for _, b := range storetest.Backends {
-		t.Run(b.Driver, func(t *testing.T) {
-			t.Parallel()
-			s := b.Open(t, b.DSN(t))
-			svc := incident.NewService(s, warRoomRules{}, incident.Options{})
-			openWarRoom(t, svc, "pay")
-			const key = "slack.create_channel:INC-1"
-			started := make(chan struct{})
-			first := &recorder{block: func(ctx context.Context, j incident.Job) error {
-				if j.Key != key {
-					return nil
-				}
-				close(started)
-				<-ctx.Done()
-				return ctx.Err()
-			}}
-			stop := startWorker(t, incident.NewWorker(s, first, incident.WorkerOptions{Poll: 10 * time.Millisecond,
-				Lease: time.Hour, ShutdownGrace: 50 * time.Millisecond}))
-			<-started
-			stop()
-			st := jobStates(t, s, "INC-1")[key]
-			if st.State != incident.JobPending || st.Attempt != 1 {
-				t.Fatalf("job cut short by the shutdown: %+v; want available again (lease released), attempt 1 spent", st)
+	onWarRoom(t, func(t *testing.T, _ storetest.Backend, _ string, s *sqlstore.Store, svc *incident.Service) {
+		const key = "slack.create_channel:INC-1"
+		started := make(chan struct{})
+		first := &recorder{block: func(ctx context.Context, j incident.Job) error {
+			if j.Key != key {
+				return nil
 			}
-			second := &recorder{}
-			startWorker(t, incident.NewWorker(s, second, incident.WorkerOptions{Poll: 10 * time.Millisecond, Lease: time.Hour}))
-			waitUntil(t, 10*time.Second, "the released job to run again", func() bool { return second.ran(key) == 1 })
-			for _, r := range second.all() {
-				if r.key == key && (r.firstRun || r.attempt != 2) {
-					t.Errorf("run after the release: %+v; want attempt 2, not a first run", r)
-				}
+			close(started)
+			<-ctx.Done()
+			return ctx.Err()
+		}}
+		stop := startWorker(t, incident.NewWorker(s, first, incident.WorkerOptions{Poll: 10 * time.Millisecond,
+			Lease: time.Hour, ShutdownGrace: 50 * time.Millisecond}))
+		<-started
+		stop()
+		st := jobStates(t, s, "INC-1")[key]
+		if st.State != incident.JobPending || st.Attempt != 1 {
+			t.Fatalf("job cut short by the shutdown: %+v; want available again (lease released), attempt 1 spent", st)
+		}
+		second := &recorder{}
+		startWorker(t, incident.NewWorker(s, second, incident.WorkerOptions{Poll: 10 * time.Millisecond, Lease: time.Hour}))
+		waitUntil(t, 10*time.Second, "the released job to run again", func() bool { return second.ran(key) == 1 })
+		for _, r := range second.all() {
+			if r.key == key && (r.firstRun || r.attempt != 2) {
+				t.Errorf("run after the release: %+v; want attempt 2, not a first run", r)
 			}
-		})
-	}
+		}
+	})
 }
 
 // An outside API whose error text holds a NUL (which the store refuses as
 // bad input) still has the job's outcome recorded, NUL dropped.
 func TestWorkerRecordsErrorsWithNUL(t *testing.T) {
-	t.Parallel()
-	for _, b := range storetest.Backends {
-		t.Run(b.Driver, func(t *testing.T) {
-			t.Parallel()
-			s := b.Open(t, b.DSN(t))
-			svc := incident.NewService(s, warRoomRules{}, incident.Options{})
-			openWarRoom(t, svc, "pay")
-			const key = "slack.create_channel:INC-1"
-			rec := &recorder{block: func(_ context.Context, j incident.Job) error {
-				if j.Key == key {
-					return incident.Permanent(errors.New("slack said: bad\x00name"))
-				}
-				return nil
-			}}
-			startWorker(t, incident.NewWorker(s, rec, incident.WorkerOptions{Poll: 10 * time.Millisecond}))
-			waitUntil(t, 10*time.Second, "the failure recorded", func() bool {
-				return jobStates(t, s, "INC-1")[key].State == incident.JobFailed
-			})
-			if st := jobStates(t, s, "INC-1")[key]; st.LastError != "slack said: badname" {
-				t.Errorf("recorded error %q, want the text without its NUL", st.LastError)
+	onWarRoom(t, func(t *testing.T, _ storetest.Backend, _ string, s *sqlstore.Store, svc *incident.Service) {
+		const key = "slack.create_channel:INC-1"
+		rec := &recorder{block: func(_ context.Context, j incident.Job) error {
+			if j.Key == key {
+				return incident.Permanent(errors.New("slack said: bad\x00name"))
 			}
-			if n := rec.ran(key); n != 1 {
-				t.Errorf("%s ran %d times, want once", key, n)
-			}
+			return nil
+		}}
+		startWorker(t, incident.NewWorker(s, rec, incident.WorkerOptions{Poll: 10 * time.Millisecond}))
+		waitUntil(t, 10*time.Second, "the failure recorded", func() bool {
+			return jobStates(t, s, "INC-1")[key].State == incident.JobFailed
 		})
-	}
+		if st := jobStates(t, s, "INC-1")[key]; st.LastError != "slack said: badname" {
+			t.Errorf("recorded error %q, want the text without its NUL", st.LastError)
+		}
+		if n := rec.ran(key); n != 1 {
+			t.Errorf("%s ran %d times, want once", key, n)
+		}
+	})
 }
