@@ -346,7 +346,7 @@ func TestWorkerLostLeaseFailsOver(t *testing.T) {
 // its lease released: the next worker runs it at once, as a run that
 // looks for what the cut one made.
 func TestWorkerShutdownReleasesLeases(t *testing.T) {
-	onWarRoom(t, func(t *testing.T, _ storetest.Backend, _ string, s *sqlstore.Store, svc *incident.Service) {
+	onWarRoom(t, func(t *testing.T, _ storetest.Backend, _ string, s *sqlstore.Store, _ *incident.Service) {
 		const key = "slack.create_channel:INC-1"
 		started := make(chan struct{})
 		first := &recorder{block: func(ctx context.Context, j incident.Job) error {
@@ -379,7 +379,7 @@ func TestWorkerShutdownReleasesLeases(t *testing.T) {
 // An outside API whose error text holds a NUL (which the store refuses as
 // bad input) still has the job's outcome recorded, NUL dropped.
 func TestWorkerRecordsErrorsWithNUL(t *testing.T) {
-	onWarRoom(t, func(t *testing.T, _ storetest.Backend, _ string, s *sqlstore.Store, svc *incident.Service) {
+	onWarRoom(t, func(t *testing.T, _ storetest.Backend, _ string, s *sqlstore.Store, _ *incident.Service) {
 		const key = "slack.create_channel:INC-1"
 		rec := &recorder{block: func(_ context.Context, j incident.Job) error {
 			if j.Key == key {
