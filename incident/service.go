@@ -3,12 +3,7 @@ package incident
 import (
 	"context"
 	"fmt"
-	"maps"
-	"math"
 	"slices"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 )
 
@@ -61,45 +56,6 @@ type Service struct {
 	// last withheld, so that a storm's further alerts of it attach without
 	// counting the war rooms again (a lock across replicas) on each one.
 	withheld withheldMemo
-}
-
-// withheldMemo is the Service's memory of withheld war rooms. It only
-// spares work: forgetting (another replica, a restart) means one more
-// count.
-type withheldMemo struct {
-	mu sync.Mutex
-	m  map[string]withheldAt
-}
-
-type withheldAt struct {
-	at  time.Time
-	why string
-}
-
-// recheckWithheld is how long an incident whose war room was withheld
-// stays recorded before an alert of it counts the war rooms again.
-const recheckWithheld = 10 * time.Second
-
-// maxWithheldMemo bounds the memory; past it, it starts again.
-const maxWithheldMemo = 10000
-
-func (w *withheldMemo) recent(id string, now time.Time) (string, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	e, ok := w.m[id]
-	if !ok || now.Sub(e.at) >= recheckWithheld || now.Before(e.at) {
-		return "", false
-	}
-	return e.why, true
-}
-
-func (w *withheldMemo) note(id, why string, now time.Time) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.m == nil || len(w.m) >= maxWithheldMemo {
-		w.m = map[string]withheldAt{}
-	}
-	w.m[id] = withheldAt{now, why}
 }
 
 // NewService returns a Service over store deciding with rules.
@@ -355,45 +311,6 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 	return res, "", s.save(c, nil)
 }
 
-// warRoomBudget counts the war rooms one run of a delivery's transaction
-// opened, and remembers those it withheld and why.
-type warRoomBudget struct {
-	opened   int
-	withheld map[string]string
-}
-
-func (b *warRoomBudget) withhold(id, why string) {
-	if b.withheld == nil {
-		b.withheld = map[string]string{}
-	}
-	b.withheld[id] = why
-}
-
-// withhold says why no new war room may open now ("" when one may) and,
-// when one may, counts it in budget. The per-minute count comes from the
-// store, which holds it locked until commit, so that two replicas cannot
-// both take the last place.
-func (s *Service) withhold(tx Tx, budget *warRoomBudget, now time.Time) (string, error) {
-	if limit := s.opts.MaxNewWarRoomsPerDelivery; limit >= 0 && budget.opened >= limit {
-		rooms := "war rooms"
-		if budget.opened == 1 {
-			rooms = "war room"
-		}
-		return fmt.Sprintf("war room withheld: this delivery opened %d %s, the limit is %d per delivery", budget.opened, rooms, limit), nil
-	}
-	if limit := s.opts.MaxNewWarRoomsPerMinute; limit >= 0 {
-		n, err := tx.WarRoomsSince(now.Add(-time.Minute))
-		if err != nil {
-			return "", err
-		}
-		if n >= limit {
-			return fmt.Sprintf("war room withheld: %d war rooms opened in the last minute, the limit is %d", n, limit), nil
-		}
-	}
-	budget.opened++
-	return "", nil
-}
-
 // open creates an incident for the alert's key, a war room or a recorded one.
 func (s *Service) open(tx Tx, a *Alert, dec Decision, now time.Time) (*Incident, error) {
 	seq, err := tx.NextSeq("incident")
@@ -467,104 +384,6 @@ func (s *Service) reopen(c *change, actor, why string) error {
 	if c.inc.WarRoom {
 		_, err := c.tx.Enqueue(NewJob(JobJiraTransition, c.inc.ID, JobArgs{EventID: c.lastEvent, Target: Triggered}, c.now))
 		return err
-	}
-	return nil
-}
-
-// attach stores the alert on c.inc and says what changed. In a storm most
-// alerts are new, so it tries the insert first.
-func (s *Service) attach(c *change, a *Alert, opening bool, att *attachments) (Outcome, error) {
-	inserted, err := c.tx.InsertAlert(c.inc.ID, a)
-	if err != nil {
-		return "", err
-	}
-	outcome := OutcomeAttached
-	if inserted {
-		if !opening {
-			att.add(c.inc, alertText(a))
-		}
-	} else {
-		old, err := c.tx.Alert(c.inc.ID, a.Fingerprint)
-		if err != nil {
-			return "", err
-		}
-		outcome = OutcomeUpdated
-		switch {
-		case old.Status == AlertResolved:
-			if err := c.event(EventAlertRefired, ActorAlert, "alert firing again: "+alertText(a)); err != nil {
-				return "", err
-			}
-		case sameAlert(old, a):
-			return OutcomeUnchanged, nil
-		}
-		if err := c.tx.PutAlert(c.inc.ID, a); err != nil {
-			return "", err
-		}
-	}
-	if a.Value != nil {
-		v := *a.Value
-		c.inc.Value = &v
-		if c.inc.PeakValue == nil || v > *c.inc.PeakValue {
-			p := v
-			c.inc.PeakValue = &p
-		}
-	}
-	c.dirty = true
-	return outcome, nil
-}
-
-// attachments gathers the alerts one delivery attached to each incident,
-// so that a group of 37 alerts is one timeline event ("37 alerts attached")
-// and one summary update, not 37.
-type attachments struct {
-	order []string
-	by    map[string]*attached
-}
-
-type attached struct {
-	inc   *Incident
-	texts []string
-}
-
-func (at *attachments) add(inc *Incident, text string) {
-	if at.by == nil {
-		at.by = map[string]*attached{}
-	}
-	a, ok := at.by[inc.ID]
-	if !ok {
-		a = &attached{}
-		at.by[inc.ID] = a
-		at.order = append(at.order, inc.ID)
-	}
-	a.inc = inc
-	a.texts = append(a.texts, text)
-}
-
-// maxAttachedListed bounds the alerts an "attached" event names.
-const maxAttachedListed = 10
-
-// record writes one event per incident and, for war rooms, queues the
-// summary update.
-func (at *attachments) record(tx Tx, now time.Time) error {
-	for _, id := range at.order {
-		a := at.by[id]
-		text := "alert attached: " + a.texts[0]
-		if n := len(a.texts); n > 1 {
-			listed := a.texts[:min(n, maxAttachedListed)]
-			text = fmt.Sprintf("%d alerts attached: %s", n, strings.Join(listed, "; "))
-			if n > len(listed) {
-				text += fmt.Sprintf("; and %d more", n-len(listed))
-			}
-		}
-		e := &Event{IncidentID: id, At: now, Kind: EventAlertAttached, Actor: ActorAlert, Text: text}
-		if err := tx.AppendEvent(e); err != nil {
-			return err
-		}
-		if a.inc.WarRoom {
-			if _, err := tx.Enqueue(NewJob(JobSlackUpdate, id, JobArgs{EventID: e.ID}, now)); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }
@@ -657,113 +476,6 @@ func (s *Service) save(c *change, extra []Job) error {
 	return nil
 }
 
-// Ack acknowledges an open incident.
-func (s *Service) Ack(ctx context.Context, id, actor string) (*Incident, error) {
-	return s.transition(ctx, id, actor, Acknowledged, "")
-}
-
-// Mitigate marks an incident mitigated: the bleeding stopped, the cause may not be fixed.
-func (s *Service) Mitigate(ctx context.Context, id, actor string) (*Incident, error) {
-	return s.transition(ctx, id, actor, Mitigated, "")
-}
-
-// Resolve closes an incident, with an optional summary.
-func (s *Service) Resolve(ctx context.Context, id, actor, summary string) (*Incident, error) {
-	return s.transition(ctx, id, actor, Resolved, summary)
-}
-
-func (s *Service) transition(ctx context.Context, id, actor string, to State, text string) (*Incident, error) {
-	var out *Incident
-	var queued int
-	err := s.store.Update(ctx, id, func(tx Tx) error {
-		tx = countJobs(tx, &queued)
-		inc, err := tx.LockIncident(id)
-		if err != nil {
-			return err
-		}
-		if inc.State == to {
-			return Errorf(ECONFLICT, "%s is already %s", inc.ID, to)
-		}
-		if inc.State.rank() > to.rank() {
-			return Errorf(ECONFLICT, "%s is %s; it cannot become %s", inc.ID, inc.State, to)
-		}
-		now := s.opts.Now()
-		c := &change{tx: tx, inc: inc, now: now}
-		if to == Resolved {
-			msg := "resolved by " + actor
-			if text != "" {
-				msg += ": " + text
-			}
-			if err := s.resolve(c, actor, msg); err != nil {
-				return err
-			}
-			out = inc
-			return nil
-		}
-		inc.State = to
-		at := now
-		kind := EventAcknowledged
-		if to == Acknowledged {
-			inc.AcknowledgedAt = &at
-		} else {
-			inc.MitigatedAt = &at
-			kind = EventMitigated
-		}
-		if err := c.event(kind, actor, string(to)+" by "+actor); err != nil {
-			return err
-		}
-		out = inc
-		return s.save(c, nil)
-	})
-	if err == nil && queued > 0 {
-		s.opts.AfterCommit()
-	}
-	return out, err
-}
-
-// Note adds a responder's note to the timeline.
-func (s *Service) Note(ctx context.Context, id, actor, text string, forJira bool) (*Event, error) {
-	if text == "" {
-		return nil, Errorf(EINVALID, "a note needs text")
-	}
-	var ev *Event
-	var queued int
-	err := s.store.Update(ctx, id, func(tx Tx) error {
-		tx = countJobs(tx, &queued)
-		inc, err := tx.IncidentByID(id)
-		if err != nil {
-			return err
-		}
-		c := &change{tx: tx, inc: inc, now: s.opts.Now()}
-		if err := c.event(EventNote, actor, text); err != nil {
-			return err
-		}
-		if forJira {
-			c.lastMajor = c.lastEvent // marked for Jira: a comment on the ticket
-		}
-		ev = &Event{ID: c.lastEvent, IncidentID: inc.ID, At: c.now, Kind: EventNote, Actor: actor, Text: text}
-		return s.save(c, nil)
-	})
-	if err == nil && queued > 0 {
-		s.opts.AfterCommit()
-	}
-	return ev, err
-}
-
-func sameAlert(old, a *Alert) bool {
-	return old.Status == a.Status && old.StartsAt.Equal(a.StartsAt) && old.EndsAt.Equal(a.EndsAt) &&
-		old.GeneratorURL == a.GeneratorURL && maps.Equal(old.Labels, a.Labels) &&
-		maps.Equal(old.Annotations, a.Annotations) && maps.Equal(old.Values, a.Values) &&
-		equalValue(old.Value, a.Value)
-}
-
-func equalValue(a, b *float64) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
-}
-
 func title(a *Alert, dec Decision) string {
 	if s := a.Annotations["summary"]; s != "" {
 		return s
@@ -792,73 +504,4 @@ func describe(a *Alert, dec Decision) string {
 		return a.Labels["alertname"] + " " + dec.Reason
 	}
 	return alertText(a)
-}
-
-// FormatValue renders a ratio the way responders read it: 0.03107 → "3.11%",
-// 0.008 → "0.8%". It is total over float64: NaN and ±Inf (which Prometheus
-// may return) show as Prometheus writes them ("NaN", "+Inf", "-Inf"), and a
-// finite ratio too large for a readable percentage shows as the ratio
-// itself in exponent form ("1e+308"), never as a percentage that
-// overflowed to "+Inf%" or as hundreds of digits.
-func FormatValue(v float64) string {
-	if s, ok := formatOdd(v, 3); ok {
-		return s
-	}
-	s := strconv.FormatFloat(v*100, 'f', 2, 64)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	if s == "-0" { // a tiny negative ratio rounds to zero, unsigned
-		s = "0"
-	}
-	return s + "%"
-}
-
-// FormatValuePrecise is FormatValue with six significant digits, for two
-// values that FormatValue would make look equal.
-func FormatValuePrecise(v float64) string {
-	if s, ok := formatOdd(v, 6); ok {
-		return s
-	}
-	return strconv.FormatFloat(v*100, 'g', 6, 64) + "%"
-}
-
-// maxPercentRatio bounds the ratios shown as a percentage: 1e6 is
-// "100000000%", already beyond any error rate; far beyond it v*100
-// overflows float64 for a finite v.
-const maxPercentRatio = 1e6
-
-// formatOdd renders the values a percentage cannot show: NaN, the
-// infinities and huge ratios, with digits significant digits.
-func formatOdd(v float64, digits int) (string, bool) {
-	switch {
-	case math.IsNaN(v):
-		return "NaN", true
-	case math.IsInf(v, 1):
-		return "+Inf", true
-	case math.IsInf(v, -1):
-		return "-Inf", true
-	case math.Abs(v) >= maxPercentRatio:
-		return strconv.FormatFloat(v, 'g', digits, 64), true
-	}
-	return "", false
-}
-
-// countJobs wraps tx to count the jobs it enqueues, so that the worker is
-// woken only when there is work. The count restarts with every run of the
-// transaction function.
-func countJobs(tx Tx, n *int) Tx {
-	*n = 0
-	return &countingTx{Tx: tx, n: n}
-}
-
-type countingTx struct {
-	Tx
-	n *int
-}
-
-func (t *countingTx) Enqueue(j Job) (bool, error) {
-	ok, err := t.Tx.Enqueue(j)
-	if ok {
-		*t.n++
-	}
-	return ok, err
 }

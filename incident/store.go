@@ -152,3 +152,24 @@ type Count struct {
 	WarRoom bool
 	N       int
 }
+
+// countJobs wraps tx to count the jobs it enqueues, so that the worker is
+// woken only when there is work. The count restarts with every run of the
+// transaction function.
+func countJobs(tx Tx, n *int) Tx {
+	*n = 0
+	return &countingTx{Tx: tx, n: n}
+}
+
+type countingTx struct {
+	Tx
+	n *int
+}
+
+func (t *countingTx) Enqueue(j Job) (bool, error) {
+	ok, err := t.Tx.Enqueue(j)
+	if ok {
+		*t.n++
+	}
+	return ok, err
+}

@@ -1,0 +1,120 @@
+package incident
+
+import (
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+)
+
+// attach stores the alert on c.inc and says what changed. In a storm most
+// alerts are new, so it tries the insert first.
+func (s *Service) attach(c *change, a *Alert, opening bool, att *attachments) (Outcome, error) {
+	inserted, err := c.tx.InsertAlert(c.inc.ID, a)
+	if err != nil {
+		return "", err
+	}
+	outcome := OutcomeAttached
+	if inserted {
+		if !opening {
+			att.add(c.inc, alertText(a))
+		}
+	} else {
+		old, err := c.tx.Alert(c.inc.ID, a.Fingerprint)
+		if err != nil {
+			return "", err
+		}
+		outcome = OutcomeUpdated
+		switch {
+		case old.Status == AlertResolved:
+			if err := c.event(EventAlertRefired, ActorAlert, "alert firing again: "+alertText(a)); err != nil {
+				return "", err
+			}
+		case sameAlert(old, a):
+			return OutcomeUnchanged, nil
+		}
+		if err := c.tx.PutAlert(c.inc.ID, a); err != nil {
+			return "", err
+		}
+	}
+	if a.Value != nil {
+		v := *a.Value
+		c.inc.Value = &v
+		if c.inc.PeakValue == nil || v > *c.inc.PeakValue {
+			p := v
+			c.inc.PeakValue = &p
+		}
+	}
+	c.dirty = true
+	return outcome, nil
+}
+
+// attachments gathers the alerts one delivery attached to each incident,
+// so that a group of 37 alerts is one timeline event ("37 alerts attached")
+// and one summary update, not 37.
+type attachments struct {
+	order []string
+	by    map[string]*attached
+}
+
+type attached struct {
+	inc   *Incident
+	texts []string
+}
+
+func (at *attachments) add(inc *Incident, text string) {
+	if at.by == nil {
+		at.by = map[string]*attached{}
+	}
+	a, ok := at.by[inc.ID]
+	if !ok {
+		a = &attached{}
+		at.by[inc.ID] = a
+		at.order = append(at.order, inc.ID)
+	}
+	a.inc = inc
+	a.texts = append(a.texts, text)
+}
+
+// maxAttachedListed bounds the alerts an "attached" event names.
+const maxAttachedListed = 10
+
+// record writes one event per incident and, for war rooms, queues the
+// summary update.
+func (at *attachments) record(tx Tx, now time.Time) error {
+	for _, id := range at.order {
+		a := at.by[id]
+		text := "alert attached: " + a.texts[0]
+		if n := len(a.texts); n > 1 {
+			listed := a.texts[:min(n, maxAttachedListed)]
+			text = fmt.Sprintf("%d alerts attached: %s", n, strings.Join(listed, "; "))
+			if n > len(listed) {
+				text += fmt.Sprintf("; and %d more", n-len(listed))
+			}
+		}
+		e := &Event{IncidentID: id, At: now, Kind: EventAlertAttached, Actor: ActorAlert, Text: text}
+		if err := tx.AppendEvent(e); err != nil {
+			return err
+		}
+		if a.inc.WarRoom {
+			if _, err := tx.Enqueue(NewJob(JobSlackUpdate, id, JobArgs{EventID: e.ID}, now)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func sameAlert(old, a *Alert) bool {
+	return old.Status == a.Status && old.StartsAt.Equal(a.StartsAt) && old.EndsAt.Equal(a.EndsAt) &&
+		old.GeneratorURL == a.GeneratorURL && maps.Equal(old.Labels, a.Labels) &&
+		maps.Equal(old.Annotations, a.Annotations) && maps.Equal(old.Values, a.Values) &&
+		equalValue(old.Value, a.Value)
+}
+
+func equalValue(a, b *float64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
