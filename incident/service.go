@@ -475,33 +475,3 @@ func (s *Service) save(c *change, extra []Job) error {
 	}
 	return nil
 }
-
-func title(a *Alert, dec Decision) string {
-	if s := a.Annotations["summary"]; s != "" {
-		return s
-	}
-	name := a.Labels["alertname"]
-	if dec.Service != "" {
-		return name + " on " + dec.Service
-	}
-	return name
-}
-
-func alertText(a *Alert) string {
-	s := a.Labels["alertname"]
-	if pod := a.Labels["pod"]; pod != "" {
-		s += " " + pod
-	}
-	s += " (" + a.Fingerprint + ")"
-	if a.Value != nil {
-		s += " at " + FormatValue(*a.Value)
-	}
-	return s
-}
-
-func describe(a *Alert, dec Decision) string {
-	if dec.Reason != "" {
-		return a.Labels["alertname"] + " " + dec.Reason
-	}
-	return alertText(a)
-}
