@@ -226,9 +226,6 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 	return s, nil
 }
 
-// sqliteDSN builds a modernc.org/sqlite DSN with the pragmas that make a
-// commit durable (WAL with synchronous=FULL fsyncs every commit) and that
-// let readers wait instead of failing while the writer works.
 // sqlitePath returns the file behind a SQLite DSN, or "" for an in-memory
 // database.
 func sqlitePath(dsn string) string {
@@ -245,6 +242,9 @@ func sqlitePath(dsn string) string {
 	return p
 }
 
+// sqliteDSN builds a modernc.org/sqlite DSN with the pragmas that make a
+// commit durable (WAL with synchronous=FULL fsyncs every commit) and that
+// let readers wait instead of failing while the writer works.
 func sqliteDSN(path string, readOnly bool, walLimit int64) string {
 	base := path
 	if !strings.HasPrefix(base, "file:") {
@@ -263,6 +263,10 @@ func sqliteDSN(path string, readOnly bool, walLimit int64) string {
 		// (and fsyncing it) inside a commit is a latency spike for every
 		// webhook in that batch. checkpointer does it beside the writer.
 		q.Add("_pragma", "wal_autocheckpoint(0)")
+		// A batch's multi-row upserts keep statement journals; in memory
+		// they cost no file writes (SQLite spills them to a temporary file
+		// past 64 KiB otherwise).
+		q.Add("_pragma", "temp_store(MEMORY)")
 		// A WAL that the writer starts again (after a complete checkpoint,
 		// see catchUp) is cut back to this size rather than kept at its
 		// peak.
