@@ -24,6 +24,9 @@ func (s *Service) attach(c *change, a *Alert, opening bool, att *attachments) (O
 		if err != nil {
 			return "", err
 		}
+		if old == nil { // the store said it had it: a store bug, not a crash
+			return "", fmt.Errorf("alert %s of %s: not new, yet not stored", a.Fingerprint, c.inc.ID)
+		}
 		outcome = OutcomeUpdated
 		switch {
 		case old.Status == AlertResolved:

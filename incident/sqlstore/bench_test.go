@@ -12,6 +12,7 @@ import (
 
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
+	"github.com/warroom/warroom/internal/storetest"
 )
 
 // BenchmarkIngest measures the store alone: concurrent single-alert
@@ -24,7 +25,7 @@ func BenchmarkIngest(b *testing.B) {
 	if n, err := strconv.Atoi(os.Getenv("WARROOM_BENCH_SERVICES")); err == nil && n > 0 {
 		services = n
 	}
-	for _, bk := range backends {
+	for _, bk := range storetest.Backends {
 		for _, writers := range []int{16, 64} {
 			b.Run(fmt.Sprintf("%s/writers=%d", bk.Driver, writers), func(b *testing.B) {
 				s, err := sqlstore.Open(context.Background(), bk.Driver, bk.DSN(b), sqlstore.Options{})

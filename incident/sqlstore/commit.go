@@ -73,7 +73,7 @@ type writerLoop struct {
 	// PostgreSQL each set is trusted only while the incident's row still
 	// carries the version this loop last wrote (another replica's write
 	// bumps it).
-	fps map[string]*fingerprints
+	fps *memo[string, *fingerprints]
 }
 
 type fingerprints struct {
@@ -322,8 +322,10 @@ func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, resul
 		return -1, nil, err
 	}
 	t := &txn{s: s, w: w, tx: tx, ctx: ctx, open: s.openCache, dirty: map[string]incident.Incident{}}
-	if t.open == nil {
-		t.open = map[string]incident.Incident{}
+	if !t.open.enabled() {
+		// Within the transaction it is not a memory but what this
+		// transaction has read and locked (see lockKeys).
+		t.open = newMemo[string, incident.Incident](true, 0)
 	}
 	if s.stmts != nil {
 		t.stmts = map[string]*sql.Stmt{}
@@ -393,9 +395,9 @@ func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, resul
 
 // forgetAll empties the writer's caches after a rollback.
 func (s *Store) forgetAll(w *writerLoop) {
-	clear(s.openCache)
-	clear(s.pending)
-	clear(w.fps)
+	s.openCache.reset()
+	s.pending.reset()
+	w.fps.reset()
 }
 
 // finish answers a request, or queues it again after a conflict. Data the

@@ -49,9 +49,9 @@ func (t *txn) ClaimJobs(n int, now time.Time, lease time.Duration) ([]incident.J
 		if lastRun != 0 && j.Attempt > 1 {
 			j.LastRunAt = fromNanos(lastRun)
 		}
-		if i := strings.LastIndexByte(j.Key, '#'); j.Coalesce && t.s.pending != nil && i > 0 {
+		if i := strings.LastIndexByte(j.Key, '#'); j.Coalesce && i > 0 {
 			// Claimed: the key is free again (forgetting is always safe).
-			delete(t.s.pending, j.Key[:i])
+			t.s.pending.drop(j.Key[:i])
 		}
 		jobs = append(jobs, j)
 	}

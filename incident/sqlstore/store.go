@@ -57,21 +57,26 @@ type Store struct {
 	// owner names this process in job leases.
 	owner string
 
+	// The memories kept from one batch to the next (see cache.go); only
+	// the writer goroutine touches them.
+	//
 	// stmts are statements prepared on SQLite's one writer connection and
 	// reused by every batch (parsing SQL is a good part of a small write's
 	// cost there); unprepared lists those to prepare once the connection is
-	// free. Only the writer goroutine touches either.
+	// free. nil: statements are not kept.
 	stmts      map[string]*sql.Stmt
 	unprepared map[string]bool
 	// openCache holds the open incident of each key across batches on
 	// SQLite, where this process is the only writer; on PostgreSQL a
 	// batch's own cache lives only as long as its transaction (and the
 	// advisory locks that keep other replicas off its keys).
-	openCache map[string]incident.Incident
+	openCache *openIncidents
 	// pending holds the keys of coalesced jobs known to wait in the table
 	// (SQLite only), so that the thousandth change of a storm skips the
 	// insert that would only hit the unique key.
-	pending map[string]bool
+	pending *memo[string, bool]
+	// cache is false under Options.NoCache.
+	cache bool
 	// lastEventID is the last event ID handed out (SQLite only; 0 until
 	// read from the table).
 	lastEventID int64
@@ -106,6 +111,10 @@ type Options struct {
 	ProbeInterval time.Duration
 	// Now is the clock that readiness reads; nil: time.Now.
 	Now func() time.Time
+	// NoCache keeps nothing from one batch to the next (see cache.go):
+	// every read goes to the database. Slower, and always correct; the
+	// store suite runs both ways.
+	NoCache bool
 }
 
 // DefaultTimeout bounds a write when Options.Timeout is zero: well under
@@ -128,7 +137,9 @@ const DefaultProbeInterval = 5 * time.Second
 // file path (or a file: URI); for PostgreSQL, a postgres:// URL or key=value DSN.
 func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error) {
 	s := &Store{driver: driver, log: opts.Logger, stop: make(chan struct{}), now: opts.Now,
-		timeout: opts.Timeout, walLimit: opts.WALLimit, probeEvery: opts.ProbeInterval}
+		timeout: opts.Timeout, walLimit: opts.WALLimit, probeEvery: opts.ProbeInterval, cache: !opts.NoCache,
+		// Across batches only on SQLite (the one writer); see below.
+		openCache: newMemo[string, incident.Incident](false, 0), pending: newMemo[string, bool](false, 0)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -172,9 +183,11 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 			return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", dsn, err)
 		}
 		s.ckpt.SetMaxOpenConns(1)
-		s.stmts, s.unprepared = map[string]*sql.Stmt{}, map[string]bool{}
-		s.openCache = map[string]incident.Incident{}
-		s.pending = map[string]bool{}
+		if s.cache {
+			s.stmts, s.unprepared = map[string]*sql.Stmt{}, map[string]bool{}
+		}
+		s.openCache = newMemo[string, incident.Incident](s.cache, 0)
+		s.pending = newMemo[string, bool](s.cache, 0)
 	case Postgres:
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
@@ -218,7 +231,7 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 		go s.checkpointer()
 	}
 	for range n {
-		w := &writerLoop{reqs: make(chan *request, 4*maxBatch), fps: map[string]*fingerprints{}}
+		w := &writerLoop{reqs: make(chan *request, 4*maxBatch), fps: newMemo[string, *fingerprints](s.cache, maxCachedIncidents)}
 		s.writers = append(s.writers, w)
 		s.wg.Add(1)
 		go s.writer(w)

@@ -2,11 +2,13 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,11 +25,13 @@ import (
 // The same suite runs on SQLite and PostgreSQL (see internal/pgtest for
 // how PostgreSQL is found, and when its absence fails the run).
 
-var backends = storetest.Backends
+var backends = append(slices.Clip(storetest.Backends), storetest.Uncached...)
 
+// forEachStore runs fn on each driver, with the store's memories on and
+// off.
 func forEachStore(t *testing.T, fn func(t *testing.T, open func() *sqlstore.Store)) {
 	for _, b := range backends {
-		t.Run(b.Driver, func(t *testing.T) {
+		t.Run(b.Name(), func(t *testing.T) {
 			dsn := b.DSN(t)
 			fn(t, func() *sqlstore.Store { return b.Open(t, dsn) })
 		})
@@ -1307,5 +1311,89 @@ func TestWALStaysBounded(t *testing.T) {
 			t.Fatalf("the WAL is still %d bytes, over the %d limit, 10s after it peaked at %d", n, limit, peak)
 		}
 		time.Sleep(20 * time.Millisecond) // polling the file's size
+	}
+}
+
+// TestNoCacheReadsTheDatabase proves the switch: an alert row written
+// behind the store's back is unknown to a store that remembers the
+// incident's fingerprints (the alert counts as new), and is read by one
+// without memories (the alert is a repeat).
+func TestNoCacheReadsTheDatabase(t *testing.T) {
+	for _, b := range []storetest.Backend{storetest.Backends[0], storetest.Uncached[0]} {
+		t.Run(b.Name(), func(t *testing.T) {
+			dsn := b.DSN(t)
+			s := b.Open(t, dsn)
+			svc := incident.NewService(s, testRules{}, incident.Options{})
+			mustIngest(t, svc, delivery(alert("pay", "fp1", "0.001", incident.AlertFiring)))
+			db, err := sql.Open("sqlite", dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec(`INSERT INTO alerts SELECT incident_id, 'fp2', status, labels, annotations, grafana_values,
+				starts_at, ends_at, generator_url, value, source FROM alerts WHERE fingerprint = 'fp1'`); err != nil {
+				t.Fatal(err)
+			}
+			got := outcomes(mustIngest(t, svc, delivery(alert("pay", "fp2", "0.001", incident.AlertFiring))))
+			want := "recorded:INC-1 "
+			if b.NoCache {
+				want = "unchanged:INC-1 "
+			}
+			if got != want {
+				t.Errorf("an alert already in the table: %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestCommitFailureWritesNothing makes the database refuse a batch's
+// COMMIT (a deferred constraint, as a full disk or a lost connection
+// would): the webhook's writer learns EUNAVAILABLE (a 503), nothing of it
+// is stored, not even the incident number it took, readiness says so, and
+// the same delivery sent again is stored whole, which shows the store's
+// memories forgot the undone batch.
+func TestCommitFailureWritesNothing(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.Name(), func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			s := b.Open(t, dsn)
+			fault := storetest.FailCommits(t, b.Driver, dsn, "alerts")
+			svc := incident.NewService(s, testRules{}, incident.Options{})
+			d := delivery(alert("pay", "fp1", "0.031", incident.AlertFiring), alert("pay", "fp2", "0.02", incident.AlertFiring))
+
+			fault.On(t)
+			_, err := svc.Ingest(ctx, d)
+			if code := incident.ErrorCode(err); code != incident.EUNAVAILABLE {
+				t.Fatalf("ingest while commits fail: %v (code %q), want %s", err, code, incident.EUNAVAILABLE)
+			}
+			if err := s.Ping(ctx); err == nil {
+				t.Error("readiness: Ping succeeded right after a failed commit")
+			}
+			incs, err := s.Incidents(ctx, incident.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(incs) != 0 {
+				t.Fatalf("a failed commit left %d incidents", len(incs))
+			}
+			if ev, err := s.Timeline(ctx, "INC-1"); err != nil || len(ev) != 0 {
+				t.Fatalf("a failed commit left events %v (%v)", ev, err)
+			}
+			if jobs := jobKeys(t, s, "INC-1"); len(jobs) != 0 {
+				t.Fatalf("a failed commit left jobs %v", jobs)
+			}
+
+			fault.Off(t)
+			if got := outcomes(mustIngest(t, svc, d)); got != "opened:INC-1 attached:INC-1 " {
+				t.Errorf("the same delivery after the fault: %q", got)
+			}
+			if total, _, err := s.CountAlerts(ctx, "INC-1"); err != nil || total != 2 {
+				t.Errorf("alerts stored after the fault: %d (%v), want 2", total, err)
+			}
+			if err := s.Ping(ctx); err != nil {
+				t.Errorf("readiness after a good commit: %v", err)
+			}
+		})
 	}
 }

@@ -21,7 +21,7 @@ type txn struct {
 	// open caches the open incident per key for the rest of the batch:
 	// an alert storm sends many alerts of one incident in one batch. It is
 	// dropped whenever a writer's savepoint is rolled back.
-	open map[string]incident.Incident
+	open *openIncidents
 	// none lists the keys known, on PostgreSQL, to have had no open
 	// incident when the batch began (see lockKeys).
 	none map[string]bool
@@ -67,13 +67,13 @@ func (t *txn) discard() {
 
 func (t *txn) forgetTouched() {
 	for _, k := range t.touched {
-		delete(t.open, k)
+		t.open.drop(k)
 	}
 	for _, k := range t.touchedJobs {
-		delete(t.s.pending, k)
+		t.s.pending.drop(k)
 	}
 	for _, k := range t.touchedFPs {
-		if c := t.w.fps[k.incident]; c != nil {
+		if c, _ := t.w.fps.get(k.incident); c != nil {
 			delete(c.set, k.fingerprint)
 		}
 	}
@@ -82,7 +82,7 @@ func (t *txn) forgetTouched() {
 		// The undone writer may have bumped versions this transaction
 		// counted: trust nothing more until the next transaction reads
 		// the versions again.
-		clear(t.w.fps)
+		t.w.fps.reset()
 		clear(t.versions)
 		t.bumped = t.bumped[:0]
 	}
@@ -91,10 +91,10 @@ func (t *txn) forgetTouched() {
 func (t *txn) remember(inc *incident.Incident) {
 	t.touched = append(t.touched, inc.Key)
 	if inc.State.Open() {
-		t.open[inc.Key] = *inc
+		t.open.put(inc.Key, *inc)
 	} else {
-		delete(t.open, inc.Key)
-		delete(t.w.fps, inc.ID) // dropping a cache entry is always safe
+		t.open.drop(inc.Key)
+		t.w.fps.drop(inc.ID) // dropping a memory is always safe
 	}
 }
 
@@ -181,8 +181,8 @@ func (t *txn) AppendEvent(e *incident.Event) error {
 }
 
 func (t *txn) Enqueue(j incident.Job) (bool, error) {
-	memo := j.Coalesce && t.s.pending != nil
-	if memo && t.s.pending[j.Key] {
+	memo := j.Coalesce && t.s.pending.enabled()
+	if known, _ := t.s.pending.get(j.Key); memo && known {
 		return false, nil // a run is already waiting and will see this change
 	}
 	if j.MaxAttempt == 0 {
@@ -190,7 +190,7 @@ func (t *txn) Enqueue(j incident.Job) (bool, error) {
 	}
 	t.jobs = append(t.jobs, j)
 	if memo {
-		t.s.pending[j.Key] = true
+		t.s.pending.put(j.Key, true)
 		t.touchedJobs = append(t.touchedJobs, j.Key)
 	}
 	return true, nil

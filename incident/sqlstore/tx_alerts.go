@@ -33,14 +33,15 @@ func (t *txn) Alert(incidentID, fingerprint string) (*incident.Alert, error) {
 }
 
 // knownFingerprints returns the fingerprints an incident holds, kept by
-// the writer loop and loaded once per incident, or nil on PostgreSQL when
-// this transaction has not locked the incident (and so cannot trust them).
+// the writer loop and loaded once per incident, or nil when there is no
+// such memory: on PostgreSQL when this transaction has not locked the
+// incident (and so cannot trust it), and under Options.NoCache.
 func (t *txn) knownFingerprints(incidentID string) (map[string]bool, error) {
 	version, locked := t.versions[incidentID]
-	if t.s.driver == Postgres && !locked {
+	if t.s.driver == Postgres && !locked || !t.w.fps.enabled() {
 		return nil, nil
 	}
-	if c, ok := t.w.fps[incidentID]; ok {
+	if c, ok := t.w.fps.get(incidentID); ok {
 		return c.set, nil
 	}
 	rows, err := t.tx.QueryContext(t.ctx, t.s.rebind(`SELECT fingerprint FROM alerts WHERE incident_id = ?`), incidentID)
@@ -59,10 +60,7 @@ func (t *txn) knownFingerprints(incidentID string) (map[string]bool, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load fingerprints: %w", err)
 	}
-	if len(t.w.fps) >= maxCachedIncidents {
-		clear(t.w.fps)
-	}
-	t.w.fps[incidentID] = &fingerprints{version: version, set: set}
+	t.w.fps.put(incidentID, &fingerprints{version: version, set: set})
 	return set, nil
 }
 
@@ -76,7 +74,8 @@ func (t *txn) InsertAlert(incidentID string, a *incident.Alert) (bool, error) {
 		return false, err
 	}
 	if known == nil {
-		// PostgreSQL, incident not locked here: the insert itself says
+		// No memory of the fingerprints (PostgreSQL with the incident not
+		// locked here, or Options.NoCache): the insert itself says
 		// whether the alert is new.
 		labels, _ := json.Marshal(a.Labels)
 		annotations, _ := json.Marshal(a.Annotations)
@@ -101,7 +100,7 @@ func (t *txn) InsertAlert(incidentID string, a *incident.Alert) (bool, error) {
 
 func (t *txn) PutAlert(incidentID string, a *incident.Alert) error {
 	k := alertKey{incidentID, a.Fingerprint}
-	if c := t.w.fps[incidentID]; c != nil && !c.set[a.Fingerprint] {
+	if c, _ := t.w.fps.get(incidentID); c != nil && !c.set[a.Fingerprint] {
 		t.learn(c.set, k)
 	} else if c == nil && t.s.driver == Postgres {
 		// A new alert may be going in: writers trusting their

@@ -30,7 +30,7 @@ func (t *txn) lockKeys(keys []string) error {
 		if err != nil {
 			return fmt.Errorf("lock incidents: %w", err)
 		}
-		t.open[inc.Key] = *inc
+		t.open.put(inc.Key, *inc)
 		delete(t.none, inc.Key)
 		t.lockedVersion(inc.ID, version)
 	}
@@ -38,7 +38,7 @@ func (t *txn) lockKeys(keys []string) error {
 }
 
 func (t *txn) LockOpenIncident(key string) (*incident.Incident, error) {
-	if inc, ok := t.open[key]; ok {
+	if inc, ok := t.open.get(key); ok {
 		return &inc, nil // read (and locked) earlier in this transaction
 	}
 	if t.none[key] {
@@ -111,8 +111,8 @@ func (t *txn) lockedVersion(id string, version int64) {
 		t.versions = map[string]int64{}
 	}
 	t.versions[id] = version
-	if c := t.w.fps[id]; c != nil && c.version != version {
-		delete(t.w.fps, id)
+	if c, _ := t.w.fps.get(id); c != nil && c.version != version {
+		t.w.fps.drop(id)
 	}
 }
 
@@ -249,11 +249,11 @@ func (t *txn) bumpVersion(id string) {
 	}
 	v, ok := t.versions[id]
 	if !ok {
-		delete(t.w.fps, id)
+		t.w.fps.drop(id)
 		return
 	}
 	t.versions[id] = v + 1
-	if c := t.w.fps[id]; c != nil {
+	if c, _ := t.w.fps.get(id); c != nil {
 		c.version = v + 1
 	}
 }

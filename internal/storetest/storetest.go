@@ -23,18 +23,41 @@ import (
 type Backend struct {
 	Driver string
 	DSN    func(t testing.TB) string
+	// NoCache opens the store with its memories off
+	// (sqlstore.Options.NoCache).
+	NoCache bool
 }
 
-// Backends are the drivers the store suite runs on.
+// Name names the backend in a subtest: the driver, and "nocache" when the
+// store's memories are off.
+func (b Backend) Name() string {
+	if b.NoCache {
+		return b.Driver + "/nocache"
+	}
+	return b.Driver
+}
+
+func sqliteFile(t testing.TB) string { return filepath.Join(t.TempDir(), "warroom.db") }
+
+// Backends are the drivers the tests run on, as the store runs in
+// production (its memories on).
 var Backends = []Backend{
-	{sqlstore.SQLite, func(t testing.TB) string { return filepath.Join(t.TempDir(), "warroom.db") }},
-	{sqlstore.Postgres, pgtest.Fresh},
+	{Driver: sqlstore.SQLite, DSN: sqliteFile},
+	{Driver: sqlstore.Postgres, DSN: pgtest.Fresh},
+}
+
+// Uncached are Backends with the store's memories off: the store suite runs
+// on both, so that a memory can neither hide a bug of the SQL behind it nor
+// be needed for a result to be right.
+var Uncached = []Backend{
+	{Driver: sqlstore.SQLite, DSN: sqliteFile, NoCache: true},
+	{Driver: sqlstore.Postgres, DSN: pgtest.Fresh, NoCache: true},
 }
 
 // Open opens the store of dsn and closes it when the test ends.
 func (b Backend) Open(t testing.TB, dsn string) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.Open(context.Background(), b.Driver, dsn, sqlstore.Options{})
+	s, err := sqlstore.Open(context.Background(), b.Driver, dsn, sqlstore.Options{NoCache: b.NoCache})
 	if err != nil {
 		t.Fatalf("open %s: %v", b.Driver, err)
 	}
