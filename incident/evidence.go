@@ -86,12 +86,6 @@ type Trace struct {
 	URL       string        `json:"url"`
 }
 
-// JobJiraUpdate brings the ticket's description up to date (evidence that
-// arrived after it was filed).
-const JobJiraUpdate JobKind = "jira.update"
-
-func init() { coalesced[JobJiraUpdate] = true }
-
 // RecordEvidence stores what correlation found and, for a war room, has
 // the summary and the ticket show it.
 func (s *Service) RecordEvidence(ctx context.Context, id string, ev *Evidence) (*Incident, error) {

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -109,5 +110,81 @@ func TestJobKeys(t *testing.T) {
 func TestBackoff(t *testing.T) {
 	if Backoff(1) != time.Second || Backoff(3) != 81*time.Second || Backoff(100) != time.Hour {
 		t.Errorf("backoff: %s %s %s", Backoff(1), Backoff(3), Backoff(100))
+	}
+}
+
+func TestStepTable(t *testing.T) {
+	seen := map[JobKind]bool{}
+	for _, s := range steps {
+		if seen[s.kind] {
+			t.Errorf("%s is in the step table twice", s.kind)
+		}
+		seen[s.kind] = true
+		if s.after != "" && s.needs != "" {
+			t.Errorf("%s has both after and needs", s.kind)
+		}
+	}
+	for _, s := range steps {
+		for _, k := range []JobKind{s.after, s.needs} {
+			if k != "" && !seen[k] {
+				t.Errorf("%s waits for %s, which is not a step", s.kind, k)
+			}
+		}
+		// Following needs from any step ends at a step that needs none.
+		k, hops := s.kind, 0
+		for ; k.Needs() != "" && hops <= len(steps); hops++ {
+			k = k.Needs()
+		}
+		if hops > len(steps) {
+			t.Errorf("%s: the steps it needs form a cycle", s.kind)
+		}
+	}
+	for _, k := range openSteps {
+		if k.Needs() != "" {
+			t.Errorf("%s opens a war room but needs %s", k, k.Needs())
+		}
+	}
+	if got := JobKinds(); len(got) != len(steps) || got[0] != JobSlackCreateChannel {
+		t.Errorf("JobKinds: %v", got)
+	}
+	if JobSlackPinSummary.Needs() != JobSlackPostSummary || JobJiraTransition.Needs() != JobJiraCreateIssue || JobCorrelateGather.Needs() != "" {
+		t.Error("Needs does not follow the table")
+	}
+}
+
+func TestAwaitNeed(t *testing.T) {
+	now := time.Date(2026, 11, 26, 4, 24, 38, 0, time.UTC)
+	create := func(state JobOutcome, runAt time.Time) JobStatus {
+		return JobStatus{Job: Job{Kind: JobJiraCreateIssue, RunAt: runAt}, State: state}
+	}
+	other := JobStatus{Job: Job{Kind: JobSlackCreateChannel, RunAt: now}, State: JobPending}
+	var snooze *SnoozeError
+	var retry *RetryError
+	for _, c := range []struct {
+		name string
+		jobs []JobStatus
+		want func(error) bool
+	}{
+		{"pending, due", []JobStatus{other, create(JobPending, now)},
+			func(err error) bool { return errors.As(err, &snooze) && snooze.Wait == 2*time.Second }},
+		{"backing off for a minute", []JobStatus{create(JobPending, now.Add(time.Minute))},
+			func(err error) bool { return errors.As(err, &snooze) && snooze.Wait == time.Minute }},
+		{"running", []JobStatus{create(JobRunning, now.Add(-time.Minute))},
+			func(err error) bool { return errors.As(err, &snooze) && snooze.Wait == 2*time.Second }},
+		{"failed for good", []JobStatus{other, create(JobFailed, now)},
+			func(err error) bool { return errors.Is(err, ErrNeedGone) }},
+		{"failed once, a second run waiting", []JobStatus{create(JobFailed, now), create(JobPending, now)},
+			func(err error) bool { return errors.As(err, &snooze) }},
+		{"never queued", []JobStatus{other},
+			func(err error) bool { return errors.Is(err, ErrNeedGone) }},
+		{"done, not on the incident yet", []JobStatus{create(JobDone, now)},
+			func(err error) bool { return errors.As(err, &retry) }},
+	} {
+		if err := AwaitNeed(JobJiraTransition, c.jobs, now); !c.want(err) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	if err := AwaitNeed(JobCorrelateGather, nil, now); !errors.Is(err, ErrNeedGone) {
+		t.Errorf("a step that needs none: %v", err)
 	}
 }

@@ -1,17 +1,18 @@
 package incident
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 )
 
-// JobKind names one side-effect step (DESIGN.md §12).
+// JobKind names one side-effect step.
 type JobKind string
 
-// The steps of a war room. Each job is unique by its Key and safe to run
-// twice: its executor looks for what an earlier attempt made before making it.
+// The steps. Each job is unique by its Key and safe to run twice: its
+// executor looks for what an earlier run made before making it.
 const (
 	JobSlackCreateChannel JobKind = "slack.create_channel"
 	JobSlackSetTopic      JobKind = "slack.set_topic"
@@ -25,28 +26,91 @@ const (
 	JobJiraCreateIssue    JobKind = "jira.create_issue"
 	JobJiraComment        JobKind = "jira.comment"
 	JobJiraTransition     JobKind = "jira.transition"
-	JobCorrelateGather    JobKind = "correlate.gather"
+	// JobJiraUpdate brings the ticket's description up to date (evidence
+	// that arrived after it was filed).
+	JobJiraUpdate      JobKind = "jira.update"
+	JobCorrelateGather JobKind = "correlate.gather"
+	// JobRollbackWebhook calls the rule's rollback webhook with the
+	// suggestion, signed.
+	JobRollbackWebhook JobKind = "rollback.webhook"
+	// JobExpireSilences expires the Alertmanager silences warroom made for
+	// an incident, when it resolves.
+	JobExpireSilences JobKind = "alertmanager.expire_silences"
 )
 
-// next lists the steps a step enqueues when it succeeds: a step that needs
-// what an earlier one made (the channel, the summary) runs after it.
-var next = map[JobKind][]JobKind{
-	JobSlackCreateChannel: {JobSlackSetTopic, JobSlackInvite, JobSlackPostSummary, JobSlackAnnounce},
-	JobSlackPostSummary:   {JobSlackPinSummary, JobSlackBookmarks},
+// step says how one kind of step is ordered among the others.
+type step struct {
+	kind JobKind
+	// after is the step that enqueues this one when it succeeds: the
+	// summary is posted once the channel exists.
+	after JobKind
+	// needs is the step that makes what this one works on (the channel,
+	// the ticket), for a step enqueued by other causes: while that step
+	// may still succeed this one waits, and once it has failed for good
+	// (or never was) this one gives up (see AwaitNeed). A step with after
+	// needs it too.
+	needs JobKind
+	// coalesced steps render the incident as it is when they run, so one
+	// pending run serves any number of changes: while one waits, a second
+	// is not queued. An alert storm makes one summary update, not
+	// thousands.
+	coalesced bool
 }
 
-// coalesced steps render the incident as it is when they run, so one
-// pending run serves any number of changes: while one waits, a second is
-// not queued. An alert storm makes one summary update, not thousands.
-var coalesced = map[JobKind]bool{JobSlackUpdate: true}
+// steps is the order of the steps, in the order a war room runs them
+// (openSteps start it).
+var steps = []step{
+	{kind: JobSlackCreateChannel},
+	{kind: JobJiraCreateIssue},
+	{kind: JobCorrelateGather},
+	{kind: JobSlackSetTopic, after: JobSlackCreateChannel},
+	{kind: JobSlackInvite, after: JobSlackCreateChannel},
+	{kind: JobSlackPostSummary, after: JobSlackCreateChannel},
+	{kind: JobSlackAnnounce, after: JobSlackCreateChannel},
+	{kind: JobSlackPinSummary, after: JobSlackPostSummary},
+	{kind: JobSlackBookmarks, after: JobSlackPostSummary},
+	{kind: JobSlackUpdate, needs: JobSlackCreateChannel, coalesced: true},
+	{kind: JobSlackArchive, needs: JobSlackCreateChannel},
+	{kind: JobJiraComment, needs: JobJiraCreateIssue},
+	{kind: JobJiraTransition, needs: JobJiraCreateIssue},
+	{kind: JobJiraUpdate, needs: JobJiraCreateIssue, coalesced: true},
+	{kind: JobRollbackWebhook},
+	{kind: JobExpireSilences},
+}
+
+// stepOf returns the step of kind (the zero step for an unknown kind).
+func stepOf(kind JobKind) step {
+	for _, s := range steps {
+		if s.kind == kind {
+			return s
+		}
+	}
+	return step{}
+}
+
+// JobKinds returns every kind of step, in the order of the step table: an
+// executor must serve each.
+func JobKinds() []JobKind {
+	out := make([]JobKind, len(steps))
+	for i, s := range steps {
+		out[i] = s.kind
+	}
+	return out
+}
+
+// Needs returns the step that makes what a step of kind works on, or "".
+func (k JobKind) Needs() JobKind {
+	s := stepOf(k)
+	return cmp.Or(s.after, s.needs)
+}
+
+// openSteps are the steps enqueued when a war room opens.
+var openSteps = []JobKind{JobSlackCreateChannel, JobJiraCreateIssue, JobCorrelateGather}
 
 // CoalesceDelay is how long a coalesced step waits before it runs, so that
 // a burst of changes makes one call (Slack allows about one message update
 // per second per channel).
 const CoalesceDelay = time.Second
-
-// openSteps are the steps enqueued when a war room opens.
-var openSteps = []JobKind{JobSlackCreateChannel, JobJiraCreateIssue, JobCorrelateGather}
 
 // Job is one side-effect step to run at least once.
 type Job struct {
@@ -99,25 +163,28 @@ type JobArgs struct {
 // steps caused by one timeline event, that event's ID; coalesced steps are
 // keyed by kind and incident alone.
 func NewJob(kind JobKind, incidentID string, args JobArgs, runAt time.Time) Job {
+	coalesced := stepOf(kind).coalesced
 	key := string(kind) + ":" + incidentID
-	if args.EventID != 0 && !coalesced[kind] {
+	if args.EventID != 0 && !coalesced {
 		key += fmt.Sprintf(":%d", args.EventID)
 	}
 	raw, _ := json.Marshal(args) // a struct of plain fields: cannot fail
-	if coalesced[kind] {
+	if coalesced {
 		runAt = runAt.Add(CoalesceDelay)
 	}
 	return Job{Kind: kind, Key: key, IncidentID: incidentID, Args: raw, RunAt: runAt,
-		MaxAttempt: DefaultMaxAttempts, Coalesce: coalesced[kind]}
+		MaxAttempt: DefaultMaxAttempts, Coalesce: coalesced}
 }
 
 // Successors returns the steps that follow j when it succeeds.
 func Successors(j Job, now time.Time) []Job {
 	var out []Job
-	for _, k := range next[j.Kind] {
-		var args JobArgs
-		_ = json.Unmarshal(j.Args, &args)
-		out = append(out, NewJob(k, j.IncidentID, args, now))
+	for _, s := range steps {
+		if s.after == j.Kind {
+			var args JobArgs
+			_ = json.Unmarshal(j.Args, &args)
+			out = append(out, NewJob(s.kind, j.IncidentID, args, now))
+		}
 	}
 	return out
 }
@@ -180,3 +247,38 @@ func (e *RetryError) Error() string {
 	return fmt.Sprintf("retry in %s: %v", e.Wait, e.Err)
 }
 func (e *RetryError) Unwrap() error { return e.Err }
+
+// ErrNeedGone says that what a step works on (the channel, the ticket)
+// will not come: the step that makes it failed for good, or never ran.
+var ErrNeedGone = errors.New("the step it needs failed for good or never ran")
+
+// AwaitNeed is the answer of a step of kind whose incident lacks what the
+// step it needs makes (JobKind.Needs), decided from the incident's jobs,
+// never from error text: a snooze while a run of that step may still
+// succeed (until that run is due, at least two seconds); a retry if it has
+// succeeded and its result is not on the incident yet (a read from before
+// its commit); otherwise an error wrapping ErrNeedGone.
+func AwaitNeed(kind JobKind, jobs []JobStatus, now time.Time) error {
+	need := kind.Needs()
+	if need == "" {
+		return fmt.Errorf("%s needs no other step: %w", kind, ErrNeedGone)
+	}
+	var done bool
+	for _, j := range jobs {
+		if j.Kind != need {
+			continue
+		}
+		switch j.State {
+		case JobFailed:
+		case JobDone:
+			done = true
+		default: // waiting, due, running or snoozed
+			wait := max(2*time.Second, j.RunAt.Sub(now))
+			return &SnoozeError{Wait: wait, Err: fmt.Errorf("waiting for %s", need)}
+		}
+	}
+	if done {
+		return &RetryError{Wait: 2 * time.Second, Err: fmt.Errorf("%s is done but its result is not on the incident yet", need)}
+	}
+	return fmt.Errorf("%s needs %s: %w", kind, need, ErrNeedGone)
+}

@@ -35,12 +35,6 @@ const (
 	EventStep              EventKind = "step" // a side effect done: channel created, ticket filed
 )
 
-func init() {
-	major[EventAssigned] = true
-	major[EventRollbackRequested] = true
-	major[EventSilenceRequested] = true
-}
-
 // Assign gives user a role on an open incident; the previous holder, if
 // any, is named on the timeline.
 func (s *Service) Assign(ctx context.Context, id, actor, user string, role Role) (*Incident, error) {
@@ -89,15 +83,6 @@ func (s *Service) Request(ctx context.Context, id, actor string, kind EventKind,
 	return ev, err
 }
 
-// The steps of responders' requests.
-const (
-	// JobRollbackWebhook calls the rule's rollback webhook with the
-	// suggestion, signed.
-	JobRollbackWebhook JobKind = "rollback.webhook"
-	// JobExpireSilences expires the Alertmanager silences warroom made for
-	// an incident, when it resolves.
-	JobExpireSilences JobKind = "alertmanager.expire_silences"
-)
 
 // DeclaredKey is the incident key of a war room declared by hand for a
 // service: alerts never attach to it, and a service has one such open at a

@@ -199,7 +199,7 @@ type change struct {
 // major events are told to Jira as comments.
 var major = map[EventKind]bool{
 	EventEscalated: true, EventAcknowledged: true, EventMitigated: true, EventResolved: true,
-	EventReopened: true,
+	EventReopened: true, EventAssigned: true, EventRollbackRequested: true, EventSilenceRequested: true,
 }
 
 func (c *change) event(kind EventKind, actor, text string) error {
