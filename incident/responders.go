@@ -83,7 +83,6 @@ func (s *Service) Request(ctx context.Context, id, actor string, kind EventKind,
 	return ev, err
 }
 
-
 // DeclaredKey is the incident key of a war room declared by hand for a
 // service: alerts never attach to it, and a service has one such open at a
 // time.
