@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -84,36 +83,6 @@ type Trace struct {
 	ErrorSpan string        `json:"error_span,omitempty"`
 	Error     string        `json:"error,omitempty"`
 	URL       string        `json:"url"`
-}
-
-// RecordEvidence stores what correlation found and, for a war room, has
-// the summary and the ticket show it.
-func (s *Service) RecordEvidence(ctx context.Context, id string, ev *Evidence) (*Incident, error) {
-	return s.step(ctx, id, func(_ Tx, inc *Incident) (stepResult, error) {
-		if inc.Evidence != nil && inc.Evidence.Round > ev.Round {
-			return stepResult{skip: true}, nil // a later round is stored already
-		}
-		inc.Evidence = ev
-		if inc.Value == nil {
-			// The alert carried no number: Prometheus's is the value.
-			for _, v := range []*float64{ev.ValueAtOpen, ev.ValueNow} {
-				if v == nil {
-					continue
-				}
-				x := *v
-				if inc.PeakValue == nil || x > *inc.PeakValue {
-					p := x
-					inc.PeakValue = &p
-				}
-				inc.Value = &x
-			}
-		}
-		inc.SuspectDeploy = ""
-		if ev.Suspect != nil {
-			inc.SuspectDeploy = ev.Suspect.SHA
-		}
-		return stepResult{text: ev.summary(), steps: []JobKind{JobSlackUpdate, JobJiraUpdate}}, nil
-	})
 }
 
 // summary says in one line what the evidence holds, for the timeline.

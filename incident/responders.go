@@ -135,69 +135,63 @@ func (s *Service) Declare(ctx context.Context, service, env, summary, actor stri
 	return out, err
 }
 
-// RecordStep stores what a side-effect step made (a channel, a message,
-// a ticket) on the incident: apply changes the incident and says, in a
-// few words, what to put on the timeline ("" for nothing). It enqueues no
-// step of its own, so that a step recording its result does not cause
-// another run of itself.
-func (s *Service) RecordStep(ctx context.Context, id string, apply func(inc *Incident) (string, error)) (*Incident, error) {
-	return s.step(ctx, id, func(_ Tx, inc *Incident) (stepResult, error) {
-		text, err := apply(inc)
-		return stepResult{text: text}, err
-	})
+// Ack acknowledges an open incident.
+func (s *Service) Ack(ctx context.Context, id, actor string) (*Incident, error) {
+	return s.transition(ctx, id, actor, Acknowledged, "")
 }
 
-// stepResult is what a side-effect step made of an incident.
-type stepResult struct {
-	text  string    // the timeline event, "" for none
-	steps []JobKind // queued for a war room, keyed by that event
-	skip  bool      // nothing changed: nothing is written
+// Mitigate marks an incident mitigated: the bleeding stopped, the cause may not be fixed.
+func (s *Service) Mitigate(ctx context.Context, id, actor string) (*Incident, error) {
+	return s.transition(ctx, id, actor, Mitigated, "")
 }
 
-// step changes the locked incident id as apply says, puts the change on
-// the timeline as a step of warroom's, and queues the steps that show it.
-func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *Incident) (stepResult, error)) (*Incident, error) {
+// Resolve closes an incident, with an optional summary.
+func (s *Service) Resolve(ctx context.Context, id, actor, summary string) (*Incident, error) {
+	return s.transition(ctx, id, actor, Resolved, summary)
+}
+
+func (s *Service) transition(ctx context.Context, id, actor string, to State, text string) (*Incident, error) {
 	var out *Incident
 	var queued int
-	lease, leased := LeaseFrom(ctx)
 	err := s.store.Update(ctx, id, func(tx Tx) error {
-		if leased {
-			// A run that lost its job's lease writes nothing: the claim
-			// that holds the job now does the work.
-			if err := tx.CheckLease(lease); err != nil {
-				return err
-			}
-		}
 		tx = countJobs(tx, &queued)
 		inc, err := tx.LockIncident(id)
 		if err != nil {
 			return err
 		}
-		r, err := apply(tx, inc)
-		if err != nil {
+		if inc.State == to {
+			return Errorf(ECONFLICT, "%s is already %s", inc.ID, to)
+		}
+		if inc.State.rank() > to.rank() {
+			return Errorf(ECONFLICT, "%s is %s; it cannot become %s", inc.ID, inc.State, to)
+		}
+		now := s.opts.Now()
+		c := &change{tx: tx, inc: inc, now: now}
+		if to == Resolved {
+			msg := "resolved by " + actor
+			if text != "" {
+				msg += ": " + text
+			}
+			if err := s.resolve(c, actor, msg); err != nil {
+				return err
+			}
+			out = inc
+			return nil
+		}
+		inc.State = to
+		at := now
+		kind := EventAcknowledged
+		if to == Acknowledged {
+			inc.AcknowledgedAt = &at
+		} else {
+			inc.MitigatedAt = &at
+			kind = EventMitigated
+		}
+		if err := c.event(kind, actor, string(to)+" by "+actor); err != nil {
 			return err
 		}
 		out = inc
-		if r.skip {
-			return nil
-		}
-		now := s.opts.Now()
-		inc.UpdatedAt = now
-		if r.text != "" {
-			e := &Event{IncidentID: inc.ID, At: now, Kind: EventStep, Actor: ActorSystem, Text: r.text}
-			if err := tx.AppendEvent(e); err != nil {
-				return err
-			}
-			for _, k := range r.steps {
-				if !inc.WarRoom {
-					continue // a recorded incident has no war room to show it
-				}
-				if _, err := tx.Enqueue(NewJob(k, inc.ID, JobArgs{EventID: e.ID}, now)); err != nil {
-					return err
-				}
-			}
-		}
-		return tx.UpdateIncident(inc)
+		return s.save(c, nil)
 	})
 	if err == nil && queued > 0 {
 		s.opts.AfterCommit()
@@ -205,60 +199,31 @@ func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *In
 	return out, err
 }
 
-// RenameChannel reserves the next channel name of the incident's service
-// and day, when the one reserved is taken by somebody else's channel.
-func (s *Service) RenameChannel(ctx context.Context, id, why string) (*Incident, error) {
-	return s.step(ctx, id, func(tx Tx, inc *Incident) (stepResult, error) {
-		day := inc.OpenedAt.UTC().Format("20060102")
-		n, err := tx.NextSeq("channel/" + day + "/" + inc.Service)
-		if err != nil {
-			return stepResult{}, err
-		}
-		old := inc.SlackChannel
-		inc.SlackChannel = s.opts.ChannelName(inc, n)
-		return stepResult{text: fmt.Sprintf("channel name #%s reserved instead of #%s: %s", inc.SlackChannel, old, why)}, nil
-	})
-}
-
-// AttachTicket stores the incident's Jira key and has the war room show
-// it: the update step edits the summary and adds the bookmark.
-func (s *Service) AttachTicket(ctx context.Context, id, key, text string) (*Incident, error) {
-	return s.step(ctx, id, func(_ Tx, inc *Incident) (stepResult, error) {
-		if inc.JiraKey == key {
-			return stepResult{skip: true}, nil
-		}
-		inc.JiraKey = key
-		return stepResult{text: text, steps: []JobKind{JobSlackUpdate}}, nil
-	})
-}
-
-// change runs fn on the locked incident id in one transaction, then saves
-// it and enqueues its update steps.
-func (s *Service) change(ctx context.Context, id string, fn func(c *change) error) error {
+// Note adds a responder's note to the timeline.
+func (s *Service) Note(ctx context.Context, id, actor, text string, forJira bool) (*Event, error) {
+	if text == "" {
+		return nil, Errorf(EINVALID, "a note needs text")
+	}
+	var ev *Event
 	var queued int
 	err := s.store.Update(ctx, id, func(tx Tx) error {
 		tx = countJobs(tx, &queued)
-		inc, err := tx.LockIncident(id)
+		inc, err := tx.IncidentByID(id)
 		if err != nil {
 			return err
 		}
 		c := &change{tx: tx, inc: inc, now: s.opts.Now()}
-		if err := fn(c); err != nil {
+		if err := c.event(EventNote, actor, text); err != nil {
 			return err
 		}
+		if forJira {
+			c.lastMajor = c.lastEvent // marked for Jira: a comment on the ticket
+		}
+		ev = &Event{ID: c.lastEvent, IncidentID: inc.ID, At: c.now, Kind: EventNote, Actor: actor, Text: text}
 		return s.save(c, nil)
 	})
 	if err == nil && queued > 0 {
 		s.opts.AfterCommit()
 	}
-	return err
-}
-
-// oneLine folds a responder's text to one line of at most 200 characters.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:199]) + "…"
-	}
-	return s
+	return ev, err
 }

@@ -3,7 +3,7 @@ package incident
 import (
 	"context"
 	"fmt"
-	"slices"
+	"strings"
 	"time"
 )
 
@@ -83,106 +83,6 @@ func NewService(store Store, rules Evaluator, opts Options) *Service {
 	return &Service{store: store, rules: rules, opts: opts}
 }
 
-// Outcome is what ingesting one alert did.
-type Outcome string
-
-// The outcomes of ingesting an alert.
-const (
-	OutcomeOpened    Outcome = "opened"    // a new war room
-	OutcomeRecorded  Outcome = "recorded"  // stored on a recorded incident (new or existing)
-	OutcomeAttached  Outcome = "attached"  // a new alert on an open war room
-	OutcomeEscalated Outcome = "escalated" // a recorded incident became a war room
-	OutcomeReopened  Outcome = "reopened"  // a resolved incident opened again
-	OutcomeUpdated   Outcome = "updated"   // a known alert changed (value, refire)
-	OutcomeResolved  Outcome = "resolved"  // the alert resolved; its incident may have too
-	OutcomeUnchanged Outcome = "unchanged" // a repeat delivery: nothing changed
-	OutcomeIgnored   Outcome = "ignored"
-)
-
-// AlertResult reports what happened to one alert of a delivery.
-type AlertResult struct {
-	Fingerprint string  `json:"fingerprint"`
-	Decision    Action  `json:"decision"`
-	Rule        string  `json:"rule"`
-	Reason      string  `json:"reason,omitempty"`
-	Incident    string  `json:"incident,omitempty"`
-	Outcome     Outcome `json:"outcome"`
-	// Withheld says why the war room the decision asked for was not
-	// opened (a cap on new war rooms); the incident is recorded instead.
-	Withheld string `json:"withheld,omitempty"`
-}
-
-// IngestResult reports what a delivery did.
-type IngestResult struct {
-	Alerts []AlertResult `json:"alerts"`
-	// ResolvedIncidents lists incidents that this delivery resolved.
-	ResolvedIncidents []string `json:"resolved_incidents,omitempty"`
-}
-
-// Incidents returns the IDs of incidents whose alerts had the outcome, once each.
-func (r *IngestResult) Incidents(o Outcome) []string {
-	var ids []string
-	for _, a := range r.Alerts {
-		if a.Outcome == o && a.Incident != "" && !slices.Contains(ids, a.Incident) {
-			ids = append(ids, a.Incident)
-		}
-	}
-	return ids
-}
-
-// MaxTruncatedAlerts bounds the truncatedAlerts count a delivery may claim;
-// a larger claim is stored as this many. Alertmanager truncates beyond a
-// receiver's max_alerts, so a real count is the group's size, far below.
-const MaxTruncatedAlerts = 1_000_000
-
-// Ingest decides on a delivery's alerts and applies the decisions in one
-// transaction: nothing of it is stored unless all of it is.
-func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error) {
-	// truncatedAlerts comes from the sender unchecked: bound it, so that
-	// the war room never claims 9223372036854775807 more alerts.
-	d.TruncatedAlerts = min(max(d.TruncatedAlerts, 0), MaxTruncatedAlerts)
-	decisions := s.rules.Evaluate(d.Alerts)
-	if len(decisions) != len(d.Alerts) {
-		return nil, fmt.Errorf("ingest: rules gave %d decisions for %d alerts", len(decisions), len(d.Alerts))
-	}
-	var res *IngestResult
-	var queued int
-	route := ""
-	if len(decisions) > 0 {
-		route = decisions[0].Key // Alertmanager groups are one key as a rule
-	}
-	err := s.store.Update(ctx, route, func(tx Tx) error {
-		tx = countJobs(tx, &queued)
-		res = &IngestResult{}
-		now := s.opts.Now()
-		if err := tx.RecordDelivery(d); err != nil {
-			return fmt.Errorf("ingest: record delivery: %w", err)
-		}
-		att := &attachments{}
-		budget := &warRoomBudget{}
-		for i := range d.Alerts {
-			a := d.Alerts[i]
-			a.Value = decisions[i].Value
-			r, resolved, err := s.ingestAlert(tx, &a, decisions[i], d.TruncatedAlerts, now, att, budget)
-			if err != nil {
-				return fmt.Errorf("ingest: alert %s: %w", a.Fingerprint, err)
-			}
-			res.Alerts = append(res.Alerts, r)
-			if resolved != "" {
-				res.ResolvedIncidents = append(res.ResolvedIncidents, resolved)
-			}
-		}
-		return att.record(tx, now)
-	})
-	if err != nil {
-		return nil, err
-	}
-	if queued > 0 {
-		s.opts.AfterCommit()
-	}
-	return res, nil
-}
-
 // change collects what one alert did to an incident, so that the incident is
 // written once and one update step follows the last event.
 type change struct {
@@ -215,136 +115,6 @@ func (c *change) event(kind EventKind, actor, text string) error {
 	return nil
 }
 
-func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now time.Time, att *attachments, budget *warRoomBudget) (AlertResult, string, error) {
-	res := AlertResult{Fingerprint: a.Fingerprint, Decision: dec.Action, Rule: dec.Rule, Reason: dec.Reason, Outcome: OutcomeIgnored}
-	if dec.Action == ActionIgnore {
-		return res, "", nil
-	}
-	inc, err := tx.LockOpenIncident(dec.Key)
-	if err != nil {
-		return res, "", err
-	}
-
-	if a.Status == AlertResolved || dec.Action == ActionResolve {
-		return s.resolveAlert(tx, inc, a, res, now)
-	}
-
-	c := &change{tx: tx, inc: inc, now: now}
-	warRoom := dec.Action == ActionWarRoom
-	switch {
-	case inc == nil:
-		last, err := tx.LastResolved(dec.Key)
-		if err != nil {
-			return res, "", err
-		}
-		if last != nil && last.ResolvedAt != nil && now.Sub(*last.ResolvedAt) <= s.opts.ReopenWindow {
-			c.inc = last
-			if err := s.reopen(c, ActorAlert, "fired again "+describe(a, dec)); err != nil {
-				return res, "", err
-			}
-			res.Outcome = OutcomeReopened
-		} else {
-			if warRoom {
-				if res.Withheld, err = s.withhold(tx, budget, now); err != nil {
-					return res, "", err
-				}
-				if res.Withheld != "" {
-					warRoom, dec.Action = false, ActionRecord
-				}
-			}
-			if c.inc, err = s.open(tx, a, dec, now); err != nil {
-				return res, "", err
-			}
-			res.Outcome = OutcomeRecorded
-			if warRoom {
-				res.Outcome = OutcomeOpened
-			}
-		}
-	case warRoom && !inc.WarRoom:
-		res.Outcome = OutcomeEscalated
-	}
-	res.Incident = c.inc.ID
-
-	told := false
-	if why, ok := budget.withheld[c.inc.ID]; ok && warRoom && !c.inc.WarRoom {
-		// Another alert of this delivery was withheld the same war room:
-		// its timeline says so once.
-		res.Withheld, told = why, true
-	} else if why, ok := s.withheld.recent(c.inc.ID, now); ok && warRoom && !c.inc.WarRoom && res.Withheld == "" {
-		// Withheld moments ago: the caps are not counted again for every
-		// alert of a storm, and the timeline said it already.
-		res.Withheld, told = why, true
-	} else if warRoom && !c.inc.WarRoom && res.Withheld == "" {
-		if res.Withheld, err = s.withhold(tx, budget, now); err != nil {
-			return res, "", err
-		}
-	}
-	if res.Withheld != "" && res.Outcome == OutcomeEscalated {
-		res.Outcome = OutcomeIgnored // what attach did says it
-	}
-	if res.Withheld != "" && !told {
-		if err := c.event(EventWithheld, ActorSystem, res.Withheld); err != nil {
-			return res, "", err
-		}
-		budget.withhold(c.inc.ID, res.Withheld)
-		s.withheld.note(c.inc.ID, res.Withheld, now)
-	} else if res.Withheld == "" && warRoom && !c.inc.WarRoom {
-		if err := s.escalate(c, a, dec, describe(a, dec)); err != nil {
-			return res, "", err
-		}
-	}
-
-	attached, err := s.attach(c, a, res.Outcome == OutcomeOpened || res.Outcome == OutcomeRecorded && inc == nil, att)
-	if err != nil {
-		return res, "", err
-	}
-	if res.Outcome == OutcomeIgnored {
-		res.Outcome = attached
-		if attached == OutcomeAttached && !c.inc.WarRoom {
-			res.Outcome = OutcomeRecorded
-		}
-	}
-	if truncated > c.inc.TruncatedAlerts {
-		c.inc.TruncatedAlerts = truncated
-		c.dirty = true
-	}
-	return res, "", s.save(c, nil)
-}
-
-// open creates an incident for the alert's key, a war room or a recorded one.
-func (s *Service) open(tx Tx, a *Alert, dec Decision, now time.Time) (*Incident, error) {
-	seq, err := tx.NextSeq("incident")
-	if err != nil {
-		return nil, err
-	}
-	inc := &Incident{
-		ID: FormatID(seq), Seq: seq, Key: dec.Key, Service: dec.Service, Env: dec.Env,
-		Rule: dec.Rule, Severity: dec.Severity, State: Triggered, Title: title(a, dec),
-		Threshold: dec.Threshold, OpenedAt: now, UpdatedAt: now,
-	}
-	if err := tx.InsertIncident(inc); err != nil {
-		return nil, err
-	}
-	kind, verb := EventRecorded, "recorded"
-	if dec.Action == ActionWarRoom {
-		kind, verb = EventOpened, "opened"
-	}
-	text := fmt.Sprintf("%s by rule %s: %s", verb, dec.Rule, describe(a, dec))
-	if err := tx.AppendEvent(&Event{IncidentID: inc.ID, At: now, Kind: kind, Actor: ActorAlert, Text: text}); err != nil {
-		return nil, err
-	}
-	if dec.Action == ActionWarRoom {
-		c := &change{tx: tx, inc: inc, now: now}
-		if err := s.startWarRoom(c); err != nil {
-			return nil, err
-		}
-		if err := tx.UpdateIncident(inc); err != nil {
-			return nil, err
-		}
-	}
-	return inc, nil
-}
-
 // startWarRoom reserves the channel name and enqueues the opening steps.
 func (s *Service) startWarRoom(c *change) error {
 	c.inc.WarRoom = true
@@ -364,69 +134,6 @@ func (s *Service) startWarRoom(c *change) error {
 	}
 	c.dirty = true
 	return nil
-}
-
-func (s *Service) escalate(c *change, a *Alert, dec Decision, why string) error {
-	c.inc.Rule, c.inc.Severity, c.inc.Threshold = dec.Rule, dec.Severity, dec.Threshold
-	c.inc.Title = title(a, dec) // the alert that made it a war room names it
-	if err := s.startWarRoom(c); err != nil {
-		return err
-	}
-	return c.event(EventEscalated, ActorAlert, "war room opened by rule "+dec.Rule+": "+why)
-}
-
-func (s *Service) reopen(c *change, actor, why string) error {
-	c.inc.State = Triggered
-	c.inc.ResolvedAt, c.inc.AcknowledgedAt, c.inc.MitigatedAt = nil, nil, nil
-	if err := c.event(EventReopened, actor, "reopened: "+why); err != nil {
-		return err
-	}
-	if c.inc.WarRoom {
-		_, err := c.tx.Enqueue(NewJob(JobJiraTransition, c.inc.ID, JobArgs{EventID: c.lastEvent, Target: Triggered}, c.now))
-		return err
-	}
-	return nil
-}
-
-func (s *Service) resolveAlert(tx Tx, inc *Incident, a *Alert, res AlertResult, now time.Time) (AlertResult, string, error) {
-	if inc == nil {
-		return res, "", nil // nothing open holds it: a late or unknown resolve
-	}
-	old, err := tx.Alert(inc.ID, a.Fingerprint)
-	if err != nil || old == nil {
-		return res, "", err
-	}
-	res.Incident = inc.ID
-	if old.Status == AlertResolved && sameAlert(old, a) {
-		res.Outcome = OutcomeUnchanged
-		return res, "", nil
-	}
-	a.Status = AlertResolved
-	c := &change{tx: tx, inc: inc, now: now}
-	if a.Value == nil {
-		a.Value = old.Value
-	} else {
-		v := *a.Value // the latest value shows the recovery
-		inc.Value = &v
-	}
-	if err := tx.PutAlert(inc.ID, a); err != nil {
-		return res, "", err
-	}
-	if err := c.event(EventAlertResolved, ActorAlert, "alert resolved: "+alertText(a)); err != nil {
-		return res, "", err
-	}
-	res.Outcome = OutcomeResolved
-	firing, err := tx.FiringAlerts(inc.ID)
-	if err != nil {
-		return res, "", err
-	}
-	if firing > 0 {
-		return res, "", s.save(c, nil)
-	}
-	if err := s.resolve(c, ActorAlert, "all alerts resolved"); err != nil {
-		return res, "", err
-	}
-	return res, inc.ID, nil
 }
 
 // resolve moves c.inc to resolved and enqueues the closing steps.
@@ -474,4 +181,35 @@ func (s *Service) save(c *change, extra []Job) error {
 		}
 	}
 	return nil
+}
+
+// change runs fn on the locked incident id in one transaction, then saves
+// it and enqueues its update steps.
+func (s *Service) change(ctx context.Context, id string, fn func(c *change) error) error {
+	var queued int
+	err := s.store.Update(ctx, id, func(tx Tx) error {
+		tx = countJobs(tx, &queued)
+		inc, err := tx.LockIncident(id)
+		if err != nil {
+			return err
+		}
+		c := &change{tx: tx, inc: inc, now: s.opts.Now()}
+		if err := fn(c); err != nil {
+			return err
+		}
+		return s.save(c, nil)
+	})
+	if err == nil && queued > 0 {
+		s.opts.AfterCommit()
+	}
+	return err
+}
+
+// oneLine folds a responder's text to one line of at most 200 characters.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:199]) + "…"
+	}
+	return s
 }

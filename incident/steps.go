@@ -1,0 +1,133 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+)
+
+// RecordStep stores what a side-effect step made (a channel, a message,
+// a ticket) on the incident: apply changes the incident and says, in a
+// few words, what to put on the timeline ("" for nothing). It enqueues no
+// step of its own, so that a step recording its result does not cause
+// another run of itself.
+func (s *Service) RecordStep(ctx context.Context, id string, apply func(inc *Incident) (string, error)) (*Incident, error) {
+	return s.step(ctx, id, func(_ Tx, inc *Incident) (stepResult, error) {
+		text, err := apply(inc)
+		return stepResult{text: text}, err
+	})
+}
+
+// stepResult is what a side-effect step made of an incident.
+type stepResult struct {
+	text  string    // the timeline event, "" for none
+	steps []JobKind // queued for a war room, keyed by that event
+	skip  bool      // nothing changed: nothing is written
+}
+
+// step changes the locked incident id as apply says, puts the change on
+// the timeline as a step of warroom's, and queues the steps that show it.
+func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *Incident) (stepResult, error)) (*Incident, error) {
+	var out *Incident
+	var queued int
+	lease, leased := LeaseFrom(ctx)
+	err := s.store.Update(ctx, id, func(tx Tx) error {
+		if leased {
+			// A run that lost its job's lease writes nothing: the claim
+			// that holds the job now does the work.
+			if err := tx.CheckLease(lease); err != nil {
+				return err
+			}
+		}
+		tx = countJobs(tx, &queued)
+		inc, err := tx.LockIncident(id)
+		if err != nil {
+			return err
+		}
+		r, err := apply(tx, inc)
+		if err != nil {
+			return err
+		}
+		out = inc
+		if r.skip {
+			return nil
+		}
+		now := s.opts.Now()
+		inc.UpdatedAt = now
+		if r.text != "" {
+			e := &Event{IncidentID: inc.ID, At: now, Kind: EventStep, Actor: ActorSystem, Text: r.text}
+			if err := tx.AppendEvent(e); err != nil {
+				return err
+			}
+			for _, k := range r.steps {
+				if !inc.WarRoom {
+					continue // a recorded incident has no war room to show it
+				}
+				if _, err := tx.Enqueue(NewJob(k, inc.ID, JobArgs{EventID: e.ID}, now)); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.UpdateIncident(inc)
+	})
+	if err == nil && queued > 0 {
+		s.opts.AfterCommit()
+	}
+	return out, err
+}
+
+// RenameChannel reserves the next channel name of the incident's service
+// and day, when the one reserved is taken by somebody else's channel.
+func (s *Service) RenameChannel(ctx context.Context, id, why string) (*Incident, error) {
+	return s.step(ctx, id, func(tx Tx, inc *Incident) (stepResult, error) {
+		day := inc.OpenedAt.UTC().Format("20060102")
+		n, err := tx.NextSeq("channel/" + day + "/" + inc.Service)
+		if err != nil {
+			return stepResult{}, err
+		}
+		old := inc.SlackChannel
+		inc.SlackChannel = s.opts.ChannelName(inc, n)
+		return stepResult{text: fmt.Sprintf("channel name #%s reserved instead of #%s: %s", inc.SlackChannel, old, why)}, nil
+	})
+}
+
+// AttachTicket stores the incident's Jira key and has the war room show
+// it: the update step edits the summary and adds the bookmark.
+func (s *Service) AttachTicket(ctx context.Context, id, key, text string) (*Incident, error) {
+	return s.step(ctx, id, func(_ Tx, inc *Incident) (stepResult, error) {
+		if inc.JiraKey == key {
+			return stepResult{skip: true}, nil
+		}
+		inc.JiraKey = key
+		return stepResult{text: text, steps: []JobKind{JobSlackUpdate}}, nil
+	})
+}
+
+// RecordEvidence stores what correlation found and, for a war room, has
+// the summary and the ticket show it.
+func (s *Service) RecordEvidence(ctx context.Context, id string, ev *Evidence) (*Incident, error) {
+	return s.step(ctx, id, func(_ Tx, inc *Incident) (stepResult, error) {
+		if inc.Evidence != nil && inc.Evidence.Round > ev.Round {
+			return stepResult{skip: true}, nil // a later round is stored already
+		}
+		inc.Evidence = ev
+		if inc.Value == nil {
+			// The alert carried no number: Prometheus's is the value.
+			for _, v := range []*float64{ev.ValueAtOpen, ev.ValueNow} {
+				if v == nil {
+					continue
+				}
+				x := *v
+				if inc.PeakValue == nil || x > *inc.PeakValue {
+					p := x
+					inc.PeakValue = &p
+				}
+				inc.Value = &x
+			}
+		}
+		inc.SuspectDeploy = ""
+		if ev.Suspect != nil {
+			inc.SuspectDeploy = ev.Suspect.SHA
+		}
+		return stepResult{text: ev.summary(), steps: []JobKind{JobSlackUpdate, JobJiraUpdate}}, nil
+	})
+}
