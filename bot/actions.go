@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager"
 	"github.com/warroom/warroom/rules"
@@ -28,7 +29,7 @@ import (
 // next. warroom never runs a rollback itself: it tells the deployer.
 type ActionsExecutor struct {
 	store    incident.Store
-	cfg      *Config
+	cfg      *config.Config
 	rules    *rules.Set
 	silences *alertmanager.SilenceClient // nil: no alertmanager.url
 	http     *http.Client
@@ -40,7 +41,7 @@ type ActionsExecutor struct {
 var _ incident.Executor = (*ActionsExecutor)(nil)
 
 // NewActionsExecutor returns the executor of responders' requests.
-func NewActionsExecutor(store incident.Store, cfg *Config, set *rules.Set, silences *alertmanager.SilenceClient,
+func NewActionsExecutor(store incident.Store, cfg *config.Config, set *rules.Set, silences *alertmanager.SilenceClient,
 	next incident.Executor, log *slog.Logger, now func() time.Time) *ActionsExecutor {
 	return &ActionsExecutor{store: store, cfg: cfg, rules: set, silences: silences, next: next, log: log, now: now,
 		http: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -271,7 +272,7 @@ func (sl *slackSurface) cmdDeploys(ctx context.Context, c *cmdCall) (slackMessag
 		}
 	}
 	lines := []string{fmt.Sprintf("*Deploys of %s*, newest first:", EscapeMrkdwn(service))}
-	for _, d := range sl.srv.cfg.linkHosts().deploys(ds) {
+	for _, d := range linkHostsOf(sl.srv.cfg).deploys(ds) {
 		lines = append(lines, deployLine(d, start, suspect != nil && d.SHA == suspect.SHA, ""))
 	}
 	return cmdEphemeral("%s", strings.Join(lines, "\n")), nil

@@ -107,7 +107,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	hosts := s.cfg.linkHosts()
+	hosts := linkHostsOf(s.cfg)
 	for i := range list {
 		list[i] = hosts.incident(list[i])
 	}
@@ -224,7 +224,7 @@ func (s *Server) view(r *http.Request, id string) (*IncidentView, error) {
 		return nil, err
 	}
 	// The evidence's links are the war room's: only to allowed hosts.
-	v := &IncidentView{Incident: s.cfg.linkHosts().incident(inc)}
+	v := &IncidentView{Incident: linkHostsOf(s.cfg).incident(inc)}
 	if v.Alerts, err = s.store.Alerts(ctx, id, vq.alerts); err != nil {
 		return nil, err
 	}

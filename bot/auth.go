@@ -4,8 +4,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
-	"slices"
 	"strings"
+
+	"github.com/warroom/warroom/bot/config"
 )
 
 // authenticator checks the credentials Alertmanager's http_config can
@@ -23,7 +24,7 @@ type authenticator struct {
 	unavailable string
 }
 
-func newAuthenticator(c WebhookConfig) authenticator {
+func newAuthenticator(c config.Webhook) authenticator {
 	var a authenticator
 	if tok := string(c.BearerToken); tok != "" {
 		a.bearer, a.hasBear = sha256.Sum256([]byte(tok)), true
@@ -44,19 +45,19 @@ func newAuthenticator(c WebhookConfig) authenticator {
 // bearer token when one is configured, else the webhook's credentials (as
 // before they had their own), so that one leaked credential need not
 // give all three.
-func newCredentials(c *Config) (webhook, api, deploys authenticator) {
+func newCredentials(c *config.Config) (webhook, api, deploys authenticator) {
 	webhook = newAuthenticator(c.Webhook)
-	api = c.ownToken("api.bearer_token", c.API.BearerToken, c.API.BearerTokenFile, webhook)
-	deploys = c.ownToken("deploys.bearer_token", c.Deploys.BearerToken, c.Deploys.BearerTokenFile, webhook)
+	api = ownToken(c, "api.bearer_token", c.API.BearerToken, c.API.BearerTokenFile, webhook)
+	deploys = ownToken(c, "deploys.bearer_token", c.Deploys.BearerToken, c.Deploys.BearerTokenFile, webhook)
 	return webhook, api, deploys
 }
 
-// ownToken is the authenticator of a bearer token of its own (key, its
+// ownToken is the authenticator of a bearer token of c of its own (key, its
 // value after ResolveSecrets, and its _file twin), or fallback when the
 // token is not configured. A token that was configured but could not be
 // resolved lets nothing pass.
-func (c *Config) ownToken(key string, tok Secret, file string, fallback authenticator) authenticator {
-	if slices.Contains(c.src.unresolved, key) || tok == "" && file != "" {
+func ownToken(c *config.Config, key string, tok config.Secret, file string, fallback authenticator) authenticator {
+	if c.Unresolved(key) || tok == "" && file != "" {
 		return authenticator{unavailable: key}
 	}
 	if tok == "" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
 	"github.com/warroom/warroom/integrations/prometheus/prometheustest"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
@@ -94,11 +95,11 @@ func TestHostileLabelWithholdsRollback(t *testing.T) {
 	t.Cleanup(hook.Close)
 	rulesYAML := strings.Replace(correlationConfig, `command: "argocd app rollback {{.Service}} {{.TargetRevision}}"`,
 		`command: "kubectl -n {{.Labels.namespace}} argo rollouts undo {{.Service}} --to-revision={{.TargetRevision}}"`+"\n      webhook_url: "+hook.URL, 1)
-	parsed, err := bot.Parse([]byte(rulesYAML), "hostile.yaml")
+	parsed, err := config.Parse([]byte(rulesYAML), "hostile.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startJira(t, jiraFake, "cloud", func(c *bot.Config) {
+	h := startJira(t, jiraFake, "cloud", func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
 		c.Rollback.WebhookSecret = "rollback-secret"
@@ -170,11 +171,11 @@ func TestRunbookLinkHosts(t *testing.T) {
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
-	parsed, err := bot.Parse([]byte(correlationConfig), "runbooks.yaml")
+	parsed, err := config.Parse([]byte(correlationConfig), "runbooks.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startJira(t, jiraFake, "cloud", func(c *bot.Config) {
+	h := startJira(t, jiraFake, "cloud", func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
 		c.Links.AllowedHosts = []string{"*.example.com"}
@@ -229,11 +230,11 @@ func TestGeneratorURLQueryNotAsked(t *testing.T) {
 		prom := prometheustest.New(prometheustest.Strict())
 		t.Cleanup(prom.Close)
 		prom.SetSeries(expr, prometheustest.Point{At: fixtureStart.Add(-time.Minute), Value: 0.031}, prometheustest.Point{At: time.Now().Add(-time.Minute), Value: 0.012})
-		parsed, err := bot.Parse([]byte(correlationConfig), "prometheus.yaml")
+		parsed, err := config.Parse([]byte(correlationConfig), "prometheus.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := start(t, func(c *bot.Config) {
+		h := start(t, func(c *config.Config) {
 			c.Rules = parsed.Rules
 			c.Prometheus.URL = prom.URL()
 			if allowed {

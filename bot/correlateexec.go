@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/correlate"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/rules"
@@ -73,7 +74,7 @@ func (x *CorrelateExecutor) Execute(ctx context.Context, j incident.Job) error {
 // It waits in the job for up to a second (looking every 20 ms), which is
 // how long correlation usually takes, and returns the incident with the
 // evidence; a longer wait is a snooze, which frees the worker.
-func waitForEvidence(ctx context.Context, store incident.Store, cfg *Config, inc *incident.Incident, now func() time.Time) (*incident.Incident, error) {
+func waitForEvidence(ctx context.Context, store incident.Store, cfg *config.Config, inc *incident.Incident, now func() time.Time) (*incident.Incident, error) {
 	deadline := inc.OpenedAt.Add(cfg.CorrelationBudget.Duration() + evidenceMargin)
 	inline := now().Add(time.Second)
 	for inc.Evidence == nil && now().Before(deadline) {

@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager/amtest"
 	"github.com/warroom/warroom/integrations/grafana/grafanatest"
@@ -57,11 +58,11 @@ func TestSuspectDeployInWarRoom(t *testing.T) {
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
-	parsed, err := bot.Parse([]byte(correlationConfig), "correlation.yaml")
+	parsed, err := config.Parse([]byte(correlationConfig), "correlation.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startJira(t, jiraFake, "cloud", func(c *bot.Config) {
+	h := startJira(t, jiraFake, "cloud", func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
 		c.Deploys.CompareURL = "https://github.com/example/{{.Service}}/compare/{{.TargetRevision}}...{{.Revision}}"
@@ -249,16 +250,16 @@ func startWithEvidence(t *testing.T, f evidenceFakes, budget time.Duration) (*ha
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
-	parsed, err := bot.Parse([]byte(evidenceRules), "evidence.yaml")
+	parsed, err := config.Parse([]byte(evidenceRules), "evidence.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startJira(t, jiraFake, "cloud", func(c *bot.Config) {
+	h := startJira(t, jiraFake, "cloud", func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
 		c.Grafana.URL, c.Grafana.Token = f.grafana.URL(), grafanatest.Token
 		c.Jaeger.URL, c.Prometheus.URL = f.jaeger.URL(), f.prom.URL()
-		c.CorrelationBudget = bot.Duration(budget)
+		c.CorrelationBudget = config.Duration(budget)
 	})
 	return h, slackFake, jiraFake
 }
@@ -382,13 +383,13 @@ func TestGitDeploySource(t *testing.T) {
 	commit("apps/checkout/prod.yaml", "image: co:2.0\n", "erin", fixtureStart.Add(-20*time.Minute))
 	suspect := commit("apps/payment-gateway/prod.yaml", "image: pg:1.42\n", "alice", fixtureStart.Add(-12*time.Minute))
 
-	parsed, err := bot.Parse([]byte(correlationConfig), "git.yaml")
+	parsed, err := config.Parse([]byte(correlationConfig), "git.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := start(t, func(c *bot.Config) {
+	h := start(t, func(c *config.Config) {
 		c.Rules = parsed.Rules
-		c.Deploys.Git = &bot.GitDeploys{URL: dir, Path: "apps/{{.Service}}"}
+		c.Deploys.Git = &config.GitDeploys{URL: dir, Path: "apps/{{.Service}}"}
 	})
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	waitFor(t, "the evidence", func() bool { return h.incident("INC-1").Evidence != nil })
@@ -423,11 +424,11 @@ func TestSilenceAndRollbackWebhook(t *testing.T) {
 	t.Cleanup(hook.Close)
 	rulesYAML := strings.Replace(correlationConfig, `command: "argocd app rollback {{.Service}} {{.TargetRevision}}"`,
 		`command: "argocd app rollback {{.Service}} {{.TargetRevision}}"`+"\n      webhook_url: "+hook.URL, 1)
-	parsed, err := bot.Parse([]byte(rulesYAML), "silence.yaml")
+	parsed, err := config.Parse([]byte(rulesYAML), "silence.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := start(t, func(c *bot.Config) {
+	h := start(t, func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Alertmanager.URL = am.URL()
 		c.Slack.SigningSecret = testSigningSecret

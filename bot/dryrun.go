@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/rules"
 )
@@ -23,7 +24,7 @@ import (
 // twice (after a crash, say) is logged once.
 type DryRun struct {
 	store incident.Store
-	cfg   *Config
+	cfg   *config.Config
 	rules *rules.Set
 	log   *slog.Logger
 	now   func() time.Time
@@ -48,7 +49,7 @@ var _ incident.Executor = (*DryRun)(nil)
 
 // NewDryRun opens (or creates) the log at path and indexes the keys already
 // in it. A torn last line, left by a crash mid-write, is cut off.
-func NewDryRun(path string, store incident.Store, cfg *Config, set *rules.Set, log *slog.Logger) (*DryRun, error) {
+func NewDryRun(path string, store incident.Store, cfg *config.Config, set *rules.Set, log *slog.Logger) (*DryRun, error) {
 	if path == "" {
 		path = "warroom-dryrun.jsonl"
 	}

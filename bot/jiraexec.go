@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	ijira "github.com/warroom/warroom/integrations/jira"
 	"github.com/warroom/warroom/rules"
@@ -21,7 +22,7 @@ type JiraExecutor struct {
 	client *ijira.Client
 	store  incident.Store
 	svc    *incident.Service
-	cfg    *Config
+	cfg    *config.Config
 	rules  *rules.Set
 	next   incident.Executor
 	log    *slog.Logger
@@ -31,13 +32,13 @@ type JiraExecutor struct {
 var _ incident.Executor = (*JiraExecutor)(nil)
 
 // NewJiraExecutor returns the Jira executor; next runs the other steps.
-func NewJiraExecutor(client *ijira.Client, store incident.Store, svc *incident.Service, cfg *Config, set *rules.Set,
+func NewJiraExecutor(client *ijira.Client, store incident.Store, svc *incident.Service, cfg *config.Config, set *rules.Set,
 	next incident.Executor, log *slog.Logger, now func() time.Time) *JiraExecutor {
 	return &JiraExecutor{client: client, store: store, svc: svc, cfg: cfg, rules: set, next: next, log: log, now: now}
 }
 
 // NewJiraClient builds the client of the jira section.
-func NewJiraClient(cfg *Config) (*ijira.Client, error) {
+func NewJiraClient(cfg *config.Config) (*ijira.Client, error) {
 	return ijira.New(ijira.Options{URL: cfg.Jira.URL, Deployment: cfg.Jira.Deployment, Email: cfg.Jira.Auth.Email,
 		APIToken: string(cfg.Jira.Auth.APIToken), PAT: string(cfg.Jira.Auth.PersonalAccessToken)})
 }
@@ -99,7 +100,7 @@ func (x *JiraExecutor) indexLag() time.Duration {
 	if d := x.cfg.Jira.IndexLag.Duration(); d > 0 {
 		return d
 	}
-	return DefaultJiraIndexLag
+	return config.DefaultJiraIndexLag
 }
 
 // unknownCreate is a create that may have filed the ticket.
@@ -256,7 +257,7 @@ func (x *JiraExecutor) view(ctx context.Context, inc *incident.Incident) (JiraVi
 	}
 	// Links from alert content and deploy records point only at allowed
 	// hosts; the war room's own link is warroom's.
-	hosts := x.cfg.linkHosts()
+	hosts := linkHostsOf(x.cfg)
 	links := hosts.links(append(warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), evidenceLinks(inc.Evidence)...))
 	inc = hosts.incident(inc)
 	if inc.SlackChannelID != "" {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -217,7 +218,7 @@ func TestIncidentViewPaged(t *testing.T) {
 // which war rooms were withheld and why, and /metrics counts them.
 func TestWarRoomsWithheld(t *testing.T) {
 	t.Parallel()
-	h := start(t, func(c *bot.Config) { c.Limits.MaxNewWarRoomsPerDelivery = 1 })
+	h := start(t, func(c *config.Config) { c.Limits.MaxNewWarRoomsPerDelivery = 1 })
 	var m map[string]any
 	if err := json.Unmarshal(fixture(t, "alertmanager/firing-high-error-rate.json"), &m); err != nil {
 		t.Fatal(err)
@@ -249,22 +250,5 @@ func TestWarRoomsWithheld(t *testing.T) {
 	}
 	if metrics := string(h.get("/metrics").body); !strings.Contains(metrics, "warroom_war_rooms_withheld_total 1\n") {
 		t.Errorf("metrics lack warroom_war_rooms_withheld_total 1")
-	}
-}
-
-func TestLimitsConfig(t *testing.T) {
-	t.Parallel()
-	c, err := bot.Parse([]byte("limits:\n  max_new_war_rooms_per_delivery: 3\n  max_new_war_rooms_per_minute: 40\n"), "limits.yaml")
-	if err != nil || c.Limits.MaxNewWarRoomsPerDelivery != 3 || c.Limits.MaxNewWarRoomsPerMinute != 40 {
-		t.Fatalf("Parse: %+v, %v", c, err)
-	}
-	for in, want := range map[string]string{
-		"limits:\n  max_new_war_rooms_per_delivery: -1\n":  "limits.max_new_war_rooms_per_delivery: -1 is not from 1 to 1000",
-		"limits:\n  max_new_war_rooms_per_minute: 20000\n": "limits.max_new_war_rooms_per_minute: 20000 is not from 1 to 1000",
-		"limits:\n  max_new_war_rooms_per_hour: 5\n":       `unknown key "max_new_war_rooms_per_hour" in limits`,
-	} {
-		if _, err := bot.Parse([]byte(in), "limits.yaml"); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("Parse(%q): %v, want %q", in, err, want)
-		}
 	}
 }

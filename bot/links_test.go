@@ -3,17 +3,18 @@ package bot
 import (
 	"testing"
 
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 )
 
 func TestLinkHosts(t *testing.T) {
 	t.Parallel()
-	cfg := Default()
+	cfg := config.Default()
 	cfg.Links.AllowedHosts = []string{"runbooks.example.com", "*.corp.example", "CI.Example.com"}
 	cfg.Grafana.URL = "https://grafana.example.net:3000/grafana"
 	cfg.Jira.URL = "https://acme.atlassian.net"
 	cfg.Deploys.CompareURL = "https://github.com/acme/{{.Service}}/compare/{{.TargetRevision}}...{{.Revision}}"
-	h := cfg.linkHosts()
+	h := linkHostsOf(cfg)
 	tests := []struct {
 		url, why string
 	}{
@@ -44,7 +45,7 @@ func TestLinkHosts(t *testing.T) {
 
 	// A compare_url whose host is templated allows no host.
 	cfg.Deploys.CompareURL = "https://{{.Labels.git_host}}/acme/{{.Service}}"
-	if h := cfg.linkHosts(); h.allows("https://github.com/acme/pay") {
+	if h := linkHostsOf(cfg); h.allows("https://github.com/acme/pay") {
 		t.Error("a templated compare_url host allowed github.com")
 	}
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -37,6 +38,9 @@ func TestPermissionTable(t *testing.T) {
 	}
 }
 
+// exampleConfig is the reference configuration.
+const exampleConfig = "../examples/warroom.yaml"
+
 // referencePermissions are slack.permissions of examples/warroom.yaml.
 func referencePermissions(t *testing.T) map[string][]string {
 	t.Helper()
@@ -44,7 +48,7 @@ func referencePermissions(t *testing.T) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Parse(data, exampleConfig)
+	c, err := config.Parse(data, exampleConfig)
 	if err != nil {
 		t.Fatal(err)
 	}

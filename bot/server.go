@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/correlate"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
@@ -35,7 +36,7 @@ type Deps struct {
 
 // Server is a running warroom: store, service, job worker and HTTP surface.
 type Server struct {
-	cfg     *Config
+	cfg     *config.Config
 	log     *slog.Logger
 	now     func() time.Time
 	reg     *prometheus.Registry
@@ -64,7 +65,7 @@ type Server struct {
 
 // New opens the store (applying migrations) and wires the server. Close it
 // when Run is not called.
-func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
+func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -92,7 +93,7 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 	}
 	s.store = store
 	s.metrics = newMetrics(s.reg, store)
-	s.inflight = &budget{limit: cmp.Or(cfg.Webhook.MaxInFlightBytes, DefaultMaxInFlightBytes)}
+	s.inflight = &budget{limit: cmp.Or(cfg.Webhook.MaxInFlightBytes, config.DefaultMaxInFlightBytes)}
 	if store.Driver() == sqlstore.SQLite {
 		s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "warroom_store_wal_bytes",
@@ -203,7 +204,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // ListenAddr decides the address to listen on: without webhook auth,
 // warroom listens on loopback only, whatever the config asks.
-func ListenAddr(cfg *Config) (addr string, forced bool, err error) {
+func ListenAddr(cfg *config.Config) (addr string, forced bool, err error) {
 	host, port, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
 		return "", false, fmt.Errorf("listen %q: %w", cfg.Listen, err)
@@ -311,9 +312,9 @@ func (s *Server) Close() error {
 	return err
 }
 
-func archiveAfter(cfg *Config) time.Duration {
+func archiveAfter(cfg *config.Config) time.Duration {
 	if cfg.Slack.ArchiveAfter == nil {
-		return DefaultArchiveAfter
+		return config.DefaultArchiveAfter
 	}
 	return cfg.Slack.ArchiveAfter.Duration()
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -40,10 +41,10 @@ type harness struct {
 	done   chan error
 }
 
-func start(t testing.TB, mutate func(*bot.Config)) *harness {
+func start(t testing.TB, mutate func(*config.Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := bot.Default()
+	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Storage.DSN = filepath.Join(dir, "warroom.db")
 	cfg.DryRunLog = filepath.Join(dir, "dryrun.jsonl")
@@ -401,8 +402,8 @@ func TestStoreDownIs503(t *testing.T) {
 // The archive waits archive_after past the resolve, and an incident that
 // reopened in between keeps its channel: only the last resolve archives.
 func TestArchiveAfterResolveUnlessReopened(t *testing.T) {
-	h := start(t, func(c *bot.Config) {
-		d := bot.Duration(1500 * time.Millisecond) // long enough for the refire to come first
+	h := start(t, func(c *config.Config) {
+		d := config.Duration(1500 * time.Millisecond) // long enough for the refire to come first
 		c.Slack.ArchiveAfter = &d
 	})
 	firing := fixture(t, "alertmanager/firing-high-error-rate.json")

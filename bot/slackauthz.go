@@ -9,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -157,7 +158,7 @@ func permission(perms map[string][]string, action string) (who []string, restric
 	if action != "assign" {
 		return nil, false
 	}
-	for _, a := range PermissionActions() {
+	for _, a := range config.PermissionActions() {
 		if !slices.ContainsFunc(perms[a], isCommander) {
 			continue
 		}

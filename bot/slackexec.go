@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	islack "github.com/warroom/warroom/integrations/slack"
 	"github.com/warroom/warroom/rules"
@@ -29,7 +30,7 @@ type SlackExecutor struct {
 	client *islack.Client
 	store  incident.Store
 	svc    *incident.Service
-	cfg    *Config
+	cfg    *config.Config
 	rules  *rules.Set
 	next   incident.Executor
 	log    *slog.Logger
@@ -46,7 +47,7 @@ type SlackExecutor struct {
 var _ incident.Executor = (*SlackExecutor)(nil)
 
 // NewSlackExecutor returns the Slack executor; next runs the other steps.
-func NewSlackExecutor(client *islack.Client, store incident.Store, svc *incident.Service, cfg *Config, set *rules.Set,
+func NewSlackExecutor(client *islack.Client, store incident.Store, svc *incident.Service, cfg *config.Config, set *rules.Set,
 	next incident.Executor, log *slog.Logger, now func() time.Time) *SlackExecutor {
 	return &SlackExecutor{client: client, store: store, svc: svc, cfg: cfg, rules: set, next: next, log: log, now: now,
 		channels: map[string]string{}, marked: map[string]string{}}
@@ -207,7 +208,7 @@ func (x *SlackExecutor) view(ctx context.Context, inc *incident.Incident) (Summa
 	start := alertStart(inc, alerts)
 	// Links from alert content and deploy records point only at allowed
 	// hosts; the summary, its bookmarks and the rollback text agree.
-	hosts := x.cfg.linkHosts()
+	hosts := linkHostsOf(x.cfg)
 	inc = hosts.incident(inc)
 	return SummaryView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing,
 		Links:    hosts.links(append(warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), evidenceLinks(inc.Evidence)...)),
@@ -217,7 +218,7 @@ func (x *SlackExecutor) view(ctx context.Context, inc *incident.Incident) (Summa
 // warRoomLinks are the links known for an incident: the Jira ticket, the
 // alerts in Alertmanager, the query that fired, and the rule's runbook.
 // Grafana and Jaeger links come with correlation.
-func warRoomLinks(cfg *Config, set *rules.Set, inc *incident.Incident, alerts []incident.Alert, log *slog.Logger) []Link {
+func warRoomLinks(cfg *config.Config, set *rules.Set, inc *incident.Incident, alerts []incident.Alert, log *slog.Logger) []Link {
 	var links []Link
 	if inc.JiraKey != "" && cfg.Jira.URL != "" {
 		links = append(links, Link{Kind: "jira", Title: "Jira " + inc.JiraKey, URL: strings.TrimSuffix(cfg.Jira.URL, "/") + "/browse/" + inc.JiraKey})

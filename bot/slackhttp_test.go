@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager/amtest"
 )
@@ -41,7 +42,7 @@ type slackFixture struct {
 func newSlackFixture(t *testing.T, perms map[string][]string) *slackFixture {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := Default()
+	cfg := config.Default()
 	cfg.Storage.DSN = filepath.Join(dir, "warroom.db")
 	cfg.DryRunLog = filepath.Join(dir, "dryrun.jsonl")
 	cfg.Slack.SigningSecret = testSigningSecret

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -113,7 +114,7 @@ func TestSimulate(t *testing.T) {
 // The client commands against a real server, as a runbook would use them.
 func TestIncidentsCommands(t *testing.T) {
 	dir := t.TempDir()
-	cfg := bot.Default()
+	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Storage.DSN = filepath.Join(dir, "w.db")
 	cfg.DryRunLog = filepath.Join(dir, "dry.jsonl")
@@ -201,7 +202,7 @@ func TestIncidentsCommands(t *testing.T) {
 // $WARROOM_DEPLOY_TOKEN (else $WARROOM_TOKEN) with deploys record.
 func TestClientTokens(t *testing.T) {
 	dir := t.TempDir()
-	cfg := bot.Default()
+	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Storage.DSN = filepath.Join(dir, "w.db")
 	cfg.DryRunLog = filepath.Join(dir, "dry.jsonl")

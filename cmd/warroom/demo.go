@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
@@ -79,11 +80,11 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	jiraFake := jiratest.New()
 	defer jiraFake.Close()
 
-	parsed, err := bot.Parse([]byte(demoRules), "demo-rules.yaml")
+	parsed, err := config.Parse([]byte(demoRules), "demo-rules.yaml")
 	if err != nil {
 		return err
 	}
-	cfg := bot.Default()
+	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Storage.DSN = filepath.Join(dir, "warroom.db")
 	cfg.DryRunLog = filepath.Join(dir, "dryrun.jsonl")
@@ -98,7 +99,7 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	// Alert content links only to allowed hosts: the fixtures' runbooks and
 	// Prometheus, and the CI of the demo's deploys.
 	cfg.Links.AllowedHosts = []string{"runbooks.example.com", "prometheus", "ci.example.com"}
-	cfg.CorrelationBudget = bot.Duration(time.Second)
+	cfg.CorrelationBudget = config.Duration(time.Second)
 	extra := demoSources(cfg)
 	defer extra.close()
 

@@ -1,23 +1,14 @@
-package bot
+package config
 
 import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 )
-
-// Format implements fmt.Formatter. Without it, a verb that does not fit a
-// pointer (%s, %d) on a struct holding a *BasicAuth makes fmt print the
-// fields with their methods turned off, and so the password.
-func (b BasicAuth) Format(f fmt.State, verb rune) {
-	type basicAuth BasicAuth // without this method; Password keeps its own
-	fmt.Fprintf(f, fmt.FormatString(f, verb), basicAuth(b))
-}
 
 // Secret is a credential. It renders as "<secret>" (or "" when empty)
 // in fmt, JSON, YAML and slog, so that printing or logging a Config never
@@ -47,38 +38,6 @@ func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) 
 
 // MarshalYAML implements yaml.Marshaler.
 func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
-
-type storageConfig StorageConfig // without the methods, for Format and the marshalers
-
-// Format implements fmt.Formatter: the DSN's password is redacted.
-func (s StorageConfig) Format(f fmt.State, verb rune) {
-	s.DSN = redactDSN(s.DSN)
-	fmt.Fprintf(f, fmt.FormatString(f, verb), storageConfig(s))
-}
-
-// MarshalJSON writes the storage config with the DSN's password redacted.
-func (s StorageConfig) MarshalJSON() ([]byte, error) {
-	s.DSN = redactDSN(s.DSN)
-	return json.Marshal(storageConfig(s))
-}
-
-// MarshalYAML writes the storage config with the DSN's password redacted.
-func (s StorageConfig) MarshalYAML() (any, error) {
-	s.DSN = redactDSN(s.DSN)
-	return storageConfig(s), nil
-}
-
-var dsnPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
-
-// redactDSN hides the password of a postgres URL or key=value DSN.
-func redactDSN(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			dsn = u.Redacted()
-		}
-	}
-	return dsnPassword.ReplaceAllString(dsn, "${1}"+redactedSecret)
-}
 
 // secretRef ties a secret to its _file twin.
 type secretRef struct {

@@ -1,4 +1,4 @@
-package bot
+package config
 
 import (
 	"fmt"
@@ -6,11 +6,11 @@ import (
 	"github.com/warroom/warroom/incident"
 )
 
-// LimitsConfig caps what a storm may make warroom do. Beyond a cap on new
+// Limits caps what a storm may make warroom do. Beyond a cap on new
 // war rooms, incidents are recorded (war_room false, visible with
 // `incidents list --all`) with the reason on their timeline; a later
 // delivery for the same key, under the cap, makes the war room.
-type LimitsConfig struct {
+type Limits struct {
 	// MaxNewWarRoomsPerDelivery caps the war rooms one webhook delivery
 	// opens. Default 10.
 	MaxNewWarRoomsPerDelivery int `yaml:"max_new_war_rooms_per_delivery" json:"max_new_war_rooms_per_delivery"`
@@ -19,7 +19,7 @@ type LimitsConfig struct {
 	MaxNewWarRoomsPerMinute int `yaml:"max_new_war_rooms_per_minute" json:"max_new_war_rooms_per_minute"`
 }
 
-func (l *LimitsConfig) applyDefaults() {
+func (l *Limits) applyDefaults() {
 	if l.MaxNewWarRoomsPerDelivery == 0 {
 		l.MaxNewWarRoomsPerDelivery = incident.DefaultMaxNewWarRoomsPerDelivery
 	}
@@ -32,7 +32,7 @@ func (l *LimitsConfig) applyDefaults() {
 // (an extra zero or two) should be caught, not obeyed.
 const maxWarRoomCap = 1000
 
-func (l *LimitsConfig) validate() []error {
+func (l *Limits) validate() []error {
 	var errs []error
 	for _, c := range []struct {
 		key string

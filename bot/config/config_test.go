@@ -1,4 +1,4 @@
-package bot
+package config
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 	"github.com/warroom/warroom/rules"
 )
 
-const exampleConfig = "../examples/warroom.yaml"
+const exampleConfig = "../../examples/warroom.yaml"
 
 // envMap is a lookupEnv over a map, so that tests need not touch the
 // process environment.
@@ -278,8 +278,8 @@ func TestConfigParseErrors(t *testing.T) {
 	}{
 		{"syntax", "slack:\n  bot_token: [\n", []string{"inline.yaml:2: did not find expected node content"}},
 		{"tab indentation", "slack:\n\tbot_token: x\n", []string{"inline.yaml:2: found character that cannot start any token"}},
-		{"top level is a list", "- a\n- b\n", []string{"inline.yaml:1: cannot unmarshal !!seq into bot.Config"}},
-		{"section is a string", "slack: yes\n", []string{"inline.yaml:1: cannot unmarshal !!str `yes` into bot.SlackConfig"}},
+		{"top level is a list", "- a\n- b\n", []string{"inline.yaml:1: cannot unmarshal !!seq into config.Config"}},
+		{"section is a string", "slack: yes\n", []string{"inline.yaml:1: cannot unmarshal !!str `yes` into config.Slack"}},
 		{"duplicate key", "listen: a:1\nlisten: b:2\n", []string{`inline.yaml:2: mapping key "listen" already defined at line 1`}},
 		{"unknown key and type error", "slak: {}\nlisten: [1]\n", []string{
 			`inline.yaml:1: unknown key "slak" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, prometheus, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
@@ -333,16 +333,16 @@ func TestConfigDefault(t *testing.T) {
 	archive := Duration(24 * time.Hour)
 	want := &Config{
 		Listen:  "127.0.0.1:9095",
-		Storage: StorageConfig{Driver: "sqlite", DSN: "warroom.db", Timeout: Duration(5 * time.Second)},
-		Webhook: WebhookConfig{MaxBodyBytes: 4 << 20, MaxInFlightBytes: 64 << 20},
-		Slack:   SlackConfig{ChannelPrefix: "inc", ArchiveAfter: &archive, DryRun: true},
-		Jira: JiraConfig{Deployment: "cloud", DryRun: true, ResolveTransition: "Done", ReopenTransition: "Reopen",
+		Storage: Storage{Driver: "sqlite", DSN: "warroom.db", Timeout: Duration(5 * time.Second)},
+		Webhook: Webhook{MaxBodyBytes: 4 << 20, MaxInFlightBytes: 64 << 20},
+		Slack:   Slack{ChannelPrefix: "inc", ArchiveAfter: &archive, DryRun: true},
+		Jira: Jira{Deployment: "cloud", DryRun: true, ResolveTransition: "Done", ReopenTransition: "Reopen",
 			Priorities: map[string]string{"critical": "Highest", "warning": "High", "info": "Medium"}},
-		Deploys:           DeploysConfig{Lookback: Duration(2 * time.Hour)},
+		Deploys:           Deploys{Lookback: Duration(2 * time.Hour)},
 		CorrelationBudget: Duration(3 * time.Second),
 		ReopenWindow:      Duration(time.Hour),
 		DryRunLog:         "warroom-dryrun.jsonl",
-		Limits:            LimitsConfig{MaxNewWarRoomsPerDelivery: 10, MaxNewWarRoomsPerMinute: 20},
+		Limits:            Limits{MaxNewWarRoomsPerDelivery: 10, MaxNewWarRoomsPerMinute: 20},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)
@@ -823,14 +823,14 @@ func TestConfigDurationYAML(t *testing.T) {
 func TestConfigWebhookConfigured(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		w    WebhookConfig
+		w    Webhook
 		want bool
 	}{
-		{WebhookConfig{}, false},
-		{WebhookConfig{BearerTokenFile: "/x"}, false}, // unresolved
-		{WebhookConfig{BearerToken: "t"}, true},
-		{WebhookConfig{BasicAuth: &BasicAuth{}}, false},
-		{WebhookConfig{BasicAuth: &BasicAuth{Username: "am", Password: "p"}}, true},
+		{Webhook{}, false},
+		{Webhook{BearerTokenFile: "/x"}, false}, // unresolved
+		{Webhook{BearerToken: "t"}, true},
+		{Webhook{BasicAuth: &BasicAuth{}}, false},
+		{Webhook{BasicAuth: &BasicAuth{Username: "am", Password: "p"}}, true},
 	}
 	for i, tt := range tests {
 		if got := tt.w.Configured(); got != tt.want {
