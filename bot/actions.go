@@ -18,6 +18,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
+	"github.com/warroom/warroom/bot/render"
+
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager"
@@ -232,7 +236,7 @@ func (s *Server) silence(ctx context.Context, inc *incident.Incident, user strin
 	for _, m := range ms {
 		shown = append(shown, m.String())
 	}
-	text := fmt.Sprintf("silenced for %s by %s: silence %s on {%s}, expired at resolve", humanDuration(d), user, id, strings.Join(shown, ", "))
+	text := fmt.Sprintf("silenced for %s by %s: silence %s on {%s}, expired at resolve", render.HumanDuration(d), user, id, strings.Join(shown, ", "))
 	if _, err := s.svc.Request(ctx, inc.ID, user, incident.EventSilenceRequested, text); err != nil {
 		return "", err
 	}
@@ -257,23 +261,23 @@ func (sl *slackSurface) cmdDeploys(ctx context.Context, c *cmdCall) (slackMessag
 		return slackMessage{}, err
 	}
 	if len(ds) == 0 {
-		return cmdEphemeral("No deploys of %s recorded. CI records them with `POST /api/v1/deploys` or `warroom deploys record`.", EscapeMrkdwn(service)), nil
+		return cmdEphemeral("No deploys of %s recorded. CI records them with `POST /api/v1/deploys` or `warroom deploys record`.", slackmsg.Escape(service)), nil
 	}
 	var suspect *incident.Deploy
 	start := sl.now()
 	if c.inc != nil && c.inc.Service == service {
-		alerts, err := sl.srv.store.Alerts(ctx, c.inc.ID, SummaryAlerts)
+		alerts, err := sl.srv.store.Alerts(ctx, c.inc.ID, render.SummaryAlerts)
 		if err != nil {
 			return slackMessage{}, err
 		}
-		start = alertStart(c.inc, alerts)
+		start = render.AlertStart(c.inc, alerts)
 		if ev := c.inc.Evidence; ev != nil {
 			suspect = ev.Suspect
 		}
 	}
-	lines := []string{fmt.Sprintf("*Deploys of %s*, newest first:", EscapeMrkdwn(service))}
-	for _, d := range linkHostsOf(sl.srv.cfg).deploys(ds) {
-		lines = append(lines, deployLine(d, start, suspect != nil && d.SHA == suspect.SHA, ""))
+	lines := []string{fmt.Sprintf("*Deploys of %s*, newest first:", slackmsg.Escape(service))}
+	for _, d := range linkHosts(sl.srv.cfg).Deploys(ds) {
+		lines = append(lines, slackmsg.DeployLine(d, start, suspect != nil && d.SHA == suspect.SHA, ""))
 	}
 	return cmdEphemeral("%s", strings.Join(lines, "\n")), nil
 }
@@ -282,12 +286,12 @@ func (sl *slackSurface) cmdRollback(_ context.Context, c *cmdCall) (slackMessage
 	if len(c.args) > 0 {
 		return slackMessage{}, badUsage("rollback takes no arguments but the incident")
 	}
-	text := rollbackText(c.inc.Evidence, c.inc.OpenedAt)
+	text := slackmsg.RollbackText(c.inc.Evidence, c.inc.OpenedAt)
 	if text == "" {
 		text = "No evidence yet: warroom is still gathering the deploys."
 	}
 	return cmdEphemeral("*Rollback suggestion for %s*\n%s\nThe *Roll back* button of the summary asks for it (recorded on the timeline, and sent to the rule's rollback webhook if one is configured); warroom never runs commands itself.",
-		c.inc.ID, EscapeMrkdwn(text)), nil
+		c.inc.ID, slackmsg.Escape(text)), nil
 }
 
 func (sl *slackSurface) cmdSilence(ctx context.Context, c *cmdCall) (slackMessage, error) {
@@ -305,7 +309,7 @@ func (sl *slackSurface) cmdSilence(ctx context.Context, c *cmdCall) (slackMessag
 	if err != nil {
 		return slackMessage{}, err
 	}
-	return cmdInChannel("*%s* %s", c.inc.ID, EscapeMrkdwn(text)), nil
+	return cmdInChannel("*%s* %s", c.inc.ID, slackmsg.Escape(text)), nil
 }
 
 // rollbackButton records the decision to roll back, with the suggestion,
@@ -320,14 +324,14 @@ func (sl *slackSurface) rollbackButton(ctx context.Context, user string, inc *in
 		if _, err := sl.srv.svc.Request(ctx, inc.ID, user, incident.EventRollbackRequested, "rollback requested by "+user+": "+why); err != nil {
 			return sl.errorText("button rollback", err)
 		}
-		return fmt.Sprintf("Rollback of %s put on the timeline, but there is nothing to roll back: %s.", inc.ID, EscapeMrkdwn(why))
+		return fmt.Sprintf("Rollback of %s put on the timeline, but there is nothing to roll back: %s.", inc.ID, slackmsg.Escape(why))
 	}
 	text := fmt.Sprintf("rollback of %s to %s decided by %s", incident.ShortSHA(ev.Suspect.SHA), incident.ShortSHA(ev.Target.SHA), user)
 	switch {
 	case ev.Rollback != "":
 		text += ": " + ev.Rollback
 	case ev.RollbackWithheld != "":
-		text += " (" + oneLine(ev.RollbackWithheld, 300) + ")"
+		text += " (" + render.OneLine(ev.RollbackWithheld, 300) + ")"
 	}
 	var steps []incident.JobKind
 	r, ok := sl.srv.rules.Lookup(inc.Rule)
@@ -339,7 +343,7 @@ func (sl *slackSurface) rollbackButton(ctx context.Context, user string, inc *in
 		return sl.errorText("button rollback", err)
 	}
 	if hook {
-		return "Rollback decided and sent to the deployer: " + EscapeMrkdwn(text)
+		return "Rollback decided and sent to the deployer: " + slackmsg.Escape(text)
 	}
-	return "Rollback decided and put on the timeline (no rollback webhook configured, so run it yourself): " + EscapeMrkdwn(text)
+	return "Rollback decided and put on the timeline (no rollback webhook configured, so run it yourself): " + slackmsg.Escape(text)
 }

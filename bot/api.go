@@ -107,9 +107,9 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	hosts := linkHostsOf(s.cfg)
+	hosts := linkHosts(s.cfg)
 	for i := range list {
-		list[i] = hosts.incident(list[i])
+		list[i] = hosts.Incident(list[i])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
 	return nil
@@ -224,7 +224,7 @@ func (s *Server) view(r *http.Request, id string) (*IncidentView, error) {
 		return nil, err
 	}
 	// The evidence's links are the war room's: only to allowed hosts.
-	v := &IncidentView{Incident: linkHostsOf(s.cfg).incident(inc)}
+	v := &IncidentView{Incident: linkHosts(s.cfg).Incident(inc)}
 	if v.Alerts, err = s.store.Alerts(ctx, id, vq.alerts); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
@@ -138,7 +140,7 @@ func TestHostileLabelWithholdsRollback(t *testing.T) {
 
 	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]string{"id": "U0ALICE01"},
 		"response_url": "https://hooks.slack.com/actions/T1/1/x", "trigger_id": "t1",
-		"actions": []map[string]string{{"action_id": bot.ActionRollback, "value": "INC-1", "type": "button", "block_id": "summary_actions"}}})
+		"actions": []map[string]string{{"action_id": slackmsg.ActionRollback, "value": "INC-1", "type": "button", "block_id": "summary_actions"}}})
 	form := "payload=" + url.QueryEscape(string(payload))
 	ts, sig := loadgen.SignSlack(testSigningSecret, form, time.Now())
 	if r := h.post("/slack/interactions", []byte(form), map[string]string{"Content-Type": "application/x-www-form-urlencoded",

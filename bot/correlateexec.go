@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/correlate"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/rules"
@@ -45,7 +48,7 @@ func (x *CorrelateExecutor) Execute(ctx context.Context, j incident.Job) error {
 	if err != nil {
 		return err
 	}
-	alerts, err := x.store.Alerts(ctx, inc.ID, SummaryAlerts)
+	alerts, err := x.store.Alerts(ctx, inc.ID, render.SummaryAlerts)
 	if err != nil {
 		return err
 	}
@@ -122,7 +125,7 @@ func (s *Server) rateNow(ctx context.Context, inc *incident.Incident) string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	alerts, err := s.store.Alerts(ctx, inc.ID, SummaryAlerts)
+	alerts, err := s.store.Alerts(ctx, inc.ID, render.SummaryAlerts)
 	if err != nil {
 		return ""
 	}
@@ -133,7 +136,7 @@ func (s *Server) rateNow(ctx context.Context, inc *incident.Incident) string {
 	v, _, ok, err := s.gather.ValueNow(ctx, in)
 	switch {
 	case err != nil:
-		return ":warning: Prometheus could not say whether the rate is back: " + EscapeMrkdwn(oneLine(err.Error(), 200))
+		return ":warning: Prometheus could not say whether the rate is back: " + slackmsg.Escape(render.OneLine(err.Error(), 200))
 	case !ok:
 		return ""
 	case inc.Threshold == nil:

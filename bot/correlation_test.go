@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
@@ -463,7 +465,7 @@ func TestSilenceAndRollbackWebhook(t *testing.T) {
 	// The Roll back button, as Slack sends it.
 	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]string{"id": "U0ALICE01"},
 		"response_url": "https://hooks.slack.com/actions/T1/1/x", "trigger_id": "t1",
-		"actions": []map[string]string{{"action_id": bot.ActionRollback, "value": "INC-1", "type": "button", "block_id": "summary_actions"}}})
+		"actions": []map[string]string{{"action_id": slackmsg.ActionRollback, "value": "INC-1", "type": "button", "block_id": "summary_actions"}}})
 	form := "payload=" + url.QueryEscape(string(payload))
 	ts, sig := loadgen.SignSlack(testSigningSecret, form, time.Now())
 	if r := h.post("/slack/interactions", []byte(form), map[string]string{"Content-Type": "application/x-www-form-urlencoded",

@@ -12,7 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/jirawiki"
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/rules"
 )
@@ -147,11 +151,11 @@ func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error
 	case incident.JobSlackCreateChannel:
 		c.Method, c.Params = "conversations.create", map[string]any{"name": inc.SlackChannel, "is_private": d.cfg.Slack.PrivateChannels}
 	case incident.JobSlackSetTopic:
-		c.Method, c.Params = "conversations.setTopic", map[string]any{"channel": channel, "topic": Topic(inc)}
+		c.Method, c.Params = "conversations.setTopic", map[string]any{"channel": channel, "topic": slackmsg.Topic(inc)}
 	case incident.JobSlackInvite:
 		c.Method, c.Params = "conversations.invite", map[string]any{"channel": channel, "users": d.responders(inc)}
 	case incident.JobSlackPostSummary, incident.JobSlackUpdate:
-		alerts, err := d.store.Alerts(ctx, inc.ID, SummaryAlerts)
+		alerts, err := d.store.Alerts(ctx, inc.ID, render.SummaryAlerts)
 		if err != nil {
 			return nil, err
 		}
@@ -163,7 +167,7 @@ func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error
 		if j.Kind == incident.JobSlackUpdate {
 			c.Method = "chat.update"
 		}
-		c.Params = map[string]any{"channel": channel, "text": SummaryText(inc, alerts, total), "metadata": summaryMeta}
+		c.Params = map[string]any{"channel": channel, "text": slackmsg.SummaryText(inc, alerts, total), "metadata": summaryMeta}
 	case incident.JobSlackPinSummary:
 		c.Method, c.Params = "pins.add", map[string]any{"channel": channel, "message": "summary"}
 	case incident.JobSlackBookmarks:
@@ -174,7 +178,7 @@ func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error
 		c.Method, c.Params = "bookmarks.add", map[string]any{"channel_id": channel, "links": links}
 	case incident.JobSlackAnnounce:
 		c.Method, c.Params = "chat.postMessage", map[string]any{"channel": d.cfg.Slack.AnnounceChannel,
-			"text": fmt.Sprintf("%s %s: war room %s", inc.ID, EscapeMrkdwn(inc.Title), channel), "metadata": summaryMeta}
+			"text": fmt.Sprintf("%s %s: war room %s", inc.ID, slackmsg.Escape(inc.Title), channel), "metadata": summaryMeta}
 	case incident.JobSlackArchive:
 		current, err := archiveDue(ctx, d.store, inc, args.EventID)
 		if err != nil {
@@ -192,7 +196,7 @@ func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error
 		c.Params = map[string]any{"fields": map[string]any{
 			"project": map[string]string{"key": d.cfg.Jira.Project}, "issuetype": map[string]string{"name": d.cfg.Jira.IssueType},
 			"priority": map[string]string{"name": d.cfg.Jira.Priorities[string(inc.Severity)]},
-			"summary":  JiraSummary(inc), "labels": []string{"warroom", "warroom-" + slug(inc.ID), slug(inc.Service)},
+			"summary":  jirawiki.Summary(inc), "labels": []string{"warroom", "warroom-" + render.Slug(inc.ID), render.Slug(inc.Service)},
 		}}
 	case incident.JobJiraComment:
 		text, err := d.eventText(ctx, inc.ID, args.EventID)

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/jirawiki"
+
+	"github.com/warroom/warroom/bot/render"
+
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	ijira "github.com/warroom/warroom/integrations/jira"
@@ -110,7 +114,7 @@ func (e *unknownCreate) Error() string { return e.err.Error() }
 func (e *unknownCreate) Unwrap() error { return e.err }
 
 // ticketLabel is the label that finds an incident's ticket.
-func ticketLabel(inc *incident.Incident) string { return JiraLabel("warroom-" + inc.ID) }
+func ticketLabel(inc *incident.Incident) string { return jirawiki.Label("warroom-" + inc.ID) }
 
 // project, issue type and priority of an incident's ticket: the rule's
 // override, else the jira section's.
@@ -167,13 +171,13 @@ func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident, j inc
 		if err != nil {
 			return err
 		}
-		labels := []string{label, JiraLabel(inc.Service)}
+		labels := []string{label, jirawiki.Label(inc.Service)}
 		for _, l := range x.cfg.Jira.Labels {
-			labels = append(labels, JiraLabel(l))
+			labels = append(labels, jirawiki.Label(l))
 		}
 		key, err = x.client.Create(ctx, ijira.NewIssue{
-			Project: project, IssueType: issueType, Priority: priority, Summary: JiraSummary(inc),
-			Description: JiraDescription(v), Labels: dedupe(labels), Components: x.cfg.Jira.Components, Fields: x.cfg.Jira.Fields,
+			Project: project, IssueType: issueType, Priority: priority, Summary: jirawiki.Summary(inc),
+			Description: jirawiki.Description(v), Labels: dedupe(labels), Components: x.cfg.Jira.Components, Fields: x.cfg.Jira.Fields,
 		})
 		if err != nil {
 			if ijira.OutcomeUnknown(err) {
@@ -246,26 +250,26 @@ func dedupe(xs []string) []string {
 }
 
 // view gathers what the ticket shows.
-func (x *JiraExecutor) view(ctx context.Context, inc *incident.Incident) (JiraView, error) {
-	alerts, err := x.store.Alerts(ctx, inc.ID, SummaryAlerts)
+func (x *JiraExecutor) view(ctx context.Context, inc *incident.Incident) (jirawiki.View, error) {
+	alerts, err := x.store.Alerts(ctx, inc.ID, render.SummaryAlerts)
 	if err != nil {
-		return JiraView{}, err
+		return jirawiki.View{}, err
 	}
 	total, firing, err := x.store.CountAlerts(ctx, inc.ID)
 	if err != nil {
-		return JiraView{}, err
+		return jirawiki.View{}, err
 	}
 	// Links from alert content and deploy records point only at allowed
 	// hosts; the war room's own link is warroom's.
-	hosts := linkHostsOf(x.cfg)
-	links := hosts.links(append(warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), evidenceLinks(inc.Evidence)...))
-	inc = hosts.incident(inc)
+	hosts := linkHosts(x.cfg)
+	links := hosts.Links(append(warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), render.EvidenceLinks(inc.Evidence)...))
+	inc = hosts.Incident(inc)
 	if inc.SlackChannelID != "" {
-		links = append([]Link{{Kind: "war_room", Title: "War room #" + inc.SlackChannel,
+		links = append([]render.Link{{Kind: "war_room", Title: "War room #" + inc.SlackChannel,
 			URL: "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.SlackChannelID)}}, links...)
 	}
-	return JiraView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing, Links: links,
-		Rollback: rollbackSuggestion(inc.Evidence), Start: alertStart(inc, alerts), Now: x.now()}, nil
+	return jirawiki.View{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing, Links: links,
+		Rollback: jirawiki.SuggestRollback(inc.Evidence), Start: render.AlertStart(inc, alerts), Now: x.now()}, nil
 }
 
 // update brings the description up to date: evidence that arrived after
@@ -278,7 +282,7 @@ func (x *JiraExecutor) update(ctx context.Context, inc *incident.Incident) error
 	if err != nil {
 		return err
 	}
-	return x.client.SetDescription(ctx, inc.JiraKey, JiraDescription(v))
+	return x.client.SetDescription(ctx, inc.JiraKey, jirawiki.Description(v))
 }
 
 // comment adds a timeline event to the ticket once: the event's marker in
@@ -300,7 +304,7 @@ func (x *JiraExecutor) comment(ctx context.Context, inc *incident.Incident, even
 	if ev == nil {
 		return incident.Permanent(fmt.Errorf("event %d of %s not found", eventID, inc.ID))
 	}
-	marker := JiraMarker(eventID)
+	marker := jirawiki.Marker(eventID)
 	comments, err := x.client.Comments(ctx, inc.JiraKey)
 	if err != nil {
 		return err
@@ -310,9 +314,9 @@ func (x *JiraExecutor) comment(ctx context.Context, inc *incident.Incident, even
 			return nil
 		}
 	}
-	text := JiraCommentText(*ev, marker)
+	text := jirawiki.Comment(*ev, marker)
 	if ev.Kind == incident.EventResolved {
-		text = JiraClosingComment(inc, x.now()) + "\n" + JiraCommentText(*ev, marker)
+		text = jirawiki.ClosingComment(inc, x.now()) + "\n" + jirawiki.Comment(*ev, marker)
 	}
 	return x.client.AddComment(ctx, inc.JiraKey, text)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 )
@@ -80,11 +82,11 @@ func TestReferencePermissionsHold(t *testing.T) {
 		{name: "resolve", text: "resolve INC-1 fixed", action: "resolve", kind: incident.EventResolved},
 		{name: "silence", text: "silence INC-1 1h", action: "silence", kind: incident.EventSilenceRequested},
 		{name: "rollback", text: "rollback INC-1", action: "rollback"},
-		{name: "ack button", button: ActionAck, action: "ack", kind: incident.EventAcknowledged},
-		{name: "mitigate button", button: ActionMitigate, action: "mitigate", kind: incident.EventMitigated},
-		{name: "resolve button", button: ActionResolve, action: "resolve", kind: incident.EventResolved},
-		{name: "silence button", button: ActionSilence, action: "silence", kind: incident.EventSilenceRequested},
-		{name: "rollback button", button: ActionRollback, action: "rollback", kind: incident.EventRollbackRequested},
+		{name: "ack button", button: slackmsg.ActionAck, action: "ack", kind: incident.EventAcknowledged},
+		{name: "mitigate button", button: slackmsg.ActionMitigate, action: "mitigate", kind: incident.EventMitigated},
+		{name: "resolve button", button: slackmsg.ActionResolve, action: "resolve", kind: incident.EventResolved},
+		{name: "silence button", button: slackmsg.ActionSilence, action: "silence", kind: incident.EventSilenceRequested},
+		{name: "rollback button", button: slackmsg.ActionRollback, action: "rollback", kind: incident.EventRollbackRequested},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,7 +153,7 @@ func TestAssignIsNoWayToCommander(t *testing.T) {
 		if msg := f.command("UBOB", "CGENERAL", "resolve "+inc.ID); !strings.HasPrefix(msg.Text, "Only ") {
 			t.Errorf("%s: resolve after the refused assign: %q", inc.ID, msg.Text)
 		}
-		f.press("UBOB", ActionResolve, inc.ID)
+		f.press("UBOB", slackmsg.ActionResolve, inc.ID)
 		if got := f.incident(inc.ID); got.Commander == "UBOB" || got.State == incident.Resolved {
 			t.Errorf("%s: commander %q, state %s; the two steps went through", inc.ID, got.Commander, got.State)
 		}

@@ -15,6 +15,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
+	"github.com/warroom/warroom/bot/render"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -108,7 +112,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		ReopenWindow: cfg.ReopenWindow.Duration(),
 		ArchiveAfter: archiveAfter(cfg),
 		ChannelName: func(inc *incident.Incident, n int64) string {
-			return ChannelName(cfg.Slack.ChannelPrefix, inc.OpenedAt, inc.Service, n)
+			return slackmsg.ChannelName(cfg.Slack.ChannelPrefix, inc.OpenedAt, inc.Service, n)
 		},
 		Now: s.now, AfterCommit: func() { s.worker.Notify() },
 		MaxNewWarRoomsPerDelivery: cfg.Limits.MaxNewWarRoomsPerDelivery,
@@ -317,4 +321,10 @@ func archiveAfter(cfg *config.Config) time.Duration {
 		return config.DefaultArchiveAfter
 	}
 	return cfg.Slack.ArchiveAfter.Duration()
+}
+
+// linkHosts are the hosts links may point at: links.allowed_hosts and
+// the systems the config names.
+func linkHosts(cfg *config.Config) render.Hosts {
+	return render.NewHosts(cfg.Links.AllowedHosts, cfg.TrustedURLs()...)
 }

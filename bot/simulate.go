@@ -3,6 +3,9 @@ package bot
 import (
 	"time"
 
+	"github.com/warroom/warroom/bot/render/jirawiki"
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager"
@@ -42,11 +45,11 @@ func Simulate(cfg *config.Config, set *rules.Set, msg *alertmanager.Message, sou
 			if inc.Title == "" {
 				inc.Title = a.Labels["alertname"]
 			}
-			inc.SlackChannel = ChannelName(cfg.Slack.ChannelPrefix, now, dec.Service, 1)
+			inc.SlackChannel = slackmsg.ChannelName(cfg.Slack.ChannelPrefix, now, dec.Service, 1)
 			sa.Calls = []DryRunCall{
 				{System: "slack", Method: "conversations.create", Params: map[string]any{"name": inc.SlackChannel, "is_private": cfg.Slack.PrivateChannels}},
-				{System: "slack", Method: "chat.postMessage", Params: map[string]any{"channel": "#" + inc.SlackChannel, "text": SummaryText(inc, []incident.Alert{a}, 1)}},
-				{System: "jira", Method: "POST /rest/api/2/issue", Params: map[string]any{"summary": JiraSummary(inc),
+				{System: "slack", Method: "chat.postMessage", Params: map[string]any{"channel": "#" + inc.SlackChannel, "text": slackmsg.SummaryText(inc, []incident.Alert{a}, 1)}},
+				{System: "jira", Method: "POST /rest/api/2/issue", Params: map[string]any{"summary": jirawiki.Summary(inc),
 					"priority": cfg.Jira.Priorities[string(dec.Severity)], "project": cfg.Jira.Project}},
 			}
 		}

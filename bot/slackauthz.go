@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
 	"github.com/slack-go/slack"
 
 	"github.com/warroom/warroom/bot/config"
@@ -15,11 +17,11 @@ import (
 
 // The buttons of the war-room summary and the permission action of each.
 var buttonActions = map[string]string{
-	ActionAck:      "ack",
-	ActionMitigate: "mitigate",
-	ActionResolve:  "resolve",
-	ActionRollback: "rollback",
-	ActionSilence:  "silence",
+	slackmsg.ActionAck:      "ack",
+	slackmsg.ActionMitigate: "mitigate",
+	slackmsg.ActionResolve:  "resolve",
+	slackmsg.ActionRollback: "rollback",
+	slackmsg.ActionSilence:  "silence",
 }
 
 // interaction runs the button presses of a block_actions payload,
@@ -60,30 +62,30 @@ func (sl *slackSurface) button(ctx context.Context, user string, a *slack.BlockA
 		return refusal
 	}
 	switch a.ActionID {
-	case ActionAck:
+	case slackmsg.ActionAck:
 		_, err = sl.srv.svc.Ack(ctx, id, user)
-	case ActionMitigate:
+	case slackmsg.ActionMitigate:
 		_, err = sl.srv.svc.Mitigate(ctx, id, user)
-	case ActionResolve:
+	case slackmsg.ActionResolve:
 		_, err = sl.srv.svc.Resolve(ctx, id, user, "")
-	case ActionRollback:
+	case slackmsg.ActionRollback:
 		return sl.rollbackButton(ctx, user, inc)
-	case ActionSilence:
+	case slackmsg.ActionSilence:
 		text, err := sl.srv.silence(ctx, inc, user, time.Hour)
 		if err != nil {
 			return sl.errorText("button "+action, err)
 		}
-		return "Done: " + EscapeMrkdwn(text)
+		return "Done: " + slackmsg.Escape(text)
 	}
 	if err != nil {
 		return sl.errorText("button "+action, err)
 	}
 	switch a.ActionID {
-	case ActionAck:
+	case slackmsg.ActionAck:
 		return fmt.Sprintf("You acknowledged %s.", id)
-	case ActionMitigate:
+	case slackmsg.ActionMitigate:
 		return fmt.Sprintf("You marked %s mitigated.", id)
-	case ActionResolve:
+	case slackmsg.ActionResolve:
 		return fmt.Sprintf("You resolved %s.", id)
 	}
 	return ""
@@ -182,7 +184,7 @@ func describeWho(who []string) string {
 		case strings.EqualFold(w, "commander"):
 			names = append(names, "the incident commander")
 		case strings.HasPrefix(w, "@"):
-			names = append(names, EscapeMrkdwn(w))
+			names = append(names, slackmsg.Escape(w))
 		default:
 			names = append(names, cmdUserRef(w))
 		}

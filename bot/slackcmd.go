@@ -8,8 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
 	"github.com/slack-go/slack"
 
+	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -130,7 +133,7 @@ func (sl *slackSurface) command(ctx context.Context, cmd slack.SlashCommand) sla
 	}
 	sub, ok := findSubcommand(strings.ToLower(fields[0]))
 	if !ok {
-		return cmdEphemeral("Unknown subcommand %q.\n%s", EscapeMrkdwn(fields[0]), cmdHelpText())
+		return cmdEphemeral("Unknown subcommand %q.\n%s", slackmsg.Escape(fields[0]), cmdHelpText())
 	}
 	call := &cmdCall{user: cmd.UserID, args: fields[1:]}
 	if sub.incident != noIncident {
@@ -210,7 +213,7 @@ func looksLikeID(s string, bareNumber bool) bool {
 // detail logged) for anything else.
 func (sl *slackSurface) failure(sub *subcommand, err error) slackMessage {
 	if u, ok := errors.AsType[*usageError](err); ok {
-		return cmdEphemeral("%s\nUsage: `%s`", EscapeMrkdwn(u.why), sub.usage())
+		return cmdEphemeral("%s\nUsage: `%s`", slackmsg.Escape(u.why), sub.usage())
 	}
 	return cmdEphemeral("%s", sl.errorText("command "+sub.name, err))
 }
@@ -225,7 +228,7 @@ func (sl *slackSurface) errorText(op string, err error) string {
 		sl.srv.log.Error("slack", "op", op, "err", err)
 		return "Internal error; it is logged. Try again."
 	}
-	return EscapeMrkdwn(incident.ErrorMessage(err))
+	return slackmsg.Escape(incident.ErrorMessage(err))
 }
 
 func cmdHelpText() string {
@@ -253,8 +256,8 @@ func (sl *slackSurface) cmdList(ctx context.Context, _ *cmdCall) (slackMessage, 
 			continue
 		}
 		if n++; n <= maxListed {
-			fmt.Fprintf(&b, "\n• *%s* %s — %s — %s — %s", inc.ID, EscapeMrkdwn(inc.Service), inc.State,
-				EscapeMrkdwn(oneLine(inc.Title, 100)), cmdChannelRef(inc))
+			fmt.Fprintf(&b, "\n• *%s* %s — %s — %s — %s", inc.ID, slackmsg.Escape(inc.Service), inc.State,
+				slackmsg.Escape(render.OneLine(inc.Title, 100)), cmdChannelRef(inc))
 		}
 	}
 	switch {
@@ -276,7 +279,7 @@ func (sl *slackSurface) cmdDeclare(ctx context.Context, c *cmdCall) (slackMessag
 		return slackMessage{}, err
 	}
 	return cmdInChannel("<@%s> declared *%s* for %s: %s\nWar room %s is being opened; <@%s> is the commander.",
-		c.user, inc.ID, EscapeMrkdwn(inc.Service), EscapeMrkdwn(inc.Title), cmdChannelRef(inc), c.user), nil
+		c.user, inc.ID, slackmsg.Escape(inc.Service), slackmsg.Escape(inc.Title), cmdChannelRef(inc), c.user), nil
 }
 
 // maxFailedSteps bounds the failed steps status names.
@@ -293,19 +296,19 @@ func (sl *slackSurface) cmdStatus(ctx context.Context, c *cmdCall) (slackMessage
 		return slackMessage{}, err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%s: %s*\n", inc.ID, EscapeMrkdwn(inc.Title))
-	svc := EscapeMrkdwn(inc.Service)
+	fmt.Fprintf(&b, "*%s: %s*\n", inc.ID, slackmsg.Escape(inc.Title))
+	svc := slackmsg.Escape(inc.Service)
 	if inc.Env != "" {
-		svc += " (" + EscapeMrkdwn(inc.Env) + ")"
+		svc += " (" + slackmsg.Escape(inc.Env) + ")"
 	}
-	fmt.Fprintf(&b, "Service: %s | Severity: %s | State: *%s*\n", svc, EscapeMrkdwn(string(inc.Severity)), inc.State)
-	fmt.Fprintf(&b, "Value: %s\n", valueVsThreshold(inc))
+	fmt.Fprintf(&b, "Service: %s | Severity: %s | State: *%s*\n", svc, slackmsg.Escape(string(inc.Severity)), inc.State)
+	fmt.Fprintf(&b, "Value: %s\n", render.ValueVsThreshold(inc))
 	fmt.Fprintf(&b, "Opened: %s (%s ago)\n", inc.OpenedAt.UTC().Format(time.RFC3339),
 		sl.now().Sub(inc.OpenedAt).Truncate(time.Second))
 	fmt.Fprintf(&b, "Commander: %s | Comms: %s | Scribe: %s\n", cmdUserRef(inc.Commander), cmdUserRef(inc.Comms), cmdUserRef(inc.Scribe))
 	fmt.Fprintf(&b, "War room: %s", cmdChannelRef(inc))
 	if inc.JiraKey != "" {
-		fmt.Fprintf(&b, " | Jira: %s", EscapeMrkdwn(inc.JiraKey))
+		fmt.Fprintf(&b, " | Jira: %s", slackmsg.Escape(inc.JiraKey))
 	}
 	fmt.Fprintf(&b, "\nAlerts: %d firing of %d", firing, total)
 	// Steps that failed for good (bad token, missing channel, refused
@@ -313,7 +316,7 @@ func (sl *slackSurface) cmdStatus(ctx context.Context, c *cmdCall) (slackMessage
 	var failed []string
 	for _, j := range jobs {
 		if j.State == incident.JobFailed {
-			failed = append(failed, fmt.Sprintf("• `%s`: %s", j.Kind, escapeCut(j.LastError, 300)))
+			failed = append(failed, fmt.Sprintf("• `%s`: %s", j.Kind, slackmsg.EscapeCut(j.LastError, 300)))
 		}
 	}
 	if n := len(failed); n > 0 {
@@ -333,7 +336,7 @@ func (sl *slackSurface) cmdAck(ctx context.Context, c *cmdCall) (slackMessage, e
 	if err != nil {
 		return slackMessage{}, err
 	}
-	return cmdInChannel("<@%s> acknowledged *%s* (%s).", c.user, inc.ID, EscapeMrkdwn(inc.Service)), nil
+	return cmdInChannel("<@%s> acknowledged *%s* (%s).", c.user, inc.ID, slackmsg.Escape(inc.Service)), nil
 }
 
 func (sl *slackSurface) cmdMitigate(ctx context.Context, c *cmdCall) (slackMessage, error) {
@@ -344,7 +347,7 @@ func (sl *slackSurface) cmdMitigate(ctx context.Context, c *cmdCall) (slackMessa
 	if err != nil {
 		return slackMessage{}, err
 	}
-	return cmdInChannel("<@%s> marked *%s* (%s) mitigated.", c.user, inc.ID, EscapeMrkdwn(inc.Service)), nil
+	return cmdInChannel("<@%s> marked *%s* (%s) mitigated.", c.user, inc.ID, slackmsg.Escape(inc.Service)), nil
 }
 
 func (sl *slackSurface) cmdResolve(ctx context.Context, c *cmdCall) (slackMessage, error) {
@@ -356,9 +359,9 @@ func (sl *slackSurface) cmdResolve(ctx context.Context, c *cmdCall) (slackMessag
 	if err != nil {
 		return slackMessage{}, err
 	}
-	text := fmt.Sprintf("<@%s> resolved *%s* (%s).", c.user, inc.ID, EscapeMrkdwn(inc.Service))
+	text := fmt.Sprintf("<@%s> resolved *%s* (%s).", c.user, inc.ID, slackmsg.Escape(inc.Service))
 	if summary != "" {
-		text += " " + EscapeMrkdwn(summary)
+		text += " " + slackmsg.Escape(summary)
 	}
 	if line := sl.srv.rateNow(ctx, inc); line != "" {
 		text += "\n" + line
@@ -405,7 +408,7 @@ func (sl *slackSurface) cmdNote(ctx context.Context, c *cmdCall) (slackMessage, 
 	if forJira {
 		where = " (and on the ticket)"
 	}
-	return cmdInChannel("<@%s> noted on *%s*%s: %s", c.user, c.inc.ID, where, EscapeMrkdwn(text)), nil
+	return cmdInChannel("<@%s> noted on *%s*%s: %s", c.user, c.inc.ID, where, slackmsg.Escape(text)), nil
 }
 
 func (sl *slackSurface) cmdTimeline(ctx context.Context, c *cmdCall) (slackMessage, error) {
@@ -419,7 +422,7 @@ func (sl *slackSurface) cmdTimeline(ctx context.Context, c *cmdCall) (slackMessa
 	size := len(head)
 	for i := len(events) - 1; i >= 0; i-- {
 		e := events[i]
-		line := fmt.Sprintf("`%s` %s — %s: %s", e.At.UTC().Format("Jan 2 15:04:05"), e.Kind, cmdUserRef(e.Actor), EscapeMrkdwn(oneLine(e.Text, 200)))
+		line := fmt.Sprintf("`%s` %s — %s: %s", e.At.UTC().Format("Jan 2 15:04:05"), e.Kind, cmdUserRef(e.Actor), slackmsg.Escape(render.OneLine(e.Text, 200)))
 		if size+len(line)+1 > maxTimelineText {
 			head += fmt.Sprintf("\n…%d earlier events not shown", i+1)
 			break

@@ -10,6 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
+	"github.com/warroom/warroom/bot/render"
+
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	islack "github.com/warroom/warroom/integrations/slack"
@@ -189,49 +193,49 @@ func (x *SlackExecutor) setTopic(ctx context.Context, inc *incident.Incident) er
 	if inc.SlackChannelID == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
 	}
-	if err := x.client.SetTopic(ctx, inc.SlackChannelID, Topic(inc)); err != nil {
+	if err := x.client.SetTopic(ctx, inc.SlackChannelID, slackmsg.Topic(inc)); err != nil {
 		return err
 	}
-	return x.client.SetPurpose(ctx, inc.SlackChannelID, oneLine("War room for "+inc.ID+": "+inc.Title, 250))
+	return x.client.SetPurpose(ctx, inc.SlackChannelID, render.OneLine("War room for "+inc.ID+": "+inc.Title, 250))
 }
 
 // view gathers what the summary shows.
-func (x *SlackExecutor) view(ctx context.Context, inc *incident.Incident) (SummaryView, error) {
-	alerts, err := x.store.Alerts(ctx, inc.ID, SummaryAlerts)
+func (x *SlackExecutor) view(ctx context.Context, inc *incident.Incident) (slackmsg.SummaryView, error) {
+	alerts, err := x.store.Alerts(ctx, inc.ID, render.SummaryAlerts)
 	if err != nil {
-		return SummaryView{}, err
+		return slackmsg.SummaryView{}, err
 	}
 	total, firing, err := x.store.CountAlerts(ctx, inc.ID)
 	if err != nil {
-		return SummaryView{}, err
+		return slackmsg.SummaryView{}, err
 	}
-	start := alertStart(inc, alerts)
+	start := render.AlertStart(inc, alerts)
 	// Links from alert content and deploy records point only at allowed
 	// hosts; the summary, its bookmarks and the rollback text agree.
-	hosts := linkHostsOf(x.cfg)
-	inc = hosts.incident(inc)
-	return SummaryView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing,
-		Links:    hosts.links(append(warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), evidenceLinks(inc.Evidence)...)),
-		Rollback: rollbackText(inc.Evidence, start), Now: x.now(), Start: start}, nil
+	hosts := linkHosts(x.cfg)
+	inc = hosts.Incident(inc)
+	return slackmsg.SummaryView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing,
+		Links:    hosts.Links(append(warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), render.EvidenceLinks(inc.Evidence)...)),
+		Rollback: slackmsg.RollbackText(inc.Evidence, start), Now: x.now(), Start: start}, nil
 }
 
 // warRoomLinks are the links known for an incident: the Jira ticket, the
 // alerts in Alertmanager, the query that fired, and the rule's runbook.
 // Grafana and Jaeger links come with correlation.
-func warRoomLinks(cfg *config.Config, set *rules.Set, inc *incident.Incident, alerts []incident.Alert, log *slog.Logger) []Link {
-	var links []Link
+func warRoomLinks(cfg *config.Config, set *rules.Set, inc *incident.Incident, alerts []incident.Alert, log *slog.Logger) []render.Link {
+	var links []render.Link
 	if inc.JiraKey != "" && cfg.Jira.URL != "" {
-		links = append(links, Link{Kind: "jira", Title: "Jira " + inc.JiraKey, URL: strings.TrimSuffix(cfg.Jira.URL, "/") + "/browse/" + inc.JiraKey})
+		links = append(links, render.Link{Kind: "jira", Title: "Jira " + inc.JiraKey, URL: strings.TrimSuffix(cfg.Jira.URL, "/") + "/browse/" + inc.JiraKey})
 	}
 	if am := strings.TrimSuffix(cfg.Alertmanager.URL, "/"); am != "" && inc.Service != "" {
 		filter := fmt.Sprintf("{service=%q}", inc.Service)
 		if inc.Env != "" {
 			filter = fmt.Sprintf("{service=%q,env=%q}", inc.Service, inc.Env)
 		}
-		links = append(links, Link{Kind: "alertmanager", Title: "Alertmanager", URL: am + "/#/alerts?filter=" + url.QueryEscape(filter)})
+		links = append(links, render.Link{Kind: "alertmanager", Title: "Alertmanager", URL: am + "/#/alerts?filter=" + url.QueryEscape(filter)})
 	}
 	if len(alerts) > 0 && (strings.HasPrefix(alerts[0].GeneratorURL, "https://") || strings.HasPrefix(alerts[0].GeneratorURL, "http://")) {
-		links = append(links, Link{Kind: "prometheus", Title: "Alert query", URL: alerts[0].GeneratorURL})
+		links = append(links, render.Link{Kind: "prometheus", Title: "Alert query", URL: alerts[0].GeneratorURL})
 	}
 	if r, ok := set.Lookup(inc.Rule); ok && r.Runbook != "" && len(alerts) > 0 {
 		a := alerts[0]
@@ -241,7 +245,7 @@ func warRoomLinks(cfg *config.Config, set *rules.Set, inc *incident.Incident, al
 		case err != nil:
 			log.Warn("runbook template", "rule", inc.Rule, "err", err)
 		case strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://"):
-			links = append(links, Link{Kind: "runbook", Title: "Runbook", URL: url})
+			links = append(links, render.Link{Kind: "runbook", Title: "Runbook", URL: url})
 		}
 	}
 	return links
@@ -256,12 +260,12 @@ func (x *SlackExecutor) message(ctx context.Context, inc *incident.Incident) (is
 }
 
 // render makes the summary message of a view.
-func (x *SlackExecutor) render(inc *incident.Incident, v SummaryView) (islack.Message, error) {
-	blocks := SummaryBlocks(v)
-	if err := ValidateBlocks(blocks); err != nil {
+func (x *SlackExecutor) render(inc *incident.Incident, v slackmsg.SummaryView) (islack.Message, error) {
+	blocks := slackmsg.SummaryBlocks(v)
+	if err := slackmsg.ValidateBlocks(blocks); err != nil {
 		return islack.Message{}, incident.Permanent(fmt.Errorf("summary of %s: %w", inc.ID, err))
 	}
-	return islack.Message{Text: SummaryFallback(v), Blocks: blocks, Kind: metaSummary, Key: inc.ID}, nil
+	return islack.Message{Text: slackmsg.SummaryFallback(v), Blocks: blocks, Kind: metaSummary, Key: inc.ID}, nil
 }
 
 // postSummary posts the summary once: a repeat finds the message by its
@@ -324,7 +328,7 @@ func (x *SlackExecutor) bookmarks(ctx context.Context, inc *incident.Incident) e
 // syncBookmarks adds the bookmarks the war room lacks (listed first, so
 // that a repeat adds nothing), unless this process already made sure of
 // these very links.
-func (x *SlackExecutor) syncBookmarks(ctx context.Context, inc *incident.Incident, links []Link) error {
+func (x *SlackExecutor) syncBookmarks(ctx context.Context, inc *incident.Incident, links []render.Link) error {
 	want := bookmarkLinks(links)
 	var sig strings.Builder
 	for _, l := range want {
@@ -364,8 +368,8 @@ const maxCachedRooms = 10000
 // the first of each: the rest are in the summary.
 var bookmarked = []string{"jira", "grafana", "jaeger", "runbook"}
 
-func bookmarkLinks(links []Link) []Link {
-	var out []Link
+func bookmarkLinks(links []render.Link) []render.Link {
+	var out []render.Link
 	for _, kind := range bookmarked {
 		for _, l := range links {
 			if l.Kind == kind && l.URL != "" {
@@ -418,7 +422,7 @@ func (x *SlackExecutor) announce(ctx context.Context, inc *incident.Incident) er
 	if err != nil || ch == "" {
 		return err
 	}
-	m := islack.Message{Text: AnnounceText(inc, inc.SlackChannelID), Kind: metaAnnounce, Key: inc.ID}
+	m := islack.Message{Text: slackmsg.AnnounceText(inc, inc.SlackChannelID), Kind: metaAnnounce, Key: inc.ID}
 	ts, found, err := x.client.FindMessage(ctx, ch, metaAnnounce, inc.ID)
 	if err != nil {
 		return err

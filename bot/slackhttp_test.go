@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager/amtest"
@@ -424,11 +426,11 @@ func TestSlackButtons(t *testing.T) {
 		kind   incident.EventKind
 		reply  string
 	}{
-		{ActionAck, incident.Acknowledged, incident.EventAcknowledged, "You acknowledged INC-1."},
-		{ActionMitigate, incident.Mitigated, incident.EventMitigated, "You marked INC-1 mitigated."},
-		{ActionResolve, incident.Resolved, incident.EventResolved, "You resolved INC-1."},
-		{ActionRollback, incident.Triggered, incident.EventRollbackRequested, "there is nothing to roll back"},
-		{ActionSilence, incident.Triggered, incident.EventSilenceRequested, "Done: silenced for 1h by UBOB: silence "},
+		{slackmsg.ActionAck, incident.Acknowledged, incident.EventAcknowledged, "You acknowledged INC-1."},
+		{slackmsg.ActionMitigate, incident.Mitigated, incident.EventMitigated, "You marked INC-1 mitigated."},
+		{slackmsg.ActionResolve, incident.Resolved, incident.EventResolved, "You resolved INC-1."},
+		{slackmsg.ActionRollback, incident.Triggered, incident.EventRollbackRequested, "there is nothing to roll back"},
+		{slackmsg.ActionSilence, incident.Triggered, incident.EventSilenceRequested, "Done: silenced for 1h by UBOB: silence "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.action, func(t *testing.T) {
@@ -463,13 +465,13 @@ func TestSlackButtonRefusalAndConflict(t *testing.T) {
 	f.dir.groups["sre-oncall"] = []string{"UONCALL"}
 	inc := f.declare("payments", "UCMDR")
 
-	f.press("UBOB", ActionResolve, inc.ID)
+	f.press("UBOB", slackmsg.ActionResolve, inc.ID)
 	if got := f.incident(inc.ID).State; got != incident.Triggered {
 		t.Errorf("state %s after a refused press; want triggered", got)
 	}
-	f.press("UONCALL", ActionAck, inc.ID)
-	f.press("UONCALL", ActionAck, inc.ID) // already acknowledged: refused by the service
-	f.press("UONCALL", ActionAck, "not-an-id")
+	f.press("UONCALL", slackmsg.ActionAck, inc.ID)
+	f.press("UONCALL", slackmsg.ActionAck, inc.ID) // already acknowledged: refused by the service
+	f.press("UONCALL", slackmsg.ActionAck, "not-an-id")
 	f.press("UONCALL", "someone_elses_button", inc.ID)
 
 	want := []string{
@@ -500,7 +502,7 @@ func TestSlackForgedResponseURLIsNotCalled(t *testing.T) {
 	evil := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	defer evil.Close()
 
-	w := f.serve(signedRequest("/slack/interactions", f.pressBody("UBOB", ActionAck, inc.ID, evil.URL+"/steal"), time.Now()))
+	w := f.serve(signedRequest("/slack/interactions", f.pressBody("UBOB", slackmsg.ActionAck, inc.ID, evil.URL+"/steal"), time.Now()))
 	if w.Code != http.StatusOK {
 		t.Fatalf("press: %d %s", w.Code, w.Body)
 	}
@@ -516,7 +518,7 @@ func TestSlackForgedResponseURLIsNotCalled(t *testing.T) {
 func TestSlackInteractionRetryRunsOnce(t *testing.T) {
 	f := newSlackFixture(t, nil)
 	inc := f.declare("payments", "UCMDR")
-	body := f.pressBody("UBOB", ActionRollback, inc.ID, f.hooks.srv.URL+"/actions/1")
+	body := f.pressBody("UBOB", slackmsg.ActionRollback, inc.ID, f.hooks.srv.URL+"/actions/1")
 	first := signedRequest("/slack/interactions", body, time.Now())
 	retry := clone(first, body)
 	retry.Header.Set(hdrSlackRetryNum, "1")

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
 	"github.com/warroom/warroom/incident"
 )
 
@@ -31,7 +33,7 @@ func cmdUserRef(s string) string {
 	case cmdUserID.MatchString(s):
 		return "<@" + s + ">"
 	}
-	return EscapeMrkdwn(s)
+	return slackmsg.Escape(s)
 }
 
 // cmdChannelRef renders a war room's channel: a link once it exists, its
@@ -41,7 +43,7 @@ func cmdChannelRef(inc *incident.Incident) string {
 	case inc.SlackChannelID != "":
 		return "<#" + inc.SlackChannelID + ">"
 	case inc.SlackChannel != "":
-		return "#" + EscapeMrkdwn(inc.SlackChannel)
+		return "#" + slackmsg.Escape(inc.SlackChannel)
 	}
 	return "(no channel)"
 }

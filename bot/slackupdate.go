@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
 	"github.com/warroom/warroom/incident"
 	islack "github.com/warroom/warroom/integrations/slack"
 )
@@ -43,7 +45,7 @@ func (x *SlackExecutor) update(ctx context.Context, inc *incident.Incident) erro
 	}
 	if inc.AnnounceTS != "" {
 		if err := x.client.Update(ctx, inc.AnnounceChannelID, inc.AnnounceTS,
-			islack.Message{Text: AnnounceText(inc, inc.SlackChannelID), Kind: metaAnnounce, Key: inc.ID}); err != nil {
+			islack.Message{Text: slackmsg.AnnounceText(inc, inc.SlackChannelID), Kind: metaAnnounce, Key: inc.ID}); err != nil {
 			return err
 		}
 	}
@@ -84,9 +86,9 @@ func (x *SlackExecutor) reportChanges(ctx context.Context, inc *incident.Inciden
 		if quiet[e.Kind] {
 			continue
 		}
-		line := ChangeText(e)
+		line := slackmsg.ChangeText(e)
 		if e.Kind == incident.EventResolved {
-			line = ResolutionText(inc, x.now())
+			line = slackmsg.ResolutionText(inc, x.now())
 		}
 		lines = append(lines, line)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/warroom/warroom/incident"
@@ -107,7 +109,7 @@ func TestSocketMode(t *testing.T) {
 		"payload": map[string]any{
 			"type": "block_actions", "user": map[string]any{"id": "UBOB"}, "channel": map[string]any{"id": "CROOM"},
 			"response_url": sf.hooks.srv.URL + "/actions/1", "trigger_id": "trig.2",
-			"actions": []map[string]any{{"action_id": ActionMitigate, "block_id": "summary_actions", "type": "button", "value": inc.ID}},
+			"actions": []map[string]any{{"action_id": slackmsg.ActionMitigate, "block_id": "summary_actions", "type": "button", "value": inc.ID}},
 		},
 	}
 	again := map[string]any{} // Slack delivers env-1 again

@@ -1,4 +1,4 @@
-package bot
+package render
 
 import (
 	"fmt"
@@ -6,21 +6,25 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 )
 
-// linkHosts decides which URLs may be links.
-type linkHosts struct {
+// Hosts decides which URLs may be links. A URL that comes from alert
+// content or a deploy record (a runbook annotation, an alert's
+// generatorURL, a deploy's url) is a link only when its host is allowed;
+// otherwise responders see that it was not linked, and why. The zero
+// Hosts allows none.
+type Hosts struct {
 	exact    map[string]bool
 	suffixes []string // ".example.com" for "*.example.com"
 }
 
-// linkHostsOf is the config's allow-list of link hosts, with the hosts
-// of the systems it configures.
-func linkHostsOf(c *config.Config) linkHosts {
-	h := linkHosts{exact: map[string]bool{}}
-	for _, a := range c.Links.AllowedHosts {
+// NewHosts allows the hosts of allowed (links.allowed_hosts: exact names,
+// or "*.example.com" for subdomains) and those of the trusted URLs (the
+// systems the config names).
+func NewHosts(allowed []string, trusted ...string) Hosts {
+	h := Hosts{exact: map[string]bool{}}
+	for _, a := range allowed {
 		a = strings.ToLower(a)
 		if s, ok := strings.CutPrefix(a, "*"); ok {
 			h.suffixes = append(h.suffixes, s)
@@ -28,7 +32,7 @@ func linkHostsOf(c *config.Config) linkHosts {
 			h.exact[a] = true
 		}
 	}
-	for _, raw := range c.TrustedURLs() {
+	for _, raw := range trusted {
 		if u, err := url.Parse(raw); err == nil && u.Hostname() != "" {
 			h.exact[strings.ToLower(u.Hostname())] = true
 		}
@@ -36,9 +40,9 @@ func linkHostsOf(c *config.Config) linkHosts {
 	return h
 }
 
-// check says why raw may not be a link ("" when it may): it must be an
+// Check says why raw may not be a link ("" when it may): it must be an
 // http(s) URL whose host is allowed.
-func (h linkHosts) check(raw string) string {
+func (h Hosts) Check(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return "not an http(s) URL"
@@ -47,18 +51,18 @@ func (h linkHosts) check(raw string) string {
 	if h.exact[host] || slices.ContainsFunc(h.suffixes, func(s string) bool { return strings.HasSuffix(host, s) }) {
 		return ""
 	}
-	return fmt.Sprintf("host %s is not in links.allowed_hosts", oneLine(host, 100))
+	return fmt.Sprintf("host %s is not in links.allowed_hosts", OneLine(host, 100))
 }
 
-// allows reports whether raw may be a link.
-func (h linkHosts) allows(raw string) bool { return raw != "" && h.check(raw) == "" }
+// Allows reports whether raw may be a link.
+func (h Hosts) Allows(raw string) bool { return raw != "" && h.Check(raw) == "" }
 
-// links keeps the links to allowed hosts; any other keeps its title with
+// Links keeps the links to allowed hosts; any other keeps its title with
 // no URL and a note saying why it is not linked.
-func (h linkHosts) links(links []Link) []Link {
+func (h Hosts) Links(links []Link) []Link {
 	out := make([]Link, 0, len(links))
 	for _, l := range links {
-		if why := h.check(l.URL); why != "" {
+		if why := h.Check(l.URL); why != "" {
 			l.URL, l.Note = "", "not linked: "+why
 		}
 		out = append(out, l)
@@ -66,21 +70,21 @@ func (h linkHosts) links(links []Link) []Link {
 	return out
 }
 
-// incident returns inc, or a copy of it whose evidence links only to allowed hosts: the other URLs are dropped.
-func (h linkHosts) incident(inc *incident.Incident) *incident.Incident {
+// Incident returns inc, or a copy of it whose evidence links only to allowed hosts: the other URLs are dropped.
+func (h Hosts) Incident(inc *incident.Incident) *incident.Incident {
 	if inc == nil || inc.Evidence == nil {
 		return inc
 	}
 	c := *inc
 	if ev := inc.Evidence; ev != nil {
 		e := *ev
-		e.Deploys = h.deploys(ev.Deploys)
+		e.Deploys = h.Deploys(ev.Deploys)
 		e.Suspect, e.Target = h.deploy(ev.Suspect), h.deploy(ev.Target)
 		e.CompareURL = h.keep(ev.CompareURL)
 		e.TracesURL = h.keep(ev.TracesURL)
 		e.Dashboards = nil
 		for _, d := range ev.Dashboards {
-			if h.allows(d.URL) {
+			if h.Allows(d.URL) {
 				e.Dashboards = append(e.Dashboards, d)
 			}
 		}
@@ -93,8 +97,8 @@ func (h linkHosts) incident(inc *incident.Incident) *incident.Incident {
 	return &c
 }
 
-// deploys returns copies of ds with their URLs kept only on allowed hosts.
-func (h linkHosts) deploys(ds []incident.Deploy) []incident.Deploy {
+// Deploys returns copies of ds with their URLs kept only on allowed hosts.
+func (h Hosts) Deploys(ds []incident.Deploy) []incident.Deploy {
 	if ds == nil {
 		return nil
 	}
@@ -105,7 +109,7 @@ func (h linkHosts) deploys(ds []incident.Deploy) []incident.Deploy {
 	return out
 }
 
-func (h linkHosts) deploy(d *incident.Deploy) *incident.Deploy {
+func (h Hosts) deploy(d *incident.Deploy) *incident.Deploy {
 	if d == nil {
 		return nil
 	}
@@ -115,8 +119,8 @@ func (h linkHosts) deploy(d *incident.Deploy) *incident.Deploy {
 }
 
 // keep is raw when it may be a link, else "".
-func (h linkHosts) keep(raw string) string {
-	if h.allows(raw) {
+func (h Hosts) keep(raw string) string {
+	if h.Allows(raw) {
 		return raw
 	}
 	return ""

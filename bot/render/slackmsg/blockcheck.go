@@ -1,10 +1,11 @@
-package bot
+package slackmsg
 
 import (
 	"errors"
 	"fmt"
 
 	"github.com/slack-go/slack"
+	"github.com/warroom/warroom/bot/render"
 )
 
 // ValidateBlocks checks blocks against the Block Kit limits that Slack
@@ -21,8 +22,8 @@ func ValidateBlocks(blocks []slack.Block) error {
 			return fmt.Errorf("block %d is nil", i)
 		}
 		if id := b.ID(); id != "" {
-			if textLen(id) > maxBlockID {
-				return fmt.Errorf("block %d: block_id is %d characters, at most %d", i, textLen(id), maxBlockID)
+			if render.TextLen(id) > maxBlockID {
+				return fmt.Errorf("block %d: block_id is %d characters, at most %d", i, render.TextLen(id), maxBlockID)
 			}
 			if j, dup := ids[id]; dup {
 				return fmt.Errorf("block %d: block_id %q already used by block %d", i, id, j)
@@ -110,13 +111,13 @@ func checkButton(b *slack.ButtonBlockElement) error {
 	if b.Text.Type != slack.PlainTextType {
 		return errors.New("text must be plain_text")
 	}
-	if n := textLen(b.ActionID); n > maxActionID {
+	if n := render.TextLen(b.ActionID); n > maxActionID {
 		return fmt.Errorf("action_id is %d characters, at most %d", n, maxActionID)
 	}
-	if n := textLen(b.Value); n > maxButtonValue {
+	if n := render.TextLen(b.Value); n > maxButtonValue {
 		return fmt.Errorf("value is %d characters, at most %d", n, maxButtonValue)
 	}
-	if n := textLen(b.URL); n > maxURL {
+	if n := render.TextLen(b.URL); n > maxURL {
 		return fmt.Errorf("url is %d characters, at most %d", n, maxURL)
 	}
 	if c := b.Confirm; c != nil {
@@ -147,7 +148,7 @@ func checkText(t *slack.TextBlockObject, name string, limit int) error {
 	if t.Type != slack.PlainTextType && t.Type != slack.MarkdownType {
 		return fmt.Errorf("%s: type %q, want plain_text or mrkdwn", name, t.Type)
 	}
-	n := textLen(t.Text)
+	n := render.TextLen(t.Text)
 	if n == 0 {
 		return fmt.Errorf("%s is empty", name)
 	}

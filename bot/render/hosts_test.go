@@ -1,7 +1,9 @@
-package bot
+package render_test
 
 import (
 	"testing"
+
+	"github.com/warroom/warroom/bot/render"
 
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
@@ -14,7 +16,7 @@ func TestLinkHosts(t *testing.T) {
 	cfg.Grafana.URL = "https://grafana.example.net:3000/grafana"
 	cfg.Jira.URL = "https://acme.atlassian.net"
 	cfg.Deploys.CompareURL = "https://github.com/acme/{{.Service}}/compare/{{.TargetRevision}}...{{.Revision}}"
-	h := linkHostsOf(cfg)
+	h := render.NewHosts(cfg.Links.AllowedHosts, cfg.TrustedURLs()...)
 	tests := []struct {
 		url, why string
 	}{
@@ -38,18 +40,18 @@ func TestLinkHosts(t *testing.T) {
 		{"", "not an http(s) URL"},
 	}
 	for _, tt := range tests {
-		if got := h.check(tt.url); got != tt.why {
+		if got := h.Check(tt.url); got != tt.why {
 			t.Errorf("check(%q) = %q, want %q", tt.url, got, tt.why)
 		}
 	}
 
 	// A compare_url whose host is templated allows no host.
 	cfg.Deploys.CompareURL = "https://{{.Labels.git_host}}/acme/{{.Service}}"
-	if h := linkHostsOf(cfg); h.allows("https://github.com/acme/pay") {
+	if h := render.NewHosts(cfg.Links.AllowedHosts, cfg.TrustedURLs()...); h.Allows("https://github.com/acme/pay") {
 		t.Error("a templated compare_url host allowed github.com")
 	}
 
-	links := h.links([]Link{{Kind: "runbook", Title: "Runbook", URL: "https://evil.example/r"}, {Kind: "runbook", Title: "Runbook", URL: "https://runbooks.example.com/r"}})
+	links := h.Links([]render.Link{{Kind: "runbook", Title: "Runbook", URL: "https://evil.example/r"}, {Kind: "runbook", Title: "Runbook", URL: "https://runbooks.example.com/r"}})
 	if links[0].URL != "" || links[0].Note != "not linked: host evil.example is not in links.allowed_hosts" || links[1].URL != "https://runbooks.example.com/r" || links[1].Note != "" {
 		t.Errorf("links %+v", links)
 	}
@@ -62,7 +64,7 @@ func TestLinkHosts(t *testing.T) {
 		Traces:     []incident.Trace{{ID: "t", URL: "https://evil.example/trace/t"}},
 		TracesURL:  "https://evil.example/search",
 	}}
-	got := h.incident(inc).Evidence
+	got := h.Incident(inc).Evidence
 	if got.Deploys[0].URL != "" || got.Deploys[0].DiffURL == "" || got.Suspect.URL != "https://ci.example.com/run" || got.CompareURL != "" ||
 		len(got.Dashboards) != 1 || got.Dashboards[0].Title != "ok" || got.Traces[0].URL != "" || got.TracesURL != "" {
 		t.Errorf("filtered evidence %+v", got)

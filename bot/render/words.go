@@ -1,4 +1,4 @@
-package bot
+package render
 
 import (
 	"strings"
@@ -6,13 +6,13 @@ import (
 	"github.com/warroom/warroom/incident"
 )
 
-// eventWording is how the war room and the ticket word a timeline event:
+// Wording is how the war room and the ticket word a timeline event:
 // the title, who did it, and the start of the event's text that the title
 // already says.
-type eventWording struct {
-	emoji, title string
-	// by joins the actor to the title (" by ", " from "); "" names none.
-	by string
+type Wording struct {
+	Emoji, Title string
+	// By joins the actor to the title (" by ", " from "); "" names none.
+	By string
 	// verb starts the text when the service wrote it ("reopened: …",
 	// "resolved by U1: …"): cut, since the title says it.
 	verb string
@@ -20,7 +20,7 @@ type eventWording struct {
 	noText bool
 }
 
-var eventWords = map[incident.EventKind]eventWording{
+var eventWords = map[incident.EventKind]Wording{
 	incident.EventAcknowledged:      {":eyes:", "Acknowledged", " by ", "", true},
 	incident.EventMitigated:         {":adhesive_bandage:", "Mitigated", " by ", "", true},
 	incident.EventResolved:          {":white_check_mark:", "Resolved", " by ", "resolved", false},
@@ -41,9 +41,9 @@ var eventWords = map[incident.EventKind]eventWording{
 	incident.EventWithheld:          {":no_entry:", "War room withheld", "", "war room withheld", false},
 }
 
-// wordEvent returns the wording of ev (ok false for a kind it does not
+// WordEvent returns the wording of ev (ok false for a kind it does not
 // know) and the part of its text the title does not already say.
-func wordEvent(ev incident.Event) (w eventWording, text string, ok bool) {
+func WordEvent(ev incident.Event) (w Wording, text string, ok bool) {
 	w, ok = eventWords[ev.Kind]
 	text = ev.Text
 	switch {

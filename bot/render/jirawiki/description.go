@@ -1,4 +1,10 @@
-package bot
+// Package jirawiki renders what warroom sends to Jira as REST v2 wiki
+// markup: the ticket's summary, labels and description (what fired, the
+// links, deploys and traces, the rollback suggestion), its comments with
+// their idempotency markers, and the escaping that keeps alert content
+// inert. It is pure: it imports only incident and the shared render
+// package.
+package jirawiki
 
 import (
 	"fmt"
@@ -9,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -29,7 +36,7 @@ const maxJiraLabel = 255
 // How much of each untrusted value the ticket shows, counted after
 // escaping. Together they keep a description under jiraTextMax however
 // large the alerts: title 300 + annotations 3000 + facts 1200 + table
-// 9000 + links 8000 + rollback 7800 (a deploy URL is at most maxURL) +
+// 9000 + links 8000 + rollback 7800 (a deploy URL is at most render.MaxURL) +
 // headings and footer is under 30,000.
 const (
 	wikiTitleMax      = 300
@@ -47,15 +54,15 @@ const (
 )
 
 // jiraTimeLayout is how tickets show an absolute time, always in UTC.
-const jiraTimeLayout = timeLayout
+const jiraTimeLayout = render.TimeLayout
 
 // noDeployHistoryWiki is the rollback section while correlation has no
 // deploy to name: what is missing and how to provide it.
 const noDeployHistoryWiki = "No deploy history configured: warroom cannot name a suspect deploy yet. " +
 	"Record deploys with {{POST /api/v1/deploys}} or {{warroom deploys record}}."
 
-// JiraView is what a ticket shows.
-type JiraView struct {
+// View is what a ticket shows.
+type View struct {
 	Incident *incident.Incident
 	// Alerts are the first SummaryAlerts alerts, firing first.
 	Alerts       []incident.Alert
@@ -64,7 +71,7 @@ type JiraView struct {
 	// Links are the war room's links: the war room (Slack channel URL),
 	// Alertmanager, Grafana boards, Jaeger, runbook — whichever exist. A
 	// link of kind "jira" (the ticket itself) is not shown.
-	Links []Link
+	Links []render.Link
 	// Rollback is nil until correlation finds deploy history.
 	Rollback *RollbackSuggestion
 	// Start is when the first alert started; zero: the incident's opening.
@@ -85,11 +92,11 @@ type RollbackSuggestion struct {
 	Withheld string
 }
 
-// JiraDescription renders the ticket's description in wiki markup: what
+// Description renders the ticket's description in wiki markup: what
 // fired, the links, and the rollback suggestion. Every untrusted value is
-// escaped with EscapeWiki and cut, and the whole is at most jiraTextMax
+// escaped with Escape and cut, and the whole is at most jiraTextMax
 // characters.
-func JiraDescription(v JiraView) string {
+func Description(v View) string {
 	inc := v.Incident
 	if inc == nil {
 		return ""
@@ -107,7 +114,7 @@ func JiraDescription(v JiraView) string {
 	b.WriteString(evidenceWiki(inc.Evidence, start))
 	b.WriteString("\n\nh2. Rollback suggestion\n")
 	if ev := inc.Evidence; v.Rollback == nil && ev != nil && ev.NoDeploys != "" {
-		b.WriteString(EscapeWiki(ev.NoDeploys) + ": warroom suggests no rollback.")
+		b.WriteString(Escape(ev.NoDeploys) + ": warroom suggests no rollback.")
 	} else {
 		b.WriteString(jiraRollback(start, v.Rollback))
 	}
@@ -119,7 +126,7 @@ func JiraDescription(v JiraView) string {
 
 // jiraWhatFired is the first section: title, annotations, facts and the
 // alerts table.
-func jiraWhatFired(v JiraView) string {
+func jiraWhatFired(v View) string {
 	inc := v.Incident
 	title := wikiInline(inc.Title, wikiTitleMax)
 	if title == "" {
@@ -141,7 +148,7 @@ func jiraWhatFired(v JiraView) string {
 		}
 	}
 
-	value := valueVsThreshold(inc)
+	value := render.ValueVsThreshold(inc)
 	if inc.PeakValue != nil {
 		value += " (peak " + incident.FormatValue(*inc.PeakValue) + ")"
 	}
@@ -179,12 +186,12 @@ func jiraWhatFired(v JiraView) string {
 }
 
 // jiraAlertsTable lists the first alerts as a table and counts the rest.
-func jiraAlertsTable(v JiraView) string {
-	rows, unlisted := alertLines(v.Alerts, v.TotalAlerts, jiraAlertRow)
+func jiraAlertsTable(v View) string {
+	rows, unlisted := render.AlertLines(v.Alerts, v.TotalAlerts, jiraAlertRow)
 	if rows == nil {
 		return "No alerts attached."
 	}
-	return listText("||alert||labels||value||started||", rows, unlisted, "alerts", wikiTableMax)
+	return render.ListText("||alert||labels||value||started||", rows, unlisted, "alerts", wikiTableMax)
 }
 
 // jiraAlertRow is one table row. Cells are one line each and padded with
@@ -239,7 +246,7 @@ func jiraAlertRow(a incident.Alert) string {
 
 // jiraLinkList lists the links as "* Grafana: [title|url]", dropping those
 // that are not http(s) and those the budget has no room for.
-func jiraLinkList(links []Link) string {
+func jiraLinkList(links []render.Link) string {
 	var lines []string
 	used, unlisted := 0, 0
 	for i, l := range links {
@@ -253,7 +260,7 @@ func jiraLinkList(links []Link) string {
 			break
 		}
 		if n := len(lines); n > 0 {
-			used += textLen(lines[n-1]) + 1
+			used += render.TextLen(lines[n-1]) + 1
 		}
 		kind := jiraLinkKind(l.Kind)
 		if l.URL == "" && l.Note != "" {
@@ -284,7 +291,7 @@ func jiraLinkList(links []Link) string {
 	if len(lines) == 0 {
 		return "No links yet."
 	}
-	return strings.TrimPrefix(listText("", lines, unlisted, "links", wikiLinksMax), "\n")
+	return strings.TrimPrefix(render.ListText("", lines, unlisted, "links", wikiLinksMax), "\n")
 }
 
 // wikiLinkTitleSafe replaces the characters that Jira's link parser reads
@@ -319,7 +326,7 @@ func jiraLinkKind(kind string) string {
 const wikiURLEscapes = "|[]{}\\"
 
 // countKind counts the links of one kind.
-func countKind(links []Link, kind string) int {
+func countKind(links []render.Link, kind string) int {
 	n := 0
 	for _, l := range links {
 		if l.Kind == kind {
@@ -330,10 +337,10 @@ func countKind(links []Link, kind string) int {
 }
 
 // wikiLinkURL returns raw as it may stand in [title|url], or false when it
-// is not an absolute http(s) URL of at most maxURL characters (the bound
+// is not an absolute http(s) URL of at most render.MaxURL characters (the bound
 // the Slack summary uses, so both show the same links).
 func wikiLinkURL(raw string) (string, bool) {
-	if !utf8.ValidString(raw) || textLen(raw) > maxURL {
+	if !utf8.ValidString(raw) || render.TextLen(raw) > render.MaxURL {
 		return "", false
 	}
 	var b strings.Builder
@@ -352,7 +359,7 @@ func wikiLinkURL(raw string) (string, bool) {
 	}
 	s := b.String()
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || textLen(s) > maxURL {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || render.TextLen(s) > render.MaxURL {
 		return "", false
 	}
 	return s, true
@@ -379,7 +386,7 @@ func jiraRollback(start time.Time, r *RollbackSuggestion) string {
 	deployed := "* *Deployed at:* unknown"
 	if !r.DeployedAt.IsZero() {
 		deployed = "* *Deployed at:* " + r.DeployedAt.UTC().Format(jiraTimeLayout)
-		deployed += ", " + relative(r.DeployedAt, start)
+		deployed += ", " + render.Relative(r.DeployedAt, start)
 	}
 	target := wikiInline(jiraShortRevision(r.TargetRevision), wikiNameMax)
 	if target == "" {
@@ -411,15 +418,31 @@ func jiraShortRevision(rev string) string {
 	return rev[:7]
 }
 
-// JiraLabel makes a Jira label of any text, e.g. "warroom-inc-7" or a
+// Label makes a Jira label of any text, e.g. "warroom-inc-7" or a
 // service name: lowercase [a-z0-9_-], everything else folded to "-" (so
 // there is no space, which Jira rejects, and JQL finds the label
 // unquoted), at most 255 characters. It is "" when nothing is left;
 // callers drop empty labels.
-func JiraLabel(s string) string {
-	l := slug(s)
+func Label(s string) string {
+	l := render.Slug(s)
 	if len(l) > maxJiraLabel {
 		l = strings.TrimRight(l[:maxJiraLabel], "-_")
 	}
 	return l
+}
+
+// Summary renders the ticket summary: one line, at most 255 characters.
+//
+//	[INC-7] payment-gateway error rate 3.1% (prod)
+func Summary(inc *incident.Incident) string {
+	s := fmt.Sprintf("[%s] %s", inc.ID, inc.Service)
+	if inc.Value != nil {
+		s += " error rate " + incident.FormatValue(*inc.Value)
+	} else {
+		s += " " + inc.Title
+	}
+	if inc.Env != "" {
+		s += " (" + inc.Env + ")"
+	}
+	return render.OneLine(s, 255)
 }

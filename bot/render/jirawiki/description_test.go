@@ -1,6 +1,7 @@
-package bot_test
+package jirawiki_test
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -13,9 +14,14 @@ import (
 	"unicode"
 	"unicode/utf16"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/render/jirawiki"
+
+	"github.com/warroom/warroom/bot/render"
+
 	"github.com/warroom/warroom/incident"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files")
 
 // jiraNow is the fixed render time of the Jira goldens.
 var jiraNow = time.Date(2025, 3, 4, 10, 23, 0, 0, time.UTC)
@@ -45,15 +51,15 @@ func jiraAlert(name string, labels map[string]string, v float64) incident.Alert 
 }
 
 var (
-	jiraRunbook = bot.Link{Kind: "runbook", Title: "Runbook", URL: "https://runbooks.example.com/high-error-rate"}
-	jiraGrafana = bot.Link{Kind: "grafana", Title: "API golden signals",
+	jiraRunbook = render.Link{Kind: "runbook", Title: "Runbook", URL: "https://runbooks.example.com/high-error-rate"}
+	jiraGrafana = render.Link{Kind: "grafana", Title: "API golden signals",
 		URL: "https://grafana.example.com/d/api-golden/api?orgId=1&from=1741078980000&to=1741083780000&var-service=payment-gateway"}
 )
 
 // jiraViews are the descriptions the goldens show.
 func jiraViews() []struct {
 	name string
-	v    bot.JiraView
+	v    jirawiki.View
 } {
 	pay := jiraIncident()
 
@@ -63,7 +69,7 @@ func jiraViews() []struct {
 	four.JiraKey = "PAY-123"
 	resolved := jiraAlert("HighLatency", map[string]string{"pod": "payment-gateway-7d9f-4", "route": "/v1/refund"}, 0.012)
 	resolved.Status = incident.AlertResolved
-	fourLinks := []bot.Link{
+	fourLinks := []render.Link{
 		{Kind: "jira", Title: "Jira PAY-123", URL: "https://jira.example.com/browse/PAY-123"},
 		{Kind: "war_room", Title: "#inc-20250304-payment-gateway-7", URL: "https://acme.slack.com/archives/C0WARROOM1"},
 		{Kind: "alertmanager", Title: "", URL: "https://alertmanager.example.com/#/alerts?filter=%7Bservice%3D%22payment-gateway%22%7D"},
@@ -81,41 +87,41 @@ func jiraViews() []struct {
 	storm.TruncatedAlerts = 250
 	long := func(c string) string { return strings.Repeat(c, 200) }
 	var stormAlerts []incident.Alert
-	for i := range bot.SummaryAlerts {
+	for i := range render.SummaryAlerts {
 		c := string(rune('a' + i))
 		stormAlerts = append(stormAlerts, jiraAlert("HighErrorRate"+long(c), map[string]string{
 			"pod": long(c + "p"), "instance": long(c + "i"), "route": long(c + "r"), "namespace": long(c + "n"),
 		}, 0.05))
 	}
-	var stormLinks []bot.Link
+	var stormLinks []render.Link
 	for i := range 60 {
-		stormLinks = append(stormLinks, bot.Link{Kind: "grafana", Title: fmt.Sprintf("%03d %s", i, long("g")),
+		stormLinks = append(stormLinks, render.Link{Kind: "grafana", Title: fmt.Sprintf("%03d %s", i, long("g")),
 			URL: fmt.Sprintf("https://grafana.example.com/d/board-%d/x?orgId=1&var-q=%s", i, long("q"))})
 	}
 
 	return []struct {
 		name string
-		v    bot.JiraView
+		v    jirawiki.View
 	}{
-		{"payment-gateway", bot.JiraView{Incident: pay, Now: jiraNow, TotalAlerts: 1, FiringAlerts: 1,
-			Links:  []bot.Link{jiraRunbook, jiraGrafana},
+		{"payment-gateway", jirawiki.View{Incident: pay, Now: jiraNow, TotalAlerts: 1, FiringAlerts: 1,
+			Links:  []render.Link{jiraRunbook, jiraGrafana},
 			Alerts: []incident.Alert{jiraAlert("HighErrorRate", map[string]string{"pod": "payment-gateway-7d9f-1", "route": "/v1/charge"}, 0.031)}}},
-		{"four-alerts", bot.JiraView{Incident: four, Now: jiraNow, TotalAlerts: 4, FiringAlerts: 3, Links: fourLinks,
+		{"four-alerts", jirawiki.View{Incident: four, Now: jiraNow, TotalAlerts: 4, FiringAlerts: 3, Links: fourLinks,
 			Alerts: []incident.Alert{
 				jiraAlert("HighErrorRate", map[string]string{"pod": "payment-gateway-7d9f-1", "route": "/v1/charge"}, 0.031),
 				jiraAlert("HighErrorRate", map[string]string{"pod": "payment-gateway-7d9f-2", "route": "/v1/charge"}, 0.027),
 				jiraAlert("HighErrorRate", map[string]string{"pod": "payment-gateway-7d9f-3", "route": "/v1/charge"}, 0.042),
 				resolved,
 			}}},
-		{"rollback", bot.JiraView{Incident: rollback, Now: jiraNow, TotalAlerts: 1, FiringAlerts: 1, Links: []bot.Link{jiraRunbook},
+		{"rollback", jirawiki.View{Incident: rollback, Now: jiraNow, TotalAlerts: 1, FiringAlerts: 1, Links: []render.Link{jiraRunbook},
 			Alerts: []incident.Alert{jiraAlert("HighErrorRate", map[string]string{"pod": "payment-gateway-7d9f-1"}, 0.031)},
-			Rollback: &bot.RollbackSuggestion{
+			Rollback: &jirawiki.RollbackSuggestion{
 				SuspectRevision: "e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3", TargetRevision: "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0",
 				Author: "alice", DeployURL: "https://github.com/acme/payment-gateway/compare/a1b2c3d...e4f5a6b",
 				DeployedAt: rollback.OpenedAt.Add(-4 * time.Minute),
 				Command:    "argocd app rollback payment-gateway --revision a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0",
 			}}},
-		{"storm", bot.JiraView{Incident: storm, Now: jiraNow, TotalAlerts: 300, FiringAlerts: 298, Alerts: stormAlerts, Links: stormLinks}},
+		{"storm", jirawiki.View{Incident: storm, Now: jiraNow, TotalAlerts: 300, FiringAlerts: 298, Alerts: stormAlerts, Links: stormLinks}},
 		{"hostile", jiraHostileWithheld()},
 		{"hostile-command", jiraHostileView()},
 	}
@@ -124,7 +130,7 @@ func jiraViews() []struct {
 // jiraHostileWithheld is the hostile view whose rollback command was
 // withheld, as when the rule's command would take a label that is not of
 // its kind.
-func jiraHostileWithheld() bot.JiraView {
+func jiraHostileWithheld() jirawiki.View {
 	v := jiraHostileView()
 	r := *v.Rollback
 	r.Command = ""
@@ -140,7 +146,7 @@ var jiraHostile = []string{
 	`\\`, "line\nbreak", "*bold*", "-strike-",
 }
 
-func jiraHostileView() bot.JiraView {
+func jiraHostileView() jirawiki.View {
 	inc := jiraIncident()
 	inc.Title = strings.Join(jiraHostile, " ")
 	inc.Service = "[~admin]"
@@ -159,8 +165,8 @@ func jiraHostileView() bot.JiraView {
 			"description": "-strike- +ins+ ^sup^ ~sub~ ??cite?? {{mono}} (x) :) C:\\Users\\x \x00\x1b[31m\r\nend\\",
 		}}
 	evil2 := incident.Alert{Status: "{noformat}", Labels: map[string]string{"alertname": "", "team": "@here"}}
-	return bot.JiraView{Incident: inc, Now: jiraNow, TotalAlerts: 2, FiringAlerts: 1, Alerts: []incident.Alert{evil, evil2},
-		Links: []bot.Link{
+	return jirawiki.View{Incident: inc, Now: jiraNow, TotalAlerts: 2, FiringAlerts: 1, Alerts: []incident.Alert{evil, evil2},
+		Links: []render.Link{
 			{Kind: "grafana", Title: "[click|http://evil]", URL: "https://grafana.example.com/d/x?a=1|2]&b=[3]{noformat}"},
 			{Kind: "runbook", Title: "*bold* runbook", URL: "https://wiki.example.com/run book\\"},
 			{Kind: "war_room", Title: "{color:red}room", URL: "https://acme.slack.com/archives/C0WARROOM1"},
@@ -169,7 +175,7 @@ func jiraHostileView() bot.JiraView {
 			{Kind: "runbook", Title: "no host", URL: "https:///x"},
 			{Kind: "runbook", Title: "[~admin] withheld", Note: "not linked: host {noformat}.evil is not in links.allowed_hosts"},
 		},
-		Rollback: &bot.RollbackSuggestion{
+		Rollback: &jirawiki.RollbackSuggestion{
 			SuspectRevision: "{noformat}", TargetRevision: "h1. x", Author: "[~admin]", DeployURL: "javascript:alert(1)",
 			DeployedAt: inc.OpenedAt.Add(2 * time.Minute),
 			Command:    "kubectl rollout undo deploy/{noformat}pay\n{NOFORMAT}\nh1. x [~admin] \u202egnp.exe",
@@ -194,7 +200,7 @@ func jiraComments() string {
 		ev(13, incident.EventResolved, "cli:alice", "resolved by cli:alice: rolled back v1.43"),
 		ev(14, incident.EventDeclared, "U0ALICE", "declared by U0ALICE: Checkout pages time out"),
 		ev(10, incident.EventStepFailed, incident.ActorSystem, "jira_transition failed: no transition named \"Done\""),
-		ev(11, incident.EventNote, "[~admin]", strings.Join(jiraHostile, "\n")+"\n"+bot.JiraMarker(3)),
+		ev(11, incident.EventNote, "[~admin]", strings.Join(jiraHostile, "\n")+"\n"+jirawiki.Marker(3)),
 		ev(12, "{color:red}", "", ""),
 	}
 	var b strings.Builder
@@ -202,7 +208,7 @@ func jiraComments() string {
 		if i > 0 {
 			b.WriteString("\n\n")
 		}
-		b.WriteString(bot.JiraCommentText(e, bot.JiraMarker(e.ID)))
+		b.WriteString(jirawiki.Comment(e, jirawiki.Marker(e.ID)))
 	}
 	return b.String()
 }
@@ -217,7 +223,7 @@ func jiraClosing() string {
 	inc.Value = jiraNum(0.004)
 	inc.PeakValue = jiraNum(0.042)
 	ev := incident.Event{ID: 57, IncidentID: inc.ID, At: res, Kind: incident.EventResolved, Actor: incident.ActorAlert, Text: "all alerts resolved"}
-	return bot.JiraClosingComment(inc, jiraNow) + "\n" + bot.JiraCommentText(ev, bot.JiraMarker(ev.ID))
+	return jirawiki.ClosingComment(inc, jiraNow) + "\n" + jirawiki.Comment(ev, jirawiki.Marker(ev.ID))
 }
 
 func checkJiraGolden(t *testing.T, name, got string) {
@@ -231,7 +237,7 @@ func checkJiraGolden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./bot -run Golden -update)", err)
+		t.Fatalf("%v (run go test ./bot/render/jirawiki -run Golden -update)", err)
 	}
 	if string(want) != got {
 		t.Errorf("text differs from %s (run with -update and review the diff):\n%s", path, got)
@@ -239,10 +245,10 @@ func checkJiraGolden(t *testing.T, name, got string) {
 }
 
 // TestJiraGolden compares each description and comment with its golden
-// file; go test ./bot -run Golden -update rewrites them.
+// file; go test ./bot/render/jirawiki -run Golden -update rewrites them.
 func TestJiraGolden(t *testing.T) {
 	for _, tc := range jiraViews() {
-		t.Run(tc.name, func(t *testing.T) { checkJiraGolden(t, tc.name, bot.JiraDescription(tc.v)) })
+		t.Run(tc.name, func(t *testing.T) { checkJiraGolden(t, tc.name, jirawiki.Description(tc.v)) })
 	}
 	t.Run("resolved", func(t *testing.T) { checkJiraGolden(t, "resolved", jiraClosing()) })
 	t.Run("comments", func(t *testing.T) { checkJiraGolden(t, "comments", jiraComments()) })
@@ -250,7 +256,7 @@ func TestJiraGolden(t *testing.T) {
 
 // TestJiraDescriptionContent checks what the goldens are meant to show.
 func TestJiraDescriptionContent(t *testing.T) {
-	views := map[string]bot.JiraView{}
+	views := map[string]jirawiki.View{}
 	for _, tc := range jiraViews() {
 		views[tc.name] = tc.v
 	}
@@ -287,7 +293,7 @@ func TestJiraDescriptionContent(t *testing.T) {
 			[]string{"javascript:", "https:///x", "\u202e", "\x00", "\x1b", "\r"}},
 	}
 	for _, c := range cases {
-		text := bot.JiraDescription(views[c.view])
+		text := jirawiki.Description(views[c.view])
 		for _, w := range c.want {
 			if !strings.Contains(text, w) {
 				t.Errorf("%s: no %q in\n%s", c.view, w, text)
@@ -299,7 +305,7 @@ func TestJiraDescriptionContent(t *testing.T) {
 			}
 		}
 	}
-	if got := bot.JiraDescription(bot.JiraView{}); got != "" {
+	if got := jirawiki.Description(jirawiki.View{}); got != "" {
 		t.Errorf("no incident: %q", got)
 	}
 }
@@ -309,7 +315,7 @@ func TestJiraDescriptionContent(t *testing.T) {
 func TestJiraTableRows(t *testing.T) {
 	for _, tc := range jiraViews() {
 		rows := 0
-		for _, line := range strings.Split(bot.JiraDescription(tc.v), "\n") {
+		for _, line := range strings.Split(jirawiki.Description(tc.v), "\n") {
 			if !strings.HasPrefix(line, "|") {
 				continue
 			}
@@ -324,7 +330,7 @@ func TestJiraTableRows(t *testing.T) {
 				t.Errorf("%s: row with %d separators: %q", tc.name, n, line)
 			}
 		}
-		if want := min(len(tc.v.Alerts), bot.SummaryAlerts) + 1; rows != want {
+		if want := min(len(tc.v.Alerts), render.SummaryAlerts) + 1; rows != want {
 			t.Errorf("%s: %d table lines, want %d", tc.name, rows, want)
 		}
 	}
@@ -344,7 +350,7 @@ var jiraNoteLine = regexp.MustCompile(`^\* [A-Z][a-z ]+: [^\[\]|]*(\\[\[\]|][^\[
 // TestJiraLinkLines: every link of every view is one well-formed link.
 func TestJiraLinkLines(t *testing.T) {
 	for _, tc := range jiraViews() {
-		d := bot.JiraDescription(tc.v)
+		d := jirawiki.Description(tc.v)
 		start, end := strings.Index(d, "h2. Links\n"), strings.Index(d, "\n\nh2. Deploys and traces")
 		if start < 0 || end < start {
 			t.Fatalf("%s: no Links section", tc.name)
@@ -444,7 +450,7 @@ func hostileWiki() []string {
 // shows is the value itself.
 func TestEscapeWikiInert(t *testing.T) {
 	for _, s := range hostileWiki() {
-		checkWikiInert(t, s, bot.EscapeWiki(s))
+		checkWikiInert(t, s, jirawiki.Escape(s))
 	}
 	// Random strings over the characters that matter: inert, and read
 	// back unchanged (none of these characters is cleaned away).
@@ -456,7 +462,7 @@ func TestEscapeWikiInert(t *testing.T) {
 			r[i] = alphabet[rng.IntN(len(alphabet))]
 		}
 		s := string(r)
-		out := bot.EscapeWiki(s)
+		out := jirawiki.Escape(s)
 		checkWikiInert(t, s, out)
 		if back := unwiki(out); back != s {
 			t.Errorf("EscapeWiki(%q) = %q reads back as %q", s, out, back)
@@ -477,7 +483,7 @@ func TestEscapeWikiInert(t *testing.T) {
 		"[~admin]":         `\[\~admin\]`,
 	}
 	for in, want := range cases {
-		if got := bot.EscapeWiki(in); got != want {
+		if got := jirawiki.Escape(in); got != want {
 			t.Errorf("EscapeWiki(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -495,13 +501,13 @@ func TestJiraLabel(t *testing.T) {
 		"   ":                  "",
 	}
 	for in, want := range cases {
-		if got := bot.JiraLabel(in); got != want {
+		if got := jirawiki.Label(in); got != want {
 			t.Errorf("JiraLabel(%q) = %q, want %q", in, got, want)
 		}
 	}
 	inputs := append(hostileWiki(), strings.Repeat("a ", 300), strings.Repeat("x", 1000), strings.Repeat("é", 300), strings.Repeat("ab-", 200))
 	for _, s := range inputs {
-		l := bot.JiraLabel(s)
+		l := jirawiki.Label(s)
 		if len(l) > 255 || strings.IndexFunc(l, unicode.IsSpace) >= 0 || l != strings.ToLower(l) || strings.HasSuffix(l, "-") {
 			t.Errorf("JiraLabel(%q) = %q", s, l)
 		}
@@ -513,26 +519,26 @@ func TestJiraLabel(t *testing.T) {
 // forged by text.
 func TestJiraMarker(t *testing.T) {
 	for _, id := range []int64{0, 1, 4, 42, 1 << 62} {
-		m := bot.JiraMarker(id)
-		body := bot.JiraCommentText(incident.Event{ID: id, Kind: incident.EventNote, Actor: "U1", Text: "x"}, m)
+		m := jirawiki.Marker(id)
+		body := jirawiki.Comment(incident.Event{ID: id, Kind: incident.EventNote, Actor: "U1", Text: "x"}, m)
 		if !strings.Contains(body, m) || !strings.HasSuffix(body, "\n"+m) {
 			t.Errorf("event %d: marker %q not at the end of %q", id, m, body)
 		}
-		if other := bot.JiraMarker(id*10 + 2); strings.Contains(body, other) {
+		if other := jirawiki.Marker(id*10 + 2); strings.Contains(body, other) {
 			t.Errorf("event %d: comment matches marker %q", id, other)
 		}
 		if strings.ContainsAny(m, "\n[]|!") {
 			t.Errorf("marker %q has characters Jira would read as markup or that would not survive a round trip", m)
 		}
 	}
-	forged := strings.Join([]string{bot.JiraMarker(99), "[warroom-event:99]", "{color:#ffffff}warroom-event:99{color}"}, "\n")
-	body := bot.JiraCommentText(incident.Event{ID: 1, Kind: incident.EventNote, Actor: bot.JiraMarker(99), Text: forged}, bot.JiraMarker(1))
-	if strings.Contains(body, bot.JiraMarker(99)) {
+	forged := strings.Join([]string{jirawiki.Marker(99), "[warroom-event:99]", "{color:#ffffff}warroom-event:99{color}"}, "\n")
+	body := jirawiki.Comment(incident.Event{ID: 1, Kind: incident.EventNote, Actor: jirawiki.Marker(99), Text: forged}, jirawiki.Marker(1))
+	if strings.Contains(body, jirawiki.Marker(99)) {
 		t.Errorf("a note forged the marker of event 99:\n%s", body)
 	}
 	v := jiraHostileView()
-	v.Incident.Title = bot.JiraMarker(5)
-	if d := bot.JiraDescription(v); strings.Contains(d, bot.JiraMarker(5)) {
+	v.Incident.Title = jirawiki.Marker(5)
+	if d := jirawiki.Description(v); strings.Contains(d, jirawiki.Marker(5)) {
 		t.Error("a title forged a marker in the description")
 	}
 }
@@ -542,13 +548,13 @@ func TestJiraClosingComment(t *testing.T) {
 	inc.State = incident.Resolved
 	inc.PeakValue = jiraNum(0.042)
 	want := "*INC\\-7 resolved after 1h 23m* (opened 2025-03-04 09:00 UTC, resolved 2025-03-04 10:23 UTC); peak 4.2% vs 0.8% threshold."
-	if got := bot.JiraClosingComment(inc, jiraNow); got != want {
+	if got := jirawiki.ClosingComment(inc, jiraNow); got != want {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 	at := inc.OpenedAt.Add(26*time.Hour + 5*time.Minute)
 	inc.ResolvedAt, inc.Threshold, inc.PeakValue, inc.Value = &at, nil, nil, nil
 	want = "*INC\\-7 resolved after 1d 2h* (opened 2025-03-04 09:00 UTC, resolved 2025-03-05 11:05 UTC)."
-	if got := bot.JiraClosingComment(inc, jiraNow); got != want {
+	if got := jirawiki.ClosingComment(inc, jiraNow); got != want {
 		t.Errorf("ResolvedAt wins over now, no value:\n got %q\nwant %q", got, want)
 	}
 }
@@ -569,7 +575,7 @@ func TestJiraDescriptionBound(t *testing.T) {
 	inc.Title = huge("{[|]}🔥")
 	inc.Service, inc.Env, inc.Rule, inc.Severity = huge("s"), huge("e"), huge("r"), incident.Severity(huge("!"))
 	var alerts []incident.Alert
-	for i := range bot.SummaryAlerts + 2 {
+	for i := range render.SummaryAlerts + 2 {
 		labels := map[string]string{"alertname": huge("n")}
 		for j := range 30 {
 			labels[fmt.Sprintf("l%02d", j)] = huge(fmt.Sprint(i))
@@ -578,19 +584,19 @@ func TestJiraDescriptionBound(t *testing.T) {
 			Annotations: map[string]string{"summary": huge("\\\n"), "description": huge("h1. x\n")}}
 		alerts = append(alerts, a)
 	}
-	var links []bot.Link
+	var links []render.Link
 	for i := range 1000 {
-		links = append(links, bot.Link{Kind: "grafana", Title: huge("t"), URL: fmt.Sprintf("https://g.example.com/%d?q=%s", i, strings.Repeat("|", 900))})
+		links = append(links, render.Link{Kind: "grafana", Title: huge("t"), URL: fmt.Sprintf("https://g.example.com/%d?q=%s", i, strings.Repeat("|", 900))})
 	}
-	v := bot.JiraView{Incident: inc, Alerts: alerts, TotalAlerts: 1_000_000, FiringAlerts: 999_999, Links: links, Now: jiraNow,
-		Rollback: &bot.RollbackSuggestion{SuspectRevision: huge("a"), TargetRevision: huge("b"), Author: huge("c"),
+	v := jirawiki.View{Incident: inc, Alerts: alerts, TotalAlerts: 1_000_000, FiringAlerts: 999_999, Links: links, Now: jiraNow,
+		Rollback: &jirawiki.RollbackSuggestion{SuspectRevision: huge("a"), TargetRevision: huge("b"), Author: huge("c"),
 			DeployURL: "https://d.example.com/" + huge("d"), DeployedAt: jiraNow, Command: huge("{noformat}")}}
 	// Bounded work, measured in bytes allocated rather than wall time (a
 	// loaded machine or the race detector must not fail it): rendering
 	// must not copy the megabytes of input it is given.
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	d := bot.JiraDescription(v)
+	d := jirawiki.Description(v)
 	runtime.ReadMemStats(&after)
 	if n := after.TotalAlloc - before.TotalAlloc; n > maxDescriptionAlloc {
 		t.Errorf("rendering allocated %d bytes, want at most %d", n, maxDescriptionAlloc)
@@ -609,8 +615,8 @@ func TestJiraDescriptionBound(t *testing.T) {
 		t.Errorf("%d {noformat} tags, want 2", n)
 	}
 
-	long := bot.JiraCommentText(incident.Event{ID: 9, Kind: incident.EventNote, Actor: huge("a"), Text: huge("\\")}, bot.JiraMarker(9))
-	if n := jiraUTF16Len(long); n > 32000 || !strings.HasSuffix(long, bot.JiraMarker(9)) {
-		t.Errorf("long note: %d characters, marker kept: %v", n, strings.HasSuffix(long, bot.JiraMarker(9)))
+	long := jirawiki.Comment(incident.Event{ID: 9, Kind: incident.EventNote, Actor: huge("a"), Text: huge("\\")}, jirawiki.Marker(9))
+	if n := jiraUTF16Len(long); n > 32000 || !strings.HasSuffix(long, jirawiki.Marker(9)) {
+		t.Errorf("long note: %d characters, marker kept: %v", n, strings.HasSuffix(long, jirawiki.Marker(9)))
 	}
 }

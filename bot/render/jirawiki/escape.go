@@ -1,10 +1,12 @@
-package bot
+package jirawiki
 
 import (
 	"regexp"
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/warroom/warroom/bot/render"
 )
 
 // wikiNoformatOpen matches what would end a {noformat} block early: the
@@ -20,21 +22,21 @@ const wikiZeroWidthSpace = "\u200b"
 // after every brace that starts one, whatever its case. The text is cut
 // to limit before, so that the cut cannot split what it inserts.
 func wikiNoformatSafe(s string, limit int) string {
-	if textLen(s) > limit {
+	if render.TextLen(s) > limit {
 		n, cut := 0, len(s)
 		for i, r := range s {
-			if n+runeLen(r) > limit-1 {
+			if n+render.RuneLen(r) > limit-1 {
 				cut = i
 				break
 			}
-			n += runeLen(r)
+			n += render.RuneLen(r)
 		}
 		s = s[:cut] + "…"
 	}
 	return wikiNoformatOpen.ReplaceAllStringFunc(s, func(m string) string { return m[:1] + wikiZeroWidthSpace + m[1:] })
 }
 
-// EscapeWiki makes an untrusted value inert in Jira wiki markup: it shows
+// Escape makes an untrusted value inert in Jira wiki markup: it shows
 // as the text it is, and cannot make markup, a link, a macro, a mention,
 // an image, a heading, a list or a table.
 //
@@ -52,7 +54,7 @@ func wikiNoformatSafe(s string, limit int) string {
 //
 // Bare URLs in the text are left to Jira, which links them showing the URL
 // itself.
-func EscapeWiki(s string) string { return escapeWiki(s, 0) }
+func Escape(s string) string { return escapeWiki(s, 0) }
 
 // wikiEscapable are the characters Jira's renderer unescapes after a
 // backslash (atlassian-renderer's BackslashEscapeRendererComponent).
@@ -65,7 +67,7 @@ const wikiBackslash = "&#92;"
 // start of a line after optional blanks.
 var wikiBlockMarker = regexp.MustCompile(`^[ ]*(?i:h[1-6]|bq)\.`)
 
-// escapeWiki escapes s as EscapeWiki does and, when limit > 0 and the
+// escapeWiki escapes s as Escape does and, when limit > 0 and the
 // result is longer, cuts it to limit characters with "…", never inside an
 // escape. It reads no more of s than can show: cleaning at most halves
 // the runes kept (\r\n), and a cut ends in "…" even then.
@@ -149,7 +151,7 @@ func escapeClean(text string, limit int, cut bool) string {
 	}
 	n := 0
 	for _, u := range units {
-		n += textLen(u)
+		n += render.TextLen(u)
 	}
 	if limit <= 0 || (n <= limit && !cut) {
 		return strings.Join(units, "")
@@ -157,11 +159,11 @@ func escapeClean(text string, limit int, cut bool) string {
 	var b strings.Builder
 	n = 0
 	for _, u := range units {
-		if n+textLen(u) > limit-1 {
+		if n+render.TextLen(u) > limit-1 {
 			break
 		}
 		b.WriteString(u)
-		n += textLen(u)
+		n += render.TextLen(u)
 	}
 	return b.String() + "…"
 }
@@ -204,16 +206,16 @@ func wikiCleanRune(r rune) rune {
 // part, so this only guards against a bound forgotten: it cuts at a line
 // end, closes a {noformat} block left open, and says so.
 func boundWiki(s string, limit int) string {
-	if textLen(s) <= limit {
+	if render.TextLen(s) <= limit {
 		return s
 	}
 	const note = "\n{noformat}\n_(cut to fit Jira's limit)_"
 	n, cut := 0, 0
 	for i, r := range s {
-		if n+runeLen(r) > limit-len(note) {
+		if n+render.RuneLen(r) > limit-len(note) {
 			break
 		}
-		n += runeLen(r)
+		n += render.RuneLen(r)
 		if r == '\n' {
 			cut = i
 		}

@@ -1,23 +1,24 @@
-package bot
+package jirawiki
 
 import (
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/incident"
 )
 
-// JiraCommentText renders a timeline event as a ticket comment, e.g.
+// Comment renders a timeline event as a ticket comment, e.g.
 //
 //	2025-03-04 10:23 UTC · *Acknowledged* by Slack user U024BE7LH.
 //
-// followed by marker on a line of its own (JiraMarker(ev.ID), appended as
+// followed by marker on a line of its own (Marker(ev.ID), appended as
 // given); the marker is how a retry finds the comment already posted.
-func JiraCommentText(ev incident.Event, marker string) string {
+func Comment(ev incident.Event, marker string) string {
 	who := jiraActor(ev.Actor)
-	w, text, ok := wordEvent(ev)
-	head := "*" + w.title + "*"
+	w, text, ok := render.WordEvent(ev)
+	head := "*" + w.Title + "*"
 	switch {
 	case !ok:
 		kind := wikiInline(string(ev.Kind), wikiNameMax)
@@ -25,8 +26,8 @@ func JiraCommentText(ev incident.Event, marker string) string {
 			kind = "Event"
 		}
 		head = "*" + kind + "* by " + who
-	case w.by != "":
-		head += w.by + who
+	case w.By != "":
+		head += w.By + who
 	}
 
 	s := head
@@ -55,24 +56,24 @@ func jiraActor(actor string) string {
 	case "":
 		return "someone"
 	}
-	if slackUserID.MatchString(actor) {
+	if render.IsSlackUser(actor) {
 		return "Slack user " + actor
 	}
 	return wikiInline(actor, wikiNameMax)
 }
 
-// JiraClosingComment is the comment posted when the incident resolves:
+// ClosingComment is the comment posted when the incident resolves:
 // how long it lasted and how bad it got.
 //
 //	*INC\-7 resolved after 1h 18m* (opened 2025-03-04 09:00 UTC, resolved 2025-03-04 10:18 UTC); peak 4.2% vs 0.8% threshold.
-func JiraClosingComment(inc *incident.Incident, now time.Time) string {
+func ClosingComment(inc *incident.Incident, now time.Time) string {
 	end := now
 	if inc.ResolvedAt != nil {
 		end = *inc.ResolvedAt
 	}
-	s := "*" + wikiInline(inc.ID, wikiNameMax) + " resolved after " + humanDuration(end.Sub(inc.OpenedAt)) + "* (opened " +
+	s := "*" + wikiInline(inc.ID, wikiNameMax) + " resolved after " + render.HumanDuration(end.Sub(inc.OpenedAt)) + "* (opened " +
 		inc.OpenedAt.UTC().Format(jiraTimeLayout) + ", resolved " + end.UTC().Format(jiraTimeLayout) + ")"
-	if p := peak(inc); p != nil {
+	if p := render.Peak(inc); p != nil {
 		s += "; peak " + incident.FormatValue(*p)
 		if inc.Threshold != nil {
 			s += " vs " + incident.FormatValue(*inc.Threshold) + " threshold"
@@ -81,14 +82,14 @@ func JiraClosingComment(inc *incident.Incident, now time.Time) string {
 	return s + "."
 }
 
-// JiraMarker is the idempotency marker of a timeline event's comment,
+// Marker is the idempotency marker of a timeline event's comment,
 // "warroom-event:<id>" in white ({color:#ffffff}), so that it does not
 // show on Jira's light theme. Its text is letters, digits, "-" and ":",
 // which Jira Cloud's conversion of wiki markup to its own document format
 // and back leaves as they are (Data Center stores the text as sent). It
-// cannot be forged by escaped text, as EscapeWiki never leaves a "{"
+// cannot be forged by escaped text, as Escape never leaves a "{"
 // unescaped, and the closing {color} keeps the marker of event 4 from
 // matching that of event 42.
-func JiraMarker(eventID int64) string {
+func Marker(eventID int64) string {
 	return fmt.Sprintf("{color:#ffffff}warroom-event:%d{color}", eventID)
 }
