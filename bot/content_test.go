@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot/steps/actions"
+
 	"github.com/warroom/warroom/bot/render/slackmsg"
 
-	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
 	"github.com/warroom/warroom/integrations/prometheus/prometheustest"
@@ -149,7 +150,7 @@ func TestHostileLabelWithholdsRollback(t *testing.T) {
 	}
 	select {
 	case body := <-hooks:
-		var req bot.RollbackRequest
+		var req actions.RollbackRequest
 		if err := json.Unmarshal(body, &req); err != nil || req.Command != "" || req.CommandWithheld != reason ||
 			req.SuspectSHA != "bbbbbbb2" || req.TargetRevision != "aaaaaaa1" || strings.Contains(string(body), "kubectl") {
 			t.Errorf("webhook body %s (%v), want no command and the reason", body, err)

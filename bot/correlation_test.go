@@ -13,12 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot/steps/actions"
+
 	"github.com/warroom/warroom/bot/render/slackmsg"
 
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
-	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager/amtest"
@@ -474,10 +475,10 @@ func TestSilenceAndRollbackWebhook(t *testing.T) {
 	}
 	select {
 	case c := <-calls:
-		if c.sig != bot.SignRollback("rollback-secret", c.body) {
+		if c.sig != actions.SignRollback("rollback-secret", c.body) {
 			t.Errorf("signature %q does not match the body", c.sig)
 		}
-		var req bot.RollbackRequest
+		var req actions.RollbackRequest
 		if err := json.Unmarshal(c.body, &req); err != nil || req.Incident != "INC-1" || req.SuspectSHA != "bbbbbbb2" ||
 			req.TargetRevision != "aaaaaaa1" || req.RequestedBy != "U0ALICE01" || req.Command != "argocd app rollback payment-gateway aaaaaaa1" {
 			t.Errorf("webhook body %s (%v)", c.body, err)

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/warroom/warroom/bot/steps/slackroom"
+
 	"github.com/warroom/warroom/bot/config"
 	islack "github.com/warroom/warroom/integrations/slack"
 )
@@ -38,7 +40,7 @@ func checkSlack(ctx context.Context, cfg *config.Config) []string {
 		return []string{fmt.Sprintf("bot_token: %v", err)}
 	}
 	var problems []string
-	if name := strings.TrimPrefix(cfg.Slack.AnnounceChannel, "#"); name != "" && !channelID.MatchString(name) {
+	if name := strings.TrimPrefix(cfg.Slack.AnnounceChannel, "#"); name != "" && !slackroom.IsChannelID(name) {
 		if _, found, err := c.FindChannel(ctx, name); err != nil {
 			problems = append(problems, fmt.Sprintf("announce_channel: %v", err))
 		} else if !found {
@@ -72,7 +74,7 @@ func checkSlack(ctx context.Context, cfg *config.Config) []string {
 }
 
 func checkJira(ctx context.Context, cfg *config.Config) []string {
-	c, err := NewJiraClient(cfg)
+	c, err := newJiraClient(cfg)
 	if err != nil {
 		return []string{err.Error()}
 	}

@@ -16,17 +16,16 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot/render/slackmsg"
-
-	"github.com/warroom/warroom/bot/render"
+	"github.com/warroom/warroom/bot/steps/actions"
+	"github.com/warroom/warroom/bot/steps/dryrun"
+	"github.com/warroom/warroom/bot/steps/evidence"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/warroom/warroom/bot/config"
-	"github.com/warroom/warroom/correlate"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
-	"github.com/warroom/warroom/integrations/alertmanager"
 	islack "github.com/warroom/warroom/integrations/slack"
 	"github.com/warroom/warroom/rules"
 )
@@ -50,12 +49,13 @@ type Server struct {
 	worker  *incident.Worker
 	metrics *metrics
 	auth    authenticator
-	dryRun  *DryRun
 	slack   *slackSurface
-	// gather is the correlation, also asked by /warroom resolve.
-	gather *correlate.Gatherer
-	// silences is nil without alertmanager.url.
-	silences *alertmanager.SilenceClient
+	// The executors the slack surface and Close need beyond the table:
+	// dryRun's log is closed, evidence answers /warroom resolve's "rate
+	// now", actions makes silences.
+	dryRun   *dryrun.Executor
+	evidence *evidence.Executor
+	actions  *actions.Executor
 	// inflight counts the webhook body bytes in hand.
 	inflight *budget
 
@@ -119,45 +119,20 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		MaxNewWarRoomsPerMinute:   cfg.Limits.MaxNewWarRoomsPerMinute,
 	})
 
-	if u := cfg.Alertmanager.URL; u != "" {
-		s.silences = alertmanager.NewSilenceClient(u, nil)
-	}
-	// Slack for real when a bot token is configured, Jira when a URL is
-	// (and dry_run is not asked for); the rest in dry run.
+	// Slack for real when a bot token is configured (and dry_run is not
+	// asked for).
 	var slackClient *islack.Client
 	var directory SlackDirectory
 	if !cfg.Slack.DryRun && cfg.Slack.BotToken != "" {
 		slackClient = islack.New(string(cfg.Slack.BotToken), cfg.Slack.APIURL, nil)
 		directory = slackClient
 	}
-	s.dryRun, err = NewDryRun(cfg.DryRunLog, store, cfg, set, s.log)
+	table, err := s.steps(slackClient)
 	if err != nil {
-		_ = store.Close()
+		_ = s.Close()
 		return nil, err
 	}
-	var exec incident.Executor = s.dryRun
-	exec = NewActionsExecutor(store, cfg, set, s.silences, exec, s.log, s.now)
-	g, err := s.gatherer()
-	if err != nil {
-		_ = store.Close()
-		_ = s.dryRun.Close()
-		return nil, err
-	}
-	s.gather = g
-	exec = NewCorrelateExecutor(g, store, s.svc, set, exec, s.log)
-	if !cfg.Jira.DryRun {
-		jc, err := NewJiraClient(cfg)
-		if err != nil {
-			_ = store.Close()
-			_ = s.dryRun.Close()
-			return nil, err
-		}
-		exec = NewJiraExecutor(jc, store, s.svc, cfg, set, exec, s.log, s.now)
-	}
-	if slackClient != nil {
-		exec = NewSlackExecutor(slackClient, store, s.svc, cfg, set, exec, s.log, s.now)
-	}
-	s.worker = incident.NewWorker(store, exec, incident.WorkerOptions{
+	s.worker = incident.NewWorker(store, table, incident.WorkerOptions{
 		Logger: s.log, Now: s.now, Observe: s.metrics.observeJob,
 		Lease: cfg.Jobs.Lease.Duration(), Heartbeat: cfg.Jobs.Heartbeat.Duration(),
 		ShutdownGrace: cfg.Jobs.ShutdownGrace.Duration(), Concurrency: cfg.Jobs.Concurrency,
@@ -321,10 +296,4 @@ func archiveAfter(cfg *config.Config) time.Duration {
 		return config.DefaultArchiveAfter
 	}
 	return cfg.Slack.ArchiveAfter.Duration()
-}
-
-// linkHosts are the hosts links may point at: links.allowed_hosts and
-// the systems the config names.
-func linkHosts(cfg *config.Config) render.Hosts {
-	return render.NewHosts(cfg.Links.AllowedHosts, cfg.TrustedURLs()...)
 }

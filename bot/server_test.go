@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot/steps/dryrun"
+
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
@@ -172,18 +174,18 @@ func (h *harness) list(query string) []*incident.Incident {
 }
 
 // dryRunCalls reads the dry-run log.
-func (h *harness) dryRunCalls() []bot.DryRunCall {
+func (h *harness) dryRunCalls() []dryrun.Call {
 	h.t.Helper()
 	f, err := os.Open(h.dryRun)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer f.Close()
-	var calls []bot.DryRunCall
+	var calls []dryrun.Call
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var c bot.DryRunCall
+		var c dryrun.Call
 		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
 			h.t.Fatalf("dry-run log line %q: %v", sc.Text(), err)
 		}
@@ -193,7 +195,7 @@ func (h *harness) dryRunCalls() []bot.DryRunCall {
 }
 
 // waitCall waits until the dry-run log holds the call with this job key.
-func (h *harness) waitCall(key string) bot.DryRunCall {
+func (h *harness) waitCall(key string) dryrun.Call {
 	h.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -3,6 +3,8 @@ package bot
 import (
 	"time"
 
+	"github.com/warroom/warroom/bot/steps/dryrun"
+
 	"github.com/warroom/warroom/bot/render/jirawiki"
 	"github.com/warroom/warroom/bot/render/slackmsg"
 
@@ -22,7 +24,7 @@ type SimulatedAlert struct {
 	Reason      string          `json:"reason"`
 	Key         string          `json:"key"`
 	Value       *float64        `json:"value"`
-	Calls       []DryRunCall    `json:"calls"`
+	Calls       []dryrun.Call   `json:"calls"`
 }
 
 // Simulate decides on a payload without touching a store, Slack or Jira,
@@ -37,7 +39,7 @@ func Simulate(cfg *config.Config, set *rules.Set, msg *alertmanager.Message, sou
 		dec := decisions[i]
 		a.Value = dec.Value
 		sa := SimulatedAlert{Fingerprint: a.Fingerprint, Alertname: a.Labels["alertname"], Status: string(a.Status),
-			Decision: dec.Action, Rule: dec.Rule, Reason: dec.Reason, Key: dec.Key, Value: dec.Value, Calls: []DryRunCall{}}
+			Decision: dec.Action, Rule: dec.Rule, Reason: dec.Reason, Key: dec.Key, Value: dec.Value, Calls: []dryrun.Call{}}
 		if dec.Action == incident.ActionWarRoom && a.Status == incident.AlertFiring {
 			inc := &incident.Incident{ID: "INC-?", Key: dec.Key, Service: dec.Service, Env: dec.Env, Rule: dec.Rule,
 				Severity: dec.Severity, State: incident.Triggered, WarRoom: true, Title: a.Annotations["summary"],
@@ -46,7 +48,7 @@ func Simulate(cfg *config.Config, set *rules.Set, msg *alertmanager.Message, sou
 				inc.Title = a.Labels["alertname"]
 			}
 			inc.SlackChannel = slackmsg.ChannelName(cfg.Slack.ChannelPrefix, now, dec.Service, 1)
-			sa.Calls = []DryRunCall{
+			sa.Calls = []dryrun.Call{
 				{System: "slack", Method: "conversations.create", Params: map[string]any{"name": inc.SlackChannel, "is_private": cfg.Slack.PrivateChannels}},
 				{System: "slack", Method: "chat.postMessage", Params: map[string]any{"channel": "#" + inc.SlackChannel, "text": slackmsg.SummaryText(inc, []incident.Alert{a}, 1)}},
 				{System: "jira", Method: "POST /rest/api/2/issue", Params: map[string]any{"summary": jirawiki.Summary(inc),

@@ -71,7 +71,7 @@ func (sl *slackSurface) button(ctx context.Context, user string, a *slack.BlockA
 	case slackmsg.ActionRollback:
 		return sl.rollbackButton(ctx, user, inc)
 	case slackmsg.ActionSilence:
-		text, err := sl.srv.silence(ctx, inc, user, time.Hour)
+		text, err := sl.srv.actions.Silence(ctx, inc, user, time.Hour)
 		if err != nil {
 			return sl.errorText("button "+action, err)
 		}

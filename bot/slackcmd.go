@@ -363,7 +363,7 @@ func (sl *slackSurface) cmdResolve(ctx context.Context, c *cmdCall) (slackMessag
 	if summary != "" {
 		text += " " + slackmsg.Escape(summary)
 	}
-	if line := sl.srv.rateNow(ctx, inc); line != "" {
+	if line := sl.rateNow(ctx, inc); line != "" {
 		text += "\n" + line
 	}
 	return cmdInChannel("%s", text), nil
@@ -436,4 +436,24 @@ func (sl *slackSurface) cmdTimeline(ctx context.Context, c *cmdCall) (slackMessa
 		b.WriteString("\n" + lines[i])
 	}
 	return cmdEphemeral("%s", b.String()), nil
+}
+
+// rateNow says, from Prometheus, whether the incident's rate is back under
+// its threshold: "" when it cannot be told (no query, no Prometheus, no
+// value) within a second.
+func (sl *slackSurface) rateNow(ctx context.Context, inc *incident.Incident) string {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	v, ok, err := sl.srv.evidence.ValueNow(ctx, inc)
+	switch {
+	case err != nil:
+		return ":warning: Prometheus could not say whether the rate is back: " + slackmsg.Escape(render.OneLine(err.Error(), 200))
+	case !ok:
+		return ""
+	case inc.Threshold == nil:
+		return "Prometheus: " + incident.FormatValue(v) + " now."
+	case v > *inc.Threshold:
+		return fmt.Sprintf(":warning: Prometheus: still %s now, above the %s threshold.", incident.FormatValue(v), incident.FormatValue(*inc.Threshold))
+	}
+	return fmt.Sprintf(":white_check_mark: Prometheus: %s now, back under the %s threshold.", incident.FormatValue(v), incident.FormatValue(*inc.Threshold))
 }

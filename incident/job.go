@@ -28,6 +28,17 @@ const (
 	JobCorrelateGather    JobKind = "correlate.gather"
 )
 
+// JobKinds lists every kind of step, so that the bot can check at start
+// that each has exactly one executor.
+func JobKinds() []JobKind {
+	return []JobKind{
+		JobSlackCreateChannel, JobSlackSetTopic, JobSlackInvite, JobSlackPostSummary, JobSlackPinSummary,
+		JobSlackBookmarks, JobSlackAnnounce, JobSlackUpdate, JobSlackArchive,
+		JobJiraCreateIssue, JobJiraComment, JobJiraTransition, JobJiraUpdate,
+		JobCorrelateGather, JobRollbackWebhook, JobExpireSilences,
+	}
+}
+
 // next lists the steps a step enqueues when it succeeds: a step that needs
 // what an earlier one made (the channel, the summary) runs after it.
 var next = map[JobKind][]JobKind{

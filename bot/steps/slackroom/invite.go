@@ -1,4 +1,4 @@
-package bot
+package slackroom
 
 import (
 	"context"
@@ -16,12 +16,12 @@ var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 // invite invites the responders of the config, of the rule and the
 // commander. A responder that cannot be found or invited is named on the
 // timeline and skipped: one bad entry does not keep the others out.
-func (x *SlackExecutor) invite(ctx context.Context, inc *incident.Incident) error {
+func (x *Executor) invite(ctx context.Context, inc *incident.Incident) error {
 	if inc.SlackChannelID == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
 	}
-	entries := append([]string{}, x.cfg.Slack.Responders...)
-	if r, ok := x.rules.Lookup(inc.Rule); ok {
+	entries := append([]string{}, x.opts.Responders...)
+	if r, ok := x.d.Rules.Lookup(inc.Rule); ok {
 		entries = append(entries, r.Responders...)
 	}
 	if inc.Commander != "" && userID.MatchString(inc.Commander) {
@@ -86,7 +86,7 @@ func (x *SlackExecutor) invite(ctx context.Context, inc *incident.Incident) erro
 	if len(problems) > 0 {
 		text += "; not invited: " + strings.Join(problems, "; ")
 	}
-	_, err = x.svc.RecordStep(ctx, inc.ID, func(*incident.Incident) (string, error) { return text, nil })
+	_, err = x.d.Service.RecordStep(ctx, inc.ID, func(*incident.Incident) (string, error) { return text, nil })
 	return err
 }
 

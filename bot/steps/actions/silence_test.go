@@ -1,4 +1,4 @@
-package bot
+package actions
 
 import (
 	"regexp"

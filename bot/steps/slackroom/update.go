@@ -1,4 +1,4 @@
-package bot
+package slackroom
 
 import (
 	"context"
@@ -8,19 +8,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/bot/steps"
+
 	"github.com/warroom/warroom/bot/render/slackmsg"
 
 	"github.com/warroom/warroom/incident"
 	islack "github.com/warroom/warroom/integrations/slack"
 )
 
-// setupGrace is how long an update waits for a war room still being set
-// up (its summary not posted yet) before it gives up.
-const setupGrace = 10 * time.Minute
-
 // update brings the war room up to date: the summary in place, the
 // announce line, and one message saying what changed since the last one.
-func (x *SlackExecutor) update(ctx context.Context, inc *incident.Incident) error {
+func (x *Executor) update(ctx context.Context, inc *incident.Incident) error {
 	if !inc.WarRoom {
 		return nil
 	}
@@ -55,8 +53,8 @@ func (x *SlackExecutor) update(ctx context.Context, inc *incident.Incident) erro
 // waitForRoom is the answer of a step that needs the war room before it
 // is set up: wait a while, then give up quietly (the setup failed, and its
 // failure is on the timeline already).
-func (x *SlackExecutor) waitForRoom(inc *incident.Incident) error {
-	if x.now().Sub(inc.OpenedAt) < setupGrace && !strings.Contains(inc.LastError, "slack.") {
+func (x *Executor) waitForRoom(inc *incident.Incident) error {
+	if x.d.Now().Sub(inc.OpenedAt) < steps.SetupGrace && !strings.Contains(inc.LastError, "slack.") {
 		return &incident.SnoozeError{Wait: 2 * time.Second, Err: errors.New("war room not set up yet")}
 	}
 	return nil
@@ -71,8 +69,8 @@ var quiet = map[incident.EventKind]bool{incident.EventStep: true, incident.Event
 // reportChanges posts one message for the events since the last one told,
 // keyed by the last of them, so that a repeat finds it instead of posting
 // it again.
-func (x *SlackExecutor) reportChanges(ctx context.Context, inc *incident.Incident) error {
-	tl, err := x.store.Timeline(ctx, inc.ID)
+func (x *Executor) reportChanges(ctx context.Context, inc *incident.Incident) error {
+	tl, err := x.d.Store.Timeline(ctx, inc.ID)
 	if err != nil {
 		return err
 	}
@@ -88,7 +86,7 @@ func (x *SlackExecutor) reportChanges(ctx context.Context, inc *incident.Inciden
 		}
 		line := slackmsg.ChangeText(e)
 		if e.Kind == incident.EventResolved {
-			line = slackmsg.ResolutionText(inc, x.now())
+			line = slackmsg.ResolutionText(inc, x.d.Now())
 		}
 		lines = append(lines, line)
 	}
@@ -111,7 +109,7 @@ func (x *SlackExecutor) reportChanges(ctx context.Context, inc *incident.Inciden
 			}
 		}
 	}
-	_, err = x.svc.RecordStep(ctx, inc.ID, func(inc *incident.Incident) (string, error) {
+	_, err = x.d.Service.RecordStep(ctx, inc.ID, func(inc *incident.Incident) (string, error) {
 		if last > inc.ReportedEvent {
 			inc.ReportedEvent = last
 		}
@@ -120,19 +118,19 @@ func (x *SlackExecutor) reportChanges(ctx context.Context, inc *incident.Inciden
 	return err
 }
 
-func (x *SlackExecutor) archive(ctx context.Context, inc *incident.Incident, j incident.Job) error {
+func (x *Executor) archive(ctx context.Context, inc *incident.Incident, j incident.Job) error {
 	var args incident.JobArgs
 	if err := json.Unmarshal(j.Args, &args); err != nil {
 		return incident.Permanent(err)
 	}
-	due, err := archiveDue(ctx, x.store, inc, args.EventID)
+	due, err := steps.ArchiveDue(ctx, x.d.Store, inc, args.EventID)
 	if err != nil || !due || inc.SlackChannelID == "" {
 		return err // reopened since: a later resolve schedules its own
 	}
 	if err := x.client.Archive(ctx, inc.SlackChannelID); err != nil {
 		return err
 	}
-	_, err = x.svc.RecordStep(ctx, inc.ID, func(*incident.Incident) (string, error) {
+	_, err = x.d.Service.RecordStep(ctx, inc.ID, func(*incident.Incident) (string, error) {
 		return "war room #" + inc.SlackChannel + " archived", nil
 	})
 	return err

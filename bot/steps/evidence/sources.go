@@ -1,4 +1,4 @@
-package bot
+package evidence
 
 import (
 	"context"
@@ -131,14 +131,33 @@ func (g gitDeploys) History(ctx context.Context, service string, since time.Time
 // own deadline (a late source is waited for 20s) is what usually ends it.
 const sourceTimeout = 30 * time.Second
 
-// sources builds the correlation sources the config names.
-func (s *Server) sources() (correlate.Sources, error) {
-	src := correlate.Sources{Deploys: s.store}
+// SourceOptions locate the correlation sources (grafana, jaeger,
+// prometheus and deploys.git in the config); an empty URL leaves that
+// source out.
+type SourceOptions struct {
+	GrafanaURL, GrafanaToken string
+	JaegerURL                string
+	PrometheusURL            string
+	// Git is a GitOps repository to read deploys from; nil for none.
+	Git *GitOptions
+}
+
+// GitOptions locate a GitOps repository: a commit that touches a
+// service's path (a template over {{.Service}}, default the service's
+// name) on the branch is a deploy of that service in env.
+type GitOptions struct {
+	URL, Branch, Path, Env, Token string
+}
+
+// NewSources builds the correlation sources: the deploy records of
+// deploys always, the others when configured.
+func NewSources(deploys correlate.DeployLister, o SourceOptions) (correlate.Sources, error) {
+	src := correlate.Sources{Deploys: deploys}
 	hc := func() *http.Client { return &http.Client{Timeout: sourceTimeout} }
-	if u := s.cfg.Grafana.URL; u != "" {
-		src.Grafana = grafanaBoards{grafana.New(u, string(s.cfg.Grafana.Token), hc())}
+	if u := o.GrafanaURL; u != "" {
+		src.Grafana = grafanaBoards{grafana.New(u, o.GrafanaToken, hc())}
 	}
-	if g := s.cfg.Deploys.Git; g != nil && g.URL != "" {
+	if g := o.Git; g != nil && g.URL != "" {
 		path := g.Path
 		if path == "" {
 			path = "{{.Service}}"
@@ -146,12 +165,12 @@ func (s *Server) sources() (correlate.Sources, error) {
 		if err := rules.CheckTemplate(path); err != nil {
 			return src, fmt.Errorf("deploys.git.path: %w", err)
 		}
-		src.Git = gitDeploys{src: &git.Source{URL: g.URL, Branch: g.Branch, Token: string(g.Token)}, path: path, env: g.Env}
+		src.Git = gitDeploys{src: &git.Source{URL: g.URL, Branch: g.Branch, Token: g.Token}, path: path, env: g.Env}
 	}
-	if u := s.cfg.Jaeger.URL; u != "" {
+	if u := o.JaegerURL; u != "" {
 		src.Jaeger = jaegerTraces{jaeger.New(u, hc())}
 	}
-	if u := s.cfg.Prometheus.URL; u != "" {
+	if u := o.PrometheusURL; u != "" {
 		p, err := prometheus.New(u, hc())
 		if err != nil {
 			return src, fmt.Errorf("prometheus: %w", err)

@@ -1,58 +1,52 @@
-package bot
+// Package jiraticket runs the Jira steps of a war room: file the ticket
+// (once: a repeat searches for the incident's label first), keep its
+// description up to date, comment the timeline's events and move it
+// through its workflow on resolve and reopen.
+package jiraticket
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/warroom/warroom/bot/steps"
 
 	"github.com/warroom/warroom/bot/render/jirawiki"
 
 	"github.com/warroom/warroom/bot/render"
 
-	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	ijira "github.com/warroom/warroom/integrations/jira"
-	"github.com/warroom/warroom/rules"
 )
 
-// JiraExecutor runs the Jira steps of a war room (DESIGN.md §12), each
-// safe to run twice, and hands every other step to next.
-type JiraExecutor struct {
+// Executor runs the Jira steps of a war room (DESIGN.md §12), each safe
+// to run twice.
+type Executor struct {
 	client *ijira.Client
-	store  incident.Store
-	svc    *incident.Service
-	cfg    *config.Config
-	rules  *rules.Set
-	next   incident.Executor
-	log    *slog.Logger
-	now    func() time.Time
+	d      steps.Deps
+	opts   steps.JiraOptions
 }
 
-var _ incident.Executor = (*JiraExecutor)(nil)
+var _ incident.Executor = (*Executor)(nil)
 
-// NewJiraExecutor returns the Jira executor; next runs the other steps.
-func NewJiraExecutor(client *ijira.Client, store incident.Store, svc *incident.Service, cfg *config.Config, set *rules.Set,
-	next incident.Executor, log *slog.Logger, now func() time.Time) *JiraExecutor {
-	return &JiraExecutor{client: client, store: store, svc: svc, cfg: cfg, rules: set, next: next, log: log, now: now}
+// Kinds are the steps the Jira executor runs (or the dry run in its
+// place).
+func Kinds() []incident.JobKind {
+	return []incident.JobKind{incident.JobJiraCreateIssue, incident.JobJiraComment, incident.JobJiraTransition, incident.JobJiraUpdate}
 }
 
-// NewJiraClient builds the client of the jira section.
-func NewJiraClient(cfg *config.Config) (*ijira.Client, error) {
-	return ijira.New(ijira.Options{URL: cfg.Jira.URL, Deployment: cfg.Jira.Deployment, Email: cfg.Jira.Auth.Email,
-		APIToken: string(cfg.Jira.Auth.APIToken), PAT: string(cfg.Jira.Auth.PersonalAccessToken)})
+// New returns the Jira executor.
+func New(client *ijira.Client, d steps.Deps, opts steps.JiraOptions) *Executor {
+	return &Executor{client: client, d: d, opts: opts}
 }
 
 // Execute implements incident.Executor.
-func (x *JiraExecutor) Execute(ctx context.Context, j incident.Job) error {
-	if !strings.HasPrefix(string(j.Kind), "jira.") {
-		return x.next.Execute(ctx, j)
-	}
-	inc, err := jobIncident(ctx, x.store, j)
+func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
+	inc, err := steps.Incident(ctx, x.d.Store, j)
 	if err != nil {
 		return err
 	}
@@ -78,7 +72,7 @@ func (x *JiraExecutor) Execute(ctx context.Context, j incident.Job) error {
 // outcome maps a Jira failure to what the job does next. A create whose
 // outcome is unknown (5xx, no answer) waits out the search index lag, so
 // that the retry's search finds the ticket if it was filed.
-func (x *JiraExecutor) outcome(err error) error {
+func (x *Executor) outcome(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -100,12 +94,7 @@ func (x *JiraExecutor) outcome(err error) error {
 	return err
 }
 
-func (x *JiraExecutor) indexLag() time.Duration {
-	if d := x.cfg.Jira.IndexLag.Duration(); d > 0 {
-		return d
-	}
-	return config.DefaultJiraIndexLag
-}
+func (x *Executor) indexLag() time.Duration { return x.opts.IndexLag }
 
 // unknownCreate is a create that may have filed the ticket.
 type unknownCreate struct{ err error }
@@ -118,10 +107,10 @@ func ticketLabel(inc *incident.Incident) string { return jirawiki.Label("warroom
 
 // project, issue type and priority of an incident's ticket: the rule's
 // override, else the jira section's.
-func (x *JiraExecutor) ticketKind(inc *incident.Incident) (project, issueType, priority string) {
-	project, issueType = x.cfg.Jira.Project, x.cfg.Jira.IssueType
-	priority = x.cfg.Jira.Priorities[string(inc.Severity)]
-	if r, ok := x.rules.Lookup(inc.Rule); ok {
+func (x *Executor) ticketKind(inc *incident.Incident) (project, issueType, priority string) {
+	project, issueType = x.opts.Project, x.opts.IssueType
+	priority = x.opts.Priorities[string(inc.Severity)]
+	if r, ok := x.d.Rules.Lookup(inc.Rule); ok {
 		if r.Jira.Project != "" {
 			project = r.Jira.Project
 		}
@@ -139,7 +128,7 @@ func (x *JiraExecutor) ticketKind(inc *incident.Incident) (project, issueType, p
 // a ticket an earlier run filed. A war room whose key fired again after
 // reopen_window links its ticket to the earlier incident's; the key is
 // stored first, so that a link that must wait (429) never files again.
-func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident, j incident.Job) error {
+func (x *Executor) create(ctx context.Context, inc *incident.Incident, j incident.Job) error {
 	if inc.JiraKey != "" {
 		return x.linkPrevious(ctx, inc, inc.JiraKey)
 	}
@@ -151,7 +140,7 @@ func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident, j inc
 	// to wait for it).
 	var found []ijira.Ref
 	if !j.FirstRun() {
-		if wait := j.LastRunAt.Add(x.indexLag()).Sub(x.now()); !j.LastRunAt.IsZero() && wait > 0 {
+		if wait := j.LastRunAt.Add(x.indexLag()).Sub(x.d.Now()); !j.LastRunAt.IsZero() && wait > 0 {
 			return &incident.SnoozeError{Wait: wait, Err: errors.New("an earlier run may have filed the ticket: waiting for Jira's search index")}
 		}
 		var err error
@@ -164,7 +153,7 @@ func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident, j inc
 		key, how = found[0].Key, "found (filed by an earlier run)"
 	} else {
 		var err error
-		if inc, err = waitForEvidence(ctx, x.store, x.cfg, inc, x.now); err != nil {
+		if inc, err = steps.WaitForEvidence(ctx, x.d.Store, x.d.EvidenceBudget, inc, x.d.Now); err != nil {
 			return err
 		}
 		v, err := x.view(ctx, inc)
@@ -172,12 +161,12 @@ func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident, j inc
 			return err
 		}
 		labels := []string{label, jirawiki.Label(inc.Service)}
-		for _, l := range x.cfg.Jira.Labels {
+		for _, l := range x.opts.Labels {
 			labels = append(labels, jirawiki.Label(l))
 		}
 		key, err = x.client.Create(ctx, ijira.NewIssue{
 			Project: project, IssueType: issueType, Priority: priority, Summary: jirawiki.Summary(inc),
-			Description: jirawiki.Description(v), Labels: dedupe(labels), Components: x.cfg.Jira.Components, Fields: x.cfg.Jira.Fields,
+			Description: jirawiki.Description(v), Labels: dedupe(labels), Components: x.opts.Components, Fields: x.opts.Fields,
 		})
 		if err != nil {
 			if ijira.OutcomeUnknown(err) {
@@ -186,7 +175,7 @@ func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident, j inc
 			return err
 		}
 	}
-	if _, err := x.svc.AttachTicket(ctx, inc.ID, key, fmt.Sprintf("Jira %s %s", key, how)); err != nil {
+	if _, err := x.d.Service.AttachTicket(ctx, inc.ID, key, fmt.Sprintf("Jira %s %s", key, how)); err != nil {
 		// Not stored: the next run is not a first run, and searches.
 		return err
 	}
@@ -195,7 +184,7 @@ func (x *JiraExecutor) create(ctx context.Context, inc *incident.Incident, j inc
 
 // linkPrevious links the ticket to the previous incident's of the same
 // key, if any, once.
-func (x *JiraExecutor) linkPrevious(ctx context.Context, inc *incident.Incident, key string) error {
+func (x *Executor) linkPrevious(ctx context.Context, inc *incident.Incident, key string) error {
 	prev, err := x.previousTicket(ctx, inc)
 	if err != nil || prev == "" {
 		return err
@@ -206,8 +195,8 @@ func (x *JiraExecutor) linkPrevious(ctx context.Context, inc *incident.Incident,
 // previousTicket returns the ticket of the last resolved incident with the
 // same key, if any: a new incident for a key that fired again after
 // reopen_window.
-func (x *JiraExecutor) previousTicket(ctx context.Context, inc *incident.Incident) (string, error) {
-	list, err := x.store.Incidents(ctx, incident.Filter{Service: inc.Service, State: incident.Resolved, All: true})
+func (x *Executor) previousTicket(ctx context.Context, inc *incident.Incident) (string, error) {
+	list, err := x.d.Store.Incidents(ctx, incident.Filter{Service: inc.Service, State: incident.Resolved, All: true})
 	if err != nil {
 		return "", err
 	}
@@ -224,7 +213,7 @@ func (x *JiraExecutor) previousTicket(ctx context.Context, inc *incident.Inciden
 }
 
 // linkOnce links key to prev ("relates to") unless they are linked.
-func (x *JiraExecutor) linkOnce(ctx context.Context, key, prev string) error {
+func (x *Executor) linkOnce(ctx context.Context, key, prev string) error {
 	linked, err := x.client.Links(ctx, key)
 	if err != nil {
 		return err
@@ -250,31 +239,31 @@ func dedupe(xs []string) []string {
 }
 
 // view gathers what the ticket shows.
-func (x *JiraExecutor) view(ctx context.Context, inc *incident.Incident) (jirawiki.View, error) {
-	alerts, err := x.store.Alerts(ctx, inc.ID, render.SummaryAlerts)
+func (x *Executor) view(ctx context.Context, inc *incident.Incident) (jirawiki.View, error) {
+	alerts, err := x.d.Store.Alerts(ctx, inc.ID, render.SummaryAlerts)
 	if err != nil {
 		return jirawiki.View{}, err
 	}
-	total, firing, err := x.store.CountAlerts(ctx, inc.ID)
+	total, firing, err := x.d.Store.CountAlerts(ctx, inc.ID)
 	if err != nil {
 		return jirawiki.View{}, err
 	}
 	// Links from alert content and deploy records point only at allowed
 	// hosts; the war room's own link is warroom's.
-	hosts := linkHosts(x.cfg)
-	links := hosts.Links(append(warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), render.EvidenceLinks(inc.Evidence)...))
+	hosts := x.d.Hosts
+	links := hosts.Links(append(x.d.WarRoomLinks(inc, alerts), render.EvidenceLinks(inc.Evidence)...))
 	inc = hosts.Incident(inc)
 	if inc.SlackChannelID != "" {
 		links = append([]render.Link{{Kind: "war_room", Title: "War room #" + inc.SlackChannel,
 			URL: "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.SlackChannelID)}}, links...)
 	}
 	return jirawiki.View{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing, Links: links,
-		Rollback: jirawiki.SuggestRollback(inc.Evidence), Start: render.AlertStart(inc, alerts), Now: x.now()}, nil
+		Rollback: jirawiki.SuggestRollback(inc.Evidence), Start: render.AlertStart(inc, alerts), Now: x.d.Now()}, nil
 }
 
 // update brings the description up to date: evidence that arrived after
 // the ticket was filed. Overwriting is safe to repeat.
-func (x *JiraExecutor) update(ctx context.Context, inc *incident.Incident) error {
+func (x *Executor) update(ctx context.Context, inc *incident.Incident) error {
 	if inc.JiraKey == "" {
 		return x.waitForTicket(inc)
 	}
@@ -287,11 +276,11 @@ func (x *JiraExecutor) update(ctx context.Context, inc *incident.Incident) error
 
 // comment adds a timeline event to the ticket once: the event's marker in
 // a comment means an earlier attempt added it.
-func (x *JiraExecutor) comment(ctx context.Context, inc *incident.Incident, eventID int64) error {
+func (x *Executor) comment(ctx context.Context, inc *incident.Incident, eventID int64) error {
 	if inc.JiraKey == "" {
 		return x.waitForTicket(inc)
 	}
-	tl, err := x.store.Timeline(ctx, inc.ID)
+	tl, err := x.d.Store.Timeline(ctx, inc.ID)
 	if err != nil {
 		return err
 	}
@@ -316,18 +305,18 @@ func (x *JiraExecutor) comment(ctx context.Context, inc *incident.Incident, even
 	}
 	text := jirawiki.Comment(*ev, marker)
 	if ev.Kind == incident.EventResolved {
-		text = jirawiki.ClosingComment(inc, x.now()) + "\n" + jirawiki.Comment(*ev, marker)
+		text = jirawiki.ClosingComment(inc, x.d.Now()) + "\n" + jirawiki.Comment(*ev, marker)
 	}
 	return x.client.AddComment(ctx, inc.JiraKey, text)
 }
 
 // waitForTicket is the answer of a step that needs the ticket before it
 // is filed: wait a while for the create step, give up if it failed.
-func (x *JiraExecutor) waitForTicket(inc *incident.Incident) error {
+func (x *Executor) waitForTicket(inc *incident.Incident) error {
 	if !inc.WarRoom {
 		return nil
 	}
-	if x.now().Sub(inc.OpenedAt) < setupGrace && !strings.Contains(inc.LastError, string(incident.JobJiraCreateIssue)) {
+	if x.d.Now().Sub(inc.OpenedAt) < steps.SetupGrace && !strings.Contains(inc.LastError, string(incident.JobJiraCreateIssue)) {
 		return &incident.SnoozeError{Wait: 2 * time.Second, Err: errors.New("ticket not filed yet")}
 	}
 	return incident.Permanent(fmt.Errorf("%s has no Jira ticket", inc.ID))
@@ -336,13 +325,13 @@ func (x *JiraExecutor) waitForTicket(inc *incident.Incident) error {
 // transition moves the ticket to the incident's state: the resolve
 // transition (resolution Done) or the reopen one. A ticket already in the
 // transition's target status is left alone.
-func (x *JiraExecutor) transition(ctx context.Context, inc *incident.Incident, target incident.State) error {
+func (x *Executor) transition(ctx context.Context, inc *incident.Incident, target incident.State) error {
 	if inc.JiraKey == "" {
 		return x.waitForTicket(inc)
 	}
-	name, resolution := x.cfg.Jira.ReopenTransition, ""
+	name, resolution := x.opts.ReopenTransition, ""
 	if target == incident.Resolved {
-		name, resolution = x.cfg.Jira.ResolveTransition, "Done"
+		name, resolution = x.opts.ResolveTransition, "Done"
 	}
 	if inc.State != target {
 		return nil // changed again since: a later step moves the ticket
@@ -375,7 +364,7 @@ func (x *JiraExecutor) transition(ctx context.Context, inc *incident.Incident, t
 
 // alreadyThere reports a status that is where the transition leads: a
 // retry after the transition happened, or somebody moved it by hand.
-func (x *JiraExecutor) alreadyThere(status string, target incident.State) bool {
+func (x *Executor) alreadyThere(status string, target incident.State) bool {
 	done := strings.EqualFold(status, "Done") || strings.EqualFold(status, "Closed") || strings.EqualFold(status, "Resolved")
 	if target == incident.Resolved {
 		return done

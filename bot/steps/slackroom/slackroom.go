@@ -1,23 +1,26 @@
-package bot
+// Package slackroom runs the Slack steps of a war room: create (or adopt)
+// the channel, set its topic, invite the responders, post and pin the
+// summary, bookmark the links, announce it, keep it up to date and archive
+// it. Each step is safe to run twice: it looks for what an earlier attempt
+// made before it makes it.
+package slackroom
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/bot/steps"
+
 	"github.com/warroom/warroom/bot/render/slackmsg"
 
 	"github.com/warroom/warroom/bot/render"
 
-	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	islack "github.com/warroom/warroom/integrations/slack"
-	"github.com/warroom/warroom/rules"
 )
 
 // Metadata kinds of the messages warroom posts: a repeat of a step looks
@@ -28,17 +31,12 @@ const (
 	metaChange   = "warroom_change"
 )
 
-// SlackExecutor runs the Slack steps of a war room (DESIGN.md §12), each
-// safe to run twice, and hands every other step to next.
-type SlackExecutor struct {
+// Executor runs the Slack steps of a war room (DESIGN.md §12), each safe
+// to run twice.
+type Executor struct {
 	client *islack.Client
-	store  incident.Store
-	svc    *incident.Service
-	cfg    *config.Config
-	rules  *rules.Set
-	next   incident.Executor
-	log    *slog.Logger
-	now    func() time.Time
+	d      steps.Deps
+	opts   steps.SlackOptions
 
 	mu       sync.Mutex
 	channels map[string]string // announce channel name → ID
@@ -48,21 +46,26 @@ type SlackExecutor struct {
 	marked map[string]string
 }
 
-var _ incident.Executor = (*SlackExecutor)(nil)
+var _ incident.Executor = (*Executor)(nil)
 
-// NewSlackExecutor returns the Slack executor; next runs the other steps.
-func NewSlackExecutor(client *islack.Client, store incident.Store, svc *incident.Service, cfg *config.Config, set *rules.Set,
-	next incident.Executor, log *slog.Logger, now func() time.Time) *SlackExecutor {
-	return &SlackExecutor{client: client, store: store, svc: svc, cfg: cfg, rules: set, next: next, log: log, now: now,
-		channels: map[string]string{}, marked: map[string]string{}}
+// Kinds are the steps the Slack executor runs (or the dry run in its
+// place).
+func Kinds() []incident.JobKind {
+	return []incident.JobKind{
+		incident.JobSlackCreateChannel, incident.JobSlackSetTopic, incident.JobSlackInvite, incident.JobSlackPostSummary,
+		incident.JobSlackPinSummary, incident.JobSlackBookmarks, incident.JobSlackAnnounce, incident.JobSlackUpdate,
+		incident.JobSlackArchive,
+	}
+}
+
+// New returns the Slack executor.
+func New(client *islack.Client, d steps.Deps, opts steps.SlackOptions) *Executor {
+	return &Executor{client: client, d: d, opts: opts, channels: map[string]string{}, marked: map[string]string{}}
 }
 
 // Execute implements incident.Executor.
-func (x *SlackExecutor) Execute(ctx context.Context, j incident.Job) error {
-	if !strings.HasPrefix(string(j.Kind), "slack.") {
-		return x.next.Execute(ctx, j)
-	}
-	inc, err := jobIncident(ctx, x.store, j)
+func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
+	inc, err := steps.Incident(ctx, x.d.Store, j)
 	if err != nil {
 		return err
 	}
@@ -112,7 +115,7 @@ func slackOutcome(err error) error {
 
 // needChannel runs fn once the war room and its summary exist; a step
 // queued after them finds them, so their absence means they failed.
-func (x *SlackExecutor) needChannel(inc *incident.Incident, fn func() error) error {
+func (x *Executor) needChannel(inc *incident.Incident, fn func() error) error {
 	if inc.SlackChannelID == "" || inc.SummaryTS == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel or summary", inc.ID))
 	}
@@ -127,13 +130,13 @@ const maxChannelTries = 5
 // channel this bot created and no other incident holds, an earlier attempt
 // made it (and crashed before storing it): adopt it. A name taken by
 // anyone else makes the incident reserve the next number.
-func (x *SlackExecutor) createChannel(ctx context.Context, inc *incident.Incident) error {
+func (x *Executor) createChannel(ctx context.Context, inc *incident.Incident) error {
 	if inc.SlackChannelID != "" {
 		return nil
 	}
 	name := inc.SlackChannel
 	for range maxChannelTries {
-		ch, err := x.client.CreateChannel(ctx, name, x.cfg.Slack.PrivateChannels)
+		ch, err := x.client.CreateChannel(ctx, name, x.opts.PrivateChannels)
 		if err == nil {
 			return x.recordChannel(ctx, inc.ID, ch, "war room #"+ch.Name+" created")
 		}
@@ -147,7 +150,7 @@ func (x *SlackExecutor) createChannel(ctx context.Context, inc *incident.Inciden
 		if ours {
 			return x.recordChannel(ctx, inc.ID, ch, "war room #"+ch.Name+" adopted (made by an earlier attempt)")
 		}
-		next, err := x.svc.RenameChannel(ctx, inc.ID, "#"+name+" is taken")
+		next, err := x.d.Service.RenameChannel(ctx, inc.ID, "#"+name+" is taken")
 		if err != nil {
 			return err
 		}
@@ -159,7 +162,7 @@ func (x *SlackExecutor) createChannel(ctx context.Context, inc *incident.Inciden
 // ownChannel finds the channel that holds name and says whether it is
 // this incident's: made by this bot, not archived, and no other
 // incident's war room.
-func (x *SlackExecutor) ownChannel(ctx context.Context, inc *incident.Incident, name string) (bool, islack.Channel, error) {
+func (x *Executor) ownChannel(ctx context.Context, inc *incident.Incident, name string) (bool, islack.Channel, error) {
 	ch, found, err := x.client.FindChannel(ctx, name)
 	if err != nil || !found {
 		return false, ch, err
@@ -171,7 +174,7 @@ func (x *SlackExecutor) ownChannel(ctx context.Context, inc *incident.Incident, 
 	if ch.Creator != bot || ch.Archived {
 		return false, ch, nil
 	}
-	other, err := x.store.IncidentByChannel(ctx, ch.ID)
+	other, err := x.d.Store.IncidentByChannel(ctx, ch.ID)
 	switch {
 	case incident.ErrorCode(err) == incident.ENOTFOUND:
 		return true, ch, nil
@@ -181,15 +184,15 @@ func (x *SlackExecutor) ownChannel(ctx context.Context, inc *incident.Incident, 
 	return other.ID == inc.ID, ch, nil
 }
 
-func (x *SlackExecutor) recordChannel(ctx context.Context, id string, ch islack.Channel, text string) error {
-	_, err := x.svc.RecordStep(ctx, id, func(inc *incident.Incident) (string, error) {
+func (x *Executor) recordChannel(ctx context.Context, id string, ch islack.Channel, text string) error {
+	_, err := x.d.Service.RecordStep(ctx, id, func(inc *incident.Incident) (string, error) {
 		inc.SlackChannelID, inc.SlackChannel = ch.ID, ch.Name
 		return text, nil
 	})
 	return err
 }
 
-func (x *SlackExecutor) setTopic(ctx context.Context, inc *incident.Incident) error {
+func (x *Executor) setTopic(ctx context.Context, inc *incident.Incident) error {
 	if inc.SlackChannelID == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
 	}
@@ -200,58 +203,26 @@ func (x *SlackExecutor) setTopic(ctx context.Context, inc *incident.Incident) er
 }
 
 // view gathers what the summary shows.
-func (x *SlackExecutor) view(ctx context.Context, inc *incident.Incident) (slackmsg.SummaryView, error) {
-	alerts, err := x.store.Alerts(ctx, inc.ID, render.SummaryAlerts)
+func (x *Executor) view(ctx context.Context, inc *incident.Incident) (slackmsg.SummaryView, error) {
+	alerts, err := x.d.Store.Alerts(ctx, inc.ID, render.SummaryAlerts)
 	if err != nil {
 		return slackmsg.SummaryView{}, err
 	}
-	total, firing, err := x.store.CountAlerts(ctx, inc.ID)
+	total, firing, err := x.d.Store.CountAlerts(ctx, inc.ID)
 	if err != nil {
 		return slackmsg.SummaryView{}, err
 	}
 	start := render.AlertStart(inc, alerts)
 	// Links from alert content and deploy records point only at allowed
 	// hosts; the summary, its bookmarks and the rollback text agree.
-	hosts := linkHosts(x.cfg)
+	hosts := x.d.Hosts
 	inc = hosts.Incident(inc)
 	return slackmsg.SummaryView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing,
-		Links:    hosts.Links(append(warRoomLinks(x.cfg, x.rules, inc, alerts, x.log), render.EvidenceLinks(inc.Evidence)...)),
-		Rollback: slackmsg.RollbackText(inc.Evidence, start), Now: x.now(), Start: start}, nil
+		Links:    hosts.Links(append(x.d.WarRoomLinks(inc, alerts), render.EvidenceLinks(inc.Evidence)...)),
+		Rollback: slackmsg.RollbackText(inc.Evidence, start), Now: x.d.Now(), Start: start}, nil
 }
 
-// warRoomLinks are the links known for an incident: the Jira ticket, the
-// alerts in Alertmanager, the query that fired, and the rule's runbook.
-// Grafana and Jaeger links come with correlation.
-func warRoomLinks(cfg *config.Config, set *rules.Set, inc *incident.Incident, alerts []incident.Alert, log *slog.Logger) []render.Link {
-	var links []render.Link
-	if inc.JiraKey != "" && cfg.Jira.URL != "" {
-		links = append(links, render.Link{Kind: "jira", Title: "Jira " + inc.JiraKey, URL: strings.TrimSuffix(cfg.Jira.URL, "/") + "/browse/" + inc.JiraKey})
-	}
-	if am := strings.TrimSuffix(cfg.Alertmanager.URL, "/"); am != "" && inc.Service != "" {
-		filter := fmt.Sprintf("{service=%q}", inc.Service)
-		if inc.Env != "" {
-			filter = fmt.Sprintf("{service=%q,env=%q}", inc.Service, inc.Env)
-		}
-		links = append(links, render.Link{Kind: "alertmanager", Title: "Alertmanager", URL: am + "/#/alerts?filter=" + url.QueryEscape(filter)})
-	}
-	if len(alerts) > 0 && (strings.HasPrefix(alerts[0].GeneratorURL, "https://") || strings.HasPrefix(alerts[0].GeneratorURL, "http://")) {
-		links = append(links, render.Link{Kind: "prometheus", Title: "Alert query", URL: alerts[0].GeneratorURL})
-	}
-	if r, ok := set.Lookup(inc.Rule); ok && r.Runbook != "" && len(alerts) > 0 {
-		a := alerts[0]
-		url, err := rules.Render(r.Runbook, rules.TemplateData{Labels: a.Labels, Annotations: a.Annotations,
-			Service: inc.Service, Env: inc.Env, Rule: inc.Rule, Severity: string(inc.Severity), IncidentID: inc.ID, StartsAt: a.StartsAt})
-		switch {
-		case err != nil:
-			log.Warn("runbook template", "rule", inc.Rule, "err", err)
-		case strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://"):
-			links = append(links, render.Link{Kind: "runbook", Title: "Runbook", URL: url})
-		}
-	}
-	return links
-}
-
-func (x *SlackExecutor) message(ctx context.Context, inc *incident.Incident) (islack.Message, error) {
+func (x *Executor) message(ctx context.Context, inc *incident.Incident) (islack.Message, error) {
 	v, err := x.view(ctx, inc)
 	if err != nil {
 		return islack.Message{}, err
@@ -260,7 +231,7 @@ func (x *SlackExecutor) message(ctx context.Context, inc *incident.Incident) (is
 }
 
 // render makes the summary message of a view.
-func (x *SlackExecutor) render(inc *incident.Incident, v slackmsg.SummaryView) (islack.Message, error) {
+func (x *Executor) render(inc *incident.Incident, v slackmsg.SummaryView) (islack.Message, error) {
 	blocks := slackmsg.SummaryBlocks(v)
 	if err := slackmsg.ValidateBlocks(blocks); err != nil {
 		return islack.Message{}, incident.Permanent(fmt.Errorf("summary of %s: %w", inc.ID, err))
@@ -271,18 +242,18 @@ func (x *SlackExecutor) render(inc *incident.Incident, v slackmsg.SummaryView) (
 // postSummary posts the summary once: a repeat finds the message by its
 // metadata. The events so far are in it, so later updates tell only what
 // changes after.
-func (x *SlackExecutor) postSummary(ctx context.Context, inc *incident.Incident, j incident.Job) error {
+func (x *Executor) postSummary(ctx context.Context, inc *incident.Incident, j incident.Job) error {
 	if inc.SummaryTS != "" {
 		return nil
 	}
 	if inc.SlackChannelID == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
 	}
-	inc, err := waitForEvidence(ctx, x.store, x.cfg, inc, x.now)
+	inc, err := steps.WaitForEvidence(ctx, x.d.Store, x.d.EvidenceBudget, inc, x.d.Now)
 	if err != nil {
 		return err
 	}
-	tl, err := x.store.Timeline(ctx, inc.ID)
+	tl, err := x.d.Store.Timeline(ctx, inc.ID)
 	if err != nil {
 		return err
 	}
@@ -304,7 +275,7 @@ func (x *SlackExecutor) postSummary(ctx context.Context, inc *incident.Incident,
 			return err
 		}
 	}
-	_, err = x.svc.RecordStep(ctx, inc.ID, func(inc *incident.Incident) (string, error) {
+	_, err = x.d.Service.RecordStep(ctx, inc.ID, func(inc *incident.Incident) (string, error) {
 		inc.SummaryTS = ts
 		if len(tl) > 0 && tl[len(tl)-1].ID > inc.ReportedEvent {
 			inc.ReportedEvent = tl[len(tl)-1].ID
@@ -314,7 +285,7 @@ func (x *SlackExecutor) postSummary(ctx context.Context, inc *incident.Incident,
 	return err
 }
 
-func (x *SlackExecutor) bookmarks(ctx context.Context, inc *incident.Incident) error {
+func (x *Executor) bookmarks(ctx context.Context, inc *incident.Incident) error {
 	if inc.SlackChannelID == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
 	}
@@ -328,7 +299,7 @@ func (x *SlackExecutor) bookmarks(ctx context.Context, inc *incident.Incident) e
 // syncBookmarks adds the bookmarks the war room lacks (listed first, so
 // that a repeat adds nothing), unless this process already made sure of
 // these very links.
-func (x *SlackExecutor) syncBookmarks(ctx context.Context, inc *incident.Incident, links []render.Link) error {
+func (x *Executor) syncBookmarks(ctx context.Context, inc *incident.Incident, links []render.Link) error {
 	want := bookmarkLinks(links)
 	var sig strings.Builder
 	for _, l := range want {
@@ -383,9 +354,9 @@ func bookmarkLinks(links []render.Link) []render.Link {
 
 // announceChannel resolves the announce channel of an incident's rule (or
 // the config's) to an ID; "" when there is none.
-func (x *SlackExecutor) announceChannel(ctx context.Context, inc *incident.Incident) (string, error) {
-	name := x.cfg.Slack.AnnounceChannel
-	if r, ok := x.rules.Lookup(inc.Rule); ok && r.AnnounceChannel != "" {
+func (x *Executor) announceChannel(ctx context.Context, inc *incident.Incident) (string, error) {
+	name := x.opts.AnnounceChannel
+	if r, ok := x.d.Rules.Lookup(inc.Rule); ok && r.AnnounceChannel != "" {
 		name = r.AnnounceChannel
 	}
 	name = strings.TrimPrefix(name, "#")
@@ -414,7 +385,11 @@ func (x *SlackExecutor) announceChannel(ctx context.Context, inc *incident.Incid
 // channelID matches Slack conversation IDs.
 var channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{6,}$`)
 
-func (x *SlackExecutor) announce(ctx context.Context, inc *incident.Incident) error {
+// IsChannelID reports whether s is a Slack conversation ID rather than a
+// channel name.
+func IsChannelID(s string) bool { return channelID.MatchString(s) }
+
+func (x *Executor) announce(ctx context.Context, inc *incident.Incident) error {
 	if inc.AnnounceTS != "" {
 		return nil
 	}
@@ -432,7 +407,7 @@ func (x *SlackExecutor) announce(ctx context.Context, inc *incident.Incident) er
 			return err
 		}
 	}
-	_, err = x.svc.RecordStep(ctx, inc.ID, func(inc *incident.Incident) (string, error) {
+	_, err = x.d.Service.RecordStep(ctx, inc.ID, func(inc *incident.Incident) (string, error) {
 		inc.AnnounceChannelID, inc.AnnounceTS = ch, ts
 		return "", nil
 	})

@@ -1,4 +1,7 @@
-package bot
+// Package dryrun is the executor used until Slack and Jira are
+// configured: for each step it logs, as one JSON line, the call it would
+// make, and keeps the idempotency rule of the real executors.
+package dryrun
 
 import (
 	"bufio"
@@ -7,39 +10,36 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/bot/steps"
+
 	"github.com/warroom/warroom/bot/render/jirawiki"
 	"github.com/warroom/warroom/bot/render/slackmsg"
 
-	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/rules"
 )
 
-// DryRun is the executor used until Slack and Jira are configured: for each
-// job it logs, as one JSON line, the exact call it would make. It keeps the
+// Executor stands in for the Slack and Jira executors: for each job it
+// logs, as one JSON line, the call it would make. It keeps the
 // idempotency rule of the real executors: before "making" anything it looks
 // for an earlier attempt's record (its log line, by job key), so a job run
 // twice (after a crash, say) is logged once.
-type DryRun struct {
-	store incident.Store
-	cfg   *config.Config
-	rules *rules.Set
-	log   *slog.Logger
-	now   func() time.Time
+type Executor struct {
+	d     steps.Deps
+	slack steps.SlackOptions
+	jira  steps.JiraOptions
 
 	mu   sync.Mutex
 	f    *os.File
 	done map[string]bool
 }
 
-// DryRunCall is one line of the dry-run log.
-type DryRunCall struct {
+// Call is one line of the dry-run log.
+type Call struct {
 	Time     time.Time      `json:"time"`
 	Job      string         `json:"job"`
 	Key      string         `json:"key"`
@@ -49,11 +49,12 @@ type DryRunCall struct {
 	Params   map[string]any `json:"params"`
 }
 
-var _ incident.Executor = (*DryRun)(nil)
+var _ incident.Executor = (*Executor)(nil)
 
-// NewDryRun opens (or creates) the log at path and indexes the keys already
-// in it. A torn last line, left by a crash mid-write, is cut off.
-func NewDryRun(path string, store incident.Store, cfg *config.Config, set *rules.Set, log *slog.Logger) (*DryRun, error) {
+// New opens (or creates) the log at path and indexes the keys already in
+// it. A torn last line, left by a crash mid-write, is cut off. slack and
+// jira are the settings the real executors would use.
+func New(path string, d steps.Deps, slack steps.SlackOptions, jira steps.JiraOptions) (*Executor, error) {
 	if path == "" {
 		path = "warroom-dryrun.jsonl"
 	}
@@ -61,8 +62,8 @@ func NewDryRun(path string, store incident.Store, cfg *config.Config, set *rules
 	if err != nil {
 		return nil, fmt.Errorf("dry-run log: %w", err)
 	}
-	d := &DryRun{store: store, cfg: cfg, rules: set, log: log, now: time.Now, f: f, done: map[string]bool{}}
-	good, err := d.index()
+	x := &Executor{d: d, slack: slack, jira: jira, f: f, done: map[string]bool{}}
+	good, err := x.index()
 	if err == nil {
 		err = f.Truncate(good)
 	}
@@ -73,12 +74,12 @@ func NewDryRun(path string, store incident.Store, cfg *config.Config, set *rules
 		_ = f.Close() // the error above is the one to report
 		return nil, fmt.Errorf("dry-run log %s: %w", path, err)
 	}
-	return d, nil
+	return x, nil
 }
 
 // index reads the complete lines of the log and returns their length.
-func (d *DryRun) index() (int64, error) {
-	r := bufio.NewReader(d.f)
+func (x *Executor) index() (int64, error) {
+	r := bufio.NewReader(x.f)
 	var good int64
 	for {
 		line, err := r.ReadBytes('\n')
@@ -88,31 +89,31 @@ func (d *DryRun) index() (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		var c DryRunCall
+		var c Call
 		if json.Unmarshal(line, &c) != nil {
 			return good, nil
 		}
-		d.done[c.Key] = true
+		x.done[c.Key] = true
 		good += int64(len(line))
 	}
 }
 
 // Close closes the log.
-func (d *DryRun) Close() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.f.Close()
+func (x *Executor) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.f.Close()
 }
 
 // Execute implements incident.Executor.
-func (d *DryRun) Execute(ctx context.Context, j incident.Job) error {
-	d.mu.Lock()
-	seen := d.done[j.Key]
-	d.mu.Unlock()
+func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
+	x.mu.Lock()
+	seen := x.done[j.Key]
+	x.mu.Unlock()
 	if seen {
 		return nil // an earlier attempt did it
 	}
-	call, err := d.render(ctx, j)
+	call, err := x.render(ctx, j)
 	if err != nil {
 		return err
 	}
@@ -120,46 +121,46 @@ func (d *DryRun) Execute(ctx context.Context, j incident.Job) error {
 	if err != nil {
 		return incident.Permanent(fmt.Errorf("dry run %s: %w", j.Key, err))
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.done[j.Key] {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.done[j.Key] {
 		return nil
 	}
-	if _, err := d.f.Write(append(line, '\n')); err != nil {
+	if _, err := x.f.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("dry run %s: write log: %w", j.Key, err)
 	}
-	if err := d.f.Sync(); err != nil {
+	if err := x.f.Sync(); err != nil {
 		return fmt.Errorf("dry run %s: sync log: %w", j.Key, err)
 	}
-	d.done[j.Key] = true
-	d.log.Info("dry run", "job", call.Job, "key", call.Key, "system", call.System, "method", call.Method, "params", call.Params)
+	x.done[j.Key] = true
+	x.d.Log.Info("dry run", "job", call.Job, "key", call.Key, "system", call.System, "method", call.Method, "params", call.Params)
 	return nil
 }
 
 // render builds the call a job would make, from the incident as it is now.
-func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error) {
-	inc, err := jobIncident(ctx, d.store, j)
+func (x *Executor) render(ctx context.Context, j incident.Job) (*Call, error) {
+	inc, err := steps.Incident(ctx, x.d.Store, j)
 	if err != nil {
 		return nil, err
 	}
 	var args incident.JobArgs
 	_ = json.Unmarshal(j.Args, &args)
-	c := &DryRunCall{Time: d.now().UTC(), Job: string(j.Kind), Key: j.Key, Incident: inc.ID, System: "slack"}
+	c := &Call{Time: x.d.Now().UTC(), Job: string(j.Kind), Key: j.Key, Incident: inc.ID, System: "slack"}
 	channel := "#" + inc.SlackChannel
 	summaryMeta := map[string]any{"event_type": "warroom_summary", "event_payload": map[string]string{"incident": inc.ID}}
 	switch j.Kind {
 	case incident.JobSlackCreateChannel:
-		c.Method, c.Params = "conversations.create", map[string]any{"name": inc.SlackChannel, "is_private": d.cfg.Slack.PrivateChannels}
+		c.Method, c.Params = "conversations.create", map[string]any{"name": inc.SlackChannel, "is_private": x.slack.PrivateChannels}
 	case incident.JobSlackSetTopic:
 		c.Method, c.Params = "conversations.setTopic", map[string]any{"channel": channel, "topic": slackmsg.Topic(inc)}
 	case incident.JobSlackInvite:
-		c.Method, c.Params = "conversations.invite", map[string]any{"channel": channel, "users": d.responders(inc)}
+		c.Method, c.Params = "conversations.invite", map[string]any{"channel": channel, "users": x.responders(inc)}
 	case incident.JobSlackPostSummary, incident.JobSlackUpdate:
-		alerts, err := d.store.Alerts(ctx, inc.ID, render.SummaryAlerts)
+		alerts, err := x.d.Store.Alerts(ctx, inc.ID, render.SummaryAlerts)
 		if err != nil {
 			return nil, err
 		}
-		total, _, err := d.store.CountAlerts(ctx, inc.ID)
+		total, _, err := x.d.Store.CountAlerts(ctx, inc.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -172,15 +173,15 @@ func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error
 		c.Method, c.Params = "pins.add", map[string]any{"channel": channel, "message": "summary"}
 	case incident.JobSlackBookmarks:
 		links := map[string]string{}
-		if inc.JiraKey != "" && d.cfg.Jira.URL != "" {
-			links["Jira"] = d.cfg.Jira.URL + "/browse/" + inc.JiraKey
+		if inc.JiraKey != "" && x.d.Sites.JiraURL != "" {
+			links["Jira"] = x.d.Sites.JiraURL + "/browse/" + inc.JiraKey
 		}
 		c.Method, c.Params = "bookmarks.add", map[string]any{"channel_id": channel, "links": links}
 	case incident.JobSlackAnnounce:
-		c.Method, c.Params = "chat.postMessage", map[string]any{"channel": d.cfg.Slack.AnnounceChannel,
+		c.Method, c.Params = "chat.postMessage", map[string]any{"channel": x.slack.AnnounceChannel,
 			"text": fmt.Sprintf("%s %s: war room %s", inc.ID, slackmsg.Escape(inc.Title), channel), "metadata": summaryMeta}
 	case incident.JobSlackArchive:
-		current, err := archiveDue(ctx, d.store, inc, args.EventID)
+		current, err := steps.ArchiveDue(ctx, x.d.Store, inc, args.EventID)
 		if err != nil {
 			return nil, err
 		}
@@ -194,21 +195,21 @@ func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error
 	case incident.JobJiraCreateIssue:
 		c.System, c.Method = "jira", "POST /rest/api/2/issue"
 		c.Params = map[string]any{"fields": map[string]any{
-			"project": map[string]string{"key": d.cfg.Jira.Project}, "issuetype": map[string]string{"name": d.cfg.Jira.IssueType},
-			"priority": map[string]string{"name": d.cfg.Jira.Priorities[string(inc.Severity)]},
+			"project": map[string]string{"key": x.jira.Project}, "issuetype": map[string]string{"name": x.jira.IssueType},
+			"priority": map[string]string{"name": x.jira.Priorities[string(inc.Severity)]},
 			"summary":  jirawiki.Summary(inc), "labels": []string{"warroom", "warroom-" + render.Slug(inc.ID), render.Slug(inc.Service)},
 		}}
 	case incident.JobJiraComment:
-		text, err := d.eventText(ctx, inc.ID, args.EventID)
+		text, err := x.eventText(ctx, inc.ID, args.EventID)
 		if err != nil {
 			return nil, err
 		}
 		c.System, c.Method = "jira", "POST /rest/api/2/issue/{key}/comment"
 		c.Params = map[string]any{"issue": inc.JiraKey, "body": text}
 	case incident.JobJiraTransition:
-		name := d.cfg.Jira.ResolveTransition
+		name := x.jira.ResolveTransition
 		if args.Target != incident.Resolved {
-			name = d.cfg.Jira.ReopenTransition
+			name = x.jira.ReopenTransition
 		}
 		c.System, c.Method = "jira", "POST /rest/api/2/issue/{key}/transitions"
 		c.Params = map[string]any{"issue": inc.JiraKey, "transition": name}
@@ -227,35 +228,16 @@ func (d *DryRun) render(ctx context.Context, j incident.Job) (*DryRunCall, error
 	return c, nil
 }
 
-func (d *DryRun) responders(inc *incident.Incident) []string {
-	out := append([]string{}, d.cfg.Slack.Responders...)
-	if r, ok := d.rules.Lookup(inc.Rule); ok {
+func (x *Executor) responders(inc *incident.Incident) []string {
+	out := append([]string{}, x.slack.Responders...)
+	if r, ok := x.d.Rules.Lookup(inc.Rule); ok {
 		out = append(out, r.Responders...)
 	}
 	return out
 }
 
-// archiveDue reports whether an archive scheduled by the resolve event
-// resolvedBy still stands: the incident is resolved, by that very event.
-func archiveDue(ctx context.Context, store incident.Store, inc *incident.Incident, resolvedBy int64) (bool, error) {
-	if inc.State != incident.Resolved {
-		return false, nil
-	}
-	tl, err := store.Timeline(ctx, inc.ID)
-	if err != nil {
-		return false, err
-	}
-	var last int64
-	for _, e := range tl {
-		if e.Kind == incident.EventResolved {
-			last = e.ID
-		}
-	}
-	return last == resolvedBy, nil
-}
-
-func (d *DryRun) eventText(ctx context.Context, id string, eventID int64) (string, error) {
-	tl, err := d.store.Timeline(ctx, id)
+func (x *Executor) eventText(ctx context.Context, id string, eventID int64) (string, error) {
+	tl, err := x.d.Store.Timeline(ctx, id)
 	if err != nil {
 		return "", err
 	}
