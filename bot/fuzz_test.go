@@ -16,7 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/warroom/warroom/bot/config"
-	"github.com/warroom/warroom/integrations/alertmanager"
+	"github.com/warroom/warroom/integrations/alertmanager/payload"
 	"github.com/warroom/warroom/internal/fixtures"
 )
 
@@ -54,7 +54,7 @@ func fuzzDecode(f *testing.F, version, dir string) {
 	f.Add([]byte(`{"version":"` + version + `","status":"firing","truncatedAlerts":-1,"alerts":[]}`))
 	f.Add([]byte(`{"version":"` + version + `","status":"firing","alerts":[{"status":"firing","fingerprint":"a","labels":{"a":"\u0000"},"startsAt":"2026-01-01T00:00:00Z","values":{"B":1e308}}]}`))
 	s := &Server{cfg: config.Default()}
-	decode := func(body []byte) (*alertmanager.Message, int, error) {
+	decode := func(body []byte) (*payload.Message, int, error) {
 		req := httptest.NewRequest(http.MethodPost, "/api/v1/alerts/x", strings.NewReader(string(body)))
 		req.Header.Set("Content-Type", "application/json")
 		return s.decode(httptest.NewRecorder(), req, version)
@@ -98,11 +98,11 @@ func fuzzDecode(f *testing.F, version, dir string) {
 
 // FuzzDecodeAlertmanager attacks the Alertmanager webhook decoder.
 func FuzzDecodeAlertmanager(f *testing.F) {
-	fuzzDecode(f, alertmanager.VersionAlertmanager, "alertmanager")
+	fuzzDecode(f, payload.VersionAlertmanager, "alertmanager")
 }
 
 // FuzzDecodeGrafana attacks the Grafana webhook decoder.
-func FuzzDecodeGrafana(f *testing.F) { fuzzDecode(f, alertmanager.VersionGrafana, "grafana") }
+func FuzzDecodeGrafana(f *testing.F) { fuzzDecode(f, payload.VersionGrafana, "grafana") }
 
 const fuzzSigningSecret = "fuzz-signing-secret-0123456789abcdef"
 
@@ -127,7 +127,7 @@ func FuzzSlackCommand(f *testing.F) {
 	// A war room declared from each captured alert's labels and summary.
 	names, _ := fs.Glob(fixtures.FS, "*/*.json")
 	for _, n := range names {
-		var m alertmanager.Message
+		var m payload.Message
 		if b, err := fixtures.Read(n); err == nil && json.Unmarshal(b, &m) == nil && len(m.Alerts) > 0 {
 			a := m.Alerts[0]
 			f.Add(form("declare " + a.Labels["service"] + " " + a.Annotations["summary"]))

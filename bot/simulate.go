@@ -10,7 +10,7 @@ import (
 
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/integrations/alertmanager"
+	"github.com/warroom/warroom/integrations/alertmanager/payload"
 	"github.com/warroom/warroom/rules"
 )
 
@@ -31,7 +31,7 @@ type SimulatedAlert struct {
 // and lists the calls that opening a war room would make. Each alert is
 // shown as if it opened its own incident; the real run attaches alerts of
 // one key to one incident.
-func Simulate(cfg *config.Config, set *rules.Set, msg *alertmanager.Message, source incident.Source, now time.Time) []SimulatedAlert {
+func Simulate(cfg *config.Config, set *rules.Set, msg *payload.Message, source incident.Source, now time.Time) []SimulatedAlert {
 	d := toDelivery(msg, source, now)
 	decisions := set.Evaluate(d.Alerts)
 	out := make([]SimulatedAlert, len(d.Alerts))

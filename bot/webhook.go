@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/integrations/alertmanager"
+	"github.com/warroom/warroom/integrations/alertmanager/payload"
 )
 
 // DefaultMaxBody is the webhook body cap when the config sets none.
@@ -38,9 +38,9 @@ type webhookResponse struct {
 // once (with Retry-After) when webhook.max_in_flight_bytes of bodies are
 // already in hand.
 func (s *Server) webhook(source incident.Source) http.Handler {
-	version := alertmanager.VersionAlertmanager
+	version := payload.VersionAlertmanager
 	if source == incident.SourceGrafana {
-		version = alertmanager.VersionGrafana
+		version = payload.VersionGrafana
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -130,7 +130,7 @@ func (b *budget) take(n int64) bool {
 func (b *budget) give(n int64) { b.used.Add(-n) }
 
 // decode reads, caps and validates a payload.
-func (s *Server) decode(w http.ResponseWriter, r *http.Request, version string) (*alertmanager.Message, int, error) {
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, version string) (*payload.Message, int, error) {
 	if why := jsonContentType(r, false); why != "" {
 		return nil, http.StatusUnsupportedMediaType, errors.New(why)
 	}
@@ -152,7 +152,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, version string) 
 	if err := checkNUL(body); err != nil {
 		return nil, http.StatusBadRequest, err
 	}
-	var msg alertmanager.Message
+	var msg payload.Message
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&msg); err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("malformed JSON: %s", jsonErr(err))
@@ -306,7 +306,7 @@ func jsonErr(err error) string {
 	return msg
 }
 
-func toDelivery(m *alertmanager.Message, source incident.Source, now time.Time) *incident.Delivery {
+func toDelivery(m *payload.Message, source incident.Source, now time.Time) *incident.Delivery {
 	d := &incident.Delivery{Source: source, Receiver: m.Receiver, GroupKey: m.GroupKey, Status: m.Status,
 		TruncatedAlerts: m.TruncatedAlerts, ReceivedAt: now, Alerts: make([]incident.Alert, len(m.Alerts))}
 	for i, a := range m.Alerts {

@@ -1,4 +1,4 @@
-package alertmanager_test
+package payload_test
 
 import (
 	"encoding/json"
@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warroom/warroom/integrations/alertmanager"
+	"github.com/warroom/warroom/integrations/alertmanager/payload"
 )
 
 // Every payload captured from a real Alertmanager or Grafana validates.
 func TestFixturesValidate(t *testing.T) {
-	files, err := filepath.Glob("../../internal/fixtures/*/*.json")
+	files, err := filepath.Glob("../../../internal/fixtures/*/*.json")
 	if err != nil || len(files) < 8 {
 		t.Fatalf("fixtures: %v (%d files)", err, len(files))
 	}
@@ -21,13 +21,13 @@ func TestFixturesValidate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var m alertmanager.Message
+		var m payload.Message
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		version := alertmanager.VersionAlertmanager
+		version := payload.VersionAlertmanager
 		if strings.Contains(f, "grafana") {
-			version = alertmanager.VersionGrafana
+			version = payload.VersionGrafana
 		}
 		if err := m.Validate(version); err != nil {
 			t.Errorf("%s: %v", f, err)
@@ -41,11 +41,11 @@ func TestNewerFieldsTolerated(t *testing.T) {
 		"routeLabels":{"team":"payments"},"someFutureField":{"x":1},
 		"alerts":[{"status":"firing","labels":{"alertname":"A"},"annotations":{},"startsAt":"2026-11-26T04:24:38Z",
 		"endsAt":"0001-01-01T00:00:00Z","fingerprint":"f1","futureAlertField":true}]}`
-	var m alertmanager.Message
+	var m payload.Message
 	if err := json.Unmarshal([]byte(body), &m); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Validate(alertmanager.VersionAlertmanager); err != nil {
+	if err := m.Validate(payload.VersionAlertmanager); err != nil {
 		t.Fatal(err)
 	}
 	if m.NotificationReason != "new_alerts" || m.RouteLabels["team"] != "payments" {

@@ -1,7 +1,9 @@
-// Package alertmanager holds the webhook payload types that Alertmanager
+// Package payload holds the webhook payload types that Alertmanager
 // (version 4) and Grafana Alerting (version 1, a superset) send, with their
-// validation. It knows the wire format, not incidents.
-package alertmanager
+// validation. It knows the wire format, not incidents, and calls nothing:
+// it is apart from the silence client of package alertmanager so that the
+// bot's HTTP surface can decode webhooks without importing a client.
+package payload
 
 import (
 	"errors"
