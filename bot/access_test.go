@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/httpapi"
+
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 )
@@ -227,7 +228,7 @@ func TestSeparateCredentials(t *testing.T) {
 			}
 		}
 		if tc.path == "/api/v1/incidents/INC-1/resolve" {
-			v := decodeJSON[bot.IncidentView](t, h.send(send{method: "GET", path: "/api/v1/incidents/INC-1", hdr: map[string]string{"Authorization": "Bearer " + apiToken}}))
+			v := decodeJSON[httpapi.IncidentView](t, h.send(send{method: "GET", path: "/api/v1/incidents/INC-1", hdr: map[string]string{"Authorization": "Bearer " + apiToken}}))
 			if v.Incident == nil || v.State == incident.Resolved {
 				t.Fatalf("INC-1 after refused resolves: %+v", v.Incident)
 			}

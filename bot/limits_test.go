@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/httpapi"
+
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 )
@@ -58,10 +59,10 @@ func TestTruncatedAlertsBounded(t *testing.T) {
 }
 
 // viewJSON fetches the single-incident view with query q.
-func (h *harness) viewJSON(id, q string) (int, bot.IncidentView, string) {
+func (h *harness) viewJSON(id, q string) (int, httpapi.IncidentView, string) {
 	h.t.Helper()
 	r := h.get("/api/v1/incidents/" + id + q)
-	var v bot.IncidentView
+	var v httpapi.IncidentView
 	if r.code == 200 {
 		if err := json.Unmarshal(r.body, &v); err != nil {
 			h.t.Fatalf("view: %v\n%s", err, r.body)
@@ -106,7 +107,7 @@ func TestIncidentViewPaged(t *testing.T) {
 	}
 
 	code, v, raw := h.viewJSON("INC-1", "")
-	if code != 200 || len(v.Alerts) != bot.DefaultViewAlerts || v.AlertsTotal != 150 || !v.AlertsTruncated {
+	if code != 200 || len(v.Alerts) != httpapi.DefaultViewAlerts || v.AlertsTotal != 150 || !v.AlertsTruncated {
 		t.Fatalf("default view: %d, %d alerts of %d (truncated %v)", code, len(v.Alerts), v.AlertsTotal, v.AlertsTruncated)
 	}
 	for _, key := range []string{`"alerts":[`, `"timeline":[`, `"alerts_total":150`, `"alerts_truncated":true`} {

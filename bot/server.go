@@ -5,7 +5,6 @@
 package bot
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,13 +14,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/bot/httpapi"
+
 	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/bot/steps/actions"
 	"github.com/warroom/warroom/bot/steps/dryrun"
 	"github.com/warroom/warroom/bot/steps/evidence"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
@@ -47,8 +47,8 @@ type Server struct {
 	rules   *rules.Set
 	svc     *incident.Service
 	worker  *incident.Worker
-	metrics *metrics
-	auth    authenticator
+	metrics *httpapi.Metrics
+	api     *httpapi.API
 	slack   *slackSurface
 	// The executors the slack surface and Close need beyond the table:
 	// dryRun's log is closed, evidence answers /warroom resolve's "rate
@@ -56,13 +56,6 @@ type Server struct {
 	dryRun   *dryrun.Executor
 	evidence *evidence.Executor
 	actions  *actions.Executor
-	// inflight counts the webhook body bytes in hand.
-	inflight *budget
-
-	// auth (above) guards the alert webhooks, apiAuth the JSON API and
-	// deployAuth the deploy records (see newCredentials).
-	apiAuth, deployAuth authenticator
-
 	mu       sync.Mutex
 	listener net.Listener
 }
@@ -88,7 +81,6 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.rules = set
-	s.auth, s.apiAuth, s.deployAuth = newCredentials(cfg)
 
 	store, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{Logger: s.log,
 		Timeout: cfg.Storage.Timeout.Duration(), WALLimit: cfg.Storage.WALLimitBytes})
@@ -96,8 +88,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.store = store
-	s.metrics = newMetrics(s.reg, store)
-	s.inflight = &budget{limit: cmp.Or(cfg.Webhook.MaxInFlightBytes, config.DefaultMaxInFlightBytes)}
+	s.metrics = httpapi.NewMetrics(s.reg, store)
 	if store.Driver() == sqlstore.SQLite {
 		s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "warroom_store_wal_bytes",
@@ -133,52 +124,30 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.worker = incident.NewWorker(store, table, incident.WorkerOptions{
-		Logger: s.log, Now: s.now, Observe: s.metrics.observeJob,
+		Logger: s.log, Now: s.now, Observe: s.metrics.ObserveJob,
 		Lease: cfg.Jobs.Lease.Duration(), Heartbeat: cfg.Jobs.Heartbeat.Duration(),
 		ShutdownGrace: cfg.Jobs.ShutdownGrace.Duration(), Concurrency: cfg.Jobs.Concurrency,
 	})
+	s.api = httpapi.New(httpapi.Deps{Config: cfg, Store: store, Service: s.svc, Hosts: linkHosts(cfg), Metrics: s.metrics,
+		Registry: s.reg, Log: s.log, Now: s.now})
 	s.slack = newSlackSurface(s, directory)
 	return s, nil
 }
 
-// Handler returns the HTTP surface.
+// Handler returns the HTTP surface: the JSON API, webhooks, health and
+// metrics, and Slack's endpoints.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/v1/alerts/alertmanager", s.webhook(incident.SourceAlertmanager))
-	mux.Handle("POST /api/v1/alerts/grafana", s.webhook(incident.SourceGrafana))
-	mux.Handle("GET /api/v1/incidents", s.api("list", s.listIncidents))
-	mux.Handle("GET /api/v1/incidents/{id}", s.api("show", s.showIncident))
-	mux.Handle("POST /api/v1/incidents/{id}/{action}", s.api("action", s.incidentAction))
-	mux.Handle("POST /api/v1/deploys", s.endpoint("deploy", s.deployAuth, false, s.recordDeploy))
-	// Argo CD's webhook sends no Content-Type unless told to; where a
-	// credential guards the deploy records, a browser cannot send one.
-	mux.Handle("POST /api/v1/deploys/argocd", s.endpoint("deploy_argocd", s.deployAuth, !s.deployAuth.open(), s.recordArgoDeploy))
-	mux.Handle("GET /api/v1/deploys", s.api("deploys", s.listDeploys))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	s.api.Routes(mux)
 	s.slackRoutes(mux)
 	if !s.cfg.Webhook.Configured() {
 		// No webhook credentials: the listener is loopback only (see
 		// ListenAddr), and only the browser-facing checks stand between
-		// a web page and the API.
-		return loopbackGuard(mux)
+		// a web page and the API. Slack's endpoints are left to their
+		// signatures.
+		return httpapi.LoopbackGuard(mux, "/slack/commands", "/slack/interactions")
 	}
 	return mux
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
-		// Ping's errors name no host or user: they can be shown.
-		s.log.Warn("readiness: store not ready", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "store not ready: "+err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // ListenAddr decides the address to listen on: without webhook auth,

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot/httpapi"
+
 	"github.com/warroom/warroom/bot/steps/dryrun"
 
 	"github.com/warroom/warroom/bot"
@@ -155,13 +157,13 @@ func (h *harness) deliver(name string) webhookReply {
 	return decodeJSON[webhookReply](h.t, r)
 }
 
-func (h *harness) incident(id string) bot.IncidentView {
+func (h *harness) incident(id string) httpapi.IncidentView {
 	h.t.Helper()
 	r := h.get("/api/v1/incidents/" + id)
 	if r.code != http.StatusOK {
 		h.t.Fatalf("GET %s: HTTP %d %s", id, r.code, r.body)
 	}
-	return decodeJSON[bot.IncidentView](h.t, r)
+	return decodeJSON[httpapi.IncidentView](h.t, r)
 }
 
 func (h *harness) list(query string) []*incident.Incident {
@@ -319,7 +321,7 @@ func TestFixtureReplay(t *testing.T) {
 	}
 }
 
-func lastEvent(v bot.IncidentView, kind incident.EventKind) int64 {
+func lastEvent(v httpapi.IncidentView, kind incident.EventKind) int64 {
 	var id int64
 	for _, e := range v.Timeline {
 		if e.Kind == kind {
@@ -345,7 +347,7 @@ func TestIncidentActions(t *testing.T) {
 	eq(t, "mitigate", act("INC-1/mitigate", ``).code, http.StatusOK)
 	r := act("INC-1/resolve", `{"actor":"alice","text":"rolled back"}`)
 	eq(t, "resolve", r.code, http.StatusOK)
-	v := decodeJSON[bot.IncidentView](t, r)
+	v := decodeJSON[httpapi.IncidentView](t, r)
 	eq(t, "state", v.State, incident.Resolved)
 	last := v.Timeline[len(v.Timeline)-1]
 	eq(t, "resolve actor", last.Actor, "api:alice")

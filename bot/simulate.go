@@ -3,6 +3,8 @@ package bot
 import (
 	"time"
 
+	"github.com/warroom/warroom/bot/httpapi"
+
 	"github.com/warroom/warroom/bot/steps/dryrun"
 
 	"github.com/warroom/warroom/bot/render/jirawiki"
@@ -32,7 +34,7 @@ type SimulatedAlert struct {
 // shown as if it opened its own incident; the real run attaches alerts of
 // one key to one incident.
 func Simulate(cfg *config.Config, set *rules.Set, msg *payload.Message, source incident.Source, now time.Time) []SimulatedAlert {
-	d := toDelivery(msg, source, now)
+	d := httpapi.Delivery(msg, source, now)
 	decisions := set.Evaluate(d.Alerts)
 	out := make([]SimulatedAlert, len(d.Alerts))
 	for i, a := range d.Alerts {

@@ -448,3 +448,11 @@ func (g *groupCache) members(ctx context.Context, handle string) ([]string, erro
 	g.mu.Unlock()
 	return members, nil
 }
+
+// writeError refuses a request with a one-line reason in JSON, as the rest
+// of the HTTP surface does.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}

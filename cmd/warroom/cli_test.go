@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot/httpapi"
+
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
@@ -154,7 +156,7 @@ func TestIncidentsCommands(t *testing.T) {
 		t.Fatalf("list: exit %d %s\n%s", code, stderr, out)
 	}
 	code, out, _ = runCLI(t, "incidents", "ack", "INC-1", "--actor", "alice", "-o", "json")
-	var v bot.IncidentView
+	var v httpapi.IncidentView
 	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.State != incident.Acknowledged {
 		t.Fatalf("ack: exit %d\n%s", code, out)
 	}

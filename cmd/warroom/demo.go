@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/bot/httpapi"
+
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
@@ -199,7 +201,7 @@ func (d *demoRun) post(path string, v any) ([]byte, error) {
 	return b, err
 }
 
-func (d *demoRun) incident(id string) (*bot.IncidentView, error) {
+func (d *demoRun) incident(id string) (*httpapi.IncidentView, error) {
 	b, code, err := d.do(http.MethodGet, "/api/v1/incidents/"+id, nil)
 	if err != nil {
 		return nil, err
@@ -207,7 +209,7 @@ func (d *demoRun) incident(id string) (*bot.IncidentView, error) {
 	if code != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: HTTP %d %s", id, code, b)
 	}
-	var v bot.IncidentView
+	var v httpapi.IncidentView
 	return &v, json.Unmarshal(b, &v)
 }
 
@@ -327,7 +329,7 @@ func (d *demoRun) showWarRoom(id string) error {
 	return nil
 }
 
-func start(v *bot.IncidentView) time.Time {
+func start(v *httpapi.IncidentView) time.Time {
 	t := v.OpenedAt
 	for _, a := range v.Alerts {
 		if !a.StartsAt.IsZero() && a.StartsAt.Before(t) {

@@ -1,4 +1,4 @@
-package bot
+package httpapi
 
 import (
 	"encoding/json"
@@ -51,18 +51,18 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any, strict
 	return nil
 }
 
-func (s *Server) recordDeploy(w http.ResponseWriter, r *http.Request) error {
+func (a *API) recordDeploy(w http.ResponseWriter, r *http.Request) error {
 	var req deployRequest
 	if err := readJSON(w, r, MaxDeployBody, &req, true); err != nil {
 		return err
 	}
 	d := incident.Deploy{Service: req.Service, Env: req.Env, SHA: req.SHA, PreviousSHA: req.PreviousSHA, Version: req.Version,
 		Author: req.Author, URL: req.URL, FinishedAt: req.FinishedAt, Source: "api"}
-	return s.storeDeploy(w, r, &d)
+	return a.storeDeploy(w, r, &d)
 }
 
-func (s *Server) storeDeploy(w http.ResponseWriter, r *http.Request, d *incident.Deploy) error {
-	added, err := s.svc.RecordDeploy(r.Context(), d)
+func (a *API) storeDeploy(w http.ResponseWriter, r *http.Request, d *incident.Deploy) error {
+	added, err := a.svc.RecordDeploy(r.Context(), d)
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ type argoApp struct {
 // body is {"app": {{toJson .app}}} (see README). The service is the
 // app.kubernetes.io/name label, else the application's name; the env the
 // env label, else the destination namespace.
-func (s *Server) recordArgoDeploy(w http.ResponseWriter, r *http.Request) error {
+func (a *API) recordArgoDeploy(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		App *argoApp `json:"app"`
 	}
@@ -160,10 +160,10 @@ func (s *Server) recordArgoDeploy(w http.ResponseWriter, r *http.Request) error 
 	if u := app.Spec.Source.RepoURL; strings.HasPrefix(u, "https://") {
 		d.URL = u
 	}
-	return s.storeDeploy(w, r, &d)
+	return a.storeDeploy(w, r, &d)
 }
 
-func (s *Server) listDeploys(w http.ResponseWriter, r *http.Request) error {
+func (a *API) listDeploys(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := incident.DeployFilter{Service: q.Get("service"), Env: q.Get("env")}
 	if v := q.Get("limit"); v != "" {
@@ -173,7 +173,7 @@ func (s *Server) listDeploys(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Limit = n
 	}
-	ds, err := s.store.Deploys(r.Context(), f)
+	ds, err := a.store.Deploys(r.Context(), f)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package bot
+package httpapi
 
 import (
 	"bytes"
@@ -37,7 +37,7 @@ type webhookResponse struct {
 // the body cap; 503 when the store cannot commit within its timeout, or at
 // once (with Retry-After) when webhook.max_in_flight_bytes of bodies are
 // already in hand.
-func (s *Server) webhook(source incident.Source) http.Handler {
+func (a *API) webhook(source incident.Source) http.Handler {
 	version := payload.VersionAlertmanager
 	if source == incident.SourceGrafana {
 		version = payload.VersionGrafana
@@ -46,32 +46,32 @@ func (s *Server) webhook(source incident.Source) http.Handler {
 		start := time.Now()
 		outcome := "accepted"
 		defer func() {
-			s.metrics.webhooks.WithLabelValues(string(source), outcome).Inc()
-			s.metrics.webhookDuration.WithLabelValues(string(source)).Observe(time.Since(start).Seconds())
+			a.metrics.webhooks.WithLabelValues(string(source), outcome).Inc()
+			a.metrics.webhookDuration.WithLabelValues(string(source)).Observe(time.Since(start).Seconds())
 		}()
 		fail := func(code int, o, msg string) {
 			outcome = o
 			writeError(w, code, msg)
 		}
-		if why := s.auth.check(r); why != "" {
-			s.auth.challenge(w)
+		if why := a.auth.check(r); why != "" {
+			a.auth.challenge(w)
 			fail(http.StatusUnauthorized, "unauthorized", why)
 			return
 		}
 		// The bytes of the bodies in hand are bounded, so that requests
 		// piling up behind a stalled store cannot take all memory: past
 		// the budget, a sender is told at once to come back later.
-		size := s.cfg.Webhook.MaxBodyBytes
+		size := a.cfg.Webhook.MaxBodyBytes
 		if r.ContentLength >= 0 && r.ContentLength < size {
 			size = r.ContentLength
 		}
-		if !s.inflight.take(size) {
+		if !a.inflight.take(size) {
 			w.Header().Set("Retry-After", "1")
 			fail(http.StatusServiceUnavailable, "busy", "too many webhooks in hand; retry")
 			return
 		}
-		defer s.inflight.give(size)
-		msg, status, err := s.decode(w, r, version)
+		defer a.inflight.give(size)
+		msg, status, err := a.decode(w, r, version)
 		if err != nil {
 			o := "bad_request"
 			if status == http.StatusRequestEntityTooLarge {
@@ -80,23 +80,23 @@ func (s *Server) webhook(source incident.Source) http.Handler {
 			fail(status, o, err.Error())
 			return
 		}
-		d := toDelivery(msg, source, s.now())
-		res, err := s.svc.Ingest(r.Context(), d)
+		d := Delivery(msg, source, a.now())
+		res, err := a.svc.Ingest(r.Context(), d)
 		if err != nil {
 			switch incident.ErrorCode(err) {
 			case incident.EINVALID:
 				fail(http.StatusBadRequest, "bad_request", incident.ErrorMessage(err))
 			default:
-				s.log.Error("webhook not stored", "source", source, "receiver", msg.Receiver, "alerts", len(msg.Alerts), "err", err)
+				a.log.Error("webhook not stored", "source", source, "receiver", msg.Receiver, "alerts", len(msg.Alerts), "err", err)
 				fail(http.StatusServiceUnavailable, "unavailable", "not stored: the store is unavailable; retry")
 			}
 			return
 		}
-		for _, a := range res.Alerts {
-			s.metrics.alerts.WithLabelValues(string(a.Decision)).Inc()
-			if a.Withheld != "" {
-				s.metrics.withheld.Inc()
-				s.log.Warn("war room withheld", "incident", a.Incident, "reason", a.Withheld)
+		for _, al := range res.Alerts {
+			a.metrics.alerts.WithLabelValues(string(al.Decision)).Inc()
+			if al.Withheld != "" {
+				a.metrics.withheld.Inc()
+				a.log.Warn("war room withheld", "incident", al.Incident, "reason", al.Withheld)
 			}
 		}
 		resp := webhookResponse{Status: "ok", Opened: list(res.Incidents(incident.OutcomeOpened)),
@@ -104,7 +104,7 @@ func (s *Server) webhook(source incident.Source) http.Handler {
 			Reopened: list(res.Incidents(incident.OutcomeReopened)), Recorded: list(res.Incidents(incident.OutcomeRecorded)),
 			Resolved: list(res.ResolvedIncidents), Alerts: res.Alerts}
 		if len(resp.Opened)+len(resp.Escalated)+len(resp.Reopened)+len(resp.Resolved) > 0 {
-			s.log.Info("webhook", "source", source, "opened", resp.Opened, "escalated", resp.Escalated,
+			a.log.Info("webhook", "source", source, "opened", resp.Opened, "escalated", resp.Escalated,
 				"reopened", resp.Reopened, "resolved", resp.Resolved)
 		}
 		writeJSON(w, http.StatusOK, resp)
@@ -130,11 +130,11 @@ func (b *budget) take(n int64) bool {
 func (b *budget) give(n int64) { b.used.Add(-n) }
 
 // decode reads, caps and validates a payload.
-func (s *Server) decode(w http.ResponseWriter, r *http.Request, version string) (*payload.Message, int, error) {
+func (a *API) decode(w http.ResponseWriter, r *http.Request, version string) (*payload.Message, int, error) {
 	if why := jsonContentType(r, false); why != "" {
 		return nil, http.StatusUnsupportedMediaType, errors.New(why)
 	}
-	limit := s.cfg.Webhook.MaxBodyBytes
+	limit := a.cfg.Webhook.MaxBodyBytes
 	if limit <= 0 {
 		limit = DefaultMaxBody
 	}
@@ -306,7 +306,9 @@ func jsonErr(err error) string {
 	return msg
 }
 
-func toDelivery(m *payload.Message, source incident.Source, now time.Time) *incident.Delivery {
+// Delivery turns a decoded payload into the delivery the incident service
+// ingests, received at now.
+func Delivery(m *payload.Message, source incident.Source, now time.Time) *incident.Delivery {
 	d := &incident.Delivery{Source: source, Receiver: m.Receiver, GroupKey: m.GroupKey, Status: m.Status,
 		TruncatedAlerts: m.TruncatedAlerts, ReceivedAt: now, Alerts: make([]incident.Alert, len(m.Alerts))}
 	for i, a := range m.Alerts {
@@ -336,14 +338,4 @@ func nonNil(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
 }

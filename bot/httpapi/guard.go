@@ -1,4 +1,4 @@
-package bot
+package httpapi
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -39,7 +40,7 @@ func cut(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// loopbackGuard protects a warroom without webhook credentials, which
+// LoopbackGuard protects a warroom without webhook credentials, which
 // listens on loopback only, from the browser on the same machine: any web
 // page can make the browser send requests to 127.0.0.1. It refuses
 //   - a Host that is not a loopback name or address on the port the request
@@ -48,11 +49,12 @@ func cut(s string, n int) string {
 //   - a request that says it comes from another site: Sec-Fetch-Site other
 //     than same-origin or none, or an Origin that is not the Host (403).
 //
-// Slack's endpoints are left to their signatures: Slack's servers (or a
-// tunnel to them) send a public Host.
-func loopbackGuard(next http.Handler) http.Handler {
+// The exempt paths pass unchecked: Slack's endpoints are left to their
+// signatures, since Slack's servers (or a tunnel to them) send a public
+// Host.
+func LoopbackGuard(next http.Handler, exempt ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slack/commands" || r.URL.Path == "/slack/interactions" {
+		if slices.Contains(exempt, r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -1,4 +1,4 @@
-package bot
+package httpapi
 
 import (
 	"net/http/httptest"

@@ -1,4 +1,4 @@
-package bot
+package httpapi
 
 import (
 	"context"
@@ -17,8 +17,8 @@ type apiFunc func(w http.ResponseWriter, r *http.Request) error
 
 // api is an endpoint of the JSON API, guarded by the API's credentials
 // (api.bearer_token, else the webhook's; the CLI sends $WARROOM_TOKEN).
-func (s *Server) api(route string, fn apiFunc) http.Handler {
-	return s.endpoint(route, s.apiAuth, false, fn)
+func (a *API) api(route string, fn apiFunc) http.Handler {
+	return a.endpoint(route, a.apiAuth, false, fn)
 }
 
 // endpoint authenticates with auth, insists on a JSON body for a POST
@@ -26,10 +26,10 @@ func (s *Server) api(route string, fn apiFunc) http.Handler {
 // jsonContentType), counts the request and maps errors: not_found 404,
 // invalid 400, conflict 409, unavailable 503, anything else 500 with no
 // detail shown.
-func (s *Server) endpoint(route string, auth authenticator, bare bool, fn apiFunc) http.Handler {
+func (a *API) endpoint(route string, auth authenticator, bare bool, fn apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		defer func() { s.metrics.apiRequests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc() }()
+		defer func() { a.metrics.apiRequests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc() }()
 		if why := auth.check(r); why != "" {
 			auth.challenge(rec)
 			writeError(rec, http.StatusUnauthorized, why)
@@ -63,7 +63,7 @@ func (s *Server) endpoint(route string, auth authenticator, bare bool, fn apiFun
 			code = http.StatusForbidden
 		}
 		if code >= 500 {
-			s.log.Error("api", "route", route, "err", err)
+			a.log.Error("api", "route", route, "err", err)
 		}
 		writeError(rec, code, incident.ErrorMessage(err))
 	})
@@ -79,7 +79,7 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
+func (a *API) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := incident.Filter{Service: q.Get("service")}
 	if v := q.Get("state"); v != "" {
@@ -103,11 +103,11 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Limit = n
 	}
-	list, err := s.store.Incidents(r.Context(), f)
+	list, err := a.store.Incidents(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	hosts := linkHosts(s.cfg)
+	hosts := a.hosts
 	for i := range list {
 		list[i] = hosts.Incident(list[i])
 	}
@@ -149,17 +149,17 @@ const (
 	MaxViewJobs = 200
 )
 
-func (s *Server) showIncident(w http.ResponseWriter, r *http.Request) error {
+func (a *API) showIncident(w http.ResponseWriter, r *http.Request) error {
 	id, err := incident.ParseID(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	return s.writeView(w, r, id)
+	return a.writeView(w, r, id)
 }
 
 // writeView answers with the single-incident view.
-func (s *Server) writeView(w http.ResponseWriter, r *http.Request, id string) error {
-	v, err := s.view(r, id)
+func (a *API) writeView(w http.ResponseWriter, r *http.Request, id string) error {
+	v, err := a.view(r, id)
 	if err != nil {
 		return err
 	}
@@ -213,34 +213,34 @@ func truncateRunes(s string, n int) string {
 	return s
 }
 
-func (s *Server) view(r *http.Request, id string) (*IncidentView, error) {
+func (a *API) view(r *http.Request, id string) (*IncidentView, error) {
 	vq, err := parseViewQuery(r)
 	if err != nil {
 		return nil, err
 	}
 	ctx := r.Context()
-	inc, err := s.store.Incident(ctx, id)
+	inc, err := a.store.Incident(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	// The evidence's links are the war room's: only to allowed hosts.
-	v := &IncidentView{Incident: linkHosts(s.cfg).Incident(inc)}
-	if v.Alerts, err = s.store.Alerts(ctx, id, vq.alerts); err != nil {
+	v := &IncidentView{Incident: a.hosts.Incident(inc)}
+	if v.Alerts, err = a.store.Alerts(ctx, id, vq.alerts); err != nil {
 		return nil, err
 	}
-	if v.AlertsTotal, _, err = s.store.CountAlerts(ctx, id); err != nil {
+	if v.AlertsTotal, _, err = a.store.CountAlerts(ctx, id); err != nil {
 		return nil, err
 	}
 	v.AlertsTruncated = len(v.Alerts) < v.AlertsTotal
 	// One event more than the page tells whether there is a next page.
-	if v.Timeline, err = s.store.TimelinePage(ctx, id, vq.after, vq.timeline+1); err != nil {
+	if v.Timeline, err = a.store.TimelinePage(ctx, id, vq.after, vq.timeline+1); err != nil {
 		return nil, err
 	}
 	if len(v.Timeline) > vq.timeline {
 		v.Timeline = v.Timeline[:vq.timeline]
 		v.TimelineNext = v.Timeline[len(v.Timeline)-1].ID
 	}
-	if v.Jobs, err = s.store.Jobs(ctx, id); err != nil {
+	if v.Jobs, err = a.store.Jobs(ctx, id); err != nil {
 		return nil, err
 	}
 	v.JobsTotal = len(v.Jobs)
@@ -261,7 +261,7 @@ type actionRequest struct {
 // MaxActionBody caps an action's JSON body.
 const MaxActionBody = 64 << 10
 
-func (s *Server) incidentAction(w http.ResponseWriter, r *http.Request) error {
+func (a *API) incidentAction(w http.ResponseWriter, r *http.Request) error {
 	id, err := incident.ParseID(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -282,27 +282,27 @@ func (s *Server) incidentAction(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	actor := "api"
-	if a := strings.TrimSpace(req.Actor); a != "" {
-		if len(a) > 64 {
+	if name := strings.TrimSpace(req.Actor); name != "" {
+		if len(name) > 64 {
 			return incident.Errorf(incident.EINVALID, "actor longer than 64 characters")
 		}
-		actor = "api:" + a
+		actor = "api:" + name
 	}
 	ctx := r.Context()
 	switch action := r.PathValue("action"); action {
 	case "ack":
-		_, err = s.svc.Ack(ctx, id, actor)
+		_, err = a.svc.Ack(ctx, id, actor)
 	case "mitigate":
-		_, err = s.svc.Mitigate(ctx, id, actor)
+		_, err = a.svc.Mitigate(ctx, id, actor)
 	case "resolve":
-		_, err = s.svc.Resolve(ctx, id, actor, req.Text)
+		_, err = a.svc.Resolve(ctx, id, actor, req.Text)
 	case "note":
-		_, err = s.svc.Note(ctx, id, actor, req.Text, req.Jira)
+		_, err = a.svc.Note(ctx, id, actor, req.Text, req.Jira)
 	default:
 		return incident.Errorf(incident.ENOTFOUND, "unknown action %q (want ack, mitigate, resolve or note)", action)
 	}
 	if err != nil {
 		return err
 	}
-	return s.writeView(w, r, id)
+	return a.writeView(w, r, id)
 }

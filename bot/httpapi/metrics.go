@@ -1,4 +1,4 @@
-package bot
+package httpapi
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"github.com/warroom/warroom/incident"
 )
 
-// metrics are the bot's own Prometheus metrics. Labels are bounded: never
+// Metrics are the bot's own Prometheus metrics. Labels are bounded: never
 // an incident ID, a service name or a label value from an alert.
-type metrics struct {
+type Metrics struct {
 	webhooks        *prometheus.CounterVec
 	webhookDuration *prometheus.HistogramVec
 	alerts          *prometheus.CounterVec
@@ -22,9 +22,9 @@ type metrics struct {
 	withheld        prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, store incident.Store) *metrics {
+func NewMetrics(reg prometheus.Registerer, store incident.Store) *Metrics {
 	f := promauto.With(reg)
-	m := &metrics{
+	m := &Metrics{
 		webhooks: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "warroom_webhooks_total",
 			Help: "Webhook deliveries by source and outcome (accepted, bad_request, unauthorized, too_large, busy, unavailable).",
@@ -62,7 +62,7 @@ func newMetrics(reg prometheus.Registerer, store incident.Store) *metrics {
 	return m
 }
 
-func (m *metrics) observeJob(kind incident.JobKind, outcome incident.JobOutcome, d time.Duration) {
+func (m *Metrics) ObserveJob(kind incident.JobKind, outcome incident.JobOutcome, d time.Duration) {
 	m.jobRuns.WithLabelValues(string(kind), string(outcome)).Inc()
 	m.jobDuration.WithLabelValues(string(kind)).Observe(d.Seconds())
 }
