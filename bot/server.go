@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/bot/slackbot"
+
 	"github.com/warroom/warroom/bot/httpapi"
 
 	"github.com/warroom/warroom/bot/render/slackmsg"
@@ -49,7 +51,7 @@ type Server struct {
 	worker  *incident.Worker
 	metrics *httpapi.Metrics
 	api     *httpapi.API
-	slack   *slackSurface
+	slack   *slackbot.Surface
 	// The executors the slack surface and Close need beyond the table:
 	// dryRun's log is closed, evidence answers /warroom resolve's "rate
 	// now", actions makes silences.
@@ -113,7 +115,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	// Slack for real when a bot token is configured (and dry_run is not
 	// asked for).
 	var slackClient *islack.Client
-	var directory SlackDirectory
+	var directory slackbot.Directory
 	if !cfg.Slack.DryRun && cfg.Slack.BotToken != "" {
 		slackClient = islack.New(string(cfg.Slack.BotToken), cfg.Slack.APIURL, nil)
 		directory = slackClient
@@ -130,7 +132,9 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	})
 	s.api = httpapi.New(httpapi.Deps{Config: cfg, Store: store, Service: s.svc, Hosts: linkHosts(cfg), Metrics: s.metrics,
 		Registry: s.reg, Log: s.log, Now: s.now})
-	s.slack = newSlackSurface(s, directory)
+	s.slack = slackbot.New(slackbot.Deps{Service: s.svc, Store: store, Rules: set, Hosts: linkHosts(cfg),
+		Permissions: cfg.Slack.Permissions, Directory: directory, Silencer: s.actions, ValueNow: s.evidence.ValueNow,
+		SigningSecret: string(cfg.Slack.SigningSecret), Log: s.log, Now: s.now})
 	return s, nil
 }
 
@@ -139,13 +143,13 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.api.Routes(mux)
-	s.slackRoutes(mux)
+	s.slack.Routes(mux)
 	if !s.cfg.Webhook.Configured() {
 		// No webhook credentials: the listener is loopback only (see
 		// ListenAddr), and only the browser-facing checks stand between
 		// a web page and the API. Slack's endpoints are left to their
 		// signatures.
-		return httpapi.LoopbackGuard(mux, "/slack/commands", "/slack/interactions")
+		return httpapi.LoopbackGuard(mux, slackbot.Paths()...)
 	}
 	return mux
 }
@@ -220,7 +224,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.Slack.AppToken != "" {
 		go func() {
 			defer close(socketDone)
-			if err := s.runSocketMode(socketCtx); err != nil && socketCtx.Err() == nil {
+			socket := slackbot.SocketOptions{AppToken: string(s.cfg.Slack.AppToken), BotToken: string(s.cfg.Slack.BotToken), APIURL: s.cfg.Slack.APIURL}
+			if err := s.slack.RunSocketMode(socketCtx, socket); err != nil && socketCtx.Err() == nil {
 				s.log.Error("slack socket mode stopped", "err", err)
 			}
 		}()
@@ -239,7 +244,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopSocket()
 	<-socketDone
-	s.slack.drain()
+	s.slack.Drain()
 	stopWorker()
 	<-workerDone
 	if errors.Is(err, http.ErrServerClosed) {

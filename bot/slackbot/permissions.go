@@ -1,95 +1,18 @@
-package bot
+package slackbot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/warroom/warroom/bot/render/slackmsg"
-
-	"github.com/slack-go/slack"
-
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/incident"
 )
-
-// The buttons of the war-room summary and the permission action of each.
-var buttonActions = map[string]string{
-	slackmsg.ActionAck:      "ack",
-	slackmsg.ActionMitigate: "mitigate",
-	slackmsg.ActionResolve:  "resolve",
-	slackmsg.ActionRollback: "rollback",
-	slackmsg.ActionSilence:  "silence",
-}
-
-// interaction runs the button presses of a block_actions payload,
-// whichever transport brought it, and returns what to tell the user
-// (ephemeral); ok is false when there is nothing to say (another kind of
-// interaction).
-func (sl *slackSurface) interaction(ctx context.Context, ic *slack.InteractionCallback) (msg slackMessage, ok bool) {
-	if ic.Type != slack.InteractionTypeBlockActions || len(ic.ActionCallback.BlockActions) == 0 {
-		return slackMessage{}, false
-	}
-	ctx, cancel := context.WithTimeout(ctx, slackHandleBudget)
-	defer cancel()
-	if !cmdUserID.MatchString(ic.User.ID) {
-		return cmdEphemeral("Slack sent this button press without a user; nothing done."), true
-	}
-	var lines []string
-	for _, a := range ic.ActionCallback.BlockActions {
-		lines = append(lines, sl.button(ctx, ic.User.ID, a))
-	}
-	return cmdEphemeral("%s", strings.Join(lines, "\n")), true
-}
-
-// button runs one button press by user and says how it went.
-func (sl *slackSurface) button(ctx context.Context, user string, a *slack.BlockAction) string {
-	action, ok := buttonActions[a.ActionID]
-	if !ok {
-		return "That button is not one of warroom's; nothing done."
-	}
-	id, err := incident.ParseID(a.Value)
-	if err != nil {
-		return "That button names no incident; nothing done."
-	}
-	inc, err := sl.srv.store.Incident(ctx, id)
-	if err != nil {
-		return sl.errorText("button "+action, err)
-	}
-	if refusal := sl.authorize(ctx, action, user, inc); refusal != "" {
-		return refusal
-	}
-	switch a.ActionID {
-	case slackmsg.ActionAck:
-		_, err = sl.srv.svc.Ack(ctx, id, user)
-	case slackmsg.ActionMitigate:
-		_, err = sl.srv.svc.Mitigate(ctx, id, user)
-	case slackmsg.ActionResolve:
-		_, err = sl.srv.svc.Resolve(ctx, id, user, "")
-	case slackmsg.ActionRollback:
-		return sl.rollbackButton(ctx, user, inc)
-	case slackmsg.ActionSilence:
-		text, err := sl.srv.actions.Silence(ctx, inc, user, time.Hour)
-		if err != nil {
-			return sl.errorText("button "+action, err)
-		}
-		return "Done: " + slackmsg.Escape(text)
-	}
-	if err != nil {
-		return sl.errorText("button "+action, err)
-	}
-	switch a.ActionID {
-	case slackmsg.ActionAck:
-		return fmt.Sprintf("You acknowledged %s.", id)
-	case slackmsg.ActionMitigate:
-		return fmt.Sprintf("You marked %s mitigated.", id)
-	case slackmsg.ActionResolve:
-		return fmt.Sprintf("You resolved %s.", id)
-	}
-	return ""
-}
 
 // authorize decides whether user may do action (on inc, nil for none) by
 // slack.permissions (see permission): an action it leaves open is open to
@@ -98,8 +21,8 @@ func (sl *slackSurface) button(ctx context.Context, user string, a *slack.BlockA
 // It returns "" when allowed, else the refusal, which says who may. A
 // user group that cannot be looked up allows nobody (and the refusal says
 // so). Commands and buttons both pass here.
-func (sl *slackSurface) authorize(ctx context.Context, action, user string, inc *incident.Incident) string {
-	who, restricted := permission(sl.srv.cfg.Slack.Permissions, action)
+func (sl *Surface) authorize(ctx context.Context, action, user string, inc *incident.Incident) string {
+	who, restricted := permission(sl.perms, action)
 	if !restricted {
 		return ""
 	}
@@ -120,7 +43,7 @@ func (sl *slackSurface) authorize(ctx context.Context, action, user string, inc 
 	for _, g := range groups {
 		members, err := sl.groups.members(ctx, g)
 		if err != nil {
-			sl.srv.log.Warn("slack: user group not checked", "group", g, "err", err)
+			sl.log.Warn("slack: user group not checked", "group", g, "err", err)
 			unchecked = append(unchecked, "@"+g)
 			continue
 		}
@@ -193,4 +116,44 @@ func describeWho(who []string) string {
 		return names[0]
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// groupCache keeps user-group memberships for a while, so that a burst of
+// button presses costs one usergroups.users.list call.
+type groupCache struct {
+	dir Directory
+	ttl time.Duration
+	now func() time.Time
+
+	mu sync.Mutex
+	m  map[string]groupEntry
+}
+
+type groupEntry struct {
+	members []string
+	at      time.Time
+}
+
+var errNoDirectory = errors.New("no Slack directory configured")
+
+// members returns the user IDs of the group handle (without "@").
+// Failures are not cached.
+func (g *groupCache) members(ctx context.Context, handle string) ([]string, error) {
+	if g.dir == nil {
+		return nil, errNoDirectory
+	}
+	g.mu.Lock()
+	e, ok := g.m[handle]
+	g.mu.Unlock()
+	if ok && g.now().Sub(e.at) < g.ttl {
+		return e.members, nil
+	}
+	members, err := g.dir.UserGroupMembers(ctx, handle)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	g.m[handle] = groupEntry{members: members, at: g.now()}
+	g.mu.Unlock()
+	return members, nil
 }

@@ -1,4 +1,4 @@
-package bot
+package slackbot
 
 import (
 	"os"
@@ -41,7 +41,7 @@ func TestPermissionTable(t *testing.T) {
 }
 
 // exampleConfig is the reference configuration.
-const exampleConfig = "../examples/warroom.yaml"
+const exampleConfig = "../../examples/warroom.yaml"
 
 // referencePermissions are slack.permissions of examples/warroom.yaml.
 func referencePermissions(t *testing.T) map[string][]string {

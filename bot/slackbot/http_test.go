@@ -1,4 +1,4 @@
-package bot
+package slackbot
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,19 +22,63 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot/render/slackmsg"
+	"github.com/warroom/warroom/bot/steps"
+	"github.com/warroom/warroom/bot/steps/actions"
+	"github.com/warroom/warroom/incident/sqlstore"
+	"github.com/warroom/warroom/rules"
 
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/alertmanager"
 	"github.com/warroom/warroom/integrations/alertmanager/amtest"
 )
 
 const testSigningSecret = "8f742231b10e8888abcd99yyyzzz85a5"
 
-// slackFixture is a Server with its Slack surface, a fake directory and a
+// testEnv is what the Slack surface works on, wired as the composition
+// root wires it: a SQLite store, the incident service with the default
+// channel names and archive delay, and the actions executor for silences
+// (with Alertmanager at amURL, or none).
+type testEnv struct {
+	store *sqlstore.Store
+	svc   *incident.Service
+	deps  Deps
+}
+
+func newTestEnv(tb testing.TB, perms map[string][]string, dir Directory, secret, amURL string) testEnv {
+	tb.Helper()
+	store, err := sqlstore.Open(context.Background(), "sqlite", filepath.Join(tb.TempDir(), "warroom.db"), sqlstore.Options{})
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { _ = store.Close() })
+	set, err := rules.New(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc := incident.NewService(store, set, incident.Options{
+		ArchiveAfter: config.DefaultArchiveAfter,
+		ChannelName: func(inc *incident.Incident, n int64) string {
+			return slackmsg.ChannelName(config.DefaultChannelPrefix, inc.OpenedAt, inc.Service, n)
+		},
+	})
+	var silences *alertmanager.SilenceClient
+	if amURL != "" {
+		silences = alertmanager.NewSilenceClient(amURL, nil)
+	}
+	log := slog.New(slog.DiscardHandler)
+	silencer := actions.New(steps.Deps{Store: store, Service: svc, Rules: set, Log: log, Now: time.Now}, silences, "")
+	return testEnv{store: store, svc: svc, deps: Deps{Service: svc, Store: store, Rules: set, Permissions: perms, Directory: dir,
+		Silencer: silencer, SigningSecret: secret, Log: log, Now: time.Now}}
+}
+
+// slackFixture is a Slack surface on a store, with a fake directory and a
 // recorder standing in for hooks.slack.com.
 type slackFixture struct {
 	t     *testing.T
-	srv   *Server
+	bot   *Surface
+	svc   *incident.Service
+	store incident.Store
 	h     http.Handler
 	dir   *fakeDirectory
 	hooks *hookRecorder
@@ -43,28 +88,20 @@ type slackFixture struct {
 
 func newSlackFixture(t *testing.T, perms map[string][]string) *slackFixture {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Storage.DSN = filepath.Join(dir, "warroom.db")
-	cfg.DryRunLog = filepath.Join(dir, "dryrun.jsonl")
-	cfg.Slack.SigningSecret = testSigningSecret
-	cfg.Slack.Permissions = perms
 	am := amtest.New()
 	t.Cleanup(am.Close)
-	cfg.Alertmanager.URL = am.URL()
-	srv, err := New(context.Background(), cfg, Deps{})
-	if err != nil {
-		t.Fatalf("new server: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	f := &slackFixture{t: t, srv: srv, dir: &fakeDirectory{groups: map[string][]string{}}, hooks: newHookRecorder(t), am: am}
-	srv.slack = newSlackSurface(srv, f.dir)
-	srv.slack.responsePrefix = f.hooks.srv.URL + "/"
-	f.h = srv.Handler()
+	f := &slackFixture{t: t, dir: &fakeDirectory{groups: map[string][]string{}}, hooks: newHookRecorder(t), am: am}
+	env := newTestEnv(t, perms, f.dir, testSigningSecret, am.URL())
+	f.svc, f.store = env.svc, env.store
+	f.bot = New(env.deps)
+	f.bot.responsePrefix = f.hooks.srv.URL + "/"
+	mux := http.NewServeMux()
+	f.bot.Routes(mux)
+	f.h = mux
 	return f
 }
 
-// fakeDirectory is a SlackDirectory with fixed groups that counts lookups.
+// fakeDirectory is a Directory with fixed groups that counts lookups.
 type fakeDirectory struct {
 	mu     sync.Mutex
 	groups map[string][]string
@@ -72,7 +109,7 @@ type fakeDirectory struct {
 	err    error
 }
 
-var _ SlackDirectory = (*fakeDirectory)(nil)
+var _ Directory = (*fakeDirectory)(nil)
 
 func (d *fakeDirectory) UserGroupMembers(_ context.Context, handle string) ([]string, error) {
 	d.mu.Lock()
@@ -214,13 +251,13 @@ func (f *slackFixture) press(user, actionID, value string) {
 	if w.Code != http.StatusOK || w.Body.Len() != 0 {
 		f.t.Fatalf("press %s: status %d, body %q; want 200 and no body", actionID, w.Code, w.Body)
 	}
-	f.srv.slack.drain()
+	f.bot.Drain()
 }
 
 // declare opens INC-n for service by hand, with commander as its commander.
 func (f *slackFixture) declare(service, commander string) *incident.Incident {
 	f.t.Helper()
-	inc, err := f.srv.svc.Declare(context.Background(), service, "prod", service+" is failing", commander)
+	inc, err := f.svc.Declare(context.Background(), service, "prod", service+" is failing", commander)
 	if err != nil {
 		f.t.Fatalf("declare: %v", err)
 	}
@@ -230,7 +267,7 @@ func (f *slackFixture) declare(service, commander string) *incident.Incident {
 // room makes channel the war room of id, as the channel step does.
 func (f *slackFixture) room(id, channel string) {
 	f.t.Helper()
-	_, err := f.srv.svc.RecordStep(context.Background(), id, func(inc *incident.Incident) (string, error) {
+	_, err := f.svc.RecordStep(context.Background(), id, func(inc *incident.Incident) (string, error) {
 		inc.SlackChannelID = channel
 		return "channel created", nil
 	})
@@ -241,7 +278,7 @@ func (f *slackFixture) room(id, channel string) {
 
 func (f *slackFixture) incident(id string) *incident.Incident {
 	f.t.Helper()
-	inc, err := f.srv.store.Incident(context.Background(), id)
+	inc, err := f.store.Incident(context.Background(), id)
 	if err != nil {
 		f.t.Fatalf("incident %s: %v", id, err)
 	}
@@ -250,7 +287,7 @@ func (f *slackFixture) incident(id string) *incident.Incident {
 
 func (f *slackFixture) timeline(id string) []incident.Event {
 	f.t.Helper()
-	ev, err := f.srv.store.Timeline(context.Background(), id)
+	ev, err := f.store.Timeline(context.Background(), id)
 	if err != nil {
 		f.t.Fatalf("timeline %s: %v", id, err)
 	}
@@ -339,7 +376,7 @@ func TestSlackRejectsUnverifiedRequests(t *testing.T) {
 // clock that slack.NewSecretsVerifier reads.
 func TestSlackTimestampWindowUsesServerClock(t *testing.T) {
 	f := newSlackFixture(t, nil)
-	f.srv.slack.now = func() time.Time { return time.Now().Add(6 * time.Minute) }
+	f.bot.now = func() time.Time { return time.Now().Add(6 * time.Minute) }
 	if w := f.serve(signedRequest("/slack/commands", f.commandBody("UALICE", "C1", "help"), time.Now())); w.Code != http.StatusUnauthorized {
 		t.Errorf("signed 6 minutes before the server's clock: %d %s; want 401", w.Code, w.Body)
 	}
@@ -406,14 +443,17 @@ func TestSlackOversizedBodyIs413(t *testing.T) {
 
 func TestSlackNotConfiguredIs503(t *testing.T) {
 	f := newSlackFixture(t, nil)
-	f.srv.slack.secret = ""
+	f.bot.secret = ""
 	for _, path := range []string{"/slack/commands", "/slack/interactions"} {
 		w := f.serve(signedRequest(path, f.commandBody("UALICE", "C1", "help"), time.Now()))
 		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "slack is not configured") {
 			t.Errorf("%s without a signing secret: %d %s; want 503 slack is not configured", path, w.Code, w.Body)
 		}
 	}
-	f.srv.slack = nil
+	var none *Surface
+	mux := http.NewServeMux()
+	none.Routes(mux)
+	f.h = mux
 	if w := f.serve(signedRequest("/slack/commands", f.commandBody("UALICE", "C1", "help"), time.Now())); w.Code != http.StatusServiceUnavailable {
 		t.Errorf("without a slack surface: %d; want 503", w.Code)
 	}
@@ -506,7 +546,7 @@ func TestSlackForgedResponseURLIsNotCalled(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("press: %d %s", w.Code, w.Body)
 	}
-	f.srv.slack.drain()
+	f.bot.Drain()
 	if hits.Load() != 0 {
 		t.Errorf("the forged response_url was called %d times", hits.Load())
 	}
@@ -527,7 +567,7 @@ func TestSlackInteractionRetryRunsOnce(t *testing.T) {
 			t.Errorf("status %d; want 200", w.Code)
 		}
 	}
-	f.srv.slack.drain()
+	f.bot.Drain()
 	if n := len(f.events(inc.ID, incident.EventRollbackRequested)); n != 1 {
 		t.Errorf("%d rollback requests; want 1", n)
 	}
@@ -551,7 +591,7 @@ func TestSlackMalformedInteraction(t *testing.T) {
 }
 
 func TestAllowedResponseURL(t *testing.T) {
-	sl := &slackSurface{responsePrefix: slackResponseURLPrefix}
+	sl := &Surface{responsePrefix: slackResponseURLPrefix}
 	tests := []struct {
 		url string
 		ok  bool

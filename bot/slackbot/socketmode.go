@@ -1,4 +1,4 @@
-package bot
+package slackbot
 
 import (
 	"context"
@@ -19,19 +19,24 @@ import (
 // (apps.connections.open).
 const socketAPITimeout = 10 * time.Second
 
-// runSocketMode receives /warroom commands and button presses over Slack's
+// SocketOptions are what Socket Mode connects with: the app-level token
+// (xapp-…), the bot token, and the Web API's URL ("" for Slack's).
+type SocketOptions struct {
+	AppToken, BotToken, APIURL string
+}
+
+// RunSocketMode receives /warroom commands and button presses over Slack's
 // Socket Mode (slack.app_token) instead of the HTTP endpoints, for teams
 // without a public URL, until ctx ends. Each envelope is acked with the
 // reply (for a slash command, the ack payload is the response); the
 // commands and buttons run through the same code as over HTTP. The
 // WebSocket is opened with the app token, so there is no signature to
 // check; an envelope Slack delivers again is not run twice.
-func (s *Server) runSocketMode(ctx context.Context) error {
-	sl := s.slack
+func (sl *Surface) RunSocketMode(ctx context.Context, o SocketOptions) error {
 	if sl == nil {
 		return errors.New("socket mode: slack surface not wired")
 	}
-	appToken := string(s.cfg.Slack.AppToken)
+	appToken := o.AppToken
 	if appToken == "" {
 		return errors.New("socket mode: slack.app_token is not set")
 	}
@@ -39,14 +44,14 @@ func (s *Server) runSocketMode(ctx context.Context) error {
 		slack.OptionAppLevelToken(appToken),
 		slack.OptionHTTPClient(&http.Client{Timeout: socketAPITimeout}),
 	}
-	if u := s.cfg.Slack.APIURL; u != "" {
+	if u := o.APIURL; u != "" {
 		if !strings.HasSuffix(u, "/") {
 			u += "/" // slack-go appends the method name
 		}
 		opts = append(opts, slack.OptionAPIURL(u))
 	}
-	client := socketmode.New(slack.New(string(s.cfg.Slack.BotToken), opts...),
-		socketmode.OptionLog(slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)))
+	client := socketmode.New(slack.New(o.BotToken, opts...),
+		socketmode.OptionLog(slog.NewLogLogger(sl.log.Handler(), slog.LevelDebug)))
 
 	runErr := make(chan error, 1)
 	go func() { runErr <- client.RunContext(ctx) }()
@@ -74,8 +79,8 @@ type socketAcker interface {
 }
 
 // socketEvent handles one event of the Socket Mode client.
-func (sl *slackSurface) socketEvent(ctx context.Context, client socketAcker, evt socketmode.Event) {
-	log := sl.srv.log
+func (sl *Surface) socketEvent(ctx context.Context, client socketAcker, evt socketmode.Event) {
+	log := sl.log
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
 		log.Debug("slack socket mode: connecting")

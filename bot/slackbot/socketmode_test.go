@@ -1,4 +1,4 @@
-package bot
+package slackbot
 
 import (
 	"context"
@@ -120,20 +120,20 @@ func TestSocketMode(t *testing.T) {
 	again["retry_reason"] = "timeout"
 	fake := newFakeSocketSlack(t, []map[string]any{slash, press, again})
 
-	sf.srv.cfg.Slack.AppToken = testAppToken
-	sf.srv.cfg.Slack.APIURL = fake.api.URL // without the trailing slash slack-go needs
+	// The API URL without the trailing slash slack-go needs.
+	socket := SocketOptions{AppToken: testAppToken, APIURL: fake.api.URL}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- sf.srv.runSocketMode(ctx) }()
+	go func() { done <- sf.bot.RunSocketMode(ctx, socket) }()
 	defer func() {
 		cancel()
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("runSocketMode: %v", err)
+				t.Errorf("RunSocketMode: %v", err)
 			}
 		case <-time.After(10 * time.Second):
-			t.Error("runSocketMode did not return after cancel")
+			t.Error("RunSocketMode did not return after cancel")
 		}
 	}()
 
@@ -151,7 +151,7 @@ func TestSocketMode(t *testing.T) {
 	if a.EnvelopeID != "env-2" || len(a.Payload) != 0 {
 		t.Errorf("interactive ack: %s %s; want env-2 without payload", a.EnvelopeID, a.Payload)
 	}
-	sf.srv.slack.drain()
+	sf.bot.Drain()
 	if got := sf.incident(inc.ID).State; got != incident.Mitigated {
 		t.Errorf("state %s; want mitigated", got)
 	}
@@ -175,15 +175,14 @@ func TestSocketMode(t *testing.T) {
 func TestSocketModeInvalidAuth(t *testing.T) {
 	sf := newSlackFixture(t, nil)
 	fake := newFakeSocketSlack(t, nil)
-	sf.srv.cfg.Slack.AppToken = testAppToken
-	sf.srv.cfg.Slack.APIURL = fake.api.URL + "/"
+	socket := SocketOptions{AppToken: testAppToken, APIURL: fake.api.URL + "/"}
 	fake.api.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"ok":false,"error":"invalid_auth"}`))
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := sf.srv.runSocketMode(ctx)
+	err := sf.bot.RunSocketMode(ctx, socket)
 	if err == nil || !strings.Contains(err.Error(), "invalid_auth") {
 		t.Errorf("runSocketMode with a revoked token: %v; want invalid_auth", err)
 	}

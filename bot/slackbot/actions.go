@@ -1,4 +1,4 @@
-package bot
+package slackbot
 
 import (
 	"context"
@@ -33,7 +33,7 @@ func parseSilence(s string) (time.Duration, error) {
 // maxDeploysListed bounds /warroom deploys.
 const maxDeploysListed = 8
 
-func (sl *slackSurface) cmdDeploys(ctx context.Context, c *cmdCall) (slackMessage, error) {
+func (sl *Surface) cmdDeploys(ctx context.Context, c *cmdCall) (slackMessage, error) {
 	service := ""
 	if len(c.args) > 0 {
 		service = slackPlain(c.args[0])
@@ -43,7 +43,7 @@ func (sl *slackSurface) cmdDeploys(ctx context.Context, c *cmdCall) (slackMessag
 	if service == "" || len(c.args) > 1 {
 		return slackMessage{}, badUsage("name a service (or ask inside its war room)")
 	}
-	ds, err := sl.srv.store.Deploys(ctx, incident.DeployFilter{Service: service, Limit: maxDeploysListed})
+	ds, err := sl.store.Deploys(ctx, incident.DeployFilter{Service: service, Limit: maxDeploysListed})
 	if err != nil {
 		return slackMessage{}, err
 	}
@@ -53,7 +53,7 @@ func (sl *slackSurface) cmdDeploys(ctx context.Context, c *cmdCall) (slackMessag
 	var suspect *incident.Deploy
 	start := sl.now()
 	if c.inc != nil && c.inc.Service == service {
-		alerts, err := sl.srv.store.Alerts(ctx, c.inc.ID, render.SummaryAlerts)
+		alerts, err := sl.store.Alerts(ctx, c.inc.ID, render.SummaryAlerts)
 		if err != nil {
 			return slackMessage{}, err
 		}
@@ -63,13 +63,13 @@ func (sl *slackSurface) cmdDeploys(ctx context.Context, c *cmdCall) (slackMessag
 		}
 	}
 	lines := []string{fmt.Sprintf("*Deploys of %s*, newest first:", slackmsg.Escape(service))}
-	for _, d := range linkHosts(sl.srv.cfg).Deploys(ds) {
+	for _, d := range sl.hosts.Deploys(ds) {
 		lines = append(lines, slackmsg.DeployLine(d, start, suspect != nil && d.SHA == suspect.SHA, ""))
 	}
 	return cmdEphemeral("%s", strings.Join(lines, "\n")), nil
 }
 
-func (sl *slackSurface) cmdRollback(_ context.Context, c *cmdCall) (slackMessage, error) {
+func (sl *Surface) cmdRollback(_ context.Context, c *cmdCall) (slackMessage, error) {
 	if len(c.args) > 0 {
 		return slackMessage{}, badUsage("rollback takes no arguments but the incident")
 	}
@@ -81,7 +81,7 @@ func (sl *slackSurface) cmdRollback(_ context.Context, c *cmdCall) (slackMessage
 		c.inc.ID, slackmsg.Escape(text)), nil
 }
 
-func (sl *slackSurface) cmdSilence(ctx context.Context, c *cmdCall) (slackMessage, error) {
+func (sl *Surface) cmdSilence(ctx context.Context, c *cmdCall) (slackMessage, error) {
 	if len(c.args) != 1 {
 		return slackMessage{}, badUsage("silence needs a duration, e.g. 1h")
 	}
@@ -92,7 +92,7 @@ func (sl *slackSurface) cmdSilence(ctx context.Context, c *cmdCall) (slackMessag
 	if !c.inc.State.Open() {
 		return slackMessage{}, incident.Errorf(incident.ECONFLICT, "%s is resolved", c.inc.ID)
 	}
-	text, err := sl.srv.actions.Silence(ctx, c.inc, c.user, d)
+	text, err := sl.silencer.Silence(ctx, c.inc, c.user, d)
 	if err != nil {
 		return slackMessage{}, err
 	}
@@ -101,14 +101,14 @@ func (sl *slackSurface) cmdSilence(ctx context.Context, c *cmdCall) (slackMessag
 
 // rollbackButton records the decision to roll back, with the suggestion,
 // and has the rule's webhook told.
-func (sl *slackSurface) rollbackButton(ctx context.Context, user string, inc *incident.Incident) string {
+func (sl *Surface) rollbackButton(ctx context.Context, user string, inc *incident.Incident) string {
 	ev := inc.Evidence
 	if ev == nil || ev.Suspect == nil || ev.Target == nil {
 		why := "no suspect deploy with an earlier one to go back to"
 		if ev != nil && ev.NoDeploys != "" {
 			why = ev.NoDeploys
 		}
-		if _, err := sl.srv.svc.Request(ctx, inc.ID, user, incident.EventRollbackRequested, "rollback requested by "+user+": "+why); err != nil {
+		if _, err := sl.svc.Request(ctx, inc.ID, user, incident.EventRollbackRequested, "rollback requested by "+user+": "+why); err != nil {
 			return sl.errorText("button rollback", err)
 		}
 		return fmt.Sprintf("Rollback of %s put on the timeline, but there is nothing to roll back: %s.", inc.ID, slackmsg.Escape(why))
@@ -121,12 +121,12 @@ func (sl *slackSurface) rollbackButton(ctx context.Context, user string, inc *in
 		text += " (" + render.OneLine(ev.RollbackWithheld, 300) + ")"
 	}
 	var steps []incident.JobKind
-	r, ok := sl.srv.rules.Lookup(inc.Rule)
+	r, ok := sl.rules.Lookup(inc.Rule)
 	hook := ok && r.Rollback.WebhookURL != ""
 	if hook {
 		steps = append(steps, incident.JobRollbackWebhook)
 	}
-	if _, err := sl.srv.svc.Request(ctx, inc.ID, user, incident.EventRollbackRequested, text, steps...); err != nil {
+	if _, err := sl.svc.Request(ctx, inc.ID, user, incident.EventRollbackRequested, text, steps...); err != nil {
 		return sl.errorText("button rollback", err)
 	}
 	if hook {

@@ -1,4 +1,4 @@
-package bot
+package slackbot
 
 import (
 	"context"
@@ -59,7 +59,7 @@ type subcommand struct {
 	args     string // the arguments in the usage line
 	about    string
 	incident incidentArg
-	run      func(sl *slackSurface, ctx context.Context, c *cmdCall) (slackMessage, error)
+	run      func(sl *Surface, ctx context.Context, c *cmdCall) (slackMessage, error)
 }
 
 // cmdCall is one invocation being run.
@@ -82,19 +82,19 @@ func badUsage(format string, args ...any) error {
 // them. (A function, not a table: help refers to the list.)
 func slackCommands() []subcommand {
 	return []subcommand{
-		{name: "help", about: "this list", run: (*slackSurface).cmdHelp},
-		{name: "list", about: "open war rooms", run: (*slackSurface).cmdList},
-		{name: "declare", args: "<service> <summary>", about: "open a war room by hand", run: (*slackSurface).cmdDeclare},
-		{name: "status", args: "[INC-n]", about: "where the incident stands", incident: needsIncident, run: (*slackSurface).cmdStatus},
-		{name: "ack", args: "[INC-n]", about: "acknowledge", incident: needsIncident, run: (*slackSurface).cmdAck},
-		{name: "assign", args: "[INC-n] <@user> <commander|comms|scribe>", about: "give a role", incident: needsIncident, run: (*slackSurface).cmdAssign},
-		{name: "note", args: "[INC-n] [--jira] <text>", about: "add a note to the timeline (--jira: and to the ticket)", incident: needsIncident, run: (*slackSurface).cmdNote},
-		{name: "mitigate", args: "[INC-n]", about: "the bleeding stopped", incident: needsIncident, run: (*slackSurface).cmdMitigate},
-		{name: "resolve", args: "[INC-n] [summary]", about: "close the incident", incident: needsIncident, run: (*slackSurface).cmdResolve},
-		{name: "timeline", args: "[INC-n]", about: "what happened so far", incident: needsIncident, run: (*slackSurface).cmdTimeline},
-		{name: "deploys", args: "[service]", about: "recent deploys, the suspect marked", incident: optionalIncident, run: (*slackSurface).cmdDeploys},
-		{name: "rollback", args: "[INC-n]", about: "the rollback suggestion", incident: needsIncident, run: (*slackSurface).cmdRollback},
-		{name: "silence", args: "[INC-n] <duration>", about: "silence the incident's alerts in Alertmanager until resolve", incident: needsIncident, run: (*slackSurface).cmdSilence},
+		{name: "help", about: "this list", run: (*Surface).cmdHelp},
+		{name: "list", about: "open war rooms", run: (*Surface).cmdList},
+		{name: "declare", args: "<service> <summary>", about: "open a war room by hand", run: (*Surface).cmdDeclare},
+		{name: "status", args: "[INC-n]", about: "where the incident stands", incident: needsIncident, run: (*Surface).cmdStatus},
+		{name: "ack", args: "[INC-n]", about: "acknowledge", incident: needsIncident, run: (*Surface).cmdAck},
+		{name: "assign", args: "[INC-n] <@user> <commander|comms|scribe>", about: "give a role", incident: needsIncident, run: (*Surface).cmdAssign},
+		{name: "note", args: "[INC-n] [--jira] <text>", about: "add a note to the timeline (--jira: and to the ticket)", incident: needsIncident, run: (*Surface).cmdNote},
+		{name: "mitigate", args: "[INC-n]", about: "the bleeding stopped", incident: needsIncident, run: (*Surface).cmdMitigate},
+		{name: "resolve", args: "[INC-n] [summary]", about: "close the incident", incident: needsIncident, run: (*Surface).cmdResolve},
+		{name: "timeline", args: "[INC-n]", about: "what happened so far", incident: needsIncident, run: (*Surface).cmdTimeline},
+		{name: "deploys", args: "[service]", about: "recent deploys, the suspect marked", incident: optionalIncident, run: (*Surface).cmdDeploys},
+		{name: "rollback", args: "[INC-n]", about: "the rollback suggestion", incident: needsIncident, run: (*Surface).cmdRollback},
+		{name: "silence", args: "[INC-n] <duration>", about: "silence the incident's alerts in Alertmanager until resolve", incident: needsIncident, run: (*Surface).cmdSilence},
 	}
 }
 
@@ -121,7 +121,7 @@ var cmdUserID = regexp.MustCompile(`^[UW][A-Z0-9]{1,31}$`)
 
 // command runs one /warroom invocation, whichever transport brought it,
 // and returns the reply. It never fails: errors become ephemeral replies.
-func (sl *slackSurface) command(ctx context.Context, cmd slack.SlashCommand) slackMessage {
+func (sl *Surface) command(ctx context.Context, cmd slack.SlashCommand) slackMessage {
 	ctx, cancel := context.WithTimeout(ctx, slackHandleBudget)
 	defer cancel()
 	if !cmdUserID.MatchString(cmd.UserID) {
@@ -158,10 +158,10 @@ func (sl *slackSurface) command(ctx context.Context, cmd slack.SlashCommand) sla
 // explicit INC-n first argument names another; elsewhere the first
 // argument is the ID (INC-7, inc-7 or 7). It returns the arguments after
 // the ID.
-func (sl *slackSurface) commandIncident(ctx context.Context, channelID string, args []string, required bool) (*incident.Incident, []string, error) {
+func (sl *Surface) commandIncident(ctx context.Context, channelID string, args []string, required bool) (*incident.Incident, []string, error) {
 	var room *incident.Incident
 	if channelID != "" {
-		inc, err := sl.srv.store.IncidentByChannel(ctx, channelID)
+		inc, err := sl.store.IncidentByChannel(ctx, channelID)
 		switch {
 		case err == nil:
 			room = inc
@@ -187,7 +187,7 @@ func (sl *slackSurface) commandIncident(ctx context.Context, channelID string, a
 	case room != nil && room.ID == id:
 		return room, args, nil
 	}
-	inc, err := sl.srv.store.Incident(ctx, id)
+	inc, err := sl.store.Incident(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,7 +211,7 @@ func looksLikeID(s string, bareNumber bool) bool {
 // failure turns an error into an ephemeral reply: the usage line for bad
 // usage, the message of an application error, and "internal error" (the
 // detail logged) for anything else.
-func (sl *slackSurface) failure(sub *subcommand, err error) slackMessage {
+func (sl *Surface) failure(sub *subcommand, err error) slackMessage {
 	if u, ok := errors.AsType[*usageError](err); ok {
 		return cmdEphemeral("%s\nUsage: `%s`", slackmsg.Escape(u.why), sub.usage())
 	}
@@ -219,13 +219,13 @@ func (sl *slackSurface) failure(sub *subcommand, err error) slackMessage {
 }
 
 // errorText is what a user is told about err.
-func (sl *slackSurface) errorText(op string, err error) string {
+func (sl *Surface) errorText(op string, err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
-		sl.srv.log.Warn("slack: timed out", "op", op, "err", err)
+		sl.log.Warn("slack: timed out", "op", op, "err", err)
 		return "That took too long; try again."
 	}
 	if incident.ErrorCode(err) == "internal" {
-		sl.srv.log.Error("slack", "op", op, "err", err)
+		sl.log.Error("slack", "op", op, "err", err)
 		return "Internal error; it is logged. Try again."
 	}
 	return slackmsg.Escape(incident.ErrorMessage(err))
@@ -240,12 +240,12 @@ func cmdHelpText() string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-func (sl *slackSurface) cmdHelp(context.Context, *cmdCall) (slackMessage, error) {
+func (sl *Surface) cmdHelp(context.Context, *cmdCall) (slackMessage, error) {
 	return cmdEphemeral("%s", cmdHelpText()), nil
 }
 
-func (sl *slackSurface) cmdList(ctx context.Context, _ *cmdCall) (slackMessage, error) {
-	all, err := sl.srv.store.Incidents(ctx, incident.Filter{})
+func (sl *Surface) cmdList(ctx context.Context, _ *cmdCall) (slackMessage, error) {
+	all, err := sl.store.Incidents(ctx, incident.Filter{})
 	if err != nil {
 		return slackMessage{}, err
 	}
@@ -269,12 +269,12 @@ func (sl *slackSurface) cmdList(ctx context.Context, _ *cmdCall) (slackMessage, 
 	return cmdEphemeral("Open war rooms:%s", b.String()), nil
 }
 
-func (sl *slackSurface) cmdDeclare(ctx context.Context, c *cmdCall) (slackMessage, error) {
+func (sl *Surface) cmdDeclare(ctx context.Context, c *cmdCall) (slackMessage, error) {
 	if len(c.args) < 2 {
 		return slackMessage{}, badUsage("declare needs a service and a summary")
 	}
 	service, summary := c.args[0], slackPlain(strings.Join(c.args[1:], " "))
-	inc, err := sl.srv.svc.Declare(ctx, service, "", summary, c.user)
+	inc, err := sl.svc.Declare(ctx, service, "", summary, c.user)
 	if err != nil {
 		return slackMessage{}, err
 	}
@@ -285,13 +285,13 @@ func (sl *slackSurface) cmdDeclare(ctx context.Context, c *cmdCall) (slackMessag
 // maxFailedSteps bounds the failed steps status names.
 const maxFailedSteps = 5
 
-func (sl *slackSurface) cmdStatus(ctx context.Context, c *cmdCall) (slackMessage, error) {
+func (sl *Surface) cmdStatus(ctx context.Context, c *cmdCall) (slackMessage, error) {
 	inc := c.inc
-	total, firing, err := sl.srv.store.CountAlerts(ctx, inc.ID)
+	total, firing, err := sl.store.CountAlerts(ctx, inc.ID)
 	if err != nil {
 		return slackMessage{}, err
 	}
-	jobs, err := sl.srv.store.Jobs(ctx, inc.ID)
+	jobs, err := sl.store.Jobs(ctx, inc.ID)
 	if err != nil {
 		return slackMessage{}, err
 	}
@@ -328,34 +328,34 @@ func (sl *slackSurface) cmdStatus(ctx context.Context, c *cmdCall) (slackMessage
 	return cmdEphemeral("%s", b.String()), nil
 }
 
-func (sl *slackSurface) cmdAck(ctx context.Context, c *cmdCall) (slackMessage, error) {
+func (sl *Surface) cmdAck(ctx context.Context, c *cmdCall) (slackMessage, error) {
 	if len(c.args) > 0 {
 		return slackMessage{}, badUsage("ack takes no arguments but the incident")
 	}
-	inc, err := sl.srv.svc.Ack(ctx, c.inc.ID, c.user)
+	inc, err := sl.svc.Ack(ctx, c.inc.ID, c.user)
 	if err != nil {
 		return slackMessage{}, err
 	}
 	return cmdInChannel("<@%s> acknowledged *%s* (%s).", c.user, inc.ID, slackmsg.Escape(inc.Service)), nil
 }
 
-func (sl *slackSurface) cmdMitigate(ctx context.Context, c *cmdCall) (slackMessage, error) {
+func (sl *Surface) cmdMitigate(ctx context.Context, c *cmdCall) (slackMessage, error) {
 	if len(c.args) > 0 {
 		return slackMessage{}, badUsage("mitigate takes no arguments but the incident")
 	}
-	inc, err := sl.srv.svc.Mitigate(ctx, c.inc.ID, c.user)
+	inc, err := sl.svc.Mitigate(ctx, c.inc.ID, c.user)
 	if err != nil {
 		return slackMessage{}, err
 	}
 	return cmdInChannel("<@%s> marked *%s* (%s) mitigated.", c.user, inc.ID, slackmsg.Escape(inc.Service)), nil
 }
 
-func (sl *slackSurface) cmdResolve(ctx context.Context, c *cmdCall) (slackMessage, error) {
+func (sl *Surface) cmdResolve(ctx context.Context, c *cmdCall) (slackMessage, error) {
 	summary := slackPlain(strings.Join(c.args, " "))
 	if len([]rune(summary)) > maxSlackText {
 		return slackMessage{}, badUsage("the summary is over %d characters", maxSlackText)
 	}
-	inc, err := sl.srv.svc.Resolve(ctx, c.inc.ID, c.user, summary)
+	inc, err := sl.svc.Resolve(ctx, c.inc.ID, c.user, summary)
 	if err != nil {
 		return slackMessage{}, err
 	}
@@ -369,7 +369,7 @@ func (sl *slackSurface) cmdResolve(ctx context.Context, c *cmdCall) (slackMessag
 	return cmdInChannel("%s", text), nil
 }
 
-func (sl *slackSurface) cmdAssign(ctx context.Context, c *cmdCall) (slackMessage, error) {
+func (sl *Surface) cmdAssign(ctx context.Context, c *cmdCall) (slackMessage, error) {
 	if len(c.args) != 2 {
 		return slackMessage{}, badUsage("assign needs a user and a role")
 	}
@@ -381,14 +381,14 @@ func (sl *slackSurface) cmdAssign(ctx context.Context, c *cmdCall) (slackMessage
 	if err != nil {
 		return slackMessage{}, badUsage("%s", incident.ErrorMessage(err))
 	}
-	inc, err := sl.srv.svc.Assign(ctx, c.inc.ID, c.user, user, role)
+	inc, err := sl.svc.Assign(ctx, c.inc.ID, c.user, user, role)
 	if err != nil {
 		return slackMessage{}, err
 	}
 	return cmdInChannel("<@%s> is now %s of *%s* (assigned by <@%s>).", user, role, inc.ID, c.user), nil
 }
 
-func (sl *slackSurface) cmdNote(ctx context.Context, c *cmdCall) (slackMessage, error) {
+func (sl *Surface) cmdNote(ctx context.Context, c *cmdCall) (slackMessage, error) {
 	args := c.args
 	forJira := len(args) > 0 && args[0] == "--jira"
 	if forJira {
@@ -401,7 +401,7 @@ func (sl *slackSurface) cmdNote(ctx context.Context, c *cmdCall) (slackMessage, 
 	case len([]rune(text)) > maxSlackText:
 		return slackMessage{}, badUsage("the note is over %d characters", maxSlackText)
 	}
-	if _, err := sl.srv.svc.Note(ctx, c.inc.ID, c.user, text, forJira); err != nil {
+	if _, err := sl.svc.Note(ctx, c.inc.ID, c.user, text, forJira); err != nil {
 		return slackMessage{}, err
 	}
 	where := ""
@@ -411,8 +411,8 @@ func (sl *slackSurface) cmdNote(ctx context.Context, c *cmdCall) (slackMessage, 
 	return cmdInChannel("<@%s> noted on *%s*%s: %s", c.user, c.inc.ID, where, slackmsg.Escape(text)), nil
 }
 
-func (sl *slackSurface) cmdTimeline(ctx context.Context, c *cmdCall) (slackMessage, error) {
-	events, err := sl.srv.store.Timeline(ctx, c.inc.ID)
+func (sl *Surface) cmdTimeline(ctx context.Context, c *cmdCall) (slackMessage, error) {
+	events, err := sl.store.Timeline(ctx, c.inc.ID)
 	if err != nil {
 		return slackMessage{}, err
 	}
@@ -441,10 +441,13 @@ func (sl *slackSurface) cmdTimeline(ctx context.Context, c *cmdCall) (slackMessa
 // rateNow says, from Prometheus, whether the incident's rate is back under
 // its threshold: "" when it cannot be told (no query, no Prometheus, no
 // value) within a second.
-func (sl *slackSurface) rateNow(ctx context.Context, inc *incident.Incident) string {
+func (sl *Surface) rateNow(ctx context.Context, inc *incident.Incident) string {
+	if sl.valueNow == nil {
+		return ""
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	v, ok, err := sl.srv.evidence.ValueNow(ctx, inc)
+	v, ok, err := sl.valueNow(ctx, inc)
 	switch {
 	case err != nil:
 		return ":warning: Prometheus could not say whether the rate is back: " + slackmsg.Escape(render.OneLine(err.Error(), 200))

@@ -1,4 +1,12 @@
-package bot
+// Package slackbot is the Slack side of warroom's surface: it verifies
+// Slack's requests (v0 signatures, a five-minute window, retries answered
+// once, replays refused), runs the /warroom slash commands and the
+// summary's buttons with the permissions of slack.permissions, and takes
+// both over HTTP or Socket Mode. It changes incidents only through
+// incident.Service, reads through a small Store, and takes what else it
+// needs (silences, the rate now) as Deps from the composition root: it
+// imports no executor and no client of an outside system.
+package slackbot
 
 import (
 	"bytes"
@@ -8,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,6 +26,9 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/warroom/warroom/bot/render"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/rules"
 )
 
 // Limits of the Slack surface. Slack's rules are at
@@ -60,18 +72,69 @@ const (
 	hdrSlackRetryNum  = "X-Slack-Retry-Num"
 )
 
-// SlackDirectory answers who belongs to a Slack user group (by handle, without "@").
-type SlackDirectory interface {
+// Directory answers who belongs to a Slack user group (by handle,
+// without "@").
+type Directory interface {
 	UserGroupMembers(ctx context.Context, handle string) ([]string, error)
 }
 
-// slackSurface is the Slack side of the bot's surface: the verification
-// of Slack's requests, the answers already given (for retries), the
-// user-group memberships that permissions name, and the client that
-// answers through response_url. Both transports, HTTP and Socket Mode,
-// go through it.
-type slackSurface struct {
-	srv     *Server
+// Store is what the Slack surface reads.
+type Store interface {
+	Incident(ctx context.Context, id string) (*incident.Incident, error)
+	Incidents(ctx context.Context, f incident.Filter) ([]*incident.Incident, error)
+	IncidentByChannel(ctx context.Context, channelID string) (*incident.Incident, error)
+	Alerts(ctx context.Context, incidentID string, limit int) ([]incident.Alert, error)
+	CountAlerts(ctx context.Context, incidentID string) (total, firing int, err error)
+	Timeline(ctx context.Context, incidentID string) ([]incident.Event, error)
+	Jobs(ctx context.Context, incidentID string) ([]incident.JobStatus, error)
+	Deploys(ctx context.Context, f incident.DeployFilter) ([]incident.Deploy, error)
+}
+
+// Silencer silences an incident's alerts in Alertmanager for d, asked for
+// by user, and returns what it put on the timeline.
+type Silencer interface {
+	Silence(ctx context.Context, inc *incident.Incident, user string, d time.Duration) (string, error)
+}
+
+// Deps are what the Slack surface takes from the composition root.
+type Deps struct {
+	// Service changes incidents: every command and button goes through it.
+	Service *incident.Service
+	Store   Store
+	// Rules say whether an incident's rule has a rollback webhook.
+	Rules *rules.Set
+	// Hosts are the hosts deploy links may point at.
+	Hosts render.Hosts
+	// Permissions is slack.permissions: who may do which /warroom action
+	// (see config.PermissionActions); Directory resolves the user groups
+	// it names, and may be nil (then no group member is allowed).
+	Permissions map[string][]string
+	Directory   Directory
+	Silencer    Silencer
+	// ValueNow asks Prometheus for an incident's value now (ok false when
+	// it cannot be told), for the answer to /warroom resolve.
+	ValueNow func(ctx context.Context, inc *incident.Incident) (v float64, ok bool, err error)
+	// SigningSecret verifies Slack's requests (slack.signing_secret);
+	// without it the HTTP endpoints answer 503.
+	SigningSecret string
+	Log           *slog.Logger
+	Now           func() time.Time
+}
+
+// Surface is the Slack side of the bot: the verification of Slack's
+// requests, the answers already given (for retries), the user-group
+// memberships that permissions name, and the client that answers through
+// response_url. Both transports, HTTP and Socket Mode, go through it.
+type Surface struct {
+	svc      *incident.Service
+	store    Store
+	rules    *rules.Set
+	hosts    render.Hosts
+	perms    map[string][]string
+	silencer Silencer
+	valueNow func(ctx context.Context, inc *incident.Incident) (float64, bool, error)
+	log      *slog.Logger
+
 	secret  string
 	answers *answerCache
 	groups  *groupCache
@@ -84,18 +147,22 @@ type slackSurface struct {
 	pending sync.WaitGroup
 }
 
-// newSlackSurface wires the Slack surface of s; dir resolves user groups
-// for slack.permissions and may be nil (then no group member is allowed).
-func newSlackSurface(s *Server, dir SlackDirectory) *slackSurface {
-	now := s.now
+// New returns the Slack surface of d.
+func New(d Deps) *Surface {
+	now := d.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &slackSurface{
-		srv:     s,
-		secret:  string(s.cfg.Slack.SigningSecret),
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Surface{
+		svc: d.Service, store: d.Store, rules: d.Rules, hosts: d.Hosts, perms: d.Permissions, silencer: d.Silencer,
+		valueNow: d.ValueNow, log: log,
+		secret:  d.SigningSecret,
 		answers: newAnswerCache(slackAnswerTTL, slackMaxAnswers, now),
-		groups:  &groupCache{dir: dir, ttl: slackGroupTTL, now: now, m: map[string]groupEntry{}},
+		groups:  &groupCache{dir: d.Directory, ttl: slackGroupTTL, now: now, m: map[string]groupEntry{}},
 		client: &http.Client{
 			Timeout: slackResponseTimeout,
 			// A redirect could lead the post away from Slack.
@@ -106,17 +173,17 @@ func newSlackSurface(s *Server, dir SlackDirectory) *slackSurface {
 	}
 }
 
-// slackRoutes adds Slack's endpoints to mux. Without a signing secret (or
-// with Socket Mode only) they answer 503.
-func (s *Server) slackRoutes(mux *http.ServeMux) {
-	mux.Handle("POST /slack/commands", s.slackEndpoint("command",
-		func(ctx context.Context, sl *slackSurface, form url.Values) slackAnswer {
-			return sl.commandRequest(ctx, form)
-		}))
-	mux.Handle("POST /slack/interactions", s.slackEndpoint("interaction",
-		func(ctx context.Context, sl *slackSurface, form url.Values) slackAnswer {
-			return sl.interactionRequest(ctx, form)
-		}))
+// Paths are Slack's HTTP endpoints: they check Slack's signatures, not
+// the webhook credentials or the loopback guard.
+func Paths() []string { return []string{"/slack/commands", "/slack/interactions"} }
+
+// Routes adds Slack's endpoints to mux. Without a signing secret (or with
+// Socket Mode only) they answer 503.
+func (sl *Surface) Routes(mux *http.ServeMux) {
+	mux.Handle("POST /slack/commands", sl.endpoint("command",
+		func(ctx context.Context, form url.Values) slackAnswer { return sl.commandRequest(ctx, form) }))
+	mux.Handle("POST /slack/interactions", sl.endpoint("interaction",
+		func(ctx context.Context, form url.Values) slackAnswer { return sl.interactionRequest(ctx, form) }))
 }
 
 // slackAnswer is what an accepted Slack request was answered: the HTTP
@@ -145,7 +212,7 @@ func messageAnswer(msg slackMessage) slackAnswer {
 	return slackAnswer{code: http.StatusOK, body: b}
 }
 
-// slackEndpoint verifies a Slack request before anything of it is parsed,
+// endpoint verifies a Slack request before anything of it is parsed,
 // then runs handle once per distinct request:
 //
 //   - no signing secret: 503;
@@ -156,27 +223,26 @@ func messageAnswer(msg slackMessage) slackAnswer {
 //     replay);
 //   - a body already handled otherwise (a retry by Slack): the first
 //     answer again, without running handle.
-func (s *Server) slackEndpoint(kind string, handle func(ctx context.Context, sl *slackSurface, form url.Values) slackAnswer) http.Handler {
+func (sl *Surface) endpoint(kind string, handle func(ctx context.Context, form url.Values) slackAnswer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sl := s.slack
 		if sl == nil || sl.secret == "" {
 			writeError(w, http.StatusServiceUnavailable, "slack is not configured")
 			return
 		}
 		body, sig, code, why := sl.verify(w, r)
 		if code != 0 {
-			s.log.Warn("slack request rejected", "kind", kind, "reason", why, "remote", r.RemoteAddr)
+			sl.log.Warn("slack request rejected", "kind", kind, "reason", why, "remote", r.RemoteAddr)
 			writeError(w, code, why)
 			return
 		}
 		e, fresh, seenSig := sl.answers.claim(bodyKey(body), sig)
 		if !fresh {
 			if seenSig && r.Header.Get(hdrSlackRetryNum) == "" {
-				s.log.Warn("slack request rejected", "kind", kind, "reason", "replayed", "remote", r.RemoteAddr)
+				sl.log.Warn("slack request rejected", "kind", kind, "reason", "replayed", "remote", r.RemoteAddr)
 				writeError(w, http.StatusUnauthorized, "replayed request")
 				return
 			}
-			s.log.Info("slack retry answered from cache", "kind", kind, "retry_num", r.Header.Get(hdrSlackRetryNum))
+			sl.log.Info("slack retry answered from cache", "kind", kind, "retry_num", r.Header.Get(hdrSlackRetryNum))
 			e.wait(r.Context(), slackHandleBudget).write(w)
 			return
 		}
@@ -186,7 +252,7 @@ func (s *Server) slackEndpoint(kind string, handle func(ctx context.Context, sl 
 		if err != nil {
 			ans = slackAnswer{code: http.StatusBadRequest}
 		} else {
-			ans = handle(r.Context(), sl, form)
+			ans = handle(r.Context(), form)
 		}
 		ans.write(w)
 	})
@@ -197,7 +263,7 @@ func (s *Server) slackEndpoint(kind string, handle func(ctx context.Context, sl 
 // with. The timestamp is checked against our clock before the body is
 // read; slack.NewSecretsVerifier checks it again against the wall clock
 // and does the HMAC, compared in constant time.
-func (sl *slackSurface) verify(w http.ResponseWriter, r *http.Request) (body []byte, sig string, code int, why string) {
+func (sl *Surface) verify(w http.ResponseWriter, r *http.Request) (body []byte, sig string, code int, why string) {
 	sig, ts := r.Header.Get(hdrSlackSignature), r.Header.Get(hdrSlackTimestamp)
 	if sig == "" || ts == "" {
 		return nil, "", http.StatusUnauthorized, "missing Slack signature headers"
@@ -233,7 +299,7 @@ func bodyKey(body []byte) string {
 }
 
 // commandRequest runs a /warroom command that came over HTTP.
-func (sl *slackSurface) commandRequest(ctx context.Context, form url.Values) slackAnswer {
+func (sl *Surface) commandRequest(ctx context.Context, form url.Values) slackAnswer {
 	cmd := slack.SlashCommand{
 		TeamID: form.Get("team_id"), ChannelID: form.Get("channel_id"), ChannelName: form.Get("channel_name"),
 		UserID: form.Get("user_id"), UserName: form.Get("user_name"), Command: form.Get("command"),
@@ -244,7 +310,7 @@ func (sl *slackSurface) commandRequest(ctx context.Context, form url.Values) sla
 
 // interactionRequest runs a button press that came over HTTP: it answers
 // 200 with no body and tells the user the outcome through response_url.
-func (sl *slackSurface) interactionRequest(ctx context.Context, form url.Values) slackAnswer {
+func (sl *Surface) interactionRequest(ctx context.Context, form url.Values) slackAnswer {
 	payload := form.Get("payload")
 	if payload == "" {
 		return slackAnswer{code: http.StatusBadRequest}
@@ -269,8 +335,8 @@ type responseURLMessage struct {
 // respond posts msg to a response_url in the background, bounded by
 // slackResponseTimeout, so that the caller answers Slack at once. A URL
 // that does not start with the allowed prefix is not called.
-func (sl *slackSurface) respond(rawURL string, msg slackMessage) {
-	log := sl.srv.log
+func (sl *Surface) respond(rawURL string, msg slackMessage) {
+	log := sl.log
 	if rawURL == "" {
 		return
 	}
@@ -305,12 +371,12 @@ func (sl *slackSurface) respond(rawURL string, msg slackMessage) {
 	})
 }
 
-// drain waits for the response_url posts in flight.
-func (sl *slackSurface) drain() { sl.pending.Wait() }
+// Drain waits for the response_url posts in flight.
+func (sl *Surface) Drain() { sl.pending.Wait() }
 
 // allowedResponseURL reports whether raw is a URL under responsePrefix,
 // with no credentials in it.
-func (sl *slackSurface) allowedResponseURL(raw string) bool {
+func (sl *Surface) allowedResponseURL(raw string) bool {
 	if !strings.HasPrefix(raw, sl.responsePrefix) {
 		return false
 	}
@@ -407,46 +473,6 @@ func (e *cachedAnswer) wait(ctx context.Context, d time.Duration) slackAnswer {
 	case <-ctx.Done():
 	}
 	return slackAnswer{code: http.StatusOK}
-}
-
-// groupCache keeps user-group memberships for a while, so that a burst of
-// button presses costs one usergroups.users.list call.
-type groupCache struct {
-	dir SlackDirectory
-	ttl time.Duration
-	now func() time.Time
-
-	mu sync.Mutex
-	m  map[string]groupEntry
-}
-
-type groupEntry struct {
-	members []string
-	at      time.Time
-}
-
-var errNoDirectory = errors.New("no Slack directory configured")
-
-// members returns the user IDs of the group handle (without "@").
-// Failures are not cached.
-func (g *groupCache) members(ctx context.Context, handle string) ([]string, error) {
-	if g.dir == nil {
-		return nil, errNoDirectory
-	}
-	g.mu.Lock()
-	e, ok := g.m[handle]
-	g.mu.Unlock()
-	if ok && g.now().Sub(e.at) < g.ttl {
-		return e.members, nil
-	}
-	members, err := g.dir.UserGroupMembers(ctx, handle)
-	if err != nil {
-		return nil, err
-	}
-	g.mu.Lock()
-	g.m[handle] = groupEntry{members: members, at: g.now()}
-	g.mu.Unlock()
-	return members, nil
 }
 
 // writeError refuses a request with a one-line reason in JSON, as the rest

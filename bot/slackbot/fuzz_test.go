@@ -1,27 +1,23 @@
-package bot
+package slackbot
+
+// FuzzSlackCommand runs briefly from scripts/test (go test -fuzz); without
+// -fuzz it replays its seeds as a test.
 
 import (
-	"context"
 	"encoding/json"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/integrations/alertmanager/payload"
 	"github.com/warroom/warroom/internal/fixtures"
 )
-
-// The fuzz targets run briefly from scripts/test (go test -fuzz, one
-// target per run); without -fuzz they replay their seeds and corpus
-// (testdata/fuzz) as ordinary tests.
 
 const fuzzSigningSecret = "fuzz-signing-secret-0123456789abcdef"
 
@@ -55,25 +51,19 @@ func FuzzSlackCommand(f *testing.F) {
 	f.Add("text=%zz&user_id=U1")
 	f.Add("payload=%7B%7D&text=help&user_id=U0ALICE&user_id=U0BOB")
 
-	dir := f.TempDir()
-	cfg := config.Default()
-	cfg.Storage.DSN = filepath.Join(dir, "warroom.db")
-	cfg.DryRunLog = filepath.Join(dir, "dryrun.jsonl")
-	cfg.Slack.SigningSecret = fuzzSigningSecret
-	srv, err := New(context.Background(), cfg, Deps{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = srv.Close() })
+	env := newTestEnv(f, nil, nil, fuzzSigningSecret, "")
+	bot := New(env.deps)
 	hooks := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	f.Cleanup(hooks.Close)
-	h := srv.Handler()
+	mux := http.NewServeMux()
+	bot.Routes(mux)
+	h := http.Handler(mux)
 	var n int64
 	f.Fuzz(func(t *testing.T, body string) {
 		// Each input is a new request to Slack's eyes: fresh answers, so
 		// that a repeated input is not a replay.
-		srv.slack.answers = newAnswerCache(slackAnswerTTL, slackMaxAnswers, time.Now)
-		srv.slack.responsePrefix = hooks.URL + "/" // never the real hooks.slack.com
+		bot.answers = newAnswerCache(slackAnswerTTL, slackMaxAnswers, time.Now)
+		bot.responsePrefix = hooks.URL + "/" // never the real hooks.slack.com
 		n++
 		ts := strconv.FormatInt(time.Now().Unix()-n%60, 10)
 		req := httptest.NewRequest(http.MethodPost, "/slack/commands", strings.NewReader(body))

@@ -1,4 +1,4 @@
-package bot
+package slackbot
 
 import (
 	"context"
@@ -85,7 +85,7 @@ func TestSlackCommands(t *testing.T) {
 			f := newSlackFixture(t, nil)
 			inc := f.declare("payments", "UCMDR")
 			if tc.name == "already acknowledged" {
-				if _, err := f.srv.svc.Ack(context.Background(), inc.ID, "UCMDR"); err != nil {
+				if _, err := f.svc.Ack(context.Background(), inc.ID, "UCMDR"); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -247,7 +247,7 @@ func TestSlackPermissionGroupCache(t *testing.T) {
 		t.Errorf("%d directory lookups; want 1 (cached for a minute)", n)
 	}
 	f.dir.err = errors.New("slack down")
-	f.srv.slack.groups.m = map[string]groupEntry{} // expired
+	f.bot.groups.m = map[string]groupEntry{} // expired
 	if msg := f.command("UONCALL", "CGENERAL", "note INC-1 again"); !strings.Contains(msg.Text, "Could not check the members of @sre-oncall") {
 		t.Errorf("with the directory down: %q", msg.Text)
 	}
