@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warroom/warroom/bot/httpapi"
-
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/httpapi"
 	"github.com/warroom/warroom/incident"
 )
 

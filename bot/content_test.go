@@ -11,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot/steps/actions"
-
-	"github.com/warroom/warroom/bot/render/slackmsg"
-
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/render/slackmsg"
+	"github.com/warroom/warroom/bot/steps/actions"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
 	"github.com/warroom/warroom/integrations/prometheus/prometheustest"
 	"github.com/warroom/warroom/integrations/slack/slacktest"

@@ -13,14 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot/steps/actions"
-
-	"github.com/warroom/warroom/bot/render/slackmsg"
-
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/render/slackmsg"
+	"github.com/warroom/warroom/bot/steps/actions"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager/amtest"
 	"github.com/warroom/warroom/integrations/grafana/grafanatest"

@@ -7,9 +7,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/warroom/warroom/bot/steps/slackroom"
-
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/steps/slackroom"
 	islack "github.com/warroom/warroom/integrations/slack"
 )
 

@@ -1,7 +1,15 @@
-// Package bot is warroom's composition root and its outside surface: the
-// webhook handlers, the JSON API, metrics and health, the dry-run executor,
-// and the rendering of what Slack and Jira are sent. It wires rules,
-// incident and the store together; the domain lives in package incident.
+// Package bot is warroom's composition root: it opens the store, builds
+// the incident service, the executors of the side effects and the one
+// table that routes steps to them, and the two surfaces (httpapi and
+// slackbot), hands each what it needs from the configuration, and runs
+// and closes them together. It is the one package that imports every
+// room; the rooms are described in docs/ARCHITECTURE.md:
+//
+//   - config: the configuration, strict YAML, secrets and validation;
+//   - render, render/slackmsg, render/jirawiki: pure rendering;
+//   - steps and steps/*: the job executors, one per outside system;
+//   - httpapi: webhooks, the JSON API, deploys, health and metrics;
+//   - slackbot: Slack's commands, buttons and Socket Mode.
 package bot
 
 import (
@@ -14,18 +22,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/warroom/warroom/bot/slackbot"
-
-	"github.com/warroom/warroom/bot/httpapi"
-
-	"github.com/warroom/warroom/bot/render/slackmsg"
-	"github.com/warroom/warroom/bot/steps/actions"
-	"github.com/warroom/warroom/bot/steps/dryrun"
-	"github.com/warroom/warroom/bot/steps/evidence"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/httpapi"
+	"github.com/warroom/warroom/bot/render/slackmsg"
+	"github.com/warroom/warroom/bot/slackbot"
+	"github.com/warroom/warroom/bot/steps/actions"
+	"github.com/warroom/warroom/bot/steps/dryrun"
+	"github.com/warroom/warroom/bot/steps/evidence"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
 	islack "github.com/warroom/warroom/integrations/slack"

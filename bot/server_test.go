@@ -14,12 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot/httpapi"
-
-	"github.com/warroom/warroom/bot/steps/dryrun"
-
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/httpapi"
+	"github.com/warroom/warroom/bot/steps/dryrun"
 	"github.com/warroom/warroom/incident"
 )
 

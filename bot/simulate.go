@@ -3,14 +3,11 @@ package bot
 import (
 	"time"
 
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/bot/httpapi"
-
-	"github.com/warroom/warroom/bot/steps/dryrun"
-
 	"github.com/warroom/warroom/bot/render/jirawiki"
 	"github.com/warroom/warroom/bot/render/slackmsg"
-
-	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/steps/dryrun"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager/payload"
 	"github.com/warroom/warroom/rules"

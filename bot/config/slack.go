@@ -32,7 +32,7 @@ type Slack struct {
 	// Permissions maps a /warroom action (see PermissionActions) to who
 	// may do it: user IDs, user-group handles, or "commander". An action
 	// without an entry is open to everyone, except assign while another
-	// entry lists "commander" (see permission in slackcmd.go).
+	// entry lists "commander" (see permission in package slackbot).
 	Permissions map[string][]string `yaml:"permissions" json:"permissions"`
 	// DryRun logs the calls instead of making them. It is forced on when
 	// no bot token is configured.

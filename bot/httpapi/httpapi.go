@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/incident"

@@ -22,6 +22,8 @@ type Metrics struct {
 	withheld        prometheus.Counter
 }
 
+// NewMetrics registers the metrics with reg; the incident counts are read
+// from store at scrape time.
 func NewMetrics(reg prometheus.Registerer, store incident.Store) *Metrics {
 	f := promauto.With(reg)
 	m := &Metrics{
@@ -62,6 +64,8 @@ func NewMetrics(reg prometheus.Registerer, store incident.Store) *Metrics {
 	return m
 }
 
+// ObserveJob counts a run of a step of kind and its duration: the job
+// worker's Observe.
 func (m *Metrics) ObserveJob(kind incident.JobKind, outcome incident.JobOutcome, d time.Duration) {
 	m.jobRuns.WithLabelValues(string(kind), string(outcome)).Inc()
 	m.jobDuration.WithLabelValues(string(kind)).Observe(d.Seconds())

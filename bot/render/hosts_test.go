@@ -3,9 +3,8 @@ package render_test
 import (
 	"testing"
 
-	"github.com/warroom/warroom/bot/render"
-
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/incident"
 )
 

@@ -82,6 +82,8 @@ func TextLen(s string) int {
 	return n
 }
 
+// RuneLen is the length of r as TextLen counts it: 2 past the Basic
+// Multilingual Plane, else 1.
 func RuneLen(r rune) int {
 	if r >= 0x10000 {
 		return 2

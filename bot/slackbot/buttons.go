@@ -6,10 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/warroom/warroom/bot/render/slackmsg"
-
 	"github.com/slack-go/slack"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/incident"
 )
 

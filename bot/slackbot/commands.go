@@ -8,11 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/warroom/warroom/bot/render/slackmsg"
-
 	"github.com/slack-go/slack"
 
 	"github.com/warroom/warroom/bot/render"
+	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/incident"
 )
 

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
 	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/rules"

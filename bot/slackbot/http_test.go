@@ -21,16 +21,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/bot/steps/actions"
-	"github.com/warroom/warroom/incident/sqlstore"
-	"github.com/warroom/warroom/rules"
-
-	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/incident/sqlstore"
 	"github.com/warroom/warroom/integrations/alertmanager"
 	"github.com/warroom/warroom/integrations/alertmanager/amtest"
+	"github.com/warroom/warroom/rules"
 )
 
 const testSigningSecret = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warroom/warroom/bot/render/slackmsg"
-
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/incident"
 )
 

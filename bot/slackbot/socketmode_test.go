@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot/render/slackmsg"
-
 	"github.com/gorilla/websocket"
 
+	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/incident"
 )
 

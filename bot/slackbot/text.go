@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/warroom/warroom/bot/render/slackmsg"
-
 	"github.com/warroom/warroom/incident"
 )
 

@@ -12,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot/httpapi"
-
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/httpapi"
 	"github.com/warroom/warroom/incident"
 )
 

@@ -15,10 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/warroom/warroom/bot/httpapi"
-
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/httpapi"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
 	"github.com/warroom/warroom/integrations/slack/slacktest"

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot/httpapi"
-
 	"github.com/warroom/warroom/incident"
 )
 

@@ -14,10 +14,8 @@ import (
 	"unicode"
 	"unicode/utf16"
 
-	"github.com/warroom/warroom/bot/render/jirawiki"
-
 	"github.com/warroom/warroom/bot/render"
-
+	"github.com/warroom/warroom/bot/render/jirawiki"
 	"github.com/warroom/warroom/incident"
 )
 

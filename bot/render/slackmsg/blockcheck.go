@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/slack-go/slack"
+
 	"github.com/warroom/warroom/bot/render"
 )
 

@@ -14,12 +14,10 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"github.com/warroom/warroom/bot/render/slackmsg"
-
-	"github.com/warroom/warroom/bot/render"
-
 	"github.com/slack-go/slack"
 
+	"github.com/warroom/warroom/bot/render"
+	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/incident"
 )
 

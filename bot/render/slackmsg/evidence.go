@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
 	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/incident"
 )

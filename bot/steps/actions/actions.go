@@ -21,10 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/warroom/warroom/bot/steps"
-
 	"github.com/warroom/warroom/bot/render"
-
+	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager"
 )

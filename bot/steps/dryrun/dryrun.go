@@ -14,12 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/warroom/warroom/bot/steps"
-
+	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/bot/render/jirawiki"
 	"github.com/warroom/warroom/bot/render/slackmsg"
-
-	"github.com/warroom/warroom/bot/render"
+	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/incident"
 )
 

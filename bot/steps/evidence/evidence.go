@@ -10,9 +10,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/warroom/warroom/bot/steps"
-
 	"github.com/warroom/warroom/bot/render"
+	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/correlate"
 	"github.com/warroom/warroom/incident"
 )

@@ -13,12 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/warroom/warroom/bot/steps"
-
-	"github.com/warroom/warroom/bot/render/jirawiki"
-
 	"github.com/warroom/warroom/bot/render"
-
+	"github.com/warroom/warroom/bot/render/jirawiki"
+	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/incident"
 	ijira "github.com/warroom/warroom/integrations/jira"
 )

@@ -13,12 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/warroom/warroom/bot/steps"
-
-	"github.com/warroom/warroom/bot/render/slackmsg"
-
 	"github.com/warroom/warroom/bot/render"
-
+	"github.com/warroom/warroom/bot/render/slackmsg"
+	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/incident"
 	islack "github.com/warroom/warroom/integrations/slack"
 )

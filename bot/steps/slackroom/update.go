@@ -8,10 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/warroom/warroom/bot/steps"
-
 	"github.com/warroom/warroom/bot/render/slackmsg"
-
+	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/incident"
 	islack "github.com/warroom/warroom/integrations/slack"
 )
