@@ -229,7 +229,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.Slack.AppToken != "" {
 		go func() {
 			defer close(socketDone)
-			socket := slackbot.SocketOptions{AppToken: string(s.cfg.Slack.AppToken), BotToken: string(s.cfg.Slack.BotToken), APIURL: s.cfg.Slack.APIURL}
+			socket := slackbot.SocketOptions{AppToken: string(s.cfg.Slack.AppToken), BotToken: string(s.cfg.Slack.BotToken),
+				APIURL: s.cfg.Slack.APIURL}
 			if err := s.slack.RunSocketMode(socketCtx, socket); err != nil && socketCtx.Err() == nil {
 				s.log.Error("slack socket mode stopped", "err", err)
 			}
