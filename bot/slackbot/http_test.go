@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/bot/steps/actions"
@@ -67,8 +68,8 @@ func newTestEnv(tb testing.TB, perms map[string][]string, dir Directory, secret,
 	}
 	log := slog.New(slog.DiscardHandler)
 	silencer := actions.New(steps.Deps{Store: store, Service: svc, Rules: set, Log: log, Now: time.Now}, silences, "")
-	return testEnv{store: store, svc: svc, deps: Deps{Service: svc, Store: store, Rules: set, Permissions: perms, Directory: dir,
-		Silencer: silencer, SigningSecret: secret, Log: log, Now: time.Now}}
+	return testEnv{store: store, svc: svc, deps: Deps{Service: svc, Store: store, Rules: set, Hosts: render.NewHosts(nil, amURL),
+		Permissions: perms, Directory: dir, Silencer: silencer, SigningSecret: secret, Log: log, Now: time.Now}}
 }
 
 // slackFixture is a Slack surface on a store, with a fake directory and a

@@ -72,9 +72,9 @@ type JiraOptions struct {
 }
 
 // WaitForEvidence holds the first summary and the ticket until the first
-// evidence is in (budget is correlation_budget), so that what correlation finds within its budget is in
-// them; past the budget (and a margin) they go without it and are updated
-// when it comes.
+// evidence is in, so that what correlation finds within its budget
+// (correlation_budget) is in them; past the budget (and a margin) they go
+// without it and are updated when it comes.
 //
 // It waits in the job for up to a second (looking every 20 ms), which is
 // how long correlation usually takes, and returns the incident with the
