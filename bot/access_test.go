@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/httpapi"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -67,7 +68,7 @@ func argoBody(n int) []byte {
 // writing through it or, with DNS rebinding, reading it.
 func TestLoopbackModeRefusesBrowsers(t *testing.T) {
 	t.Parallel()
-	h := start(t, func(c *bot.Config) { c.Webhook.BearerToken = "" })
+	h := start(t, func(c *config.Config) { c.Webhook.BearerToken = "" })
 	alert := fixture(t, "alertmanager/firing-high-error-rate.json")
 	if r := h.send(send{method: "POST", path: "/api/v1/alerts/alertmanager", body: alert, hdr: map[string]string{"Content-Type": "application/json"}}); r.code != http.StatusOK {
 		t.Fatalf("setup delivery: HTTP %d %s", r.code, r.body)
@@ -189,7 +190,7 @@ func TestAuthenticatedModeChecksContentTypeOnly(t *testing.T) {
 func TestSeparateCredentials(t *testing.T) {
 	t.Parallel()
 	const apiToken, deployToken = "api-token-1", "deploy-token-2"
-	h := start(t, func(c *bot.Config) {
+	h := start(t, func(c *config.Config) {
 		c.API.BearerToken = apiToken
 		c.Deploys.BearerToken = deployToken
 	})
@@ -226,7 +227,7 @@ func TestSeparateCredentials(t *testing.T) {
 			}
 		}
 		if tc.path == "/api/v1/incidents/INC-1/resolve" {
-			v := decodeJSON[bot.IncidentView](t, h.send(send{method: "GET", path: "/api/v1/incidents/INC-1", hdr: map[string]string{"Authorization": "Bearer " + apiToken}}))
+			v := decodeJSON[httpapi.IncidentView](t, h.send(send{method: "GET", path: "/api/v1/incidents/INC-1", hdr: map[string]string{"Authorization": "Bearer " + apiToken}}))
 			if v.Incident == nil || v.State == incident.Resolved {
 				t.Fatalf("INC-1 after refused resolves: %+v", v.Incident)
 			}
@@ -246,14 +247,14 @@ func TestSeparateCredentials(t *testing.T) {
 // the API's own leaves the deploy records on the webhook's.
 func TestCredentialsDefaultToTheWebhooks(t *testing.T) {
 	t.Parallel()
-	basic := func(c *bot.Config) {
+	basic := func(c *config.Config) {
 		c.Webhook.BearerToken = ""
-		c.Webhook.BasicAuth = &bot.BasicAuth{Username: "am", Password: "pw"}
+		c.Webhook.BasicAuth = &config.BasicAuth{Username: "am", Password: "pw"}
 	}
-	apiOnly := func(c *bot.Config) { c.API.BearerToken = "api-only" }
+	apiOnly := func(c *config.Config) { c.API.BearerToken = "api-only" }
 	tests := []struct {
 		name   string
-		mutate func(*bot.Config)
+		mutate func(*config.Config)
 		auth   func(*http.Request)
 		deploy func(*http.Request) // credential for the deploy records; nil: auth
 		api    func(*http.Request) // credential for the API; nil: auth

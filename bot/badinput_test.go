@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/internal/pgtest"
 )
@@ -137,7 +137,7 @@ func TestNULIsBadInput(t *testing.T) {
 	for _, driver := range []string{"sqlite", "postgres"} {
 		t.Run(driver, func(t *testing.T) {
 			t.Parallel()
-			h := start(t, func(cfg *bot.Config) {
+			h := start(t, func(cfg *config.Config) {
 				if driver == "postgres" {
 					cfg.Storage.Driver, cfg.Storage.DSN = "postgres", pgtest.Fresh(t)
 				}

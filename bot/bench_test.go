@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/internal/loadgen"
 	"github.com/warroom/warroom/internal/pgtest"
 )
@@ -24,7 +24,7 @@ func BenchmarkIntake(b *testing.B) {
 	for _, driver := range []string{"sqlite", "postgres"} {
 		for _, c := range cases {
 			b.Run(fmt.Sprintf("%s/alerts=%d/inflight=%d", driver, c.alerts, c.inflight), func(b *testing.B) {
-				h := start(b, func(cfg *bot.Config) {
+				h := start(b, func(cfg *config.Config) {
 					cfg.Storage.Driver = driver
 					if driver == "postgres" {
 						cfg.Storage.DSN = pgtest.Fresh(b)

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/render/slackmsg"
+	"github.com/warroom/warroom/bot/steps/actions"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
 	"github.com/warroom/warroom/integrations/prometheus/prometheustest"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
@@ -94,11 +96,11 @@ func TestHostileLabelWithholdsRollback(t *testing.T) {
 	t.Cleanup(hook.Close)
 	rulesYAML := strings.Replace(correlationConfig, `command: "argocd app rollback {{.Service}} {{.TargetRevision}}"`,
 		`command: "kubectl -n {{.Labels.namespace}} argo rollouts undo {{.Service}} --to-revision={{.TargetRevision}}"`+"\n      webhook_url: "+hook.URL, 1)
-	parsed, err := bot.Parse([]byte(rulesYAML), "hostile.yaml")
+	parsed, err := config.Parse([]byte(rulesYAML), "hostile.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startJira(t, jiraFake, "cloud", func(c *bot.Config) {
+	h := startJira(t, jiraFake, "cloud", func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
 		c.Rollback.WebhookSecret = "rollback-secret"
@@ -137,7 +139,7 @@ func TestHostileLabelWithholdsRollback(t *testing.T) {
 
 	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]string{"id": "U0ALICE01"},
 		"response_url": "https://hooks.slack.com/actions/T1/1/x", "trigger_id": "t1",
-		"actions": []map[string]string{{"action_id": bot.ActionRollback, "value": "INC-1", "type": "button", "block_id": "summary_actions"}}})
+		"actions": []map[string]string{{"action_id": slackmsg.ActionRollback, "value": "INC-1", "type": "button", "block_id": "summary_actions"}}})
 	form := "payload=" + url.QueryEscape(string(payload))
 	ts, sig := loadgen.SignSlack(testSigningSecret, form, time.Now())
 	if r := h.post("/slack/interactions", []byte(form), map[string]string{"Content-Type": "application/x-www-form-urlencoded",
@@ -146,7 +148,7 @@ func TestHostileLabelWithholdsRollback(t *testing.T) {
 	}
 	select {
 	case body := <-hooks:
-		var req bot.RollbackRequest
+		var req actions.RollbackRequest
 		if err := json.Unmarshal(body, &req); err != nil || req.Command != "" || req.CommandWithheld != reason ||
 			req.SuspectSHA != "bbbbbbb2" || req.TargetRevision != "aaaaaaa1" || strings.Contains(string(body), "kubectl") {
 			t.Errorf("webhook body %s (%v), want no command and the reason", body, err)
@@ -170,11 +172,11 @@ func TestRunbookLinkHosts(t *testing.T) {
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
-	parsed, err := bot.Parse([]byte(correlationConfig), "runbooks.yaml")
+	parsed, err := config.Parse([]byte(correlationConfig), "runbooks.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startJira(t, jiraFake, "cloud", func(c *bot.Config) {
+	h := startJira(t, jiraFake, "cloud", func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
 		c.Links.AllowedHosts = []string{"*.example.com"}
@@ -229,11 +231,11 @@ func TestGeneratorURLQueryNotAsked(t *testing.T) {
 		prom := prometheustest.New(prometheustest.Strict())
 		t.Cleanup(prom.Close)
 		prom.SetSeries(expr, prometheustest.Point{At: fixtureStart.Add(-time.Minute), Value: 0.031}, prometheustest.Point{At: time.Now().Add(-time.Minute), Value: 0.012})
-		parsed, err := bot.Parse([]byte(correlationConfig), "prometheus.yaml")
+		parsed, err := config.Parse([]byte(correlationConfig), "prometheus.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := start(t, func(c *bot.Config) {
+		h := start(t, func(c *config.Config) {
 			c.Rules = parsed.Rules
 			c.Prometheus.URL = prom.URL()
 			if allowed {

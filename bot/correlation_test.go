@@ -16,7 +16,9 @@ import (
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/render/slackmsg"
+	"github.com/warroom/warroom/bot/steps/actions"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager/amtest"
 	"github.com/warroom/warroom/integrations/grafana/grafanatest"
@@ -57,11 +59,11 @@ func TestSuspectDeployInWarRoom(t *testing.T) {
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
-	parsed, err := bot.Parse([]byte(correlationConfig), "correlation.yaml")
+	parsed, err := config.Parse([]byte(correlationConfig), "correlation.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startJira(t, jiraFake, "cloud", func(c *bot.Config) {
+	h := startJira(t, jiraFake, "cloud", func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
 		c.Deploys.CompareURL = "https://github.com/example/{{.Service}}/compare/{{.TargetRevision}}...{{.Revision}}"
@@ -249,16 +251,16 @@ func startWithEvidence(t *testing.T, f evidenceFakes, budget time.Duration) (*ha
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
-	parsed, err := bot.Parse([]byte(evidenceRules), "evidence.yaml")
+	parsed, err := config.Parse([]byte(evidenceRules), "evidence.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startJira(t, jiraFake, "cloud", func(c *bot.Config) {
+	h := startJira(t, jiraFake, "cloud", func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
 		c.Grafana.URL, c.Grafana.Token = f.grafana.URL(), grafanatest.Token
 		c.Jaeger.URL, c.Prometheus.URL = f.jaeger.URL(), f.prom.URL()
-		c.CorrelationBudget = bot.Duration(budget)
+		c.CorrelationBudget = config.Duration(budget)
 	})
 	return h, slackFake, jiraFake
 }
@@ -382,13 +384,13 @@ func TestGitDeploySource(t *testing.T) {
 	commit("apps/checkout/prod.yaml", "image: co:2.0\n", "erin", fixtureStart.Add(-20*time.Minute))
 	suspect := commit("apps/payment-gateway/prod.yaml", "image: pg:1.42\n", "alice", fixtureStart.Add(-12*time.Minute))
 
-	parsed, err := bot.Parse([]byte(correlationConfig), "git.yaml")
+	parsed, err := config.Parse([]byte(correlationConfig), "git.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := start(t, func(c *bot.Config) {
+	h := start(t, func(c *config.Config) {
 		c.Rules = parsed.Rules
-		c.Deploys.Git = &bot.GitDeploys{URL: dir, Path: "apps/{{.Service}}"}
+		c.Deploys.Git = &config.GitDeploys{URL: dir, Path: "apps/{{.Service}}"}
 	})
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	waitFor(t, "the evidence", func() bool { return h.incident("INC-1").Evidence != nil })
@@ -423,11 +425,11 @@ func TestSilenceAndRollbackWebhook(t *testing.T) {
 	t.Cleanup(hook.Close)
 	rulesYAML := strings.Replace(correlationConfig, `command: "argocd app rollback {{.Service}} {{.TargetRevision}}"`,
 		`command: "argocd app rollback {{.Service}} {{.TargetRevision}}"`+"\n      webhook_url: "+hook.URL, 1)
-	parsed, err := bot.Parse([]byte(rulesYAML), "silence.yaml")
+	parsed, err := config.Parse([]byte(rulesYAML), "silence.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := start(t, func(c *bot.Config) {
+	h := start(t, func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Alertmanager.URL = am.URL()
 		c.Slack.SigningSecret = testSigningSecret
@@ -462,7 +464,7 @@ func TestSilenceAndRollbackWebhook(t *testing.T) {
 	// The Roll back button, as Slack sends it.
 	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]string{"id": "U0ALICE01"},
 		"response_url": "https://hooks.slack.com/actions/T1/1/x", "trigger_id": "t1",
-		"actions": []map[string]string{{"action_id": bot.ActionRollback, "value": "INC-1", "type": "button", "block_id": "summary_actions"}}})
+		"actions": []map[string]string{{"action_id": slackmsg.ActionRollback, "value": "INC-1", "type": "button", "block_id": "summary_actions"}}})
 	form := "payload=" + url.QueryEscape(string(payload))
 	ts, sig := loadgen.SignSlack(testSigningSecret, form, time.Now())
 	if r := h.post("/slack/interactions", []byte(form), map[string]string{"Content-Type": "application/x-www-form-urlencoded",
@@ -471,10 +473,10 @@ func TestSilenceAndRollbackWebhook(t *testing.T) {
 	}
 	select {
 	case c := <-calls:
-		if c.sig != bot.SignRollback("rollback-secret", c.body) {
+		if c.sig != actions.SignRollback("rollback-secret", c.body) {
 			t.Errorf("signature %q does not match the body", c.sig)
 		}
-		var req bot.RollbackRequest
+		var req actions.RollbackRequest
 		if err := json.Unmarshal(c.body, &req); err != nil || req.Incident != "INC-1" || req.SuspectSHA != "bbbbbbb2" ||
 			req.TargetRevision != "aaaaaaa1" || req.RequestedBy != "U0ALICE01" || req.Command != "argocd app rollback payment-gateway aaaaaaa1" {
 			t.Errorf("webhook body %s (%v)", c.body, err)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/internal/faultproxy"
 	"github.com/warroom/warroom/internal/pgtest"
 )
@@ -29,9 +29,9 @@ func TestStalledPostgresIs503(t *testing.T) {
 	defer proxy.Close()
 	u.Host = proxy.Addr()
 	const timeout = time.Second
-	h := start(t, func(cfg *bot.Config) {
+	h := start(t, func(cfg *config.Config) {
 		cfg.Storage.Driver, cfg.Storage.DSN = "postgres", u.String()
-		cfg.Storage.Timeout = bot.Duration(timeout)
+		cfg.Storage.Timeout = config.Duration(timeout)
 	})
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	eq(t, "readyz before", h.get("/readyz").code, http.StatusOK)
@@ -67,7 +67,7 @@ func TestStalledPostgresIs503(t *testing.T) {
 // is answered 503 with Retry-After at once instead of queueing.
 func TestWebhookBytesBudget(t *testing.T) {
 	t.Parallel()
-	h := start(t, func(cfg *bot.Config) {
+	h := start(t, func(cfg *config.Config) {
 		cfg.Webhook.MaxBodyBytes = 64 << 10
 		cfg.Webhook.MaxInFlightBytes = 64 << 10
 	})

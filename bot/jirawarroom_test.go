@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
@@ -16,13 +16,13 @@ import (
 
 // startJira runs warroom with the real Jira executor against fake, in the
 // fake's deployment mode; Slack stays in dry run.
-func startJira(t *testing.T, fake *jiratest.Server, mode string, mutate func(*bot.Config)) *harness {
+func startJira(t *testing.T, fake *jiratest.Server, mode string, mutate func(*config.Config)) *harness {
 	t.Helper()
-	parsed, err := bot.Parse([]byte(slackConfig), "jira-test.yaml")
+	parsed, err := config.Parse([]byte(slackConfig), "jira-test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return start(t, func(c *bot.Config) {
+	return start(t, func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Jira.URL, c.Jira.Deployment, c.Jira.DryRun = fake.URL(), mode, false
 		if mode == "datacenter" {
@@ -31,7 +31,7 @@ func startJira(t *testing.T, fake *jiratest.Server, mode string, mutate func(*bo
 			c.Jira.Auth.Email, c.Jira.Auth.APIToken = jiratest.DefaultEmail, jiratest.DefaultAPIToken
 		}
 		c.Jira.Project, c.Jira.IssueType, c.Jira.Labels = "OPS", "Incident", []string{"warroom"}
-		c.Jira.IndexLag = bot.Duration(time.Second)
+		c.Jira.IndexLag = config.Duration(time.Second)
 		c.Slack.SigningSecret = testSigningSecret
 		// The fixtures' runbooks live there; alert links go only to allowed hosts.
 		c.Links.AllowedHosts = []string{"runbooks.example.com"}
@@ -195,7 +195,7 @@ func TestJiraOneTicket(t *testing.T) {
 func TestJiraPermanentFailure(t *testing.T) {
 	fake := jiratest.New()
 	t.Cleanup(fake.Close)
-	h := startJira(t, fake, "cloud", func(c *bot.Config) { c.Jira.Fields = map[string]any{"customfield_10010": "payments"} })
+	h := startJira(t, fake, "cloud", func(c *config.Config) { c.Jira.Fields = map[string]any{"customfield_10010": "payments"} })
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	waitFor(t, "the failure on the incident", func() bool { return strings.Contains(h.incident("INC-1").LastError, "jira.create_issue") })
 	inc := h.incident("INC-1")
@@ -215,7 +215,7 @@ func TestJiraPermanentFailure(t *testing.T) {
 func TestJiraNewTicketLinksOld(t *testing.T) {
 	fake := jiratest.New()
 	t.Cleanup(fake.Close)
-	h := startJira(t, fake, "cloud", func(c *bot.Config) { c.ReopenWindow = bot.Duration(time.Second) })
+	h := startJira(t, fake, "cloud", func(c *config.Config) { c.ReopenWindow = config.Duration(time.Second) })
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	first := h.ticket(t, fake, "INC-1")
 	h.deliver("alertmanager/resolved-high-error-rate.json")
@@ -244,7 +244,7 @@ func TestJiraInWarRoom(t *testing.T) {
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
-	h := startJira(t, jiraFake, "cloud", func(c *bot.Config) {
+	h := startJira(t, jiraFake, "cloud", func(c *config.Config) {
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
 	})
 	h.deliver("alertmanager/firing-high-error-rate.json")
@@ -271,7 +271,7 @@ func TestJiraInWarRoom(t *testing.T) {
 func TestJiraMissingTransition(t *testing.T) {
 	fake := jiratest.New(jiratest.WithDeployment("datacenter"))
 	t.Cleanup(fake.Close)
-	h := startJira(t, fake, "datacenter", func(c *bot.Config) { c.Jira.ResolveTransition = "Close Issue" })
+	h := startJira(t, fake, "datacenter", func(c *config.Config) { c.Jira.ResolveTransition = "Close Issue" })
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	h.ticket(t, fake, "INC-1")
 	h.deliver("alertmanager/resolved-high-error-rate.json")

@@ -3,67 +3,15 @@ package bot_test
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/httpapi"
 	"github.com/warroom/warroom/incident"
 )
 
-// Every float64 an alert or Prometheus can bring renders as a number in
-// the war room and the ticket: NaN and the infinities as Prometheus writes
-// them, and a finite value never as an infinity or a percentage that
-// overflowed.
-func TestOddValuesRender(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name      string
-		value     float64
-		want      string
-		forbidden string
-	}{
-		{"1e308", 1e308, "1e+308", "Inf"},
-		{"max float64", math.MaxFloat64, "1.8e+308", "Inf"},
-		{"negative max", -math.MaxFloat64, "-1.8e+308", "Inf"},
-		{"1e300", 1e300, "1e+300", "Inf"},
-		{"NaN", math.NaN(), "NaN", "NaN%"},
-		{"+Inf", math.Inf(1), "+Inf", "Inf%"},
-		{"-Inf", math.Inf(-1), "-Inf", "Inf%"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			inc := baseIncident()
-			inc.Value, inc.PeakValue = num(tc.value), num(tc.value)
-			alerts := []incident.Alert{firing("HighErrorRate", map[string]string{"pod": "p1"}, tc.value)}
-			blocks, err := json.Marshal(bot.SummaryBlocks(bot.SummaryView{Incident: inc, Alerts: alerts, TotalAlerts: 1, FiringAlerts: 1, Now: blocksNow}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			texts := map[string]string{
-				"summary blocks": string(blocks),
-				"fallback":       bot.SummaryFallback(bot.SummaryView{Incident: inc, Alerts: alerts, TotalAlerts: 1, FiringAlerts: 1, Now: blocksNow}),
-				"announce":       bot.AnnounceText(inc, "C0WARROOM1"),
-				"jira":           bot.JiraDescription(bot.JiraView{Incident: inc, Alerts: alerts, TotalAlerts: 1, FiringAlerts: 1, Now: blocksNow}),
-			}
-			for name, text := range texts {
-				if !strings.Contains(text, tc.want) {
-					t.Errorf("%s lacks %q:\n%s", name, tc.want, text)
-				}
-				if strings.Contains(text, tc.forbidden) {
-					t.Errorf("%s shows %q:\n%s", name, tc.forbidden, text)
-				}
-				// No run of digits longer than a float64 has.
-				if m := regexp.MustCompile(`[0-9]{20,}`).FindString(text); m != "" {
-					t.Errorf("%s shows the digits %s", name, m)
-				}
-			}
-		})
-	}
-}
-
-// deliverBody posts a payload and decodes the answer.
 func (h *harness) deliverBody(body []byte) (int, string) {
 	h.t.Helper()
 	r := h.post("/api/v1/alerts/alertmanager", body, nil)
@@ -110,10 +58,10 @@ func TestTruncatedAlertsBounded(t *testing.T) {
 }
 
 // viewJSON fetches the single-incident view with query q.
-func (h *harness) viewJSON(id, q string) (int, bot.IncidentView, string) {
+func (h *harness) viewJSON(id, q string) (int, httpapi.IncidentView, string) {
 	h.t.Helper()
 	r := h.get("/api/v1/incidents/" + id + q)
-	var v bot.IncidentView
+	var v httpapi.IncidentView
 	if r.code == 200 {
 		if err := json.Unmarshal(r.body, &v); err != nil {
 			h.t.Fatalf("view: %v\n%s", err, r.body)
@@ -158,7 +106,7 @@ func TestIncidentViewPaged(t *testing.T) {
 	}
 
 	code, v, raw := h.viewJSON("INC-1", "")
-	if code != 200 || len(v.Alerts) != bot.DefaultViewAlerts || v.AlertsTotal != 150 || !v.AlertsTruncated {
+	if code != 200 || len(v.Alerts) != httpapi.DefaultViewAlerts || v.AlertsTotal != 150 || !v.AlertsTruncated {
 		t.Fatalf("default view: %d, %d alerts of %d (truncated %v)", code, len(v.Alerts), v.AlertsTotal, v.AlertsTruncated)
 	}
 	for _, key := range []string{`"alerts":[`, `"timeline":[`, `"alerts_total":150`, `"alerts_truncated":true`} {
@@ -217,7 +165,7 @@ func TestIncidentViewPaged(t *testing.T) {
 // which war rooms were withheld and why, and /metrics counts them.
 func TestWarRoomsWithheld(t *testing.T) {
 	t.Parallel()
-	h := start(t, func(c *bot.Config) { c.Limits.MaxNewWarRoomsPerDelivery = 1 })
+	h := start(t, func(c *config.Config) { c.Limits.MaxNewWarRoomsPerDelivery = 1 })
 	var m map[string]any
 	if err := json.Unmarshal(fixture(t, "alertmanager/firing-high-error-rate.json"), &m); err != nil {
 		t.Fatal(err)
@@ -249,22 +197,5 @@ func TestWarRoomsWithheld(t *testing.T) {
 	}
 	if metrics := string(h.get("/metrics").body); !strings.Contains(metrics, "warroom_war_rooms_withheld_total 1\n") {
 		t.Errorf("metrics lack warroom_war_rooms_withheld_total 1")
-	}
-}
-
-func TestLimitsConfig(t *testing.T) {
-	t.Parallel()
-	c, err := bot.Parse([]byte("limits:\n  max_new_war_rooms_per_delivery: 3\n  max_new_war_rooms_per_minute: 40\n"), "limits.yaml")
-	if err != nil || c.Limits.MaxNewWarRoomsPerDelivery != 3 || c.Limits.MaxNewWarRoomsPerMinute != 40 {
-		t.Fatalf("Parse: %+v, %v", c, err)
-	}
-	for in, want := range map[string]string{
-		"limits:\n  max_new_war_rooms_per_delivery: -1\n":  "limits.max_new_war_rooms_per_delivery: -1 is not from 1 to 1000",
-		"limits:\n  max_new_war_rooms_per_minute: 20000\n": "limits.max_new_war_rooms_per_minute: 20000 is not from 1 to 1000",
-		"limits:\n  max_new_war_rooms_per_hour: 5\n":       `unknown key "max_new_war_rooms_per_hour" in limits`,
-	} {
-		if _, err := bot.Parse([]byte(in), "limits.yaml"); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("Parse(%q): %v, want %q", in, err, want)
-		}
 	}
 }

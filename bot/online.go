@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/steps/slackroom"
 	islack "github.com/warroom/warroom/integrations/slack"
 )
 
@@ -15,7 +17,7 @@ import (
 // project, issue type, priorities and fields (against Jira's create
 // metadata, once, rather than at every alert). It returns the problems
 // found, none when all is well; systems in dry run are not asked.
-func CheckOnline(ctx context.Context, cfg *Config) []string {
+func CheckOnline(ctx context.Context, cfg *config.Config) []string {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	if !cfg.Slack.DryRun && cfg.Slack.BotToken != "" {
@@ -31,13 +33,13 @@ func CheckOnline(ctx context.Context, cfg *Config) []string {
 	return problems
 }
 
-func checkSlack(ctx context.Context, cfg *Config) []string {
+func checkSlack(ctx context.Context, cfg *config.Config) []string {
 	c := islack.New(string(cfg.Slack.BotToken), cfg.Slack.APIURL, nil)
 	if _, err := c.BotUser(ctx); err != nil {
 		return []string{fmt.Sprintf("bot_token: %v", err)}
 	}
 	var problems []string
-	if name := strings.TrimPrefix(cfg.Slack.AnnounceChannel, "#"); name != "" && !channelID.MatchString(name) {
+	if name := strings.TrimPrefix(cfg.Slack.AnnounceChannel, "#"); name != "" && !slackroom.IsChannelID(name) {
 		if _, found, err := c.FindChannel(ctx, name); err != nil {
 			problems = append(problems, fmt.Sprintf("announce_channel: %v", err))
 		} else if !found {
@@ -70,8 +72,8 @@ func checkSlack(ctx context.Context, cfg *Config) []string {
 	return problems
 }
 
-func checkJira(ctx context.Context, cfg *Config) []string {
-	c, err := NewJiraClient(cfg)
+func checkJira(ctx context.Context, cfg *config.Config) []string {
+	c, err := newJiraClient(cfg)
 	if err != nil {
 		return []string{err.Error()}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
 )
@@ -17,8 +18,8 @@ func TestCheckOnline(t *testing.T) {
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
 	jiraFake.AddCustomField("customfield_10100", "Team", true)
-	config := func(mutate func(*bot.Config)) *bot.Config {
-		cfg := bot.Default()
+	newConfig := func(mutate func(*config.Config)) *config.Config {
+		cfg := config.Default()
 		cfg.Slack.BotToken, cfg.Slack.APIURL, cfg.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
 		cfg.Slack.AnnounceChannel, cfg.Slack.Responders = "reliability-alert", []string{"@sre-oncall"}
 		cfg.Jira.URL, cfg.Jira.DryRun, cfg.Jira.Deployment = jiraFake.URL(), false, "cloud"
@@ -30,10 +31,10 @@ func TestCheckOnline(t *testing.T) {
 		}
 		return cfg
 	}
-	if bad := bot.CheckOnline(context.Background(), config(nil)); len(bad) != 0 {
+	if bad := bot.CheckOnline(context.Background(), newConfig(nil)); len(bad) != 0 {
 		t.Fatalf("a good config: %q", bad)
 	}
-	bad := bot.CheckOnline(context.Background(), config(func(c *bot.Config) {
+	bad := bot.CheckOnline(context.Background(), newConfig(func(c *config.Config) {
 		c.Slack.AnnounceChannel = "no-such-channel"
 		c.Slack.Permissions = map[string][]string{"resolve": {"@no-such-group"}}
 		c.Jira.Priorities["critical"] = "Urgent"
@@ -53,7 +54,7 @@ func TestCheckOnline(t *testing.T) {
 	if strings.Contains(got, "customfield_10100") {
 		t.Errorf("a field on the screen reported:\n%s", got)
 	}
-	bad = bot.CheckOnline(context.Background(), config(func(c *bot.Config) {
+	bad = bot.CheckOnline(context.Background(), newConfig(func(c *config.Config) {
 		c.Slack.BotToken = "xoxb-wrong"
 		c.Jira.Auth.APIToken = "wrong"
 	}))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/integrations/grafana/grafanatest"
 	"github.com/warroom/warroom/integrations/jaeger/jaegertest"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
@@ -64,11 +65,11 @@ func BenchmarkWarRoomReady(b *testing.B) {
 		b.Cleanup(c.Close)
 	}
 	grafanaFake.AddDashboard(grafanatest.Dashboard{UID: "api-golden-signals", Title: "API golden signals"})
-	parsed, err := bot.Parse([]byte(readyRules), "ready.yaml")
+	parsed, err := config.Parse([]byte(readyRules), "ready.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := start(b, func(c *bot.Config) {
+	h := start(b, func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slowly(b, slackFake.URL(), latency), false
 		c.Jira.URL, c.Jira.DryRun, c.Jira.Deployment = slowly(b, jiraFake.URL(), latency), false, "cloud"

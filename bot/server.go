@@ -1,11 +1,18 @@
-// Package bot is warroom's composition root and its outside surface: the
-// webhook handlers, the JSON API, metrics and health, the dry-run executor,
-// and the rendering of what Slack and Jira are sent. It wires rules,
-// incident and the store together; the domain lives in package incident.
+// Package bot is warroom's composition root: it opens the store, builds
+// the incident service, the executors of the side effects and the one
+// table that routes steps to them, and the two surfaces (httpapi and
+// slackbot), hands each what it needs from the configuration, and runs
+// and closes them together. It is the one package that imports every
+// room; the rooms are described in docs/ARCHITECTURE.md:
+//
+//   - config: the configuration, strict YAML, secrets and validation;
+//   - render, render/slackmsg, render/jirawiki: pure rendering;
+//   - steps and steps/*: the job executors, one per outside system;
+//   - httpapi: webhooks, the JSON API, deploys, health and metrics;
+//   - slackbot: Slack's commands, buttons and Socket Mode.
 package bot
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,12 +23,16 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/warroom/warroom/correlate"
+	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/httpapi"
+	"github.com/warroom/warroom/bot/render/slackmsg"
+	"github.com/warroom/warroom/bot/slackbot"
+	"github.com/warroom/warroom/bot/steps/actions"
+	"github.com/warroom/warroom/bot/steps/dryrun"
+	"github.com/warroom/warroom/bot/steps/evidence"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
-	"github.com/warroom/warroom/integrations/alertmanager"
 	islack "github.com/warroom/warroom/integrations/slack"
 	"github.com/warroom/warroom/rules"
 )
@@ -35,7 +46,7 @@ type Deps struct {
 
 // Server is a running warroom: store, service, job worker and HTTP surface.
 type Server struct {
-	cfg     *Config
+	cfg     *config.Config
 	log     *slog.Logger
 	now     func() time.Time
 	reg     *prometheus.Registry
@@ -43,28 +54,22 @@ type Server struct {
 	rules   *rules.Set
 	svc     *incident.Service
 	worker  *incident.Worker
-	metrics *metrics
-	auth    authenticator
-	dryRun  *DryRun
-	slack   *slackSurface
-	// gather is the correlation, also asked by /warroom resolve.
-	gather *correlate.Gatherer
-	// silences is nil without alertmanager.url.
-	silences *alertmanager.SilenceClient
-	// inflight counts the webhook body bytes in hand.
-	inflight *budget
-
-	// auth (above) guards the alert webhooks, apiAuth the JSON API and
-	// deployAuth the deploy records (see newCredentials).
-	apiAuth, deployAuth authenticator
-
+	metrics *httpapi.Metrics
+	api     *httpapi.API
+	slack   *slackbot.Surface
+	// The executors the slack surface and Close need beyond the table:
+	// dryRun's log is closed, evidence answers /warroom resolve's "rate
+	// now", actions makes silences.
+	dryRun   *dryrun.Executor
+	evidence *evidence.Executor
+	actions  *actions.Executor
 	mu       sync.Mutex
 	listener net.Listener
 }
 
 // New opens the store (applying migrations) and wires the server. Close it
 // when Run is not called.
-func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
+func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -83,7 +88,6 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.rules = set
-	s.auth, s.apiAuth, s.deployAuth = newCredentials(cfg)
 
 	store, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{Logger: s.log,
 		Timeout: cfg.Storage.Timeout.Duration(), WALLimit: cfg.Storage.WALLimitBytes})
@@ -91,8 +95,7 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.store = store
-	s.metrics = newMetrics(s.reg, store)
-	s.inflight = &budget{limit: cmp.Or(cfg.Webhook.MaxInFlightBytes, DefaultMaxInFlightBytes)}
+	s.metrics = httpapi.NewMetrics(s.reg, store)
 	if store.Driver() == sqlstore.SQLite {
 		s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "warroom_store_wal_bytes",
@@ -107,103 +110,58 @@ func New(ctx context.Context, cfg *Config, deps Deps) (*Server, error) {
 		ReopenWindow: cfg.ReopenWindow.Duration(),
 		ArchiveAfter: archiveAfter(cfg),
 		ChannelName: func(inc *incident.Incident, n int64) string {
-			return ChannelName(cfg.Slack.ChannelPrefix, inc.OpenedAt, inc.Service, n)
+			return slackmsg.ChannelName(cfg.Slack.ChannelPrefix, inc.OpenedAt, inc.Service, n)
 		},
 		Now: s.now, AfterCommit: func() { s.worker.Notify() },
 		MaxNewWarRoomsPerDelivery: cfg.Limits.MaxNewWarRoomsPerDelivery,
 		MaxNewWarRoomsPerMinute:   cfg.Limits.MaxNewWarRoomsPerMinute,
 	})
 
-	if u := cfg.Alertmanager.URL; u != "" {
-		s.silences = alertmanager.NewSilenceClient(u, nil)
-	}
-	// Slack for real when a bot token is configured, Jira when a URL is
-	// (and dry_run is not asked for); the rest in dry run.
+	// Slack for real when a bot token is configured (and dry_run is not
+	// asked for).
 	var slackClient *islack.Client
-	var directory SlackDirectory
+	var directory slackbot.Directory
 	if !cfg.Slack.DryRun && cfg.Slack.BotToken != "" {
 		slackClient = islack.New(string(cfg.Slack.BotToken), cfg.Slack.APIURL, nil)
 		directory = slackClient
 	}
-	s.dryRun, err = NewDryRun(cfg.DryRunLog, store, cfg, set, s.log)
+	table, err := s.steps(slackClient)
 	if err != nil {
-		_ = store.Close()
+		_ = s.Close()
 		return nil, err
 	}
-	var exec incident.Executor = s.dryRun
-	exec = NewActionsExecutor(store, cfg, set, s.silences, exec, s.log, s.now)
-	g, err := s.gatherer()
-	if err != nil {
-		_ = store.Close()
-		_ = s.dryRun.Close()
-		return nil, err
-	}
-	s.gather = g
-	exec = NewCorrelateExecutor(g, store, s.svc, set, exec, s.log)
-	if !cfg.Jira.DryRun {
-		jc, err := NewJiraClient(cfg)
-		if err != nil {
-			_ = store.Close()
-			_ = s.dryRun.Close()
-			return nil, err
-		}
-		exec = NewJiraExecutor(jc, store, s.svc, cfg, set, exec, s.log, s.now)
-	}
-	if slackClient != nil {
-		exec = NewSlackExecutor(slackClient, store, s.svc, cfg, set, exec, s.log, s.now)
-	}
-	s.worker = incident.NewWorker(store, exec, incident.WorkerOptions{
-		Logger: s.log, Now: s.now, Observe: s.metrics.observeJob,
+	s.worker = incident.NewWorker(store, table, incident.WorkerOptions{
+		Logger: s.log, Now: s.now, Observe: s.metrics.ObserveJob,
 		Lease: cfg.Jobs.Lease.Duration(), Heartbeat: cfg.Jobs.Heartbeat.Duration(),
 		ShutdownGrace: cfg.Jobs.ShutdownGrace.Duration(), Concurrency: cfg.Jobs.Concurrency,
 	})
-	s.slack = newSlackSurface(s, directory)
+	s.api = httpapi.New(httpapi.Deps{Config: cfg, Store: store, Service: s.svc, Hosts: linkHosts(cfg), Metrics: s.metrics,
+		Registry: s.reg, Log: s.log, Now: s.now})
+	s.slack = slackbot.New(slackbot.Deps{Service: s.svc, Store: store, Rules: set, Hosts: linkHosts(cfg),
+		Permissions: cfg.Slack.Permissions, Directory: directory, Silencer: s.actions, ValueNow: s.evidence.ValueNow,
+		SigningSecret: string(cfg.Slack.SigningSecret), Log: s.log, Now: s.now})
 	return s, nil
 }
 
-// Handler returns the HTTP surface.
+// Handler returns the HTTP surface: the JSON API, webhooks, health and
+// metrics, and Slack's endpoints.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/v1/alerts/alertmanager", s.webhook(incident.SourceAlertmanager))
-	mux.Handle("POST /api/v1/alerts/grafana", s.webhook(incident.SourceGrafana))
-	mux.Handle("GET /api/v1/incidents", s.api("list", s.listIncidents))
-	mux.Handle("GET /api/v1/incidents/{id}", s.api("show", s.showIncident))
-	mux.Handle("POST /api/v1/incidents/{id}/{action}", s.api("action", s.incidentAction))
-	mux.Handle("POST /api/v1/deploys", s.endpoint("deploy", s.deployAuth, false, s.recordDeploy))
-	// Argo CD's webhook sends no Content-Type unless told to; where a
-	// credential guards the deploy records, a browser cannot send one.
-	mux.Handle("POST /api/v1/deploys/argocd", s.endpoint("deploy_argocd", s.deployAuth, !s.deployAuth.open(), s.recordArgoDeploy))
-	mux.Handle("GET /api/v1/deploys", s.api("deploys", s.listDeploys))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
-	s.slackRoutes(mux)
+	s.api.Routes(mux)
+	s.slack.Routes(mux)
 	if !s.cfg.Webhook.Configured() {
 		// No webhook credentials: the listener is loopback only (see
 		// ListenAddr), and only the browser-facing checks stand between
-		// a web page and the API.
-		return loopbackGuard(mux)
+		// a web page and the API. Slack's endpoints are left to their
+		// signatures.
+		return httpapi.LoopbackGuard(mux, slackbot.Paths()...)
 	}
 	return mux
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
-		// Ping's errors name no host or user: they can be shown.
-		s.log.Warn("readiness: store not ready", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "store not ready: "+err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
-
 // ListenAddr decides the address to listen on: without webhook auth,
 // warroom listens on loopback only, whatever the config asks.
-func ListenAddr(cfg *Config) (addr string, forced bool, err error) {
+func ListenAddr(cfg *config.Config) (addr string, forced bool, err error) {
 	host, port, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
 		return "", false, fmt.Errorf("listen %q: %w", cfg.Listen, err)
@@ -271,7 +229,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.Slack.AppToken != "" {
 		go func() {
 			defer close(socketDone)
-			if err := s.runSocketMode(socketCtx); err != nil && socketCtx.Err() == nil {
+			socket := slackbot.SocketOptions{AppToken: string(s.cfg.Slack.AppToken), BotToken: string(s.cfg.Slack.BotToken),
+				APIURL: s.cfg.Slack.APIURL}
+			if err := s.slack.RunSocketMode(socketCtx, socket); err != nil && socketCtx.Err() == nil {
 				s.log.Error("slack socket mode stopped", "err", err)
 			}
 		}()
@@ -290,7 +250,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopSocket()
 	<-socketDone
-	s.slack.drain()
+	s.slack.Drain()
 	stopWorker()
 	<-workerDone
 	if errors.Is(err, http.ErrServerClosed) {
@@ -311,9 +271,9 @@ func (s *Server) Close() error {
 	return err
 }
 
-func archiveAfter(cfg *Config) time.Duration {
+func archiveAfter(cfg *config.Config) time.Duration {
 	if cfg.Slack.ArchiveAfter == nil {
-		return DefaultArchiveAfter
+		return config.DefaultArchiveAfter
 	}
 	return cfg.Slack.ArchiveAfter.Duration()
 }

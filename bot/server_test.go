@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/httpapi"
+	"github.com/warroom/warroom/bot/steps/dryrun"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -40,10 +43,10 @@ type harness struct {
 	done   chan error
 }
 
-func start(t testing.TB, mutate func(*bot.Config)) *harness {
+func start(t testing.TB, mutate func(*config.Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := bot.Default()
+	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Storage.DSN = filepath.Join(dir, "warroom.db")
 	cfg.DryRunLog = filepath.Join(dir, "dryrun.jsonl")
@@ -152,13 +155,13 @@ func (h *harness) deliver(name string) webhookReply {
 	return decodeJSON[webhookReply](h.t, r)
 }
 
-func (h *harness) incident(id string) bot.IncidentView {
+func (h *harness) incident(id string) httpapi.IncidentView {
 	h.t.Helper()
 	r := h.get("/api/v1/incidents/" + id)
 	if r.code != http.StatusOK {
 		h.t.Fatalf("GET %s: HTTP %d %s", id, r.code, r.body)
 	}
-	return decodeJSON[bot.IncidentView](h.t, r)
+	return decodeJSON[httpapi.IncidentView](h.t, r)
 }
 
 func (h *harness) list(query string) []*incident.Incident {
@@ -171,18 +174,18 @@ func (h *harness) list(query string) []*incident.Incident {
 }
 
 // dryRunCalls reads the dry-run log.
-func (h *harness) dryRunCalls() []bot.DryRunCall {
+func (h *harness) dryRunCalls() []dryrun.Call {
 	h.t.Helper()
 	f, err := os.Open(h.dryRun)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer f.Close()
-	var calls []bot.DryRunCall
+	var calls []dryrun.Call
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var c bot.DryRunCall
+		var c dryrun.Call
 		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
 			h.t.Fatalf("dry-run log line %q: %v", sc.Text(), err)
 		}
@@ -192,7 +195,7 @@ func (h *harness) dryRunCalls() []bot.DryRunCall {
 }
 
 // waitCall waits until the dry-run log holds the call with this job key.
-func (h *harness) waitCall(key string) bot.DryRunCall {
+func (h *harness) waitCall(key string) dryrun.Call {
 	h.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -316,7 +319,7 @@ func TestFixtureReplay(t *testing.T) {
 	}
 }
 
-func lastEvent(v bot.IncidentView, kind incident.EventKind) int64 {
+func lastEvent(v httpapi.IncidentView, kind incident.EventKind) int64 {
 	var id int64
 	for _, e := range v.Timeline {
 		if e.Kind == kind {
@@ -342,7 +345,7 @@ func TestIncidentActions(t *testing.T) {
 	eq(t, "mitigate", act("INC-1/mitigate", ``).code, http.StatusOK)
 	r := act("INC-1/resolve", `{"actor":"alice","text":"rolled back"}`)
 	eq(t, "resolve", r.code, http.StatusOK)
-	v := decodeJSON[bot.IncidentView](t, r)
+	v := decodeJSON[httpapi.IncidentView](t, r)
 	eq(t, "state", v.State, incident.Resolved)
 	last := v.Timeline[len(v.Timeline)-1]
 	eq(t, "resolve actor", last.Actor, "api:alice")
@@ -401,8 +404,8 @@ func TestStoreDownIs503(t *testing.T) {
 // The archive waits archive_after past the resolve, and an incident that
 // reopened in between keeps its channel: only the last resolve archives.
 func TestArchiveAfterResolveUnlessReopened(t *testing.T) {
-	h := start(t, func(c *bot.Config) {
-		d := bot.Duration(1500 * time.Millisecond) // long enough for the refire to come first
+	h := start(t, func(c *config.Config) {
+		d := config.Duration(1500 * time.Millisecond) // long enough for the refire to come first
 		c.Slack.ArchiveAfter = &d
 	})
 	firing := fixture(t, "alertmanager/firing-high-error-rate.json")

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/internal/loadgen"
 )
 
@@ -20,7 +20,7 @@ import (
 // left pending run.
 func TestGracefulShutdownKeepsEveryAnsweredAlert(t *testing.T) {
 	dir := t.TempDir()
-	mutate := func(c *bot.Config) {
+	mutate := func(c *config.Config) {
 		c.Storage.DSN = filepath.Join(dir, "w.db")
 		c.DryRunLog = filepath.Join(dir, "dry.jsonl")
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
 	"github.com/warroom/warroom/internal/loadgen"
@@ -50,11 +50,11 @@ func workspace(t *testing.T) *slacktest.Server {
 // startSlack runs warroom with the real Slack executor against fake.
 func startSlack(t *testing.T, fake *slacktest.Server) *harness {
 	t.Helper()
-	parsed, err := bot.Parse([]byte(slackConfig), "slack-test.yaml")
+	parsed, err := config.Parse([]byte(slackConfig), "slack-test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return start(t, func(c *bot.Config) {
+	return start(t, func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.AnnounceChannel, c.Slack.Responders = parsed.Slack.AnnounceChannel, parsed.Slack.Responders
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, fake.URL(), false
@@ -384,14 +384,14 @@ func TestSlackLostAnswers(t *testing.T) {
 // undone by a reopen archives nothing.
 func TestSlackArchive(t *testing.T) {
 	fake := workspace(t)
-	parsed, err := bot.Parse([]byte(slackConfig), "slack-test.yaml")
+	parsed, err := config.Parse([]byte(slackConfig), "slack-test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := start(t, func(c *bot.Config) {
+	h := start(t, func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, fake.URL(), false
-		d := bot.Duration(2 * time.Second)
+		d := config.Duration(2 * time.Second)
 		c.Slack.ArchiveAfter = &d
 	})
 	h.deliver("alertmanager/firing-high-error-rate.json")

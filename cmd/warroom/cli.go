@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident/sqlstore"
 )
 
@@ -119,11 +120,11 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // loadConfig loads FILE, or the embedded defaults when path is empty.
 // Problems such as missing secret files are printed as warnings.
-func loadConfig(path string, warn io.Writer) (*bot.Config, error) {
+func loadConfig(path string, warn io.Writer) (*config.Config, error) {
 	if path == "" {
-		return bot.Default(), nil
+		return config.Default(), nil
 	}
-	cfg, problems, err := bot.Load(path)
+	cfg, problems, err := config.Load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +203,7 @@ func checkConfig(args []string, stdout io.Writer) error {
 	if len(rest) != 1 {
 		return fmt.Errorf("%w: check-config takes one FILE", errUsage)
 	}
-	cfg, problems, err := bot.Load(rest[0])
+	cfg, problems, err := config.Load(rest[0])
 	if err != nil {
 		return err
 	}

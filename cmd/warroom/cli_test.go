@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/httpapi"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -113,7 +115,7 @@ func TestSimulate(t *testing.T) {
 // The client commands against a real server, as a runbook would use them.
 func TestIncidentsCommands(t *testing.T) {
 	dir := t.TempDir()
-	cfg := bot.Default()
+	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Storage.DSN = filepath.Join(dir, "w.db")
 	cfg.DryRunLog = filepath.Join(dir, "dry.jsonl")
@@ -153,7 +155,7 @@ func TestIncidentsCommands(t *testing.T) {
 		t.Fatalf("list: exit %d %s\n%s", code, stderr, out)
 	}
 	code, out, _ = runCLI(t, "incidents", "ack", "INC-1", "--actor", "alice", "-o", "json")
-	var v bot.IncidentView
+	var v httpapi.IncidentView
 	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.State != incident.Acknowledged {
 		t.Fatalf("ack: exit %d\n%s", code, out)
 	}
@@ -201,7 +203,7 @@ func TestIncidentsCommands(t *testing.T) {
 // $WARROOM_DEPLOY_TOKEN (else $WARROOM_TOKEN) with deploys record.
 func TestClientTokens(t *testing.T) {
 	dir := t.TempDir()
-	cfg := bot.Default()
+	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Storage.DSN = filepath.Join(dir, "w.db")
 	cfg.DryRunLog = filepath.Join(dir, "dry.jsonl")

@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/httpapi"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -131,7 +131,7 @@ func incidents(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		var v bot.IncidentView
+		var v httpapi.IncidentView
 		if sub == "show" {
 			path := "/api/v1/incidents/" + id
 			if *after > 0 {
@@ -176,7 +176,7 @@ func value(v *float64) string {
 	return incident.FormatValue(*v)
 }
 
-func printView(w io.Writer, v *bot.IncidentView) error {
+func printView(w io.Writer, v *httpapi.IncidentView) error {
 	inc := v.Incident
 	fmt.Fprintf(w, "%s  %s\n", inc.ID, inc.Title)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/httpapi"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
@@ -79,11 +81,11 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	jiraFake := jiratest.New()
 	defer jiraFake.Close()
 
-	parsed, err := bot.Parse([]byte(demoRules), "demo-rules.yaml")
+	parsed, err := config.Parse([]byte(demoRules), "demo-rules.yaml")
 	if err != nil {
 		return err
 	}
-	cfg := bot.Default()
+	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Storage.DSN = filepath.Join(dir, "warroom.db")
 	cfg.DryRunLog = filepath.Join(dir, "dryrun.jsonl")
@@ -98,7 +100,7 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	// Alert content links only to allowed hosts: the fixtures' runbooks and
 	// Prometheus, and the CI of the demo's deploys.
 	cfg.Links.AllowedHosts = []string{"runbooks.example.com", "prometheus", "ci.example.com"}
-	cfg.CorrelationBudget = bot.Duration(time.Second)
+	cfg.CorrelationBudget = config.Duration(time.Second)
 	extra := demoSources(cfg)
 	defer extra.close()
 
@@ -198,7 +200,7 @@ func (d *demoRun) post(path string, v any) ([]byte, error) {
 	return b, err
 }
 
-func (d *demoRun) incident(id string) (*bot.IncidentView, error) {
+func (d *demoRun) incident(id string) (*httpapi.IncidentView, error) {
 	b, code, err := d.do(http.MethodGet, "/api/v1/incidents/"+id, nil)
 	if err != nil {
 		return nil, err
@@ -206,7 +208,7 @@ func (d *demoRun) incident(id string) (*bot.IncidentView, error) {
 	if code != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: HTTP %d %s", id, code, b)
 	}
-	var v bot.IncidentView
+	var v httpapi.IncidentView
 	return &v, json.Unmarshal(b, &v)
 }
 
@@ -326,7 +328,7 @@ func (d *demoRun) showWarRoom(id string) error {
 	return nil
 }
 
-func start(v *bot.IncidentView) time.Time {
+func start(v *httpapi.IncidentView) time.Time {
 	t := v.OpenedAt
 	for _, a := range v.Alerts {
 		if !a.StartsAt.IsZero() && a.StartsAt.Before(t) {

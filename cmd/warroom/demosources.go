@@ -3,7 +3,7 @@ package main
 import (
 	"time"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/integrations/grafana/grafanatest"
 	"github.com/warroom/warroom/integrations/jaeger/jaegertest"
 	"github.com/warroom/warroom/integrations/prometheus/prometheustest"
@@ -26,7 +26,7 @@ const demoQuery = `sum(rate(http_requests_total{service="payment-gateway",status
 
 // demoSources starts fakes of Grafana, Jaeger and Prometheus seeded for
 // payment-gateway and points cfg at them.
-func demoSources(cfg *bot.Config) *demoExtras {
+func demoSources(cfg *config.Config) *demoExtras {
 	e := &demoExtras{names: []string{"Grafana", "Jaeger", "Prometheus"}}
 	g := grafanatest.New()
 	g.AddDashboard(grafanatest.Dashboard{UID: "api-golden-signals", Title: "API golden signals", Tags: []string{"payments"}})

@@ -9,7 +9,7 @@ import (
 
 	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/incident"
-	"github.com/warroom/warroom/integrations/alertmanager"
+	"github.com/warroom/warroom/integrations/alertmanager/payload"
 )
 
 // simulate prints, without side effects, what warroom would decide for
@@ -40,13 +40,13 @@ func simulate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var msg alertmanager.Message
+	var msg payload.Message
 	if err := json.Unmarshal(data, &msg); err != nil {
 		return fmt.Errorf("%s: malformed JSON: %w", rest[0], err)
 	}
-	source, version := incident.SourceAlertmanager, alertmanager.VersionAlertmanager
-	if msg.Version == alertmanager.VersionGrafana {
-		source, version = incident.SourceGrafana, alertmanager.VersionGrafana
+	source, version := incident.SourceAlertmanager, payload.VersionAlertmanager
+	if msg.Version == payload.VersionGrafana {
+		source, version = incident.SourceGrafana, payload.VersionGrafana
 	}
 	if err := msg.Validate(version); err != nil {
 		return fmt.Errorf("%s: invalid payload: %w", rest[0], err)

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/bot"
+	"github.com/warroom/warroom/bot/httpapi"
 	"github.com/warroom/warroom/incident"
 )
 
@@ -14,7 +14,7 @@ import (
 func TestPrintViewBounded(t *testing.T) {
 	t.Parallel()
 	inc := &incident.Incident{ID: "INC-4", Title: "storm", State: incident.Triggered, OpenedAt: time.Unix(1764900000, 0)}
-	v := &bot.IncidentView{Incident: inc, Alerts: make([]incident.Alert, 100), AlertsTotal: 2500, AlertsTruncated: true,
+	v := &httpapi.IncidentView{Incident: inc, Alerts: make([]incident.Alert, 100), AlertsTotal: 2500, AlertsTruncated: true,
 		Timeline: []incident.Event{{ID: 41, Kind: incident.EventOpened, Actor: "alert", Text: "opened"}}, TimelineNext: 41}
 	var b strings.Builder
 	if err := printView(&b, v); err != nil {

@@ -1,3 +1,6 @@
+// Package alertmanager is a small typed client of Alertmanager's API v2
+// for silences: create, find, expire. The webhook payloads Alertmanager
+// sends are in package payload below it.
 package alertmanager
 
 // Silences through Alertmanager's API v2 (api/v2/openapi.yaml): four calls

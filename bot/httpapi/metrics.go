@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/warroom/warroom/incident"
+)
+
+// Metrics are the bot's own Prometheus metrics. Labels are bounded: never
+// an incident ID, a service name or a label value from an alert.
+type Metrics struct {
+	webhooks        *prometheus.CounterVec
+	webhookDuration *prometheus.HistogramVec
+	alerts          *prometheus.CounterVec
+	jobRuns         *prometheus.CounterVec
+	jobDuration     *prometheus.HistogramVec
+	apiRequests     *prometheus.CounterVec
+	withheld        prometheus.Counter
+}
+
+// NewMetrics registers the metrics with reg; the incident counts are read
+// from store at scrape time.
+func NewMetrics(reg prometheus.Registerer, store incident.Store) *Metrics {
+	f := promauto.With(reg)
+	m := &Metrics{
+		webhooks: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "warroom_webhooks_total",
+			Help: "Webhook deliveries by source and outcome (accepted, bad_request, unauthorized, too_large, busy, unavailable).",
+		}, []string{"source", "outcome"}),
+		webhookDuration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "warroom_webhook_duration_seconds",
+			Help:    "Time to answer a webhook, commit included.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"source"}),
+		alerts: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "warroom_alerts_total",
+			Help: "Alerts received, by the decision their rule made.",
+		}, []string{"decision"}),
+		jobRuns: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "warroom_job_runs_total",
+			Help: "Side-effect job runs by kind and outcome (completed, retry, snoozed, failed).",
+		}, []string{"kind", "outcome"}),
+		jobDuration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "warroom_job_duration_seconds",
+			Help:    "Duration of one job run.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"kind"}),
+		apiRequests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "warroom_api_requests_total",
+			Help: "JSON API requests by route and status code.",
+		}, []string{"route", "code"}),
+		withheld: f.NewCounter(prometheus.CounterOpts{
+			Name: "warroom_war_rooms_withheld_total",
+			Help: "War rooms not opened because of a cap on new war rooms (limits.*); the incidents were recorded instead.",
+		}),
+	}
+	reg.MustRegister(&incidentCollector{store: store, desc: prometheus.NewDesc(
+		"warroom_incidents", "Incidents by state; war_room=\"false\" are the recorded ones.",
+		[]string{"state", "war_room"}, nil)})
+	return m
+}
+
+// ObserveJob counts a run of a step of kind and its duration: the job
+// worker's Observe.
+func (m *Metrics) ObserveJob(kind incident.JobKind, outcome incident.JobOutcome, d time.Duration) {
+	m.jobRuns.WithLabelValues(string(kind), string(outcome)).Inc()
+	m.jobDuration.WithLabelValues(string(kind)).Observe(d.Seconds())
+}
+
+// incidentCollector reads incident counts from the store at scrape time, so
+// that every replica reports the same truth.
+type incidentCollector struct {
+	store incident.Store
+	desc  *prometheus.Desc
+}
+
+func (c *incidentCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *incidentCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := c.store.Counts(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	seen := map[[2]string]bool{}
+	for _, n := range counts {
+		k := [2]string{string(n.State), boolLabel(n.WarRoom)}
+		seen[k] = true
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n.N), k[0], k[1])
+	}
+	// Zeros too, so that dashboards and alerts see the series exist.
+	for _, st := range []incident.State{incident.Triggered, incident.Acknowledged, incident.Mitigated, incident.Resolved} {
+		for _, wr := range []bool{true, false} {
+			if k := [2]string{string(st), boolLabel(wr)}; !seen[k] {
+				ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, 0, k[0], k[1])
+			}
+		}
+	}
+}
+
+func boolLabel(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}

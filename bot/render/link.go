@@ -1,0 +1,29 @@
+package render
+
+import "github.com/warroom/warroom/incident"
+
+// Link is one link of a war room: a bookmark, a button, a line of the
+// summary.
+type Link struct {
+	Kind  string // jira, grafana, jaeger, runbook, war_room
+	Title string
+	URL   string
+	// Note, with no URL, says why the link is not shown: its URL came from
+	// alert content and points at a host that is not allowed.
+	Note string
+}
+
+// EvidenceLinks are the links the evidence adds: boards and the trace search.
+func EvidenceLinks(ev *incident.Evidence) []Link {
+	if ev == nil {
+		return nil
+	}
+	var links []Link
+	for _, d := range ev.Dashboards {
+		links = append(links, Link{Kind: "grafana", Title: d.Title, URL: d.URL})
+	}
+	if ev.TracesURL != "" {
+		links = append(links, Link{Kind: "jaeger", Title: "Failing traces in Jaeger", URL: ev.TracesURL})
+	}
+	return links
+}

@@ -1,0 +1,377 @@
+// Package jiraticket runs the Jira steps of a war room: file the ticket
+// (once: a repeat searches for the incident's label first), keep its
+// description up to date, comment the timeline's events and move it
+// through its workflow on resolve and reopen.
+package jiraticket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/bot/render"
+	"github.com/warroom/warroom/bot/render/jirawiki"
+	"github.com/warroom/warroom/bot/steps"
+	"github.com/warroom/warroom/incident"
+	ijira "github.com/warroom/warroom/integrations/jira"
+)
+
+// Executor runs the Jira steps of a war room (DESIGN.md §12), each safe
+// to run twice.
+type Executor struct {
+	client *ijira.Client
+	d      steps.Deps
+	opts   steps.JiraOptions
+}
+
+var _ incident.Executor = (*Executor)(nil)
+
+// Kinds are the steps the Jira executor runs (or the dry run in its
+// place).
+func Kinds() []incident.JobKind {
+	return []incident.JobKind{incident.JobJiraCreateIssue, incident.JobJiraComment, incident.JobJiraTransition, incident.JobJiraUpdate}
+}
+
+// New returns the Jira executor.
+func New(client *ijira.Client, d steps.Deps, opts steps.JiraOptions) *Executor {
+	return &Executor{client: client, d: d, opts: opts}
+}
+
+// Execute implements incident.Executor.
+func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
+	inc, err := steps.Incident(ctx, x.d.Store, j)
+	if err != nil {
+		return err
+	}
+	var args incident.JobArgs
+	if err := json.Unmarshal(j.Args, &args); err != nil {
+		return incident.Permanent(fmt.Errorf("%s: bad arguments: %w", j.Key, err))
+	}
+	switch j.Kind {
+	case incident.JobJiraCreateIssue:
+		err = x.create(ctx, inc, j)
+	case incident.JobJiraComment:
+		err = x.comment(ctx, inc, args.EventID)
+	case incident.JobJiraTransition:
+		err = x.transition(ctx, inc, args.Target)
+	case incident.JobJiraUpdate:
+		err = x.update(ctx, inc)
+	default:
+		return incident.Permanent(fmt.Errorf("no Jira step %s", j.Kind))
+	}
+	return x.outcome(err)
+}
+
+// outcome maps a Jira failure to what the job does next. A create whose
+// outcome is unknown (5xx, no answer) waits out the search index lag, so
+// that the retry's search finds the ticket if it was filed.
+func (x *Executor) outcome(err error) error {
+	if err == nil {
+		return nil
+	}
+	if wait, ok := ijira.RetryAfter(err); ok {
+		if wait <= 0 {
+			wait = 5 * time.Second // 503 without Retry-After
+		}
+		return &incident.SnoozeError{Wait: wait, Err: err}
+	}
+	var lost *unknownCreate
+	if errors.As(err, &lost) {
+		// The ticket may be filed: the next attempt searches for it, once
+		// the search index has caught up.
+		return &incident.RetryError{Wait: x.indexLag(), Err: lost.err}
+	}
+	if ijira.Permanent(err) || incident.IsPermanent(err) {
+		return incident.Permanent(err)
+	}
+	return err
+}
+
+func (x *Executor) indexLag() time.Duration { return x.opts.IndexLag }
+
+// unknownCreate is a create that may have filed the ticket.
+type unknownCreate struct{ err error }
+
+func (e *unknownCreate) Error() string { return e.err.Error() }
+func (e *unknownCreate) Unwrap() error { return e.err }
+
+// ticketLabel is the label that finds an incident's ticket.
+func ticketLabel(inc *incident.Incident) string { return jirawiki.Label("warroom-" + inc.ID) }
+
+// project, issue type and priority of an incident's ticket: the rule's
+// override, else the jira section's.
+func (x *Executor) ticketKind(inc *incident.Incident) (project, issueType, priority string) {
+	project, issueType = x.opts.Project, x.opts.IssueType
+	priority = x.opts.Priorities[string(inc.Severity)]
+	if r, ok := x.d.Rules.Lookup(inc.Rule); ok {
+		if r.Jira.Project != "" {
+			project = r.Jira.Project
+		}
+		if r.Jira.IssueType != "" {
+			issueType = r.Jira.IssueType
+		}
+		if r.Jira.Priority != "" {
+			priority = r.Jira.Priority
+		}
+	}
+	return project, issueType, priority
+}
+
+// create files the ticket once: the search for the incident's label finds
+// a ticket an earlier run filed. A war room whose key fired again after
+// reopen_window links its ticket to the earlier incident's; the key is
+// stored first, so that a link that must wait (429) never files again.
+func (x *Executor) create(ctx context.Context, inc *incident.Incident, j incident.Job) error {
+	if inc.JiraKey != "" {
+		return x.linkPrevious(ctx, inc, inc.JiraKey)
+	}
+	project, issueType, priority := x.ticketKind(inc)
+	label := ticketLabel(inc)
+	// Only a run after one that may have reached Jira can find a ticket of
+	// an earlier run. Its search trusts a miss only once the index has
+	// caught up with that run (a crash or a lost lease leaves no RetryError
+	// to wait for it).
+	var found []ijira.Ref
+	if !j.FirstRun() {
+		if wait := j.LastRunAt.Add(x.indexLag()).Sub(x.d.Now()); !j.LastRunAt.IsZero() && wait > 0 {
+			return &incident.SnoozeError{Wait: wait, Err: errors.New("an earlier run may have filed the ticket: waiting for Jira's search index")}
+		}
+		var err error
+		if found, err = x.client.FindByLabel(ctx, project, label); err != nil {
+			return err
+		}
+	}
+	key, how := "", "filed"
+	if len(found) > 0 {
+		key, how = found[0].Key, "found (filed by an earlier run)"
+	} else {
+		var err error
+		if inc, err = steps.WaitForEvidence(ctx, x.d.Store, x.d.EvidenceBudget, inc, x.d.Now); err != nil {
+			return err
+		}
+		v, err := x.view(ctx, inc)
+		if err != nil {
+			return err
+		}
+		labels := []string{label, jirawiki.Label(inc.Service)}
+		for _, l := range x.opts.Labels {
+			labels = append(labels, jirawiki.Label(l))
+		}
+		key, err = x.client.Create(ctx, ijira.NewIssue{
+			Project: project, IssueType: issueType, Priority: priority, Summary: jirawiki.Summary(inc),
+			Description: jirawiki.Description(v), Labels: dedupe(labels), Components: x.opts.Components, Fields: x.opts.Fields,
+		})
+		if err != nil {
+			if ijira.OutcomeUnknown(err) {
+				return &unknownCreate{err}
+			}
+			return err
+		}
+	}
+	if _, err := x.d.Service.AttachTicket(ctx, inc.ID, key, fmt.Sprintf("Jira %s %s", key, how)); err != nil {
+		// Not stored: the next run is not a first run, and searches.
+		return err
+	}
+	return x.linkPrevious(ctx, inc, key)
+}
+
+// linkPrevious links the ticket to the previous incident's of the same
+// key, if any, once.
+func (x *Executor) linkPrevious(ctx context.Context, inc *incident.Incident, key string) error {
+	prev, err := x.previousTicket(ctx, inc)
+	if err != nil || prev == "" {
+		return err
+	}
+	return x.linkOnce(ctx, key, prev)
+}
+
+// previousTicket returns the ticket of the last resolved incident with the
+// same key, if any: a new incident for a key that fired again after
+// reopen_window.
+func (x *Executor) previousTicket(ctx context.Context, inc *incident.Incident) (string, error) {
+	list, err := x.d.Store.Incidents(ctx, incident.Filter{Service: inc.Service, State: incident.Resolved, All: true})
+	if err != nil {
+		return "", err
+	}
+	var best *incident.Incident
+	for _, o := range list {
+		if o.Key == inc.Key && o.Seq < inc.Seq && o.JiraKey != "" && (best == nil || o.Seq > best.Seq) {
+			best = o
+		}
+	}
+	if best == nil {
+		return "", nil
+	}
+	return best.JiraKey, nil
+}
+
+// linkOnce links key to prev ("relates to") unless they are linked.
+func (x *Executor) linkOnce(ctx context.Context, key, prev string) error {
+	linked, err := x.client.Links(ctx, key)
+	if err != nil {
+		return err
+	}
+	for _, k := range linked {
+		if k == prev {
+			return nil
+		}
+	}
+	return x.client.Link(ctx, "Relates", key, prev)
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	out := xs[:0:0]
+	for _, s := range xs {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// view gathers what the ticket shows.
+func (x *Executor) view(ctx context.Context, inc *incident.Incident) (jirawiki.View, error) {
+	alerts, err := x.d.Store.Alerts(ctx, inc.ID, render.SummaryAlerts)
+	if err != nil {
+		return jirawiki.View{}, err
+	}
+	total, firing, err := x.d.Store.CountAlerts(ctx, inc.ID)
+	if err != nil {
+		return jirawiki.View{}, err
+	}
+	// Links from alert content and deploy records point only at allowed
+	// hosts; the war room's own link is warroom's.
+	hosts := x.d.Hosts
+	links := hosts.Links(append(x.d.WarRoomLinks(inc, alerts), render.EvidenceLinks(inc.Evidence)...))
+	inc = hosts.Incident(inc)
+	if inc.SlackChannelID != "" {
+		links = append([]render.Link{{Kind: "war_room", Title: "War room #" + inc.SlackChannel,
+			URL: "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.SlackChannelID)}}, links...)
+	}
+	return jirawiki.View{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing, Links: links,
+		Rollback: jirawiki.SuggestRollback(inc.Evidence), Start: render.AlertStart(inc, alerts), Now: x.d.Now()}, nil
+}
+
+// update brings the description up to date: evidence that arrived after
+// the ticket was filed. Overwriting is safe to repeat.
+func (x *Executor) update(ctx context.Context, inc *incident.Incident) error {
+	if inc.JiraKey == "" {
+		return x.waitForTicket(inc)
+	}
+	v, err := x.view(ctx, inc)
+	if err != nil {
+		return err
+	}
+	return x.client.SetDescription(ctx, inc.JiraKey, jirawiki.Description(v))
+}
+
+// comment adds a timeline event to the ticket once: the event's marker in
+// a comment means an earlier attempt added it.
+func (x *Executor) comment(ctx context.Context, inc *incident.Incident, eventID int64) error {
+	if inc.JiraKey == "" {
+		return x.waitForTicket(inc)
+	}
+	tl, err := x.d.Store.Timeline(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
+	var ev *incident.Event
+	for i := range tl {
+		if tl[i].ID == eventID {
+			ev = &tl[i]
+		}
+	}
+	if ev == nil {
+		return incident.Permanent(fmt.Errorf("event %d of %s not found", eventID, inc.ID))
+	}
+	marker := jirawiki.Marker(eventID)
+	comments, err := x.client.Comments(ctx, inc.JiraKey)
+	if err != nil {
+		return err
+	}
+	for _, c := range comments {
+		if strings.Contains(c.Body, marker) {
+			return nil
+		}
+	}
+	text := jirawiki.Comment(*ev, marker)
+	if ev.Kind == incident.EventResolved {
+		text = jirawiki.ClosingComment(inc, x.d.Now()) + "\n" + jirawiki.Comment(*ev, marker)
+	}
+	return x.client.AddComment(ctx, inc.JiraKey, text)
+}
+
+// waitForTicket is the answer of a step that needs the ticket before it
+// is filed: wait a while for the create step, give up if it failed.
+func (x *Executor) waitForTicket(inc *incident.Incident) error {
+	if !inc.WarRoom {
+		return nil
+	}
+	if x.d.Now().Sub(inc.OpenedAt) < steps.SetupGrace && !strings.Contains(inc.LastError, string(incident.JobJiraCreateIssue)) {
+		return &incident.SnoozeError{Wait: 2 * time.Second, Err: errors.New("ticket not filed yet")}
+	}
+	return incident.Permanent(fmt.Errorf("%s has no Jira ticket", inc.ID))
+}
+
+// transition moves the ticket to the incident's state: the resolve
+// transition (resolution Done) or the reopen one. A ticket already in the
+// transition's target status is left alone.
+func (x *Executor) transition(ctx context.Context, inc *incident.Incident, target incident.State) error {
+	if inc.JiraKey == "" {
+		return x.waitForTicket(inc)
+	}
+	name, resolution := x.opts.ReopenTransition, ""
+	if target == incident.Resolved {
+		name, resolution = x.opts.ResolveTransition, "Done"
+	}
+	if inc.State != target {
+		return nil // changed again since: a later step moves the ticket
+	}
+	ts, err := x.client.Transitions(ctx, inc.JiraKey)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, t := range ts {
+		if !strings.EqualFold(t.Name, name) {
+			names = append(names, fmt.Sprintf("%q", t.Name))
+			continue
+		}
+		if !t.Resolution {
+			resolution = ""
+		}
+		return x.client.DoTransition(ctx, inc.JiraKey, t.ID, resolution)
+	}
+	status, err := x.client.Status(ctx, inc.JiraKey)
+	if err != nil {
+		return err
+	}
+	if x.alreadyThere(status, target) {
+		return nil
+	}
+	return incident.Permanent(fmt.Errorf("%s (status %q) has no transition %q; it has %s", inc.JiraKey, status, name,
+		orNone(strings.Join(names, ", "))))
+}
+
+// alreadyThere reports a status that is where the transition leads: a
+// retry after the transition happened, or somebody moved it by hand.
+func (x *Executor) alreadyThere(status string, target incident.State) bool {
+	done := strings.EqualFold(status, "Done") || strings.EqualFold(status, "Closed") || strings.EqualFold(status, "Resolved")
+	if target == incident.Resolved {
+		return done
+	}
+	return !done
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,171 @@
+// Package steps runs the side effects of a war room (DESIGN.md §12): one
+// executor per outside system in the packages below it (slackroom,
+// jiraticket, evidence, actions, and dryrun, which logs the calls instead
+// of making them), chosen by the kind of step through the one Table the
+// composition root builds and checks at start. This package holds that
+// table and what every executor shares: its dependencies, the settings of
+// Slack and Jira, and the helpers that load a step's incident, wait for
+// its evidence and list its links. Steps import no HTTP or Slack surface
+// and no configuration: the composition root hands them what they need.
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/bot/render"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/rules"
+)
+
+// Deps are what every executor takes from the composition root.
+type Deps struct {
+	Store   incident.Store
+	Service *incident.Service
+	Rules   *rules.Set
+	// Hosts are the hosts the links shown may point at.
+	Hosts render.Hosts
+	// Sites are the outside systems a war room links to.
+	Sites Sites
+	// EvidenceBudget is correlation_budget: how long the first summary and
+	// the ticket wait for the first evidence.
+	EvidenceBudget time.Duration
+	Log            *slog.Logger
+	Now            func() time.Time
+}
+
+// Sites locate the outside systems a war room's links point at; empty
+// means not configured.
+type Sites struct {
+	JiraURL, AlertmanagerURL string
+}
+
+// SlackOptions are the settings of the Slack steps (slack.* in the
+// config), for the real executor and the dry run alike.
+type SlackOptions struct {
+	PrivateChannels bool
+	// AnnounceChannel gets one line per war room (name or ID); a rule may
+	// name its own.
+	AnnounceChannel string
+	// Responders are invited to every war room: user IDs, @user-groups,
+	// emails.
+	Responders []string
+}
+
+// JiraOptions are the settings of the Jira steps (jira.* in the config),
+// for the real executor and the dry run alike.
+type JiraOptions struct {
+	Project, IssueType string
+	// Priorities maps a severity to a Jira priority name.
+	Priorities                          map[string]string
+	ResolveTransition, ReopenTransition string
+	Labels, Components                  []string
+	Fields                              map[string]any
+	// IndexLag is how long a create whose outcome is unknown waits before
+	// it searches for the ticket again.
+	IndexLag time.Duration
+}
+
+// WaitForEvidence holds the first summary and the ticket until the first
+// evidence is in, so that what correlation finds within its budget
+// (correlation_budget) is in them; past the budget (and a margin) they go
+// without it and are updated when it comes.
+//
+// It waits in the job for up to a second (looking every 20 ms), which is
+// how long correlation usually takes, and returns the incident with the
+// evidence; a longer wait is a snooze, which frees the worker.
+func WaitForEvidence(ctx context.Context, store incident.Store, budget time.Duration, inc *incident.Incident, now func() time.Time) (*incident.Incident, error) {
+	deadline := inc.OpenedAt.Add(budget + evidenceMargin)
+	inline := now().Add(time.Second)
+	for inc.Evidence == nil && now().Before(deadline) {
+		if !now().Before(inline) {
+			return nil, &incident.SnoozeError{Wait: 200 * time.Millisecond, Err: errors.New("waiting for the first evidence")}
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		fresh, err := store.Incident(ctx, inc.ID)
+		if err != nil {
+			return nil, err
+		}
+		inc = fresh
+	}
+	return inc, nil
+}
+
+// evidenceMargin is how long past the budget a summary waits for the
+// evidence step to store what it found.
+const evidenceMargin = time.Second
+
+// Incident loads a step's incident: one that does not exist stops the
+// step for good; a store that does not answer is worth a retry.
+func Incident(ctx context.Context, store incident.Store, j incident.Job) (*incident.Incident, error) {
+	inc, err := store.Incident(ctx, j.IncidentID)
+	if incident.ErrorCode(err) == incident.ENOTFOUND {
+		return nil, incident.Permanent(err)
+	}
+	return inc, err
+}
+
+// ArchiveDue reports whether an archive scheduled by the resolve event
+// resolvedBy still stands: the incident is resolved, by that very event.
+func ArchiveDue(ctx context.Context, store incident.Store, inc *incident.Incident, resolvedBy int64) (bool, error) {
+	if inc.State != incident.Resolved {
+		return false, nil
+	}
+	tl, err := store.Timeline(ctx, inc.ID)
+	if err != nil {
+		return false, err
+	}
+	var last int64
+	for _, e := range tl {
+		if e.Kind == incident.EventResolved {
+			last = e.ID
+		}
+	}
+	return last == resolvedBy, nil
+}
+
+// WarRoomLinks are the links known for an incident: the Jira ticket, the
+// alerts in Alertmanager, the query that fired, and the rule's runbook.
+// Grafana and Jaeger links come with correlation.
+func (d Deps) WarRoomLinks(inc *incident.Incident, alerts []incident.Alert) []render.Link {
+	set, log := d.Rules, d.Log
+	var links []render.Link
+	if inc.JiraKey != "" && d.Sites.JiraURL != "" {
+		links = append(links, render.Link{Kind: "jira", Title: "Jira " + inc.JiraKey, URL: strings.TrimSuffix(d.Sites.JiraURL, "/") + "/browse/" + inc.JiraKey})
+	}
+	if am := strings.TrimSuffix(d.Sites.AlertmanagerURL, "/"); am != "" && inc.Service != "" {
+		filter := fmt.Sprintf("{service=%q}", inc.Service)
+		if inc.Env != "" {
+			filter = fmt.Sprintf("{service=%q,env=%q}", inc.Service, inc.Env)
+		}
+		links = append(links, render.Link{Kind: "alertmanager", Title: "Alertmanager", URL: am + "/#/alerts?filter=" + url.QueryEscape(filter)})
+	}
+	if len(alerts) > 0 && (strings.HasPrefix(alerts[0].GeneratorURL, "https://") || strings.HasPrefix(alerts[0].GeneratorURL, "http://")) {
+		links = append(links, render.Link{Kind: "prometheus", Title: "Alert query", URL: alerts[0].GeneratorURL})
+	}
+	if r, ok := set.Lookup(inc.Rule); ok && r.Runbook != "" && len(alerts) > 0 {
+		a := alerts[0]
+		url, err := rules.Render(r.Runbook, rules.TemplateData{Labels: a.Labels, Annotations: a.Annotations,
+			Service: inc.Service, Env: inc.Env, Rule: inc.Rule, Severity: string(inc.Severity), IncidentID: inc.ID, StartsAt: a.StartsAt})
+		switch {
+		case err != nil:
+			log.Warn("runbook template", "rule", inc.Rule, "err", err)
+		case strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://"):
+			links = append(links, render.Link{Kind: "runbook", Title: "Runbook", URL: url})
+		}
+	}
+	return links
+}
+
+// SetupGrace is how long a step that needs the war room or the ticket
+// waits for it while it is still being set up, before it gives up.
+const SetupGrace = 10 * time.Minute

@@ -1,0 +1,100 @@
+package bot
+
+import (
+	"cmp"
+
+	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/render"
+	"github.com/warroom/warroom/bot/steps"
+	"github.com/warroom/warroom/bot/steps/actions"
+	"github.com/warroom/warroom/bot/steps/dryrun"
+	"github.com/warroom/warroom/bot/steps/evidence"
+	"github.com/warroom/warroom/bot/steps/jiraticket"
+	"github.com/warroom/warroom/bot/steps/slackroom"
+	"github.com/warroom/warroom/correlate"
+	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/alertmanager"
+	ijira "github.com/warroom/warroom/integrations/jira"
+	islack "github.com/warroom/warroom/integrations/slack"
+)
+
+// steps builds the executors of the side effects and the one table that
+// chooses among them by the kind of step, checked here, at start: Slack
+// for real when a bot token is configured (slackClient), Jira when a URL
+// is (and dry_run is not asked for); the rest in dry run.
+func (s *Server) steps(slackClient *islack.Client) (*steps.Table, error) {
+	cfg := s.cfg
+	d := steps.Deps{Store: s.store, Service: s.svc, Rules: s.rules, Hosts: linkHosts(cfg),
+		Sites:          steps.Sites{JiraURL: cfg.Jira.URL, AlertmanagerURL: cfg.Alertmanager.URL},
+		EvidenceBudget: cfg.CorrelationBudget.Duration(), Log: s.log, Now: s.now}
+	slackOpts := steps.SlackOptions{PrivateChannels: cfg.Slack.PrivateChannels, AnnounceChannel: cfg.Slack.AnnounceChannel,
+		Responders: cfg.Slack.Responders}
+	jiraOpts := steps.JiraOptions{Project: cfg.Jira.Project, IssueType: cfg.Jira.IssueType, Priorities: cfg.Jira.Priorities,
+		ResolveTransition: cfg.Jira.ResolveTransition, ReopenTransition: cfg.Jira.ReopenTransition,
+		Labels: cfg.Jira.Labels, Components: cfg.Jira.Components, Fields: cfg.Jira.Fields,
+		IndexLag: cmp.Or(cfg.Jira.IndexLag.Duration(), config.DefaultJiraIndexLag)}
+
+	var err error
+	if s.dryRun, err = dryrun.New(cfg.DryRunLog, d, slackOpts, jiraOpts); err != nil {
+		return nil, err
+	}
+	var silences *alertmanager.SilenceClient // nil without alertmanager.url
+	if u := cfg.Alertmanager.URL; u != "" {
+		silences = alertmanager.NewSilenceClient(u, nil)
+	}
+	s.actions = actions.New(d, silences, string(cfg.Rollback.WebhookSecret))
+	g, err := s.gatherer()
+	if err != nil {
+		return nil, err
+	}
+	s.evidence = evidence.New(g, d)
+	var slackSteps, jiraSteps incident.Executor = s.dryRun, s.dryRun
+	if slackClient != nil {
+		slackSteps = slackroom.New(slackClient, d, slackOpts)
+	}
+	if !cfg.Jira.DryRun {
+		jc, err := newJiraClient(cfg)
+		if err != nil {
+			return nil, err
+		}
+		jiraSteps = jiraticket.New(jc, d, jiraOpts)
+	}
+	return steps.NewTable(incident.JobKinds(),
+		steps.Route{Kinds: slackroom.Kinds(), Exec: slackSteps},
+		steps.Route{Kinds: jiraticket.Kinds(), Exec: jiraSteps},
+		steps.Route{Kinds: evidence.Kinds(), Exec: s.evidence},
+		steps.Route{Kinds: actions.Kinds(), Exec: s.actions},
+	)
+}
+
+// gatherer builds the correlation from the config: the store's deploys
+// always, the other sources when configured.
+func (s *Server) gatherer() (*correlate.Gatherer, error) {
+	cfg := s.cfg
+	o := evidence.SourceOptions{GrafanaURL: cfg.Grafana.URL, GrafanaToken: string(cfg.Grafana.Token),
+		JaegerURL: cfg.Jaeger.URL, PrometheusURL: cfg.Prometheus.URL}
+	if g := cfg.Deploys.Git; g != nil {
+		o.Git = &evidence.GitOptions{URL: g.URL, Branch: g.Branch, Path: g.Path, Env: g.Env, Token: string(g.Token)}
+	}
+	src, err := evidence.NewSources(s.store, o)
+	if err != nil {
+		return nil, err
+	}
+	return correlate.New(src, correlate.Options{
+		Budget: cfg.CorrelationBudget.Duration(), Lookback: cfg.Deploys.Lookback.Duration(),
+		Upstreams: cfg.Deploys.Upstreams, CompareURL: cfg.Deploys.CompareURL, Now: s.now,
+		AllowedQueries: cfg.Prometheus.AllowedQueries,
+	}), nil
+}
+
+// newJiraClient builds the client of the jira section.
+func newJiraClient(cfg *config.Config) (*ijira.Client, error) {
+	return ijira.New(ijira.Options{URL: cfg.Jira.URL, Deployment: cfg.Jira.Deployment, Email: cfg.Jira.Auth.Email,
+		APIToken: string(cfg.Jira.Auth.APIToken), PAT: string(cfg.Jira.Auth.PersonalAccessToken)})
+}
+
+// linkHosts are the hosts links may point at: links.allowed_hosts and
+// the systems the config names.
+func linkHosts(cfg *config.Config) render.Hosts {
+	return render.NewHosts(cfg.Links.AllowedHosts, cfg.TrustedURLs()...)
+}
