@@ -31,8 +31,8 @@ type memo[K comparable, V any] struct {
 	max int     // 0: unbounded
 }
 
-func newMemo[K comparable, V any](on bool, max int) *memo[K, V] {
-	c := &memo[K, V]{max: max}
+func newMemo[K comparable, V any](on bool, bound int) *memo[K, V] {
+	c := &memo[K, V]{max: bound}
 	if on {
 		c.m = map[K]V{}
 	}
