@@ -184,6 +184,17 @@ func TestAwaitNeed(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 		}
 	}
+	// The summary is queued once the channel exists: an update waits while
+	// the channel is being made, and gives up once that failed.
+	channel := func(state JobOutcome) JobStatus {
+		return JobStatus{Job: Job{Kind: JobSlackCreateChannel, RunAt: now}, State: state}
+	}
+	if err := AwaitNeed(JobSlackUpdate, []JobStatus{channel(JobRunning)}, now); !errors.As(err, &snooze) {
+		t.Errorf("update while the channel is being made: %v", err)
+	}
+	if err := AwaitNeed(JobSlackUpdate, []JobStatus{channel(JobFailed)}, now); !errors.Is(err, ErrNeedGone) {
+		t.Errorf("update after the channel failed for good: %v", err)
+	}
 	if err := AwaitNeed(JobCorrelateGather, nil, now); !errors.Is(err, ErrNeedGone) {
 		t.Errorf("a step that needs none: %v", err)
 	}

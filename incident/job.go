@@ -69,7 +69,7 @@ var steps = []step{
 	{kind: JobSlackAnnounce, after: JobSlackCreateChannel},
 	{kind: JobSlackPinSummary, after: JobSlackPostSummary},
 	{kind: JobSlackBookmarks, after: JobSlackPostSummary},
-	{kind: JobSlackUpdate, needs: JobSlackCreateChannel, coalesced: true},
+	{kind: JobSlackUpdate, needs: JobSlackPostSummary, coalesced: true},
 	{kind: JobSlackArchive, needs: JobSlackCreateChannel},
 	{kind: JobJiraComment, needs: JobJiraCreateIssue},
 	{kind: JobJiraTransition, needs: JobJiraCreateIssue},
@@ -255,19 +255,23 @@ var ErrNeedGone = errors.New("the step it needs failed for good or never ran")
 // AwaitNeed is the answer of a step of kind whose incident lacks what the
 // step it needs makes (JobKind.Needs), decided from the incident's jobs,
 // never from error text: a snooze while a run of that step may still
-// succeed (until that run is due, at least two seconds); a retry if it has
-// succeeded and its result is not on the incident yet (a read from before
-// its commit); otherwise an error wrapping ErrNeedGone.
+// succeed (until that run is due, at least two seconds), or while the step
+// it needs in turn may (the summary is queued only once the channel
+// exists); a retry if it has succeeded and its result is not on the
+// incident yet (a read from before its commit); otherwise an error
+// wrapping ErrNeedGone.
 func AwaitNeed(kind JobKind, jobs []JobStatus, now time.Time) error {
 	need := kind.Needs()
 	if need == "" {
 		return fmt.Errorf("%s needs no other step: %w", kind, ErrNeedGone)
 	}
+	queued := false
 	var done bool
 	for _, j := range jobs {
 		if j.Kind != need {
 			continue
 		}
+		queued = true
 		switch j.State {
 		case JobFailed:
 		case JobDone:
@@ -277,8 +281,13 @@ func AwaitNeed(kind JobKind, jobs []JobStatus, now time.Time) error {
 			return &SnoozeError{Wait: wait, Err: fmt.Errorf("waiting for %s", need)}
 		}
 	}
-	if done {
+	switch {
+	case done:
 		return &RetryError{Wait: 2 * time.Second, Err: fmt.Errorf("%s is done but its result is not on the incident yet", need)}
+	case !queued && need.Needs() != "":
+		if err := AwaitNeed(need, jobs, now); !errors.Is(err, ErrNeedGone) {
+			return err // the step before it may still succeed
+		}
 	}
 	return fmt.Errorf("%s needs %s: %w", kind, need, ErrNeedGone)
 }

@@ -166,6 +166,22 @@ func (d Deps) WarRoomLinks(inc *incident.Incident, alerts []incident.Alert) []re
 	return links
 }
 
-// SetupGrace is how long a step that needs the war room or the ticket
-// waits for it while it is still being set up, before it gives up.
-const SetupGrace = 10 * time.Minute
+// AwaitNeed is the answer of a step of kind whose incident lacks what the
+// step it needs makes (the channel, the ticket), from the incident's jobs
+// (incident.AwaitNeed): a snooze or retry while that may still come; once
+// it cannot, nothing (the step gives up quietly) or, with fail, a
+// permanent failure of its own.
+func AwaitNeed(ctx context.Context, d Deps, kind incident.JobKind, inc *incident.Incident, fail bool) error {
+	jobs, err := d.Store.Jobs(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
+	err = incident.AwaitNeed(kind, jobs, d.Now())
+	switch {
+	case !errors.Is(err, incident.ErrNeedGone):
+		return err
+	case fail:
+		return incident.Permanent(fmt.Errorf("%s: %w", inc.ID, err))
+	}
+	return nil
+}

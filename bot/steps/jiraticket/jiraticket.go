@@ -262,7 +262,7 @@ func (x *Executor) view(ctx context.Context, inc *incident.Incident) (jirawiki.V
 // the ticket was filed. Overwriting is safe to repeat.
 func (x *Executor) update(ctx context.Context, inc *incident.Incident) error {
 	if inc.JiraKey == "" {
-		return x.waitForTicket(inc)
+		return x.waitForTicket(ctx, inc, incident.JobJiraUpdate)
 	}
 	v, err := x.view(ctx, inc)
 	if err != nil {
@@ -275,7 +275,7 @@ func (x *Executor) update(ctx context.Context, inc *incident.Incident) error {
 // a comment means an earlier attempt added it.
 func (x *Executor) comment(ctx context.Context, inc *incident.Incident, eventID int64) error {
 	if inc.JiraKey == "" {
-		return x.waitForTicket(inc)
+		return x.waitForTicket(ctx, inc, incident.JobJiraComment)
 	}
 	tl, err := x.d.Store.Timeline(ctx, inc.ID)
 	if err != nil {
@@ -308,15 +308,13 @@ func (x *Executor) comment(ctx context.Context, inc *incident.Incident, eventID 
 }
 
 // waitForTicket is the answer of a step that needs the ticket before it
-// is filed: wait a while for the create step, give up if it failed.
-func (x *Executor) waitForTicket(inc *incident.Incident) error {
+// is filed: wait while the create step may still succeed, fail for good
+// once it cannot.
+func (x *Executor) waitForTicket(ctx context.Context, inc *incident.Incident, kind incident.JobKind) error {
 	if !inc.WarRoom {
 		return nil
 	}
-	if x.d.Now().Sub(inc.OpenedAt) < steps.SetupGrace && !strings.Contains(inc.LastError, string(incident.JobJiraCreateIssue)) {
-		return &incident.SnoozeError{Wait: 2 * time.Second, Err: errors.New("ticket not filed yet")}
-	}
-	return incident.Permanent(fmt.Errorf("%s has no Jira ticket", inc.ID))
+	return steps.AwaitNeed(ctx, x.d, kind, inc, true)
 }
 
 // transition moves the ticket to the incident's state: the resolve
@@ -324,7 +322,7 @@ func (x *Executor) waitForTicket(inc *incident.Incident) error {
 // transition's target status is left alone.
 func (x *Executor) transition(ctx context.Context, inc *incident.Incident, target incident.State) error {
 	if inc.JiraKey == "" {
-		return x.waitForTicket(inc)
+		return x.waitForTicket(ctx, inc, incident.JobJiraTransition)
 	}
 	name, resolution := x.opts.ReopenTransition, ""
 	if target == incident.Resolved {

@@ -3,10 +3,8 @@ package slackroom
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/bot/steps"
@@ -23,7 +21,7 @@ func (x *Executor) update(ctx context.Context, inc *incident.Incident) error {
 	if inc.SlackChannelID == "" || inc.SummaryTS == "" {
 		// The summary, when posted, renders the incident as it is then;
 		// an update that comes first waits for it.
-		return x.waitForRoom(inc)
+		return x.waitForRoom(ctx, inc)
 	}
 	v, err := x.view(ctx, inc)
 	if err != nil {
@@ -48,14 +46,11 @@ func (x *Executor) update(ctx context.Context, inc *incident.Incident) error {
 	return x.reportChanges(ctx, inc)
 }
 
-// waitForRoom is the answer of a step that needs the war room before it
-// is set up: wait a while, then give up quietly (the setup failed, and its
-// failure is on the timeline already).
-func (x *Executor) waitForRoom(inc *incident.Incident) error {
-	if x.d.Now().Sub(inc.OpenedAt) < steps.SetupGrace && !strings.Contains(inc.LastError, "slack.") {
-		return &incident.SnoozeError{Wait: 2 * time.Second, Err: errors.New("war room not set up yet")}
-	}
-	return nil
+// waitForRoom is the answer of an update that comes before the war room
+// is set up: wait while the steps that set it up may still succeed, give
+// up quietly once they cannot (their failure is on the timeline already).
+func (x *Executor) waitForRoom(ctx context.Context, inc *incident.Incident) error {
+	return steps.AwaitNeed(ctx, x.d, incident.JobSlackUpdate, inc, false)
 }
 
 // maxChangesTold bounds the events one change message names.
