@@ -286,7 +286,7 @@ func randomToken(t *testing.T) string {
 }
 
 // openingSteps are the job keys every war room enqueues when it opens
-// (DESIGN.md §12) that the dry run logs: correlate.gather runs for real
+// (docs/ARCHITECTURE.md, the steps) that the dry run logs: correlate.gather runs for real
 // (it only reads the store and the sources configured, none here).
 func openingSteps(incidentID string) []string {
 	var keys []string

@@ -100,7 +100,7 @@ type Alert struct {
 // Action is what a rule decided to do with an alert.
 type Action string
 
-// The decisions of DESIGN.md §3.
+// The decisions a rule can make (docs/ARCHITECTURE.md, the flow).
 const (
 	// ActionWarRoom opens a war room for the alert's key, or attaches to the open one.
 	ActionWarRoom Action = "war_room"

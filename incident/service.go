@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Options tune a Service. Zero values take the defaults of DESIGN.md.
+// Options tune a Service. Zero values take the defaults below.
 type Options struct {
 	// ReopenWindow: a key that fires again within this time after its
 	// incident resolved reopens it; later, a new incident opens. Default 1h.

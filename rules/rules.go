@@ -1,5 +1,5 @@
 // Package rules decides what warroom does with an alert: the rule schema of
-// the configuration (DESIGN.md §4), its validation, Alertmanager matchers,
+// the configuration (README, How it decides), its validation, Alertmanager matchers,
 // value extraction and thresholds. A Set evaluates alerts into
 // incident.Decisions; it is pure and does no I/O.
 package rules
@@ -126,7 +126,7 @@ const (
 // DefaultIncidentKey returns the incident_key of rules that name none.
 func DefaultIncidentKey() []string { return []string{"service", "env"} }
 
-// Default returns the built-in rule of DESIGN.md §8, used when the
+// Default returns the built-in rule (README, How it decides), used when the
 // configuration has no rules: any alert; value from the error_rate
 // annotation, else the value annotation, else Grafana's values; war room
 // above 0.8%; record below it or when no value is found.

@@ -19,7 +19,7 @@ import (
 	"github.com/warroom/warroom/rules"
 )
 
-// Defaults of the configuration (DESIGN.md §8).
+// Defaults of the configuration (README, Configuration).
 const (
 	DefaultListen        = "127.0.0.1:9095"
 	DefaultStorageDriver = "sqlite"
@@ -140,7 +140,7 @@ func (c *Config) applyDefaults() {
 	if c.Jira.Deployment == "" {
 		c.Jira.Deployment = DefaultJiraDeployment
 	}
-	// Severities a config does not map keep DESIGN.md's mapping.
+	// Severities a config does not map keep the default mapping.
 	for sev, prio := range map[string]string{"critical": "Highest", "warning": "High", "info": "Medium"} {
 		if _, ok := c.Jira.Priorities[sev]; !ok {
 			if c.Jira.Priorities == nil {

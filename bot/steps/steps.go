@@ -1,4 +1,4 @@
-// Package steps runs the side effects of a war room (DESIGN.md §12): one
+// Package steps runs the side effects of a war room (docs/ARCHITECTURE.md, the steps): one
 // executor per outside system in the packages below it (slackroom,
 // jiraticket, evidence, actions, and dryrun, which logs the calls instead
 // of making them), chosen by the kind of step through the one Table the

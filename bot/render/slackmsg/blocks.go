@@ -91,7 +91,7 @@ const shownTelling = 3
 // private ones): only these become channel links.
 var slackChannelID = regexp.MustCompile(`^[CG][A-Z0-9]+$`)
 
-// SummaryBlocks renders the pinned war-room summary (DESIGN.md §5) as
+// SummaryBlocks renders the pinned war-room summary (README, Connect to Slack) as
 // Block Kit. Every untrusted value is escaped and every text cut to Slack's
 // limits, so the result always passes ValidateBlocks. Mrkdwn texts are
 // verbatim: Slack does not turn a label's "@channel" or bare URL into a

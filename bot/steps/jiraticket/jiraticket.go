@@ -20,7 +20,7 @@ import (
 	ijira "github.com/warroom/warroom/integrations/jira"
 )
 
-// Executor runs the Jira steps of a war room (DESIGN.md §12), each safe
+// Executor runs the Jira steps of a war room (docs/ARCHITECTURE.md, the steps), each safe
 // to run twice.
 type Executor struct {
 	client *ijira.Client

@@ -28,7 +28,7 @@ const (
 	metaChange   = "warroom_change"
 )
 
-// Executor runs the Slack steps of a war room (DESIGN.md §12), each safe
+// Executor runs the Slack steps of a war room (docs/ARCHITECTURE.md, the steps), each safe
 // to run twice.
 type Executor struct {
 	client *islack.Client
@@ -332,7 +332,7 @@ func (x *Executor) syncBookmarks(ctx context.Context, inc *incident.Incident, li
 // maxCachedRooms bounds the bookmark memory; past it, it starts again.
 const maxCachedRooms = 10000
 
-// bookmarked are the kinds of links a war room bookmarks (DESIGN.md §5),
+// bookmarked are the kinds of links a war room bookmarks (README, Connect to Slack),
 // the first of each: the rest are in the summary.
 var bookmarked = []string{"jira", "grafana", "jaeger", "runbook"}
 
