@@ -228,6 +228,9 @@ func IsPermanent(err error) bool {
 type SnoozeError struct {
 	Wait time.Duration
 	Err  error
+	// Awaits is the step whose result the snoozed step waits for: when it
+	// records it, the snooze ends at once (Tx.WakeJobs).
+	Awaits JobKind
 }
 
 func (e *SnoozeError) Error() string {

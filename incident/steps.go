@@ -105,9 +105,14 @@ func (s *Service) AttachTicket(ctx context.Context, id, key, text string) (*Inci
 // RecordEvidence stores what correlation found and, for a war room, has
 // the summary and the ticket show it.
 func (s *Service) RecordEvidence(ctx context.Context, id string, ev *Evidence) (*Incident, error) {
-	return s.step(ctx, id, func(_ Tx, inc *Incident) (stepResult, error) {
+	return s.step(ctx, id, func(tx Tx, inc *Incident) (stepResult, error) {
 		if inc.Evidence != nil && inc.Evidence.Round > ev.Round {
 			return stepResult{skip: true}, nil // a later round is stored already
+		}
+		// The first summary and the ticket may be waiting for it, while
+		// the evidence step itself goes on asking slower sources.
+		if _, err := tx.WakeJobs(inc.ID, JobCorrelateGather, s.opts.Now()); err != nil {
+			return stepResult{}, err
 		}
 		inc.Evidence = ev
 		if inc.Value == nil {

@@ -112,6 +112,15 @@ type Tx interface {
 	// given back), or failed for good. It returns ErrLeaseLost, changing
 	// nothing, when l no longer holds.
 	FinishJob(l Lease, outcome JobOutcome, runAt time.Time, errText string, next []Job) error
+	// AwaitJob notes, for the job of l just snoozed, the step it waits
+	// for ("" for none), so that WakeJobs ends the snooze when a run of
+	// that step completes; if one has completed already, the job is due at
+	// now.
+	AwaitJob(l Lease, kind JobKind, now time.Time) error
+	// WakeJobs makes the incident's jobs snoozed waiting for kind due at
+	// now (a run of kind has completed, or recorded what they wait for),
+	// and reports how many.
+	WakeJobs(incidentID string, kind JobKind, now time.Time) (int, error)
 	// ReleaseJob makes the job of l available again at runAt (a shutdown
 	// cut its run short); the attempt stays spent, since the run may have
 	// reached the outside. It returns ErrLeaseLost when l no longer holds.
@@ -164,6 +173,12 @@ func countJobs(tx Tx, n *int) Tx {
 type countingTx struct {
 	Tx
 	n *int
+}
+
+func (t *countingTx) WakeJobs(incidentID string, kind JobKind, now time.Time) (int, error) {
+	n, err := t.Tx.WakeJobs(incidentID, kind, now)
+	*t.n += n
+	return n, err
 }
 
 func (t *countingTx) Enqueue(j Job) (bool, error) {

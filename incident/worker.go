@@ -365,6 +365,18 @@ func (w *Worker) run(parent context.Context, j Job) {
 		if err := tx.FinishJob(j.Lease(), outcome, runAt, errText, next); err != nil {
 			return err
 		}
+		switch outcome {
+		case JobSnooze:
+			if err := tx.AwaitJob(j.Lease(), snooze.Awaits, now); err != nil {
+				return err
+			}
+		case JobDone:
+			// Steps snoozed waiting for this one (the first summary and
+			// the ticket wait for the evidence) need not wait longer.
+			if _, err := tx.WakeJobs(j.IncidentID, j.Kind, now); err != nil {
+				return err
+			}
+		}
 		if outcome != JobFailed {
 			return nil
 		}

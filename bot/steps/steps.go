@@ -76,29 +76,23 @@ type JiraOptions struct {
 // (correlation_budget) is in them; past the budget (and a margin) they go
 // without it and are updated when it comes.
 //
-// It waits in the job for up to a second (looking every 20 ms), which is
-// how long correlation usually takes, and returns the incident with the
-// evidence; a longer wait is a snooze, which frees the worker.
-func WaitForEvidence(ctx context.Context, store incident.Store, budget time.Duration, inc *incident.Incident, now func() time.Time) (*incident.Incident, error) {
+// The wait is a snooze that frees the worker, and that the evidence step
+// ends when it records what it found (incident.SnoozeError.Awaits): a step
+// that held its slot while it waited would keep the evidence step itself
+// from running once every slot held a waiter. The snooze lasts at most
+// evidenceRecheck, in case the evidence came between this step's read and
+// its snooze.
+func WaitForEvidence(inc *incident.Incident, budget time.Duration, now time.Time) error {
 	deadline := inc.OpenedAt.Add(budget + evidenceMargin)
-	inline := now().Add(time.Second)
-	for inc.Evidence == nil && now().Before(deadline) {
-		if !now().Before(inline) {
-			return nil, &incident.SnoozeError{Wait: 200 * time.Millisecond, Err: errors.New("waiting for the first evidence")}
-		}
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		fresh, err := store.Incident(ctx, inc.ID)
-		if err != nil {
-			return nil, err
-		}
-		inc = fresh
+	if inc.Evidence != nil || !now.Before(deadline) {
+		return nil
 	}
-	return inc, nil
+	return &incident.SnoozeError{Wait: min(deadline.Sub(now), evidenceRecheck), Awaits: incident.JobCorrelateGather,
+		Err: errors.New("waiting for the first evidence")}
 }
+
+// evidenceRecheck bounds one snooze of a step waiting for the evidence.
+const evidenceRecheck = 500 * time.Millisecond
 
 // evidenceMargin is how long past the budget a summary waits for the
 // evidence step to store what it found.

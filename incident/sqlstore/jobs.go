@@ -173,3 +173,26 @@ func (t *txn) ReleaseJob(l incident.Lease, runAt time.Time) error {
 	}
 	return nil
 }
+
+func (t *txn) AwaitJob(l incident.Lease, kind incident.JobKind, now time.Time) error {
+	if _, err := t.exec(`UPDATE jobs SET awaits = ?,
+		run_at = CASE WHEN EXISTS (SELECT 1 FROM jobs AS done WHERE done.incident_id = jobs.incident_id
+			AND done.kind = ? AND done.state = 'completed') THEN ? ELSE run_at END
+		WHERE id = ? AND runs = ?`, string(kind), string(kind), nanos(now), l.JobID, l.Runs); err != nil {
+		return fmt.Errorf("job %d awaits %s: %w", l.JobID, kind, err)
+	}
+	return nil
+}
+
+func (t *txn) WakeJobs(incidentID string, kind incident.JobKind, now time.Time) (int, error) {
+	if kind == "" {
+		return 0, nil
+	}
+	res, err := t.exec(`UPDATE jobs SET run_at = ?, awaits = '' WHERE incident_id = ? AND awaits = ? AND state = 'available'`,
+		nanos(now), incidentID, string(kind))
+	if err != nil {
+		return 0, fmt.Errorf("wake the jobs of %s awaiting %s: %w", incidentID, kind, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

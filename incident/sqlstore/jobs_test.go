@@ -202,3 +202,74 @@ func TestCoalescedKeyStableAcrossRescues(t *testing.T) {
 		}
 	})
 }
+
+// A job snoozed waiting for another step is made due at once when that
+// step wakes it (its result recorded, or a run of it completed), and at
+// once when the step it awaits had completed before the snooze.
+func TestAwaitAndWake(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, testRules{}, incident.Options{})
+		mustIngest(t, svc, delivery(alert("pay", "a1", "0.031", incident.AlertFiring)))
+		t0 := time.Now()
+		update := func(fn func(tx incident.Tx) error) {
+			t.Helper()
+			if err := s.Update(ctx, "", fn); err != nil {
+				t.Fatal(err)
+			}
+		}
+		claim := func(now time.Time) map[incident.JobKind]incident.Job {
+			t.Helper()
+			var jobs []incident.Job
+			update(func(tx incident.Tx) (err error) { jobs, err = tx.ClaimJobs(10, now, time.Minute); return })
+			out := map[incident.JobKind]incident.Job{}
+			for _, j := range jobs {
+				out[j.Kind] = j
+			}
+			return out
+		}
+		snooze := func(j incident.Job, now time.Time) {
+			t.Helper()
+			update(func(tx incident.Tx) error {
+				if err := tx.FinishJob(j.Lease(), incident.JobSnooze, now.Add(time.Hour), "waiting", nil); err != nil {
+					return err
+				}
+				return tx.AwaitJob(j.Lease(), incident.JobCorrelateGather, now)
+			})
+		}
+		jobs := claim(t0)
+		ticket, gather := jobs[incident.JobJiraCreateIssue], jobs[incident.JobCorrelateGather]
+		if ticket.ID == 0 || gather.ID == 0 {
+			t.Fatalf("claimed %v", jobs)
+		}
+		snooze(ticket, t0)
+		if got := claim(t0.Add(time.Minute)); len(got) != 0 {
+			t.Fatalf("a snoozed job ran before its time: %v", got)
+		}
+		var n int
+		update(func(tx incident.Tx) (err error) { n, err = tx.WakeJobs("INC-1", incident.JobSlackCreateChannel, t0); return })
+		if n != 0 {
+			t.Errorf("waking the jobs that await another step woke %d", n)
+		}
+		update(func(tx incident.Tx) (err error) { n, err = tx.WakeJobs("INC-1", incident.JobCorrelateGather, t0); return })
+		if n != 1 {
+			t.Fatalf("woke %d jobs, want the ticket", n)
+		}
+		ticket = claim(t0.Add(time.Minute))[incident.JobJiraCreateIssue]
+		if ticket.ID == 0 {
+			t.Fatal("the woken job is not due")
+		}
+		if ticket.Attempt != 1 {
+			t.Errorf("a woken snooze spent an attempt: %d", ticket.Attempt)
+		}
+
+		update(func(tx incident.Tx) error {
+			return tx.FinishJob(gather.Lease(), incident.JobDone, t0, "", nil)
+		})
+		snooze(ticket, t0.Add(time.Minute))
+		if ticket = claim(t0.Add(time.Minute))[incident.JobJiraCreateIssue]; ticket.ID == 0 {
+			t.Fatal("a job awaiting a step that has completed was snoozed all the same")
+		}
+	})
+}

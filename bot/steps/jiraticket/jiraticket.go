@@ -149,8 +149,7 @@ func (x *Executor) create(ctx context.Context, inc *incident.Incident, j inciden
 	if len(found) > 0 {
 		key, how = found[0].Key, "found (filed by an earlier run)"
 	} else {
-		var err error
-		if inc, err = steps.WaitForEvidence(ctx, x.d.Store, x.d.EvidenceBudget, inc, x.d.Now); err != nil {
+		if err := steps.WaitForEvidence(inc, x.d.EvidenceBudget, x.d.Now()); err != nil {
 			return err
 		}
 		v, err := x.view(ctx, inc)

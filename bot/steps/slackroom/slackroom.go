@@ -246,8 +246,7 @@ func (x *Executor) postSummary(ctx context.Context, inc *incident.Incident, j in
 	if inc.SlackChannelID == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
 	}
-	inc, err := steps.WaitForEvidence(ctx, x.d.Store, x.d.EvidenceBudget, inc, x.d.Now)
-	if err != nil {
+	if err := steps.WaitForEvidence(inc, x.d.EvidenceBudget, x.d.Now()); err != nil {
 		return err
 	}
 	tl, err := x.d.Store.Timeline(ctx, inc.ID)
