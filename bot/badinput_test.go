@@ -115,7 +115,13 @@ func TestHostileLabelsAreEscaped(t *testing.T) {
 	r := h.post("/api/v1/alerts/alertmanager", body, nil)
 	eq(t, "status", r.code, http.StatusOK)
 	c := h.waitCall("slack.post_summary:INC-1")
-	text := c.Params["text"].(string)
+	var args strings.Builder // the text and the blocks, as sent
+	enc := json.NewEncoder(&args)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c.Args); err != nil {
+		t.Fatal(err)
+	}
+	text := args.String()
 	for _, bad := range []string{"<!channel>", "<!here>", "<https://", "<@U123>"} {
 		if strings.Contains(text, bad) {
 			t.Errorf("summary carries %q unescaped:\n%s", bad, text)

@@ -174,18 +174,18 @@ func (h *harness) list(query string) []*incident.Incident {
 }
 
 // dryRunCalls reads the dry-run log.
-func (h *harness) dryRunCalls() []dryrun.Call {
+func (h *harness) dryRunCalls() []dryrun.Line {
 	h.t.Helper()
 	f, err := os.Open(h.dryRun)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer f.Close()
-	var calls []dryrun.Call
+	var calls []dryrun.Line
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var c dryrun.Call
+		var c dryrun.Line
 		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
 			h.t.Fatalf("dry-run log line %q: %v", sc.Text(), err)
 		}
@@ -194,8 +194,9 @@ func (h *harness) dryRunCalls() []dryrun.Call {
 	return calls
 }
 
-// waitCall waits until the dry-run log holds the call with this job key.
-func (h *harness) waitCall(key string) dryrun.Call {
+// waitCall waits until the dry-run log holds the step with this job key,
+// and returns its first line.
+func (h *harness) waitCall(key string) dryrun.Line {
 	h.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -306,9 +307,10 @@ func TestFixtureReplay(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for _, c := range h.dryRunCalls() {
-		seen[c.Key]++
-		if seen[c.Key] > 1 {
-			t.Errorf("job %s logged twice", c.Key)
+		line := fmt.Sprintf("%s call %d of %d", c.Key, c.N, c.Of)
+		seen[line]++
+		if seen[line] > 1 {
+			t.Errorf("job %s logged twice", line)
 		}
 	}
 	if got := h.list("?state=resolved"); len(got) != 1 || got[0].ID != "INC-1" {
@@ -417,7 +419,7 @@ func TestArchiveAfterResolveUnlessReopened(t *testing.T) {
 	eq(t, "refire", r.code, http.StatusOK)
 	eq(t, "reopened", ids(decodeJSON[webhookReply](t, r).Reopened), "[INC-1]")
 	skipped := h.waitCall(fmt.Sprintf("slack.archive:INC-1:%d", first))
-	eq(t, "archive of the first resolve", skipped.Method, "none")
+	eq(t, "calls of the archive of the first resolve", skipped.Of, 0)
 	eq(t, "resolve again", h.post("/api/v1/incidents/INC-1/resolve", nil, nil).code, http.StatusOK)
 	second := lastEvent(h.incident("INC-1"), incident.EventResolved)
 	archived := h.waitCall(fmt.Sprintf("slack.archive:INC-1:%d", second))

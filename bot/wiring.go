@@ -2,6 +2,8 @@ package bot
 
 import (
 	"cmp"
+	"log/slog"
+	"time"
 
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/bot/render"
@@ -16,6 +18,7 @@ import (
 	"github.com/warroom/warroom/integrations/alertmanager"
 	ijira "github.com/warroom/warroom/integrations/jira"
 	islack "github.com/warroom/warroom/integrations/slack"
+	"github.com/warroom/warroom/rules"
 )
 
 // steps builds the executors of the side effects and the one table that
@@ -24,15 +27,10 @@ import (
 // is (and dry_run is not asked for); the rest in dry run.
 func (s *Server) steps(slackClient *islack.Client) (*steps.Table, error) {
 	cfg := s.cfg
-	d := steps.Deps{Store: s.store, Service: s.svc, Rules: s.rules, Hosts: linkHosts(cfg),
-		Sites:          steps.Sites{JiraURL: cfg.Jira.URL, AlertmanagerURL: cfg.Alertmanager.URL},
-		EvidenceBudget: cfg.CorrelationBudget.Duration(), Log: s.log, Now: s.now}
-	slackOpts := steps.SlackOptions{PrivateChannels: cfg.Slack.PrivateChannels, AnnounceChannel: cfg.Slack.AnnounceChannel,
-		Responders: cfg.Slack.Responders}
-	jiraOpts := steps.JiraOptions{Project: cfg.Jira.Project, IssueType: cfg.Jira.IssueType, Priorities: cfg.Jira.Priorities,
-		ResolveTransition: cfg.Jira.ResolveTransition, ReopenTransition: cfg.Jira.ReopenTransition,
-		Labels: cfg.Jira.Labels, Components: cfg.Jira.Components, Fields: cfg.Jira.Fields,
-		IndexLag: cmp.Or(cfg.Jira.IndexLag.Duration(), config.DefaultJiraIndexLag)}
+	p := planner(cfg, s.rules, s.log, s.now)
+	d := p.Deps
+	d.Store, d.Service = s.store, s.svc
+	slackOpts, jiraOpts := p.Slack, p.Jira
 
 	var err error
 	if s.dryRun, err = dryrun.New(cfg.DryRunLog, d, slackOpts, jiraOpts); err != nil {
@@ -65,6 +63,23 @@ func (s *Server) steps(slackClient *islack.Client) (*steps.Table, error) {
 		steps.Route{Kinds: evidence.Kinds(), Exec: s.evidence},
 		steps.Route{Kinds: actions.Kinds(), Exec: s.actions},
 	)
+}
+
+// planner is the description of the steps under cfg: what simulate
+// prints, and what the executors send and the dry run logs once the store
+// is added to its dependencies.
+func planner(cfg *config.Config, set *rules.Set, log *slog.Logger, now func() time.Time) steps.Planner {
+	return steps.Planner{
+		Deps: steps.Deps{Rules: set, Hosts: linkHosts(cfg),
+			Sites:          steps.Sites{JiraURL: cfg.Jira.URL, AlertmanagerURL: cfg.Alertmanager.URL},
+			EvidenceBudget: cfg.CorrelationBudget.Duration(), Log: log, Now: now},
+		Slack: steps.SlackOptions{PrivateChannels: cfg.Slack.PrivateChannels, AnnounceChannel: cfg.Slack.AnnounceChannel,
+			Responders: cfg.Slack.Responders},
+		Jira: steps.JiraOptions{Project: cfg.Jira.Project, IssueType: cfg.Jira.IssueType, Priorities: cfg.Jira.Priorities,
+			ResolveTransition: cfg.Jira.ResolveTransition, ReopenTransition: cfg.Jira.ReopenTransition,
+			Labels: cfg.Jira.Labels, Components: cfg.Jira.Components, Fields: cfg.Jira.Fields,
+			IndexLag: cmp.Or(cfg.Jira.IndexLag.Duration(), config.DefaultJiraIndexLag)},
+	}
 }
 
 // gatherer builds the correlation from the config: the store's deploys

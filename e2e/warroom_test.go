@@ -208,15 +208,18 @@ func (w *warroom) incident(id string) (*apiIncidentDetail, error) {
 	return &d, nil
 }
 
-// dryRunEntry is one line of the dry-run side-effect log.
+// dryRunEntry is one line of the dry-run side-effect log: call N of the
+// Of calls of a step's plan (Of 0: a step with no call, one line).
 type dryRunEntry struct {
 	Time     string          `json:"time"`
 	Job      string          `json:"job"`
 	Key      string          `json:"key"`
 	Incident string          `json:"incident"`
+	N        int             `json:"n"`
+	Of       int             `json:"of"`
 	System   string          `json:"system"`
 	Method   string          `json:"method"`
-	Params   json.RawMessage `json:"params"`
+	Args     json.RawMessage `json:"args"`
 }
 
 // dryRunLine is one line of the log with where it starts.

@@ -107,6 +107,24 @@ func (k JobKind) Needs() JobKind {
 // openSteps are the steps enqueued when a war room opens.
 var openSteps = []JobKind{JobSlackCreateChannel, JobJiraCreateIssue, JobCorrelateGather}
 
+// OpeningSteps returns the steps a war room runs when it opens: those
+// enqueued at its opening and those that follow them, in the order of
+// the step table.
+func OpeningSteps() []JobKind {
+	opening := map[JobKind]bool{}
+	for _, k := range openSteps {
+		opening[k] = true
+	}
+	var out []JobKind
+	for _, s := range steps { // a step comes after the one it follows
+		if opening[s.kind] || opening[s.after] {
+			opening[s.kind] = true
+			out = append(out, s.kind)
+		}
+	}
+	return out
+}
+
 // CoalesceDelay is how long a coalesced step waits before it runs, so that
 // a burst of changes makes one call (Slack allows about one message update
 // per second per channel).

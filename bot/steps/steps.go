@@ -3,10 +3,12 @@
 // jiraticket, evidence, actions, and dryrun, which logs the calls instead
 // of making them), chosen by the kind of step through the one Table the
 // composition root builds and checks at start. This package holds that
-// table and what every executor shares: its dependencies, the settings of
-// Slack and Jira, and the helpers that load a step's incident, wait for
-// its evidence and list its links. Steps import no HTTP or Slack surface
-// and no configuration: the composition root hands them what they need.
+// table and what every executor shares: the one description of each
+// step (Planner, whose plans of Calls the executors send, the dry run
+// logs and simulate prints), its dependencies, the settings of Slack and
+// Jira, and the helpers that load a step's incident, wait for its
+// evidence and list its links. Steps import no HTTP or Slack surface and
+// no configuration: the composition root hands them what they need.
 package steps
 
 import (
@@ -106,25 +108,6 @@ func Incident(ctx context.Context, store incident.Store, j incident.Job) (*incid
 		return nil, incident.Permanent(err)
 	}
 	return inc, err
-}
-
-// ArchiveDue reports whether an archive scheduled by the resolve event
-// resolvedBy still stands: the incident is resolved, by that very event.
-func ArchiveDue(ctx context.Context, store incident.Store, inc *incident.Incident, resolvedBy int64) (bool, error) {
-	if inc.State != incident.Resolved {
-		return false, nil
-	}
-	tl, err := store.Timeline(ctx, inc.ID)
-	if err != nil {
-		return false, err
-	}
-	var last int64
-	for _, e := range tl {
-		if e.Kind == incident.EventResolved {
-			last = e.ID
-		}
-	}
-	return last == resolvedBy, nil
 }
 
 // WarRoomLinks are the links known for an incident: the Jira ticket, the

@@ -87,8 +87,9 @@ func TestSimulate(t *testing.T) {
 	}
 	for _, want := range []string{
 		`alert afb663c01ce7e058 (HighErrorRate, firing): war_room by rule "default" — 3.11% above 0.8%`,
-		`would call slack conversations.create {"is_private":false,"name":"inc-`,
-		`would call jira POST /rest/api/2/issue`,
+		`slack.create_channel: would call slack conversations.create {"name":"inc-`,
+		`slack.post_summary: would call slack chat.postMessage {"channel":"#inc-`,
+		`jira.create_issue: would call jira POST /rest/api/2/issue {"fields":{`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("simulate output lacks %q:\n%s", want, out)

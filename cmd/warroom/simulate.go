@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +14,8 @@ import (
 )
 
 // simulate prints, without side effects, what warroom would decide for
-// each alert of a payload and the calls a war room would make.
+// each alert of a payload and the calls a war room would open with: the
+// plans of its opening steps, one call a line.
 func simulate(args []string, stdout io.Writer) error {
 	fs := newFlags("simulate")
 	path := fs.String("config", "", "config file (default: embedded defaults)")
@@ -58,8 +60,16 @@ func simulate(args []string, stdout io.Writer) error {
 	for _, a := range sim {
 		fmt.Fprintf(stdout, "alert %s (%s, %s): %s by rule %q — %s\n", a.Fingerprint, a.Alertname, a.Status, a.Decision, a.Rule, a.Reason)
 		for _, c := range a.Calls {
-			b, _ := json.Marshal(c.Params)
-			fmt.Fprintf(stdout, "  would call %s %s %s\n", c.System, c.Method, b)
+			var args bytes.Buffer // the text as sent: "<", ">" and "&" not escaped
+			enc := json.NewEncoder(&args)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(c.Args); err != nil {
+				return fmt.Errorf("%s: %w", c.Step, err)
+			}
+			fmt.Fprintf(stdout, "  %s: would call %s %s %s", c.Step, c.System, c.Method, args.Bytes())
+		}
+		for _, p := range a.Problems {
+			fmt.Fprintf(stdout, "  would fail: %s\n", p)
 		}
 	}
 	return nil

@@ -170,8 +170,9 @@ type NewIssue struct {
 	Fields map[string]any
 }
 
-// Create files an issue and returns its key.
-func (c *Client) Create(ctx context.Context, n NewIssue) (string, error) {
+// Body is the JSON body of POST rest/api/2/issue that files n:
+// {"fields": {...}}. More Fields do not replace the ones n names.
+func (n NewIssue) Body() map[string]any {
 	fields := map[string]any{
 		"project":     map[string]string{"key": n.Project},
 		"issuetype":   map[string]string{"name": n.IssueType},
@@ -194,10 +195,15 @@ func (c *Client) Create(ctx context.Context, n NewIssue) (string, error) {
 			fields[k] = v
 		}
 	}
+	return map[string]any{"fields": fields}
+}
+
+// Create files an issue and returns its key.
+func (c *Client) Create(ctx context.Context, n NewIssue) (string, error) {
 	var out struct {
 		Key string `json:"key"`
 	}
-	if err := c.call(ctx, http.MethodPost, "rest/api/2/issue", map[string]any{"fields": fields}, &out); err != nil {
+	if err := c.call(ctx, http.MethodPost, "rest/api/2/issue", n.Body(), &out); err != nil {
 		return "", err
 	}
 	if out.Key == "" {

@@ -2,7 +2,8 @@
 // rule's rollback webhook, signed, and the expiry at resolve of the
 // Alertmanager silences warroom made. It also makes those silences when a
 // responder asks. warroom never runs a rollback itself: it tells the
-// deployer.
+// deployer. The calls of the steps are their plans (steps.Planner), sent
+// exactly as planned.
 package actions
 
 import (
@@ -31,6 +32,7 @@ import (
 // and the expiry of silences at resolve.
 type Executor struct {
 	d        steps.Deps
+	p        steps.Planner
 	silences *alertmanager.SilenceClient // nil: no alertmanager.url
 	secret   string                      // the rollback webhook's signing key
 	http     *http.Client
@@ -47,7 +49,7 @@ func Kinds() []incident.JobKind {
 // without alertmanager.url, secret signs the rollback webhook's calls
 // (rollback.webhook_secret).
 func New(d steps.Deps, silences *alertmanager.SilenceClient, secret string) *Executor {
-	return &Executor{d: d, silences: silences, secret: secret,
+	return &Executor{d: d, p: steps.Planner{Deps: d}, silences: silences, secret: secret,
 		http: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -62,24 +64,8 @@ func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
 	return incident.Permanent(fmt.Errorf("no action step %s", j.Kind))
 }
 
-// RollbackRequest is the JSON the rollback webhook receives, signed with
-// HMAC-SHA256 of the body in X-Warroom-Signature ("sha256=<hex>").
-type RollbackRequest struct {
-	Incident       string    `json:"incident"`
-	Service        string    `json:"service"`
-	Env            string    `json:"env,omitempty"`
-	SuspectSHA     string    `json:"suspect_sha"`
-	TargetRevision string    `json:"target_revision"`
-	Command        string    `json:"command,omitempty"`
-	RequestedBy    string    `json:"requested_by"`
-	RequestedAt    time.Time `json:"requested_at"`
-	// Key identifies the request: a retried delivery carries the same key.
-	Key string `json:"key"`
-	// CommandWithheld says why there is no command although the rule has
-	// one: a value it would use (an alert label, a revision) is not of its
-	// kind, so warroom suggests nothing to run.
-	CommandWithheld string `json:"command_withheld,omitempty"`
-}
+// RollbackRequest is the JSON the rollback webhook receives.
+type RollbackRequest = steps.RollbackRequest
 
 // SignRollback returns the X-Warroom-Signature of body.
 func SignRollback(secret string, body []byte) string {
@@ -93,35 +79,46 @@ func (x *Executor) rollbackWebhook(ctx context.Context, j incident.Job) error {
 	if err != nil {
 		return err
 	}
-	r, ok := x.d.Rules.Lookup(inc.Rule)
-	if !ok || r.Rollback.WebhookURL == "" {
-		return nil // nothing to call: the request is on the timeline
-	}
-	ev := inc.Evidence
-	if ev == nil || ev.Suspect == nil || ev.Target == nil {
-		return incident.Permanent(fmt.Errorf("%s has no suspect deploy and target: nothing to roll back", inc.ID))
-	}
 	var args incident.JobArgs
 	_ = json.Unmarshal(j.Args, &args)
 	tl, err := x.d.Store.Timeline(ctx, inc.ID)
 	if err != nil {
 		return err
 	}
-	req := RollbackRequest{Incident: inc.ID, Service: ev.Suspect.Service, Env: inc.Env, SuspectSHA: ev.Suspect.SHA,
-		TargetRevision: ev.Target.SHA, Command: ev.Rollback, CommandWithheld: ev.RollbackWithheld, Key: j.Key}
-	for _, e := range tl {
-		if e.ID == args.EventID {
-			req.RequestedBy, req.RequestedAt = e.Actor, e.At
-		}
+	c, ok, err := x.p.Rollback(inc, tl, j.Key, args.EventID)
+	if !ok {
+		return err
 	}
-	body, _ := json.Marshal(req)
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, r.Rollback.WebhookURL, bytes.NewReader(body))
+	return x.send(ctx, c)
+}
+
+// send makes one planned call, as planned.
+func (x *Executor) send(ctx context.Context, c steps.Call) error {
+	switch a := c.Args.(type) {
+	case steps.RollbackWebhook:
+		return x.post(ctx, a)
+	case steps.AlertmanagerExpireSilence:
+		if x.silences == nil {
+			break
+		}
+		if err := x.silences.Expire(ctx, a.ID); err != nil && !errors.Is(err, alertmanager.ErrSilenceNotFound) {
+			return err
+		}
+		return nil
+	}
+	return incident.Permanent(fmt.Errorf("actions: cannot send %s %T", c.Method, c.Args))
+}
+
+// post sends a rollback request to the webhook, signed.
+func (x *Executor) post(ctx context.Context, a steps.RollbackWebhook) error {
+	body, _ := json.Marshal(a.Body) // a struct of plain fields: cannot fail
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, a.URL, bytes.NewReader(body))
 	if err != nil {
 		return incident.Permanent(fmt.Errorf("rollback webhook: %w", err))
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("X-Warroom-Signature", SignRollback(x.secret, body))
-	hr.Header.Set("Idempotency-Key", j.Key)
+	hr.Header.Set("Idempotency-Key", a.IdempotencyKey)
 	resp, err := x.http.Do(hr)
 	if err != nil {
 		return fmt.Errorf("rollback webhook: %w", err)
@@ -137,10 +134,6 @@ func (x *Executor) rollbackWebhook(ctx context.Context, j incident.Job) error {
 	return incident.Permanent(fmt.Errorf("rollback webhook: HTTP %d", resp.StatusCode))
 }
 
-// silenceTag marks the silences warroom makes for an incident, so that a
-// retry finds them and the resolve expires them.
-func silenceTag(id string) string { return "warroom " + id + ":" }
-
 func (x *Executor) expireSilences(ctx context.Context, j incident.Job) error {
 	if x.silences == nil {
 		return nil
@@ -152,12 +145,16 @@ func (x *Executor) expireSilences(ctx context.Context, j incident.Job) error {
 	if inc.State != incident.Resolved {
 		return nil // reopened since
 	}
-	found, err := x.silences.Find(ctx, silenceTag(inc.ID))
+	found, err := x.silences.Find(ctx, steps.SilenceTag(inc.ID))
 	if err != nil {
 		return err
 	}
-	for _, s := range found {
-		if err := x.silences.Expire(ctx, s.ID); err != nil && !errors.Is(err, alertmanager.ErrSilenceNotFound) {
+	ids := make([]string, len(found))
+	for i, s := range found {
+		ids[i] = s.ID
+	}
+	for _, c := range x.p.ExpireSilences(ids) {
+		if err := x.send(ctx, c); err != nil {
 			return err
 		}
 	}
@@ -211,7 +208,7 @@ func (x *Executor) Silence(ctx context.Context, inc *incident.Incident, user str
 	}
 	now := x.d.Now()
 	id, err := x.silences.Create(ctx, alertmanager.Silence{Matchers: ms, StartsAt: now, EndsAt: now.Add(d), CreatedBy: "warroom/" + user,
-		Comment: silenceTag(inc.ID) + " silenced from Slack by " + user})
+		Comment: steps.SilenceTag(inc.ID) + " silenced from Slack by " + user})
 	if err != nil {
 		return "", fmt.Errorf("alertmanager: %w", err)
 	}

@@ -1,57 +1,65 @@
 // Package dryrun is the executor used until Slack and Jira are
-// configured: for each step it logs, as one JSON line, the call it would
-// make, and keeps the idempotency rule of the real executors.
+// configured: for each step it logs the step's plan (steps.Planner), the
+// calls the real executor would make, as JSON lines, one per call, and it
+// keeps the idempotency rule of the real executors.
 package dryrun
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"sync"
 	"time"
 
-	"github.com/warroom/warroom/bot/render"
-	"github.com/warroom/warroom/bot/render/jirawiki"
-	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/incident"
 )
 
 // Executor stands in for the Slack and Jira executors: for each job it
-// logs, as one JSON line, the call it would make. It keeps the
-// idempotency rule of the real executors: before "making" anything it looks
-// for an earlier attempt's record (its log line, by job key), so a job run
-// twice (after a crash, say) is logged once.
+// logs the calls of the step's plan, the very plan the real executor
+// sends, made without lookups (steps.Planner.Plan). It keeps the
+// idempotency rule of the real executors: before "making" anything it
+// looks for an earlier attempt's record (its log lines, by job key), so
+// a job run twice (after a crash, say) is logged once.
 type Executor struct {
-	d     steps.Deps
-	slack steps.SlackOptions
-	jira  steps.JiraOptions
+	d steps.Deps
+	p steps.Planner
 
 	mu   sync.Mutex
 	f    *os.File
 	done map[string]bool
+	// bookmarks are the links the log bookmarked, by channel: an update
+	// of the war room knows them, as the real one lists them.
+	bookmarks map[string]map[string]bool
 }
 
-// Call is one line of the dry-run log.
-type Call struct {
-	Time     time.Time      `json:"time"`
-	Job      string         `json:"job"`
-	Key      string         `json:"key"`
-	Incident string         `json:"incident"`
-	System   string         `json:"system"`
-	Method   string         `json:"method"`
-	Params   map[string]any `json:"params"`
+// Line is one line of the dry-run log: call N of the Of calls of a
+// step's plan, or, for a step whose plan has no call (Of 0: nothing to
+// change, or nothing the dry run can name), a line without one, so that
+// every step that ran is in the log.
+type Line struct {
+	Time     time.Time `json:"time"`
+	Job      string    `json:"job"`
+	Key      string    `json:"key"`
+	Incident string    `json:"incident"`
+	N        int       `json:"n"`
+	Of       int       `json:"of"`
+	steps.Call
 }
 
 var _ incident.Executor = (*Executor)(nil)
 
 // New opens (or creates) the log at path and indexes the keys already in
-// it. A torn last line, left by a crash mid-write, is cut off. slack and
-// jira are the settings the real executors would use.
+// it. The lines of a step cut short by a crash mid-write (a torn last
+// line, or fewer lines than its plan has calls) are cut off: the step
+// runs again and logs its plan whole. slack and jira are the settings the
+// real executors would use.
 func New(path string, d steps.Deps, slack steps.SlackOptions, jira steps.JiraOptions) (*Executor, error) {
 	if path == "" {
 		path = "warroom-dryrun.jsonl"
@@ -60,7 +68,8 @@ func New(path string, d steps.Deps, slack steps.SlackOptions, jira steps.JiraOpt
 	if err != nil {
 		return nil, fmt.Errorf("dry-run log: %w", err)
 	}
-	x := &Executor{d: d, slack: slack, jira: jira, f: f, done: map[string]bool{}}
+	x := &Executor{d: d, p: steps.Planner{Deps: d, Slack: slack, Jira: jira}, f: f, done: map[string]bool{},
+		bookmarks: map[string]map[string]bool{}}
 	good, err := x.index()
 	if err == nil {
 		err = f.Truncate(good)
@@ -75,10 +84,11 @@ func New(path string, d steps.Deps, slack steps.SlackOptions, jira steps.JiraOpt
 	return x, nil
 }
 
-// index reads the complete lines of the log and returns their length.
+// index reads the log and returns the length of its steps logged whole.
 func (x *Executor) index() (int64, error) {
 	r := bufio.NewReader(x.f)
-	var good int64
+	var good, off int64
+	var step []steps.Call // the calls of the step being read
 	for {
 		line, err := r.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {
@@ -87,12 +97,35 @@ func (x *Executor) index() (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		var c Call
-		if json.Unmarshal(line, &c) != nil {
+		var l Line
+		if json.Unmarshal(line, &l) != nil {
 			return good, nil
 		}
-		x.done[c.Key] = true
-		good += int64(len(line))
+		off += int64(len(line))
+		step = append(step, l.Call)
+		if l.N == l.Of { // the step's last line: all of it is in
+			x.logged(l.Key, step)
+			step, good = nil, off
+		}
+	}
+}
+
+// logged notes that the step of key logged calls. The caller holds x.mu,
+// or has x to itself.
+func (x *Executor) logged(key string, calls []steps.Call) {
+	x.done[key] = true
+	for _, c := range calls {
+		if c.Method != "bookmarks.add" {
+			continue
+		}
+		var b steps.SlackBookmark // a value of the type, or a map read back from the log
+		if raw, err := json.Marshal(c.Args); err != nil || json.Unmarshal(raw, &b) != nil {
+			continue
+		}
+		if x.bookmarks[b.ChannelID] == nil {
+			x.bookmarks[b.ChannelID] = map[string]bool{}
+		}
+		x.bookmarks[b.ChannelID][b.Link] = true
 	}
 }
 
@@ -111,138 +144,64 @@ func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
 	if seen {
 		return nil // an earlier attempt did it
 	}
-	call, err := x.render(ctx, j)
+	inc, calls, err := x.plan(ctx, j)
 	if err != nil {
 		return err
 	}
-	line, err := json.Marshal(call)
-	if err != nil {
-		return incident.Permanent(fmt.Errorf("dry run %s: %w", j.Key, err))
+	head := Line{Time: x.d.Now().UTC(), Job: string(j.Kind), Key: j.Key, Incident: inc.ID, Of: len(calls)}
+	// The text as sent, readable: "<", ">" and "&" are not escaped.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	methods := make([]string, len(calls))
+	for i := range max(len(calls), 1) {
+		l := head
+		if len(calls) > 0 {
+			l.N, l.Call = i+1, calls[i]
+			methods[i] = calls[i].System + " " + calls[i].Method
+		}
+		if err := enc.Encode(l); err != nil { // one line each
+			return incident.Permanent(fmt.Errorf("dry run %s: %w", j.Key, err))
+		}
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.done[j.Key] {
 		return nil
 	}
-	if _, err := x.f.Write(append(line, '\n')); err != nil {
+	// One write: a crash cuts it short at worst, and New cuts that off.
+	if _, err := x.f.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("dry run %s: write log: %w", j.Key, err)
 	}
 	if err := x.f.Sync(); err != nil {
 		return fmt.Errorf("dry run %s: sync log: %w", j.Key, err)
 	}
-	x.done[j.Key] = true
-	x.d.Log.Info("dry run", "job", call.Job, "key", call.Key, "system", call.System, "method", call.Method, "params", call.Params)
+	x.logged(j.Key, calls)
+	x.d.Log.Info("dry run", "job", j.Kind, "key", j.Key, "calls", methods)
 	return nil
 }
 
-// render builds the call a job would make, from the incident as it is now.
-func (x *Executor) render(ctx context.Context, j incident.Job) (*Call, error) {
+// plan makes the step's plan from the incident as it is now.
+func (x *Executor) plan(ctx context.Context, j incident.Job) (*incident.Incident, []steps.Call, error) {
 	inc, err := steps.Incident(ctx, x.d.Store, j)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var args incident.JobArgs
-	_ = json.Unmarshal(j.Args, &args)
-	c := &Call{Time: x.d.Now().UTC(), Job: string(j.Kind), Key: j.Key, Incident: inc.ID, System: "slack"}
-	channel := "#" + inc.SlackChannel
-	summaryMeta := map[string]any{"event_type": "warroom_summary", "event_payload": map[string]string{"incident": inc.ID}}
 	switch j.Kind {
-	case incident.JobSlackCreateChannel:
-		c.Method, c.Params = "conversations.create", map[string]any{"name": inc.SlackChannel, "is_private": x.slack.PrivateChannels}
-	case incident.JobSlackSetTopic:
-		c.Method, c.Params = "conversations.setTopic", map[string]any{"channel": channel, "topic": slackmsg.Topic(inc)}
-	case incident.JobSlackInvite:
-		c.Method, c.Params = "conversations.invite", map[string]any{"channel": channel, "users": x.responders(inc)}
-	case incident.JobSlackPostSummary, incident.JobSlackUpdate:
-		alerts, err := x.d.Store.Alerts(ctx, inc.ID, render.SummaryAlerts)
-		if err != nil {
-			return nil, err
+	case incident.JobSlackPostSummary, incident.JobJiraCreateIssue:
+		// As in the real steps, the first summary and the ticket show
+		// the evidence found within the budget.
+		if err := steps.WaitForEvidence(inc, x.d.EvidenceBudget, x.d.Now()); err != nil {
+			return nil, nil, err
 		}
-		total, _, err := x.d.Store.CountAlerts(ctx, inc.ID)
-		if err != nil {
-			return nil, err
-		}
-		c.Method = "chat.postMessage"
-		if j.Kind == incident.JobSlackUpdate {
-			c.Method = "chat.update"
-		}
-		c.Params = map[string]any{"channel": channel, "text": slackmsg.SummaryText(inc, alerts, total), "metadata": summaryMeta}
-	case incident.JobSlackPinSummary:
-		c.Method, c.Params = "pins.add", map[string]any{"channel": channel, "message": "summary"}
-	case incident.JobSlackBookmarks:
-		links := map[string]string{}
-		if inc.JiraKey != "" && x.d.Sites.JiraURL != "" {
-			links["Jira"] = x.d.Sites.JiraURL + "/browse/" + inc.JiraKey
-		}
-		c.Method, c.Params = "bookmarks.add", map[string]any{"channel_id": channel, "links": links}
-	case incident.JobSlackAnnounce:
-		c.Method, c.Params = "chat.postMessage", map[string]any{"channel": x.slack.AnnounceChannel,
-			"text": fmt.Sprintf("%s %s: war room %s", inc.ID, slackmsg.Escape(inc.Title), channel), "metadata": summaryMeta}
-	case incident.JobSlackArchive:
-		current, err := steps.ArchiveDue(ctx, x.d.Store, inc, args.EventID)
-		if err != nil {
-			return nil, err
-		}
-		if !current {
-			// Reopened since: this archive belongs to an earlier resolve
-			// (a later one, if any, scheduled its own).
-			c.Method, c.Params = "none", map[string]any{"skipped": "incident reopened since this resolve"}
-			break
-		}
-		c.Method, c.Params = "conversations.archive", map[string]any{"channel": channel}
-	case incident.JobJiraCreateIssue:
-		c.System, c.Method = "jira", "POST /rest/api/2/issue"
-		c.Params = map[string]any{"fields": map[string]any{
-			"project": map[string]string{"key": x.jira.Project}, "issuetype": map[string]string{"name": x.jira.IssueType},
-			"priority": map[string]string{"name": x.jira.Priorities[string(inc.Severity)]},
-			"summary":  jirawiki.Summary(inc), "labels": []string{"warroom", "warroom-" + render.Slug(inc.ID), render.Slug(inc.Service)},
-		}}
-	case incident.JobJiraComment:
-		text, err := x.eventText(ctx, inc.ID, args.EventID)
-		if err != nil {
-			return nil, err
-		}
-		c.System, c.Method = "jira", "POST /rest/api/2/issue/{key}/comment"
-		c.Params = map[string]any{"issue": inc.JiraKey, "body": text}
-	case incident.JobJiraTransition:
-		name := x.jira.ResolveTransition
-		if args.Target != incident.Resolved {
-			name = x.jira.ReopenTransition
-		}
-		c.System, c.Method = "jira", "POST /rest/api/2/issue/{key}/transitions"
-		c.Params = map[string]any{"issue": inc.JiraKey, "transition": name}
-	case incident.JobCorrelateGather:
-		c.System, c.Method = "correlate", "gather"
-		c.Params = map[string]any{"service": inc.Service, "env": inc.Env, "sources": "none configured"}
-	case incident.JobRollbackWebhook, incident.JobExpireSilences:
-		c.System, c.Method = "none", string(j.Kind)
-		c.Params = map[string]any{"skipped": "not configured"}
-	case incident.JobJiraUpdate:
-		c.System, c.Method = "jira", "PUT /rest/api/2/issue/{key}"
-		c.Params = map[string]any{"issue": inc.JiraKey, "fields": "description"}
-	default:
-		return nil, incident.Permanent(fmt.Errorf("dry run: unknown job kind %q", j.Kind))
 	}
-	return c, nil
-}
-
-func (x *Executor) responders(inc *incident.Incident) []string {
-	out := append([]string{}, x.slack.Responders...)
-	if r, ok := x.d.Rules.Lookup(inc.Rule); ok {
-		out = append(out, r.Responders...)
-	}
-	return out
-}
-
-func (x *Executor) eventText(ctx context.Context, id string, eventID int64) (string, error) {
-	tl, err := x.d.Store.Timeline(ctx, id)
+	f, err := x.d.Facts(ctx, inc)
 	if err != nil {
-		return "", err
+		return nil, nil, err
 	}
-	for _, e := range tl {
-		if e.ID == eventID {
-			return fmt.Sprintf("%s (%s, %s) [warroom-event:%d]", e.Text, e.Actor, e.At.Format(time.RFC3339), e.ID), nil
-		}
-	}
-	return "", incident.Permanent(fmt.Errorf("event %d of %s not found", eventID, id))
+	x.mu.Lock()
+	known := steps.Known{Bookmarks: maps.Clone(x.bookmarks[steps.Room(inc)])}
+	x.mu.Unlock()
+	calls, err := x.p.Plan(j, inc, f, known)
+	return inc, calls, err
 }

@@ -1,7 +1,8 @@
 // Package jiraticket runs the Jira steps of a war room: file the ticket
 // (once: a repeat searches for the incident's label first), keep its
 // description up to date, comment the timeline's events and move it
-// through its workflow on resolve and reopen.
+// through its workflow on resolve and reopen. Each call is the step's plan
+// (steps.Planner), sent through the typed client exactly as planned.
 package jiraticket
 
 import (
@@ -9,11 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
-	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/bot/render/jirawiki"
 	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/incident"
@@ -25,7 +24,7 @@ import (
 type Executor struct {
 	client *ijira.Client
 	d      steps.Deps
-	opts   steps.JiraOptions
+	p      steps.Planner
 }
 
 var _ incident.Executor = (*Executor)(nil)
@@ -38,7 +37,7 @@ func Kinds() []incident.JobKind {
 
 // New returns the Jira executor.
 func New(client *ijira.Client, d steps.Deps, opts steps.JiraOptions) *Executor {
-	return &Executor{client: client, d: d, opts: opts}
+	return &Executor{client: client, d: d, p: steps.Planner{Deps: d, Jira: opts}}
 }
 
 // Execute implements incident.Executor.
@@ -91,35 +90,38 @@ func (x *Executor) outcome(err error) error {
 	return err
 }
 
-func (x *Executor) indexLag() time.Duration { return x.opts.IndexLag }
+func (x *Executor) indexLag() time.Duration { return x.p.Jira.IndexLag }
+
+// send makes one planned call through the client, as planned; a create
+// returns the new ticket's key.
+func (x *Executor) send(ctx context.Context, c steps.Call) (string, error) {
+	switch a := c.Args.(type) {
+	case steps.JiraCreateIssue:
+		return x.client.Create(ctx, a.Issue)
+	case steps.JiraSetDescription:
+		return "", x.client.SetDescription(ctx, a.Key, a.Fields.Description)
+	case steps.JiraComment:
+		return "", x.client.AddComment(ctx, a.Key, a.Body)
+	case steps.JiraTransition:
+		if a.Transition.ID == "" {
+			break // Jira takes a transition by its ID only
+		}
+		resolution := ""
+		if a.Fields != nil {
+			resolution = a.Fields.Resolution.Name
+		}
+		return "", x.client.DoTransition(ctx, a.Key, a.Transition.ID, resolution)
+	case steps.JiraLink:
+		return "", x.client.Link(ctx, a.Type.Name, a.InwardIssue.Key, a.OutwardIssue.Key)
+	}
+	return "", incident.Permanent(fmt.Errorf("jira: cannot send %s %T", c.Method, c.Args))
+}
 
 // unknownCreate is a create that may have filed the ticket.
 type unknownCreate struct{ err error }
 
 func (e *unknownCreate) Error() string { return e.err.Error() }
 func (e *unknownCreate) Unwrap() error { return e.err }
-
-// ticketLabel is the label that finds an incident's ticket.
-func ticketLabel(inc *incident.Incident) string { return jirawiki.Label("warroom-" + inc.ID) }
-
-// project, issue type and priority of an incident's ticket: the rule's
-// override, else the jira section's.
-func (x *Executor) ticketKind(inc *incident.Incident) (project, issueType, priority string) {
-	project, issueType = x.opts.Project, x.opts.IssueType
-	priority = x.opts.Priorities[string(inc.Severity)]
-	if r, ok := x.d.Rules.Lookup(inc.Rule); ok {
-		if r.Jira.Project != "" {
-			project = r.Jira.Project
-		}
-		if r.Jira.IssueType != "" {
-			issueType = r.Jira.IssueType
-		}
-		if r.Jira.Priority != "" {
-			priority = r.Jira.Priority
-		}
-	}
-	return project, issueType, priority
-}
 
 // create files the ticket once: the search for the incident's label finds
 // a ticket an earlier run filed. A war room whose key fired again after
@@ -129,8 +131,8 @@ func (x *Executor) create(ctx context.Context, inc *incident.Incident, j inciden
 	if inc.JiraKey != "" {
 		return x.linkPrevious(ctx, inc, inc.JiraKey)
 	}
-	project, issueType, priority := x.ticketKind(inc)
-	label := ticketLabel(inc)
+	project, _, _ := x.p.TicketKind(inc)
+	label := steps.TicketLabel(inc)
 	// Only a run after one that may have reached Jira can find a ticket of
 	// an earlier run. Its search trusts a miss only once the index has
 	// caught up with that run (a crash or a lost lease leaves no RetryError
@@ -156,15 +158,7 @@ func (x *Executor) create(ctx context.Context, inc *incident.Incident, j inciden
 		if err != nil {
 			return err
 		}
-		labels := []string{label, jirawiki.Label(inc.Service)}
-		for _, l := range x.opts.Labels {
-			labels = append(labels, jirawiki.Label(l))
-		}
-		key, err = x.client.Create(ctx, ijira.NewIssue{
-			Project: project, IssueType: issueType, Priority: priority, Summary: jirawiki.Summary(inc),
-			Description: jirawiki.Description(v), Labels: dedupe(labels), Components: x.opts.Components, Fields: x.opts.Fields,
-		})
-		if err != nil {
+		if key, err = x.send(ctx, x.p.CreateIssue(inc, v)); err != nil {
 			if ijira.OutcomeUnknown(err) {
 				return &unknownCreate{err}
 			}
@@ -219,42 +213,17 @@ func (x *Executor) linkOnce(ctx context.Context, key, prev string) error {
 			return nil
 		}
 	}
-	return x.client.Link(ctx, "Relates", key, prev)
-}
-
-func dedupe(xs []string) []string {
-	seen := map[string]bool{}
-	out := xs[:0:0]
-	for _, s := range xs {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
+	_, err = x.send(ctx, x.p.Link(key, prev))
+	return err
 }
 
 // view gathers what the ticket shows.
 func (x *Executor) view(ctx context.Context, inc *incident.Incident) (jirawiki.View, error) {
-	alerts, err := x.d.Store.Alerts(ctx, inc.ID, render.SummaryAlerts)
+	f, err := x.d.Facts(ctx, inc)
 	if err != nil {
 		return jirawiki.View{}, err
 	}
-	total, firing, err := x.d.Store.CountAlerts(ctx, inc.ID)
-	if err != nil {
-		return jirawiki.View{}, err
-	}
-	// Links from alert content and deploy records point only at allowed
-	// hosts; the war room's own link is warroom's.
-	hosts := x.d.Hosts
-	links := hosts.Links(append(x.d.WarRoomLinks(inc, alerts), render.EvidenceLinks(inc.Evidence)...))
-	inc = hosts.Incident(inc)
-	if inc.SlackChannelID != "" {
-		links = append([]render.Link{{Kind: "war_room", Title: "War room #" + inc.SlackChannel,
-			URL: "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.SlackChannelID)}}, links...)
-	}
-	return jirawiki.View{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing, Links: links,
-		Rollback: jirawiki.SuggestRollback(inc.Evidence), Start: render.AlertStart(inc, alerts), Now: x.d.Now()}, nil
+	return x.d.JiraView(inc, f), nil
 }
 
 // update brings the description up to date: evidence that arrived after
@@ -267,7 +236,8 @@ func (x *Executor) update(ctx context.Context, inc *incident.Incident) error {
 	if err != nil {
 		return err
 	}
-	return x.client.SetDescription(ctx, inc.JiraKey, jirawiki.Description(v))
+	_, err = x.send(ctx, x.p.SetDescription(inc, v))
+	return err
 }
 
 // comment adds a timeline event to the ticket once: the event's marker in
@@ -280,14 +250,9 @@ func (x *Executor) comment(ctx context.Context, inc *incident.Incident, eventID 
 	if err != nil {
 		return err
 	}
-	var ev *incident.Event
-	for i := range tl {
-		if tl[i].ID == eventID {
-			ev = &tl[i]
-		}
-	}
-	if ev == nil {
-		return incident.Permanent(fmt.Errorf("event %d of %s not found", eventID, inc.ID))
+	ev, err := steps.Event(inc, tl, eventID)
+	if err != nil {
+		return err
 	}
 	marker := jirawiki.Marker(eventID)
 	comments, err := x.client.Comments(ctx, inc.JiraKey)
@@ -299,11 +264,8 @@ func (x *Executor) comment(ctx context.Context, inc *incident.Incident, eventID 
 			return nil
 		}
 	}
-	text := jirawiki.Comment(*ev, marker)
-	if ev.Kind == incident.EventResolved {
-		text = jirawiki.ClosingComment(inc, x.d.Now()) + "\n" + jirawiki.Comment(*ev, marker)
-	}
-	return x.client.AddComment(ctx, inc.JiraKey, text)
+	_, err = x.send(ctx, x.p.Comment(inc, ev))
+	return err
 }
 
 // waitForTicket is the answer of a step that needs the ticket before it
@@ -323,10 +285,7 @@ func (x *Executor) transition(ctx context.Context, inc *incident.Incident, targe
 	if inc.JiraKey == "" {
 		return x.waitForTicket(ctx, inc, incident.JobJiraTransition)
 	}
-	name, resolution := x.opts.ReopenTransition, ""
-	if target == incident.Resolved {
-		name, resolution = x.opts.ResolveTransition, "Done"
-	}
+	name, resolution := x.p.TransitionTo(target)
 	if inc.State != target {
 		return nil // changed again since: a later step moves the ticket
 	}
@@ -341,9 +300,10 @@ func (x *Executor) transition(ctx context.Context, inc *incident.Incident, targe
 			continue
 		}
 		if !t.Resolution {
-			resolution = ""
+			resolution = "" // the transition's screen has no resolution
 		}
-		return x.client.DoTransition(ctx, inc.JiraKey, t.ID, resolution)
+		_, err := x.send(ctx, x.p.Transition(inc, steps.JiraRef{ID: t.ID}, resolution))
+		return err
 	}
 	status, err := x.client.Status(ctx, inc.JiraKey)
 	if err != nil {

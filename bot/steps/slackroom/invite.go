@@ -3,15 +3,12 @@ package slackroom
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/incident"
 	islack "github.com/warroom/warroom/integrations/slack"
 )
-
-// userID matches Slack user IDs as responders are configured.
-var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 
 // invite invites the responders of the config, of the rule and the
 // commander. A responder that cannot be found or invited is named on the
@@ -19,13 +16,6 @@ var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 func (x *Executor) invite(ctx context.Context, inc *incident.Incident) error {
 	if inc.SlackChannelID == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
-	}
-	entries := append([]string{}, x.opts.Responders...)
-	if r, ok := x.d.Rules.Lookup(inc.Rule); ok {
-		entries = append(entries, r.Responders...)
-	}
-	if inc.Commander != "" && userID.MatchString(inc.Commander) {
-		entries = append(entries, inc.Commander)
 	}
 	bot, err := x.client.BotUser(ctx)
 	if err != nil {
@@ -40,8 +30,7 @@ func (x *Executor) invite(ctx context.Context, inc *incident.Incident) error {
 			users = append(users, id)
 		}
 	}
-	for _, e := range entries {
-		e = strings.TrimSpace(e)
+	for _, e := range x.p.Responders(inc) {
 		switch {
 		case strings.HasPrefix(e, "@"):
 			members, err := x.client.UserGroupMembers(ctx, e)
@@ -65,19 +54,19 @@ func (x *Executor) invite(ctx context.Context, inc *incident.Incident) error {
 				continue
 			}
 			add(id)
-		case userID.MatchString(e):
+		case steps.IsUserID(e):
 			add(e)
 		case e != "":
 			problems = append(problems, e+": not a user ID, @user-group or email")
 		}
 	}
 	invited := 0
-	for _, u := range users {
-		if err := x.client.Invite(ctx, inc.SlackChannelID, u); err != nil {
+	for i, c := range x.p.Invite(inc, users) { // one call per user
+		if _, err := x.send(ctx, c); err != nil {
 			if !permanentLookup(err) {
 				return err // rate limit or outage: run again; invites already done are success then
 			}
-			problems = append(problems, u+": "+slackReason(err))
+			problems = append(problems, users[i]+": "+slackReason(err))
 			continue
 		}
 		invited++

@@ -2,16 +2,18 @@
 // the channel, set its topic, invite the responders, post and pin the
 // summary, bookmark the links, announce it, keep it up to date and archive
 // it. Each step is safe to run twice: it looks for what an earlier attempt
-// made before it makes it.
+// made before it makes it. What it makes is the step's plan
+// (steps.Planner), sent through the typed client exactly as planned.
 package slackroom
 
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/slack-go/slack"
 
 	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/bot/render/slackmsg"
@@ -20,20 +22,12 @@ import (
 	islack "github.com/warroom/warroom/integrations/slack"
 )
 
-// Metadata kinds of the messages warroom posts: a repeat of a step looks
-// for its kind and key in the channel before posting again.
-const (
-	metaSummary  = "warroom_summary"
-	metaAnnounce = "warroom_announce"
-	metaChange   = "warroom_change"
-)
-
 // Executor runs the Slack steps of a war room (docs/ARCHITECTURE.md, the steps), each safe
 // to run twice.
 type Executor struct {
 	client *islack.Client
 	d      steps.Deps
-	opts   steps.SlackOptions
+	p      steps.Planner
 
 	mu       sync.Mutex
 	channels map[string]string // announce channel name → ID
@@ -57,7 +51,7 @@ func Kinds() []incident.JobKind {
 
 // New returns the Slack executor.
 func New(client *islack.Client, d steps.Deps, opts steps.SlackOptions) *Executor {
-	return &Executor{client: client, d: d, opts: opts, channels: map[string]string{}, marked: map[string]string{}}
+	return &Executor{client: client, d: d, p: steps.Planner{Deps: d, Slack: opts}, channels: map[string]string{}, marked: map[string]string{}}
 }
 
 // Execute implements incident.Executor.
@@ -76,7 +70,7 @@ func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
 	case incident.JobSlackPostSummary:
 		err = x.postSummary(ctx, inc, j)
 	case incident.JobSlackPinSummary:
-		err = x.needChannel(inc, func() error { return x.client.Pin(ctx, inc.SlackChannelID, inc.SummaryTS) })
+		err = x.pin(ctx, inc)
 	case incident.JobSlackBookmarks:
 		err = x.bookmarks(ctx, inc)
 	case incident.JobSlackAnnounce:
@@ -110,13 +104,65 @@ func slackOutcome(err error) error {
 	return err
 }
 
-// needChannel runs fn once the war room and its summary exist; a step
-// queued after them finds them, so their absence means they failed.
-func (x *Executor) needChannel(inc *incident.Incident, fn func() error) error {
+// pin pins the summary. The step is queued once the summary is posted,
+// so a war room without its channel or summary lost them for good.
+func (x *Executor) pin(ctx context.Context, inc *incident.Incident) error {
 	if inc.SlackChannelID == "" || inc.SummaryTS == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel or summary", inc.ID))
 	}
-	return fn()
+	_, err := x.send(ctx, x.p.Pin(inc))
+	return err
+}
+
+// sent is what a call made: the channel it created or posted to, and the
+// ts of the message it posted.
+type sent struct {
+	channel islack.Channel
+	ts      string
+}
+
+// send makes one planned call through the client, as planned.
+func (x *Executor) send(ctx context.Context, c steps.Call) (sent, error) {
+	switch a := c.Args.(type) {
+	case steps.SlackCreateChannel:
+		ch, err := x.client.CreateChannel(ctx, a.Name, a.IsPrivate)
+		return sent{channel: ch}, err
+	case steps.SlackSetTopic:
+		return sent{}, x.client.SetTopic(ctx, a.Channel, a.Topic)
+	case steps.SlackSetPurpose:
+		return sent{}, x.client.SetPurpose(ctx, a.Channel, a.Purpose)
+	case steps.SlackInvite:
+		return sent{}, x.client.Invite(ctx, a.Channel, a.Users)
+	case steps.SlackPost:
+		ch, ts, err := x.client.Post(ctx, a.Channel, message(a.Text, a.Blocks, a.Metadata))
+		return sent{channel: islack.Channel{ID: ch}, ts: ts}, err
+	case steps.SlackUpdate:
+		return sent{}, x.client.Update(ctx, a.Channel, a.TS, message(a.Text, a.Blocks, a.Metadata))
+	case steps.SlackPin:
+		return sent{}, x.client.Pin(ctx, a.Channel, a.Timestamp)
+	case steps.SlackBookmark:
+		if a.Type != "link" {
+			break
+		}
+		return sent{}, x.client.AddBookmark(ctx, a.ChannelID, a.Title, a.Link)
+	case steps.SlackArchive:
+		return sent{}, x.client.Archive(ctx, a.Channel)
+	}
+	return sent{}, incident.Permanent(fmt.Errorf("slack: cannot send %s %T", c.Method, c.Args))
+}
+
+// sendAll sends calls in order, stopping at the first failure.
+func (x *Executor) sendAll(ctx context.Context, calls []steps.Call) error {
+	for _, c := range calls {
+		if _, err := x.send(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func message(text string, blocks []slack.Block, meta steps.SlackMetadata) islack.Message {
+	return islack.Message{Text: text, Blocks: blocks, Kind: meta.EventType, Key: meta.Key()}
 }
 
 // maxChannelTries bounds how many names a war room tries when each one is
@@ -131,27 +177,24 @@ func (x *Executor) createChannel(ctx context.Context, inc *incident.Incident) er
 	if inc.SlackChannelID != "" {
 		return nil
 	}
-	name := inc.SlackChannel
 	for range maxChannelTries {
-		ch, err := x.client.CreateChannel(ctx, name, x.opts.PrivateChannels)
+		s, err := x.send(ctx, x.p.CreateChannel(inc))
 		if err == nil {
-			return x.recordChannel(ctx, inc.ID, ch, "war room #"+ch.Name+" created")
+			return x.recordChannel(ctx, inc.ID, s.channel, "war room #"+s.channel.Name+" created")
 		}
 		if islack.ErrorCode(err) != "name_taken" {
 			return err
 		}
-		ours, ch, err := x.ownChannel(ctx, inc, name)
+		ours, ch, err := x.ownChannel(ctx, inc, inc.SlackChannel)
 		if err != nil {
 			return err
 		}
 		if ours {
 			return x.recordChannel(ctx, inc.ID, ch, "war room #"+ch.Name+" adopted (made by an earlier attempt)")
 		}
-		next, err := x.d.Service.RenameChannel(ctx, inc.ID, "#"+name+" is taken")
-		if err != nil {
+		if inc, err = x.d.Service.RenameChannel(ctx, inc.ID, "#"+inc.SlackChannel+" is taken"); err != nil {
 			return err
 		}
-		name = next.SlackChannel
 	}
 	return incident.Permanent(fmt.Errorf("conversations.create: %d channel names in a row were taken", maxChannelTries))
 }
@@ -193,47 +236,16 @@ func (x *Executor) setTopic(ctx context.Context, inc *incident.Incident) error {
 	if inc.SlackChannelID == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
 	}
-	if err := x.client.SetTopic(ctx, inc.SlackChannelID, slackmsg.Topic(inc)); err != nil {
-		return err
-	}
-	return x.client.SetPurpose(ctx, inc.SlackChannelID, render.OneLine("War room for "+inc.ID+": "+inc.Title, 250))
+	return x.sendAll(ctx, x.p.Topic(inc))
 }
 
 // view gathers what the summary shows.
-func (x *Executor) view(ctx context.Context, inc *incident.Incident) (slackmsg.SummaryView, error) {
-	alerts, err := x.d.Store.Alerts(ctx, inc.ID, render.SummaryAlerts)
+func (x *Executor) view(ctx context.Context, inc *incident.Incident) (slackmsg.SummaryView, steps.Facts, error) {
+	f, err := x.d.Facts(ctx, inc)
 	if err != nil {
-		return slackmsg.SummaryView{}, err
+		return slackmsg.SummaryView{}, f, err
 	}
-	total, firing, err := x.d.Store.CountAlerts(ctx, inc.ID)
-	if err != nil {
-		return slackmsg.SummaryView{}, err
-	}
-	start := render.AlertStart(inc, alerts)
-	// Links from alert content and deploy records point only at allowed
-	// hosts; the summary, its bookmarks and the rollback text agree.
-	hosts := x.d.Hosts
-	inc = hosts.Incident(inc)
-	return slackmsg.SummaryView{Incident: inc, Alerts: alerts, TotalAlerts: total, FiringAlerts: firing,
-		Links:    hosts.Links(append(x.d.WarRoomLinks(inc, alerts), render.EvidenceLinks(inc.Evidence)...)),
-		Rollback: slackmsg.RollbackText(inc.Evidence, start), Now: x.d.Now(), Start: start}, nil
-}
-
-func (x *Executor) message(ctx context.Context, inc *incident.Incident) (islack.Message, error) {
-	v, err := x.view(ctx, inc)
-	if err != nil {
-		return islack.Message{}, err
-	}
-	return x.render(inc, v)
-}
-
-// render makes the summary message of a view.
-func (x *Executor) render(inc *incident.Incident, v slackmsg.SummaryView) (islack.Message, error) {
-	blocks := slackmsg.SummaryBlocks(v)
-	if err := slackmsg.ValidateBlocks(blocks); err != nil {
-		return islack.Message{}, incident.Permanent(fmt.Errorf("summary of %s: %w", inc.ID, err))
-	}
-	return islack.Message{Text: slackmsg.SummaryFallback(v), Blocks: blocks, Kind: metaSummary, Key: inc.ID}, nil
+	return x.d.SlackView(inc, f), f, nil
 }
 
 // postSummary posts the summary once: a repeat finds the message by its
@@ -249,27 +261,30 @@ func (x *Executor) postSummary(ctx context.Context, inc *incident.Incident, j in
 	if err := steps.WaitForEvidence(inc, x.d.EvidenceBudget, x.d.Now()); err != nil {
 		return err
 	}
-	tl, err := x.d.Store.Timeline(ctx, inc.ID)
+	v, f, err := x.view(ctx, inc)
 	if err != nil {
 		return err
 	}
+	tl := f.Timeline
 	// Only a run after one that may have reached Slack can find a message
 	// of an earlier run; the job's state says whether there was one.
 	var ts string
 	var found bool
 	if !j.FirstRun() {
-		if ts, found, err = x.client.FindMessage(ctx, inc.SlackChannelID, metaSummary, inc.ID); err != nil {
+		if ts, found, err = x.client.FindMessage(ctx, inc.SlackChannelID, steps.MetaSummary, inc.ID); err != nil {
 			return err
 		}
 	}
 	if !found {
-		m, err := x.message(ctx, inc)
+		c, err := x.p.PostSummary(inc, v)
 		if err != nil {
 			return err
 		}
-		if _, ts, err = x.client.Post(ctx, inc.SlackChannelID, m); err != nil {
+		s, err := x.send(ctx, c)
+		if err != nil {
 			return err
 		}
+		ts = s.ts
 	}
 	_, err = x.d.Service.RecordStep(ctx, inc.ID, func(inc *incident.Incident) (string, error) {
 		inc.SummaryTS = ts
@@ -285,78 +300,68 @@ func (x *Executor) bookmarks(ctx context.Context, inc *incident.Incident) error 
 	if inc.SlackChannelID == "" {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
 	}
-	v, err := x.view(ctx, inc)
+	v, _, err := x.view(ctx, inc)
 	if err != nil {
 		return err
 	}
-	return x.syncBookmarks(ctx, inc, v.Links)
+	have, sig, err := x.bookmarked(ctx, inc, v.Links)
+	if err != nil {
+		return err
+	}
+	if err := x.sendAll(ctx, x.p.Bookmarks(inc, v.Links, have)); err != nil {
+		return err
+	}
+	x.mark(inc, sig)
+	return nil
 }
 
-// syncBookmarks adds the bookmarks the war room lacks (listed first, so
-// that a repeat adds nothing), unless this process already made sure of
-// these very links.
-func (x *Executor) syncBookmarks(ctx context.Context, inc *incident.Incident, links []render.Link) error {
-	want := bookmarkLinks(links)
+// bookmarked returns which of the war room's links it has bookmarked,
+// listed (so that a repeat adds nothing) unless this process already
+// made sure of these very links, and the links' signature for mark.
+func (x *Executor) bookmarked(ctx context.Context, inc *incident.Incident, links []render.Link) (map[string]bool, string, error) {
+	want := steps.BookmarkLinks(links)
 	var sig strings.Builder
 	for _, l := range want {
 		sig.WriteString(l.URL + "\n")
 	}
+	have := make(map[string]bool, len(want))
 	x.mu.Lock()
 	same := x.marked[inc.ID] == sig.String()
 	x.mu.Unlock()
 	if same || len(want) == 0 {
-		return nil
+		for _, l := range want {
+			have[l.URL] = true
+		}
+		return have, sig.String(), nil
 	}
-	have, err := x.client.Bookmarks(ctx, inc.SlackChannelID)
+	listed, err := x.client.Bookmarks(ctx, inc.SlackChannelID)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	for _, l := range want {
-		if _, ok := have[l.URL]; ok {
-			continue
-		}
-		if err := x.client.AddBookmark(ctx, inc.SlackChannelID, l.Title, l.URL); err != nil {
-			return err
-		}
+	for link := range listed {
+		have[link] = true
 	}
+	return have, sig.String(), nil
+}
+
+// mark remembers that the war room has the links of signature sig.
+func (x *Executor) mark(inc *incident.Incident, sig string) {
 	x.mu.Lock()
+	defer x.mu.Unlock()
 	if len(x.marked) > maxCachedRooms {
 		clear(x.marked)
 	}
-	x.marked[inc.ID] = sig.String()
-	x.mu.Unlock()
-	return nil
+	x.marked[inc.ID] = sig
 }
 
 // maxCachedRooms bounds the bookmark memory; past it, it starts again.
 const maxCachedRooms = 10000
 
-// bookmarked are the kinds of links a war room bookmarks (README, Connect to Slack),
-// the first of each: the rest are in the summary.
-var bookmarked = []string{"jira", "grafana", "jaeger", "runbook"}
-
-func bookmarkLinks(links []render.Link) []render.Link {
-	var out []render.Link
-	for _, kind := range bookmarked {
-		for _, l := range links {
-			if l.Kind == kind && l.URL != "" {
-				out = append(out, l)
-				break
-			}
-		}
-	}
-	return out
-}
-
 // announceChannel resolves the announce channel of an incident's rule (or
 // the config's) to an ID; "" when there is none.
 func (x *Executor) announceChannel(ctx context.Context, inc *incident.Incident) (string, error) {
-	name := x.opts.AnnounceChannel
-	if r, ok := x.d.Rules.Lookup(inc.Rule); ok && r.AnnounceChannel != "" {
-		name = r.AnnounceChannel
-	}
-	name = strings.TrimPrefix(name, "#")
-	if name == "" || channelID.MatchString(name) {
+	name := x.p.AnnounceChannel(inc)
+	if name == "" || steps.IsChannelID(name) {
 		return name, nil
 	}
 	x.mu.Lock()
@@ -378,12 +383,9 @@ func (x *Executor) announceChannel(ctx context.Context, inc *incident.Incident) 
 	return ch.ID, nil
 }
 
-// channelID matches Slack conversation IDs.
-var channelID = regexp.MustCompile(`^[CGD][A-Z0-9]{6,}$`)
-
 // IsChannelID reports whether s is a Slack conversation ID rather than a
 // channel name.
-func IsChannelID(s string) bool { return channelID.MatchString(s) }
+func IsChannelID(s string) bool { return steps.IsChannelID(s) }
 
 func (x *Executor) announce(ctx context.Context, inc *incident.Incident) error {
 	if inc.AnnounceTS != "" {
@@ -393,15 +395,16 @@ func (x *Executor) announce(ctx context.Context, inc *incident.Incident) error {
 	if err != nil || ch == "" {
 		return err
 	}
-	m := islack.Message{Text: slackmsg.AnnounceText(inc, inc.SlackChannelID), Kind: metaAnnounce, Key: inc.ID}
-	ts, found, err := x.client.FindMessage(ctx, ch, metaAnnounce, inc.ID)
+	ts, found, err := x.client.FindMessage(ctx, ch, steps.MetaAnnounce, inc.ID)
 	if err != nil {
 		return err
 	}
 	if !found {
-		if ch, ts, err = x.client.Post(ctx, ch, m); err != nil {
+		s, err := x.send(ctx, x.p.Announce(inc, ch))
+		if err != nil {
 			return err
 		}
+		ch, ts = s.channel.ID, s.ts
 	}
 	_, err = x.d.Service.RecordStep(ctx, inc.ID, func(inc *incident.Incident) (string, error) {
 		inc.AnnounceChannelID, inc.AnnounceTS = ch, ts

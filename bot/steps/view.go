@@ -1,0 +1,64 @@
+package steps
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/warroom/warroom/bot/render"
+	"github.com/warroom/warroom/bot/render/jirawiki"
+	"github.com/warroom/warroom/bot/render/slackmsg"
+	"github.com/warroom/warroom/incident"
+)
+
+// Facts are what the store holds about an incident that its steps
+// render: its first alerts (firing first), how many it has, and its
+// timeline.
+type Facts struct {
+	Alerts        []incident.Alert
+	Total, Firing int
+	Timeline      []incident.Event
+}
+
+// Facts reads an incident's facts from the store.
+func (d Deps) Facts(ctx context.Context, inc *incident.Incident) (Facts, error) {
+	alerts, err := d.Store.Alerts(ctx, inc.ID, render.SummaryAlerts)
+	if err != nil {
+		return Facts{}, err
+	}
+	total, firing, err := d.Store.CountAlerts(ctx, inc.ID)
+	if err != nil {
+		return Facts{}, err
+	}
+	tl, err := d.Store.Timeline(ctx, inc.ID)
+	if err != nil {
+		return Facts{}, err
+	}
+	return Facts{Alerts: alerts, Total: total, Firing: firing, Timeline: tl}, nil
+}
+
+// SlackView is what the war room's summary shows of an incident.
+func (d Deps) SlackView(inc *incident.Incident, f Facts) slackmsg.SummaryView {
+	start := render.AlertStart(inc, f.Alerts)
+	// Links from alert content and deploy records point only at allowed
+	// hosts; the summary, its bookmarks and the rollback text agree.
+	hosts := d.Hosts
+	inc = hosts.Incident(inc)
+	return slackmsg.SummaryView{Incident: inc, Alerts: f.Alerts, TotalAlerts: f.Total, FiringAlerts: f.Firing,
+		Links:    hosts.Links(append(d.WarRoomLinks(inc, f.Alerts), render.EvidenceLinks(inc.Evidence)...)),
+		Rollback: slackmsg.RollbackText(inc.Evidence, start), Now: d.Now(), Start: start}
+}
+
+// JiraView is what the ticket shows of an incident.
+func (d Deps) JiraView(inc *incident.Incident, f Facts) jirawiki.View {
+	// Links from alert content and deploy records point only at allowed
+	// hosts; the war room's own link is warroom's.
+	hosts := d.Hosts
+	links := hosts.Links(append(d.WarRoomLinks(inc, f.Alerts), render.EvidenceLinks(inc.Evidence)...))
+	inc = hosts.Incident(inc)
+	if inc.SlackChannelID != "" {
+		links = append([]render.Link{{Kind: "war_room", Title: "War room #" + inc.SlackChannel,
+			URL: "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.SlackChannelID)}}, links...)
+	}
+	return jirawiki.View{Incident: inc, Alerts: f.Alerts, TotalAlerts: f.Total, FiringAlerts: f.Firing, Links: links,
+		Rollback: jirawiki.SuggestRollback(inc.Evidence), Start: render.AlertStart(inc, f.Alerts), Now: d.Now()}
+}
