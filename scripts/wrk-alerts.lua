@@ -4,6 +4,9 @@
 local services = tonumber(os.getenv("SERVICES") or "50")
 local token = os.getenv("TOKEN") or "bench-token"
 local seed = os.getenv("SEED") or tostring(os.time())
+-- WEBHOOK_PATH: where the webhooks go (another receiver's path, for
+-- scripts/bench storm's side-by-side runs).
+local path = os.getenv("WEBHOOK_PATH") or "/api/v1/alerts/alertmanager"
 local n = 0
 local thread_id = 0
 
@@ -23,7 +26,7 @@ function request()
     '"cluster":"prod-eu-1"},"annotations":{"error_rate":"0.031","summary":"' .. svc .. ' error rate is high"},' ..
     '"startsAt":"2026-11-26T04:24:38.185Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus:9090/graph?g0.expr=x",' ..
     '"fingerprint":"' .. fp .. '"}]}'
-  return wrk.format("POST", "/api/v1/alerts/alertmanager",
+  return wrk.format("POST", path,
     {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
 end
 
