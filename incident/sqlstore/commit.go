@@ -33,6 +33,7 @@ type request struct {
 	retries int
 	key     string
 	writer  *writerLoop
+	at      time.Time // queued, for the slow-batch log (see trace.go)
 }
 
 // Request states.
@@ -131,6 +132,9 @@ func (s *Store) Update(ctx context.Context, key string, fn func(incident.Tx) err
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	r := &request{ctx: ctx, fn: fn, result: make(chan error, 1), key: key, writer: s.route(key)}
+	if s.slow > 0 {
+		r.at = time.Now()
+	}
 	select {
 	case <-s.stop:
 		return ErrClosed
@@ -253,6 +257,8 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 	// Writers take their keys' locks in key order, in every batch of every
 	// replica, so that two batches never wait on each other in a cycle.
 	slices.SortStableFunc(live, func(a, b *request) int { return strings.Compare(a.key, b.key) })
+	bt := s.traceBatch(live)
+	defer bt.done(s)
 	if s.stmts != nil {
 		defer s.prepare()
 	}
@@ -260,7 +266,7 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 	// request runs waits for it.
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	failed, ferr, err := s.runTx(ctx, w, live, nil)
+	failed, ferr, err := s.runTx(ctx, w, live, nil, bt)
 	switch {
 	case err != nil && classify(err) != classData:
 		s.failAll(live, err)
@@ -284,7 +290,7 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 		}
 	}
 	results := make([]error, len(rest))
-	if failed, ferr, err := s.runTx(ctx, w, rest, results); err != nil || failed >= 0 {
+	if failed, ferr, err := s.runTx(ctx, w, rest, results, bt); err != nil || failed >= 0 {
 		s.failAll(rest, cmp.Or(err, ferr))
 		return
 	}
@@ -306,8 +312,9 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 // the others commit, unless the error is a failure of the database
 // itself (a fault), which stops the batch like in the first mode. err
 // reports a failure of the transaction itself.
-func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, results []error) (failed int, ferr, err error) {
+func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, results []error, bt *batchTrace) (failed int, ferr, err error) {
 	t := &txn{s: s, w: w, ctx: ctx, open: s.openCache, dirty: map[string]incident.Incident{}}
+	bt.pass()
 	if !t.open.enabled() {
 		// Within the transaction it is not a memory but what this
 		// transaction has read and locked (see queueLockKeys).
@@ -323,6 +330,7 @@ func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, resul
 	}
 	if s.pool != nil {
 		defer t.endPostgres()
+		defer bt.roundTrips(t)
 		if err := t.beginPostgres(reqs); err != nil {
 			return abort(err)
 		}
@@ -331,6 +339,7 @@ func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, resul
 			return -1, nil, err
 		}
 	}
+	bt.lap(phaseBegin)
 	savepoints := results != nil
 	for i, r := range reqs {
 		t.touched, t.touchedJobs, t.touchedFPs = t.touched[:0], t.touchedJobs[:0], t.touchedFPs[:0]
@@ -370,9 +379,11 @@ func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, resul
 			}
 		}
 	}
+	bt.lap(phaseRun)
 	if err := t.flush(); err != nil {
 		return abort(err)
 	}
+	defer bt.lap(phaseCommit)
 	// On PostgreSQL the writes still waiting go with the COMMIT: an error
 	// of theirs is the commit's.
 	if err := t.commit(); err != nil {

@@ -63,6 +63,9 @@ type Store struct {
 	walOver atomic.Bool
 	// owner names this process in job leases.
 	owner string
+	// slow is the threshold of the slow-batch log, 0 when it is off (see
+	// trace.go).
+	slow time.Duration
 
 	// The memories kept from one batch to the next (see cache.go); only
 	// the writer goroutine touches them.
@@ -152,7 +155,7 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 	s := &Store{driver: driver, log: opts.Logger, stop: make(chan struct{}), now: opts.Now,
 		timeout: opts.Timeout, walLimit: opts.WALLimit, probeEvery: opts.ProbeInterval, cache: !opts.NoCache,
 		// Across batches only on SQLite (the one writer); see below.
-		openCache: newMemo[string, incident.Incident](false, 0), pending: newMemo[string, bool](false, 0)}
+		openCache: newMemo[string, incident.Incident](false, 0), pending: newMemo[string, bool](false, 0), slow: slowBatch()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
