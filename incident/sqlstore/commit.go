@@ -368,7 +368,13 @@ func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, resul
 			t.forgetTouched() // the caches may hold the undone writer's changes
 			t.discard()
 			t.dropSince(mark) // its statements not sent yet
+			// Sent at once on PostgreSQL: the server may hold the
+			// transaction aborted, and pgx prepares a statement new to
+			// the connection ahead of the round trip it is in.
 			if err := t.control("ROLLBACK TO SAVEPOINT w"); err != nil {
+				return abort(err)
+			}
+			if err := t.sync(); err != nil {
 				return abort(err)
 			}
 			results[i] = ferr
