@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -27,8 +28,10 @@ type pipe struct {
 	conn *pgxpool.Conn
 	ctx  context.Context
 	b    *pgx.Batch
-	// trips counts the round trips made (for the slow-batch log).
+	// trips counts the round trips made (for the slow-batch log), total
+	// those of the store.
 	trips int
+	total *atomic.Int64
 }
 
 // queue adds a statement whose result nobody waits for: it goes with the
@@ -59,6 +62,7 @@ func (p *pipe) send() error {
 	b := p.b
 	p.b = &pgx.Batch{}
 	p.trips++
+	p.total.Add(1)
 	return p.conn.SendBatch(p.ctx, b).Close()
 }
 
@@ -156,7 +160,7 @@ func (t *txn) beginPostgres(reqs []*request) error {
 	if err != nil {
 		return fmt.Errorf("acquire a connection: %w", err)
 	}
-	t.pg = &pipe{conn: conn, ctx: t.ctx, b: &pgx.Batch{}}
+	t.pg = &pipe{conn: conn, ctx: t.ctx, b: &pgx.Batch{}, total: &t.s.roundTrips}
 	t.pg.queue("BEGIN")
 	if need := 2 * len(reqs); len(t.w.eventIDs) < need {
 		t.queueEventIDs(max(eventIDBlock, need))

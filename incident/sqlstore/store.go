@@ -49,6 +49,8 @@ type Store struct {
 	pool, readPool *pgxpool.Pool
 	// rebound caches rebind's PostgreSQL texts.
 	rebound sync.Map
+	// roundTrips counts the writers' round trips to PostgreSQL.
+	roundTrips atomic.Int64
 
 	// timeout bounds a batch, a wait for one and, on PostgreSQL, a
 	// statement (see Options.Timeout).
