@@ -26,9 +26,18 @@ func TestPostgresRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	svc := incident.NewService(s, testRules{}, incident.Options{})
 	services := []string{"pay", "search", "checkout"}
-	for round := range 2 { // opens the incidents, then learns their alerts
+	for round := range 2 { // opens the incidents, then attaches an alert
 		for _, name := range services {
+			before := sqlstore.RoundTrips(s)
 			mustIngest(t, svc, delivery(alert(name, fmt.Sprintf("%s-%d", name, round), "0.05", incident.AlertFiring)))
+			// Opening a war room reads what it depends on, one read after
+			// another: the last resolved incident of the key (a reopen?),
+			// the war rooms of the last minute (the cap), the incident's
+			// number, then its channel's; its row goes in at once (the
+			// one-open-incident rule); with the locks and the commit, 7.
+			if n, want := sqlstore.RoundTrips(s)-before, map[int]int64{0: 7, 1: 2}[round]; n > want {
+				t.Errorf("round %d, %s: %d round trips, want %d", round, name, n, want)
+			}
 		}
 	}
 

@@ -127,6 +127,8 @@ func (t *txn) InsertIncident(inc *incident.Incident) error {
 	t.remember(inc)
 	if t.s.driver == Postgres {
 		t.lockedVersion(inc.ID, 0) // a new row is this transaction's alone
+		// and has no alerts: its first needs no read to be known new.
+		t.w.fps.put(inc.ID, &fingerprints{version: 0, set: map[string]bool{}})
 	}
 	return nil
 }
