@@ -267,6 +267,12 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
 	failed, ferr, err := s.runTx(ctx, w, live, nil, bt)
+	if errors.As(cmp.Or(err, ferr), new(*connLostError)) {
+		// The connection broke before the COMMIT went out (a server
+		// restart): nothing was committed, and the pools have started
+		// afresh. Once more, on a new connection.
+		failed, ferr, err = s.runTx(ctx, w, live, nil, bt)
+	}
 	switch {
 	case err != nil && classify(err) != classData:
 		s.failAll(live, err)
@@ -324,6 +330,7 @@ func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, resul
 		t.stmts = map[string]*sql.Stmt{}
 	}
 	abort := func(err error) (int, error, error) {
+		err = t.lost(err)
 		t.rollback()
 		s.forgetAll(w)
 		return -1, nil, err
@@ -360,6 +367,7 @@ func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, resul
 			}
 		}
 		if ferr != nil && (!savepoints || classify(ferr) == classFault) {
+			ferr = t.lost(ferr)
 			t.rollback()
 			s.forgetAll(w) // the caches may hold writes of the batch, all undone
 			return i, ferr, nil

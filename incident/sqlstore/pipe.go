@@ -32,6 +32,9 @@ type pipe struct {
 	// those of the store.
 	trips int
 	total *atomic.Int64
+	// committing is set once the COMMIT is on its way: from then on a
+	// lost connection leaves the outcome unknown.
+	committing bool
 }
 
 // queue adds a statement whose result nobody waits for: it goes with the
@@ -83,6 +86,7 @@ var errCommitRolledBack = errors.New("commit: the transaction was rolled back")
 
 // commit queues the COMMIT and sends it with whatever waits.
 func (p *pipe) commit() error {
+	p.committing = true
 	p.queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
 		if ct.String() != "COMMIT" {
 			return errCommitRolledBack
@@ -194,6 +198,22 @@ func (t *txn) queueEventIDs(n int) {
 		}
 		return rows.Err()
 	})
+}
+
+// connLostError is a connection to PostgreSQL lost before the batch's
+// COMMIT went out: the server rolled the transaction back, and the batch
+// may run again on a new connection.
+type connLostError struct{ err error }
+
+func (e *connLostError) Error() string { return e.err.Error() }
+func (e *connLostError) Unwrap() error { return e.err }
+
+// lost marks err as a connLostError when it is one.
+func (t *txn) lost(err error) error {
+	if err != nil && t.pg != nil && !t.pg.committing && t.pg.conn.Conn().IsClosed() && lostConnection(err) {
+		return &connLostError{err}
+	}
+	return err
 }
 
 // endPostgres gives the transaction's connection back to the pool, after
