@@ -15,6 +15,9 @@ import "github.com/warroom/warroom/incident"
 //   - The keys of coalesced jobs known to wait in the table (SQLite only):
 //     put by Enqueue, dropped when a run of the job is claimed.
 //   - SQLite's prepared statements on the one writer connection.
+//   - PostgreSQL's prepared statements, in pgx's cache of each connection,
+//     and the event IDs each writer took from the sequence ahead of use.
+//     They hold no data, and stay under Options.NoCache.
 //
 // A writer whose savepoint is rolled back takes back what it put
 // (txn.forgetTouched); a transaction that rolls back or fails to commit

@@ -75,11 +75,21 @@ type nulError struct{}
 
 func (*nulError) Error() string { return "a value contains a NUL character" }
 
-// checkArgs refuses arguments holding a NUL character.
+// checkArgs refuses arguments holding a NUL character, in a string or
+// in an array of them (PostgreSQL's flush, see flush_pg.go).
 func checkArgs(args []any) error {
 	for _, a := range args {
-		if v, ok := a.(string); ok && strings.IndexByte(v, 0) >= 0 {
-			return &nulError{}
+		switch v := a.(type) {
+		case string:
+			if strings.IndexByte(v, 0) >= 0 {
+				return &nulError{}
+			}
+		case []string:
+			for _, e := range v {
+				if strings.IndexByte(e, 0) >= 0 {
+					return &nulError{}
+				}
+			}
 		}
 	}
 	return nil

@@ -18,10 +18,6 @@ import (
 // maxBatch bounds how many writers share one transaction.
 const maxBatch = 512
 
-// postgresWriters is how many group-commit loops run on PostgreSQL, each
-// on its own connection: the server commits them in parallel.
-const postgresWriters = 4
-
 // maxConflictRetries bounds how often a writer is retried after a
 // serialization failure or deadlock on PostgreSQL.
 const maxConflictRetries = 5
@@ -37,6 +33,7 @@ type request struct {
 	retries int
 	key     string
 	writer  *writerLoop
+	at      time.Time // queued, for the slow-batch log (see trace.go)
 }
 
 // Request states.
@@ -103,19 +100,9 @@ func (s *Store) eventID(t *txn) (int64, error) {
 	}
 	w := t.w
 	if len(w.eventIDs) == 0 {
-		rows, err := t.tx.QueryContext(t.ctx, `SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)`, eventIDBlock)
-		if err != nil {
-			return 0, err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return 0, err
-			}
-			w.eventIDs = append(w.eventIDs, id)
-		}
-		if err := rows.Err(); err != nil {
+		// Rarely: a batch takes IDs with its locks (beginPostgres).
+		t.queueEventIDs(eventIDBlock)
+		if err := t.pg.send(); err != nil {
 			return 0, err
 		}
 		if len(w.eventIDs) == 0 {
@@ -145,6 +132,9 @@ func (s *Store) Update(ctx context.Context, key string, fn func(incident.Tx) err
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	r := &request{ctx: ctx, fn: fn, result: make(chan error, 1), key: key, writer: s.route(key)}
+	if s.slow > 0 {
+		r.at = time.Now()
+	}
 	select {
 	case <-s.stop:
 		return ErrClosed
@@ -176,16 +166,19 @@ func (s *Store) gaveUp(ctx context.Context) error {
 	return incident.Errorf(incident.EUNAVAILABLE, "store unavailable: the request ended before the commit")
 }
 
+// route picks the writer of a request: by key among the writers in use
+// (see adapt), round-robin without a key.
 func (s *Store) route(key string) *writerLoop {
 	if len(s.writers) == 1 {
 		return s.writers[0]
 	}
+	n := uint32(max(s.active.Load(), 1))
 	if key == "" {
-		return s.writers[int(s.next.Add(1))%len(s.writers)]
+		return s.writers[s.next.Add(1)%n]
 	}
 	h := fnv.New32a()
 	h.Write([]byte(key))
-	return s.writers[int(h.Sum32()%uint32(len(s.writers)))]
+	return s.writers[h.Sum32()%n]
 }
 
 // writer is a group-commit loop: it takes every request waiting, runs them
@@ -212,6 +205,7 @@ func (s *Store) writer(w *writerLoop) {
 			}
 		}
 		w.busy.Store(time.Now().UnixNano())
+		s.adapt(len(batch))
 		s.runBatch(w, batch)
 		s.catchUp()
 		w.busy.Store(0)
@@ -263,6 +257,8 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 	// Writers take their keys' locks in key order, in every batch of every
 	// replica, so that two batches never wait on each other in a cycle.
 	slices.SortStableFunc(live, func(a, b *request) int { return strings.Compare(a.key, b.key) })
+	bt := s.traceBatch(live)
+	defer bt.done(s)
 	if s.stmts != nil {
 		defer s.prepare()
 	}
@@ -270,7 +266,13 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 	// request runs waits for it.
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	failed, ferr, err := s.runTx(ctx, w, live, nil)
+	failed, ferr, err := s.runTx(ctx, w, live, nil, bt)
+	if errors.As(cmp.Or(err, ferr), new(*connLostError)) {
+		// The connection broke before the COMMIT went out (a server
+		// restart): nothing was committed, and the pools have started
+		// afresh. Once more, on a new connection.
+		failed, ferr, err = s.runTx(ctx, w, live, nil, bt)
+	}
 	switch {
 	case err != nil && classify(err) != classData:
 		s.failAll(live, err)
@@ -294,7 +296,7 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 		}
 	}
 	results := make([]error, len(rest))
-	if failed, ferr, err := s.runTx(ctx, w, rest, results); err != nil || failed >= 0 {
+	if failed, ferr, err := s.runTx(ctx, w, rest, results, bt); err != nil || failed >= 0 {
 		s.failAll(rest, cmp.Or(err, ferr))
 		return
 	}
@@ -316,79 +318,90 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 // the others commit, unless the error is a failure of the database
 // itself (a fault), which stops the batch like in the first mode. err
 // reports a failure of the transaction itself.
-func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, results []error) (failed int, ferr, err error) {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return -1, nil, err
-	}
-	t := &txn{s: s, w: w, tx: tx, ctx: ctx, open: s.openCache, dirty: map[string]incident.Incident{}}
+func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, results []error, bt *batchTrace) (failed int, ferr, err error) {
+	t := &txn{s: s, w: w, ctx: ctx, open: s.openCache, dirty: map[string]incident.Incident{}}
+	bt.pass()
 	if !t.open.enabled() {
 		// Within the transaction it is not a memory but what this
-		// transaction has read and locked (see lockKeys).
+		// transaction has read and locked (see queueLockKeys).
 		t.open = newMemo[string, incident.Incident](true, 0)
 	}
 	if s.stmts != nil {
 		t.stmts = map[string]*sql.Stmt{}
 	}
 	abort := func(err error) (int, error, error) {
-		_ = tx.Rollback()
+		err = t.lost(err)
+		t.rollback()
 		s.forgetAll(w)
 		return -1, nil, err
 	}
-	if s.driver == Postgres {
-		keys := make([]string, 0, len(reqs))
-		for _, r := range reqs { // sorted by key
-			if strings.IndexByte(r.key, 0) >= 0 {
-				continue // PostgreSQL refuses it; its writer fails alone on its first use of it
-			}
-			if r.key != "" && (len(keys) == 0 || keys[len(keys)-1] != r.key) {
-				keys = append(keys, r.key)
-			}
-		}
-		if err := t.lockKeys(keys); err != nil {
+	if s.pool != nil {
+		defer t.endPostgres()
+		defer bt.roundTrips(t)
+		if err := t.beginPostgres(reqs); err != nil {
 			return abort(err)
 		}
+	} else {
+		if t.tx, err = s.write.BeginTx(ctx, nil); err != nil {
+			return -1, nil, err
+		}
 	}
+	bt.lap(phaseBegin)
 	savepoints := results != nil
 	for i, r := range reqs {
 		t.touched, t.touchedJobs, t.touchedFPs = t.touched[:0], t.touchedJobs[:0], t.touchedFPs[:0]
+		mark := 0
 		if savepoints {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			if err := t.control("SAVEPOINT w"); err != nil {
 				return abort(err)
 			}
+			mark = t.mark()
 		}
 		ferr := r.fn(t)
 		if ferr == nil && savepoints {
 			// This writer's rows go in inside its own savepoint, so that
 			// rolling it back undoes them, and a row the database refuses
 			// is known to be this writer's.
-			ferr = t.flush()
+			if ferr = t.flush(); ferr == nil {
+				ferr = t.sync()
+			}
 		}
 		if ferr != nil && (!savepoints || classify(ferr) == classFault) {
-			_ = tx.Rollback()
+			ferr = t.lost(ferr)
+			t.rollback()
 			s.forgetAll(w) // the caches may hold writes of the batch, all undone
 			return i, ferr, nil
 		}
 		if ferr != nil {
 			t.forgetTouched() // the caches may hold the undone writer's changes
 			t.discard()
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
+			t.dropSince(mark) // its statements not sent yet
+			// Sent at once on PostgreSQL: the server may hold the
+			// transaction aborted, and pgx prepares a statement new to
+			// the connection ahead of the round trip it is in.
+			if err := t.control("ROLLBACK TO SAVEPOINT w"); err != nil {
+				return abort(err)
+			}
+			if err := t.sync(); err != nil {
 				return abort(err)
 			}
 			results[i] = ferr
 		}
 		if savepoints {
-			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+			if err := t.control("RELEASE SAVEPOINT w"); err != nil {
 				return abort(err)
 			}
 		}
 	}
+	bt.lap(phaseRun)
 	if err := t.flush(); err != nil {
 		return abort(err)
 	}
-	if err := tx.Commit(); err != nil {
-		s.forgetAll(w)
-		return -1, nil, err
+	defer bt.lap(phaseCommit)
+	// On PostgreSQL the writes still waiting go with the COMMIT: an error
+	// of theirs is the commit's.
+	if err := t.commit(); err != nil {
+		return abort(err)
 	}
 	return -1, nil, nil
 }

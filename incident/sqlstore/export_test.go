@@ -13,6 +13,10 @@ import (
 // Queued returns how many requests wait for the writer that key routes to.
 func Queued(s *Store, key string) int { return len(s.route(key).reqs) }
 
+// RoundTrips returns how many round trips the writers have made to
+// PostgreSQL.
+func RoundTrips(s *Store) int64 { return s.roundTrips.Load() }
+
 // pageLimits holds, by database file, the max_page_count that every new
 // writer connection to it gets (see LimitPages).
 var pageLimits = struct {

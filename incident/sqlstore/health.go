@@ -60,7 +60,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	var one int
-	if err := s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+	err := s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+	if err != nil && s.readPool != nil && lostConnection(err) {
+		// An idle connection that broke (a server restart) fails the one
+		// read that finds it: the pool starts afresh, and readiness asks
+		// again on a new connection.
+		s.readPool.Reset()
+		err = s.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+	}
+	if err != nil {
 		return fmt.Errorf("sqlstore: ping: %s", reason(err))
 	}
 	for _, w := range s.writers {
@@ -91,6 +99,14 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("sqlstore: commits failing for %s: %s", s.now().Sub(h.since).Round(time.Second), reason(h.err))
 	}
 	return nil
+}
+
+// lostConnection reports an error of a connection that broke, rather than
+// of a server that answered or of a deadline.
+func lostConnection(err error) bool {
+	var pg *pgconn.PgError
+	return !errors.As(err, &pg) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) &&
+		classify(err) == classFault
 }
 
 // probeCounter is the counters row that readiness probes bump.

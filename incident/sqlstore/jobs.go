@@ -27,35 +27,34 @@ func (t *txn) ClaimJobs(n int, now time.Time, lease time.Duration) ([]incident.J
 	// while it runs queues the next run; a rescued run keeps the name it
 	// took. claimed_at moves to prev_claimed_at (both sides of a SET read
 	// the old row).
-	rows, err := t.tx.QueryContext(t.ctx, t.s.rebind(`UPDATE jobs SET state = 'running', attempt = attempt + 1, runs = runs + 1,
+	var jobs []incident.Job
+	err := t.query(`UPDATE jobs SET state = 'running', attempt = attempt + 1, runs = runs + 1,
 		locked_until = ?, locked_by = ?, prev_claimed_at = claimed_at, claimed_at = ?,
 		key = CASE WHEN coalesce = 1 AND key NOT LIKE '%#%' THEN key || '#' || CAST(id AS TEXT) ELSE key END
 		WHERE id IN (SELECT id FROM jobs WHERE state = 'available' AND run_at <= ? ORDER BY run_at, id LIMIT ?`+lock+`)
-		RETURNING `+jobColumns),
-		nanos(now.Add(lease)), t.s.owner, nanos(now), nanos(now), n)
+		RETURNING `+jobColumns,
+		[]any{nanos(now.Add(lease)), t.s.owner, nanos(now), nanos(now), n}, func(row scanner) error {
+			var j incident.Job
+			var kind, args string
+			var runAt, coalesce, lastRun int64
+			if err := row.Scan(&j.ID, &kind, &j.Key, &j.IncidentID, &args, &runAt, &j.Attempt, &j.MaxAttempt, &coalesce, &j.Runs, &lastRun); err != nil {
+				return err
+			}
+			j.Kind, j.Args, j.RunAt, j.Coalesce = incident.JobKind(kind), json.RawMessage(args), fromNanos(runAt), coalesce != 0
+			if lastRun != 0 && j.Attempt > 1 {
+				j.LastRunAt = fromNanos(lastRun)
+			}
+			if i := strings.LastIndexByte(j.Key, '#'); j.Coalesce && i > 0 {
+				// Claimed: the key is free again (forgetting is always safe).
+				t.s.pending.drop(j.Key[:i])
+			}
+			jobs = append(jobs, j)
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
-	defer rows.Close()
-	var jobs []incident.Job
-	for rows.Next() {
-		var j incident.Job
-		var kind, args string
-		var runAt, coalesce, lastRun int64
-		if err := rows.Scan(&j.ID, &kind, &j.Key, &j.IncidentID, &args, &runAt, &j.Attempt, &j.MaxAttempt, &coalesce, &j.Runs, &lastRun); err != nil {
-			return nil, fmt.Errorf("claim jobs: %w", err)
-		}
-		j.Kind, j.Args, j.RunAt, j.Coalesce = incident.JobKind(kind), json.RawMessage(args), fromNanos(runAt), coalesce != 0
-		if lastRun != 0 && j.Attempt > 1 {
-			j.LastRunAt = fromNanos(lastRun)
-		}
-		if i := strings.LastIndexByte(j.Key, '#'); j.Coalesce && i > 0 {
-			// Claimed: the key is free again (forgetting is always safe).
-			t.s.pending.drop(j.Key[:i])
-		}
-		jobs = append(jobs, j)
-	}
-	return jobs, rows.Err()
+	return jobs, nil
 }
 
 func (t *txn) ExtendLeases(leases []incident.Lease, until time.Time) ([]int64, error) {

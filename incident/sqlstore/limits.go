@@ -26,8 +26,9 @@ func (t *txn) lockWarRooms() error {
 	if t.s.driver != Postgres {
 		return nil
 	}
-	_, err := t.tx.ExecContext(t.ctx, `SELECT pg_advisory_xact_lock($1)`, warRoomLock)
-	return err
+	// It waits in the pipe: the count or insert that follows it goes in
+	// the same round trip, after it.
+	return t.write(`SELECT pg_advisory_xact_lock(?)`, warRoomLock)
 }
 
 // WarRoomsSince implements incident.Tx.
@@ -42,17 +43,18 @@ func (t *txn) WarRoomsSince(since time.Time) (int, error) {
 	return n, nil
 }
 
-// NoteWarRoom implements incident.Tx. It writes at once rather than at
-// the batch's flush, so that a count later in the same transaction sees it.
+// NoteWarRoom implements incident.Tx. It writes ahead of the batch's
+// flush (on PostgreSQL, with the next round trip), so that a count later
+// in the same transaction sees it.
 func (t *txn) NoteWarRoom(incidentID string, at time.Time) error {
 	if err := t.lockWarRooms(); err != nil {
 		return fmt.Errorf("note war room %s: lock: %w", incidentID, err)
 	}
-	if _, err := t.exec(`INSERT INTO war_room_starts (incident_id, at) VALUES (?, ?) ON CONFLICT (incident_id) DO NOTHING`,
+	if err := t.write(`INSERT INTO war_room_starts (incident_id, at) VALUES (?, ?) ON CONFLICT (incident_id) DO NOTHING`,
 		incidentID, nanos(at)); err != nil {
 		return fmt.Errorf("note war room %s: %w", incidentID, err)
 	}
-	if _, err := t.exec(`DELETE FROM war_room_starts WHERE at < ?`, nanos(at.Add(-keepWarRoomStarts))); err != nil {
+	if err := t.write(`DELETE FROM war_room_starts WHERE at < ?`, nanos(at.Add(-keepWarRoomStarts))); err != nil {
 		return fmt.Errorf("note war room %s: prune: %w", incidentID, err)
 	}
 	return nil

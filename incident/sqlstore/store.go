@@ -21,8 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/warroom/warroom/incident"
 )
@@ -36,13 +35,23 @@ const (
 // Store is an incident.Store on a SQL database.
 type Store struct {
 	driver string
-	write  *sql.DB // SQLite: one connection; PostgreSQL: the pool
+	write  *sql.DB // SQLite: one connection; PostgreSQL: read's, for migrations
 	read   *sql.DB
 	ckpt   *sql.DB  // SQLite: the connection that checkpoints the WAL
 	lock   *os.File // SQLite on a file: held while this process owns it
 	path   string   // SQLite on a file: the database file
 	log    *slog.Logger
 	now    func() time.Time
+
+	// PostgreSQL: the writers' pool of connections, used through pgx
+	// itself (see pipe.go), and the readers' pool, used through
+	// database/sql as read (see postgres.go).
+	pool, readPool *pgxpool.Pool
+	// rebound caches rebind's PostgreSQL texts.
+	rebound sync.Map
+	// roundTrips counts the writers' round trips to PostgreSQL.
+	roundTrips atomic.Int64
+
 	// timeout bounds a batch, a wait for one and, on PostgreSQL, a
 	// statement (see Options.Timeout).
 	timeout time.Duration
@@ -56,6 +65,9 @@ type Store struct {
 	walOver atomic.Bool
 	// owner names this process in job leases.
 	owner string
+	// slow is the threshold of the slow-batch log, 0 when it is off (see
+	// trace.go).
+	slow time.Duration
 
 	// The memories kept from one batch to the next (see cache.go); only
 	// the writer goroutine touches them.
@@ -82,12 +94,18 @@ type Store struct {
 	lastEventID int64
 
 	// writers are the group-commit loops, one channel each: one on SQLite,
-	// several on PostgreSQL, where requests are routed by key.
+	// several on PostgreSQL, where requests are routed by key to those in
+	// use (see adapt).
 	writers []*writerLoop
 	next    atomic.Uint32 // round-robin for requests without a key
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	closed  sync.Once
+
+	// active is how many writers take new requests, and lastFull when a
+	// batch last showed them busy (PostgreSQL; see adapt).
+	active   atomic.Int32
+	lastFull atomic.Int64
 }
 
 var _ incident.Store = (*Store)(nil)
@@ -139,7 +157,7 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 	s := &Store{driver: driver, log: opts.Logger, stop: make(chan struct{}), now: opts.Now,
 		timeout: opts.Timeout, walLimit: opts.WALLimit, probeEvery: opts.ProbeInterval, cache: !opts.NoCache,
 		// Across batches only on SQLite (the one writer); see below.
-		openCache: newMemo[string, incident.Incident](false, 0), pending: newMemo[string, bool](false, 0)}
+		openCache: newMemo[string, incident.Incident](false, 0), pending: newMemo[string, bool](false, 0), slow: slowBatch()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -189,26 +207,9 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 		s.openCache = newMemo[string, incident.Incident](s.cache, 0)
 		s.pending = newMemo[string, bool](s.cache, 0)
 	case Postgres:
-		cfg, err := pgx.ParseConfig(dsn)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: open postgres: %w", redactErr(err))
+		if err := s.openPostgres(ctx, dsn); err != nil {
+			return nil, err
 		}
-		// A stalled server must cost a writer at most the timeout, in a
-		// statement as in a connect, unless the DSN says otherwise.
-		if _, ok := cfg.RuntimeParams["statement_timeout"]; !ok {
-			cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(s.timeout.Milliseconds(), 10)
-		}
-		if cfg.ConnectTimeout == 0 {
-			cfg.ConnectTimeout = s.timeout
-		}
-		s.write = stdlib.OpenDB(*cfg)
-		// The writers, the job worker and readers all keep their
-		// connections: at database/sql's default of two idle, a storm
-		// closes and reopens backends (a fork each) all the time.
-		s.write.SetMaxOpenConns(8)
-		s.write.SetMaxIdleConns(8)
-		s.write.SetConnMaxIdleTime(5 * time.Minute)
-		s.read = s.write
 	default:
 		return nil, fmt.Errorf("sqlstore: unknown driver %q (want sqlite or postgres)", driver)
 	}
@@ -226,6 +227,7 @@ func Open(ctx context.Context, driver, dsn string, opts Options) (*Store, error)
 	if driver == Postgres {
 		n = postgresWriters
 	}
+	s.active.Store(1)
 	if s.ckpt != nil {
 		s.wg.Add(1)
 		go s.checkpointer()
@@ -295,10 +297,14 @@ func sqliteDSN(path string, readOnly bool, walLimit int64) string {
 // Driver returns the store's driver name.
 func (s *Store) Driver() string { return s.driver }
 
-// rebind turns ? placeholders into PostgreSQL's $n.
+// rebind turns ? placeholders into PostgreSQL's $n. The texts are few
+// (the store's own statements), so each is rebound once.
 func (s *Store) rebind(q string) string {
 	if s.driver != Postgres {
 		return q
+	}
+	if r, ok := s.rebound.Load(q); ok {
+		return r.(string)
 	}
 	var b strings.Builder
 	n := 0
@@ -310,6 +316,7 @@ func (s *Store) rebind(q string) string {
 		}
 		b.WriteRune(r)
 	}
+	s.rebound.Store(q, b.String())
 	return b.String()
 }
 
@@ -327,7 +334,9 @@ func (s *Store) closeDBs() error {
 	for _, st := range s.stmts {
 		err = errors.Join(err, st.Close())
 	}
-	err = errors.Join(err, s.write.Close())
+	if s.write != nil {
+		err = errors.Join(err, s.write.Close())
+	}
 	if s.ckpt != nil {
 		err = errors.Join(err, s.ckpt.Close())
 	}
@@ -337,6 +346,10 @@ func (s *Store) closeDBs() error {
 	}
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
+	}
+	if s.pool != nil {
+		s.pool.Close()
+		s.readPool.Close()
 	}
 	return err
 }

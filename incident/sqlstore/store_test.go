@@ -1090,6 +1090,73 @@ func TestBadDataFailsOnlyItsWriter(t *testing.T) {
 	})
 }
 
+// TestRefusalThenNewStatement: after the database refuses a writer's row,
+// the transaction on PostgreSQL is aborted until its savepoint is rolled
+// back; the next writer of the batch must still run, even with a
+// statement its connection has never prepared (pgx prepares it ahead of
+// the round trip that would have rolled the savepoint back).
+func TestRefusalThenNewStatement(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		const key = "one-writer"
+		held, release := make(chan struct{}), make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Update(ctx, key, func(incident.Tx) error { close(held); <-release; return nil }); err != nil {
+				t.Errorf("holding writer: %v", err)
+			}
+		}()
+		<-held
+		var bad, good error
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bad = s.Update(ctx, key, func(tx incident.Tx) error {
+				if _, err := tx.NextSeq("bad"); err != nil {
+					return err
+				}
+				return tx.AppendEvent(&incident.Event{IncidentID: "INC-404", At: time.Now(), Kind: incident.EventNote, Actor: "U1", Text: "x"})
+			})
+		}()
+		for sqlstore.Queued(s, key) < 1 {
+			time.Sleep(time.Millisecond) // polling the queue, not waiting a guess
+		}
+		runs := 0
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			good = s.Update(ctx, key, func(tx incident.Tx) error {
+				runs++
+				if runs == 1 {
+					_, err := tx.NextSeq("good")
+					return err
+				}
+				// Run again, each writer in its savepoint, right after the
+				// refused one: a statement new to the store.
+				_, err := tx.InsertDeploy(&incident.Deploy{Service: "pay", Env: "prod", SHA: "abc", FinishedAt: time.Now()})
+				return err
+			})
+		}()
+		for sqlstore.Queued(s, key) < 2 {
+			time.Sleep(time.Millisecond) // polling the queue, not waiting a guess
+		}
+		close(release)
+		wg.Wait()
+		if incident.ErrorCode(bad) != incident.EINVALID {
+			t.Errorf("refused writer: %v, want invalid", bad)
+		}
+		if good != nil || runs != 2 {
+			t.Errorf("writer after it: %v (ran %d times), want it stored on its second run", good, runs)
+		}
+		if d, err := s.Deploys(ctx, incident.DeployFilter{Service: "pay"}); err != nil || len(d) != 1 {
+			t.Errorf("deploys stored: %v (%v), want 1", d, err)
+		}
+	})
+}
+
 // A full disk makes commits fail: writes answer EUNAVAILABLE and Ping
 // says why; once space is back, the store recovers by itself, without a
 // restart: the first commit that succeeds (here Ping's own probe write,

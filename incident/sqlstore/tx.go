@@ -15,7 +15,8 @@ import (
 // txn is the incident.Tx of one writer inside a group commit.
 type txn struct {
 	s     *Store
-	tx    *sql.Tx
+	tx    *sql.Tx // SQLite
+	pg    *pipe   // PostgreSQL (see pipe.go)
 	ctx   context.Context
 	stmts map[string]*sql.Stmt // nil: no statement cache
 	// open caches the open incident per key for the rest of the batch:
@@ -123,14 +124,34 @@ func (t *txn) stmt(q string) *sql.Stmt {
 
 var _ incident.Tx = (*txn)(nil)
 
+// exec runs a statement now (on PostgreSQL, after whatever waits in the
+// pipe, in one round trip).
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {
 	if err := checkArgs(args); err != nil {
 		return nil, err
+	}
+	if t.pg != nil {
+		return t.pg.execNow(t.s.rebind(q), args...)
 	}
 	if st := t.stmt(q); st != nil {
 		return st.ExecContext(t.ctx, args...)
 	}
 	return t.tx.ExecContext(t.ctx, t.s.rebind(q), args...)
+}
+
+// write runs a statement whose result nobody reads: on PostgreSQL it
+// waits in the pipe and goes with the next round trip, which reports its
+// error; on SQLite it runs now.
+func (t *txn) write(q string, args ...any) error {
+	if t.pg == nil {
+		_, err := t.exec(q, args...)
+		return err
+	}
+	if err := checkArgs(args); err != nil {
+		return err
+	}
+	t.pg.queue(t.s.rebind(q), args...)
+	return nil
 }
 
 // queryRow runs a query returning one row. Its arguments are checked
@@ -139,10 +160,89 @@ func (t *txn) queryRow(q string, args ...any) scanner {
 	if err := checkArgs(args); err != nil {
 		return nulRow{err}
 	}
+	if t.pg != nil {
+		return pgRow{t.pg, t.s.rebind(q), args}
+	}
 	if st := t.stmt(q); st != nil {
 		return st.QueryRowContext(t.ctx, args...)
 	}
 	return t.tx.QueryRowContext(t.ctx, t.s.rebind(q), args...)
+}
+
+// query runs a query and calls row for each row of its answer.
+func (t *txn) query(q string, args []any, row func(scanner) error) error {
+	if err := checkArgs(args); err != nil {
+		return err
+	}
+	if t.pg != nil {
+		return t.pg.each(t.s.rebind(q), args, row)
+	}
+	rows, err := t.tx.QueryContext(t.ctx, t.s.rebind(q), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// control runs a statement of the transaction's own (a savepoint): on
+// PostgreSQL it waits in the pipe like write's.
+func (t *txn) control(q string) error {
+	if t.pg != nil {
+		t.pg.queue(q)
+		return nil
+	}
+	_, err := t.tx.ExecContext(t.ctx, q)
+	return err
+}
+
+// sync sends what waits in the pipe (PostgreSQL), so that its errors are
+// known now.
+func (t *txn) sync() error {
+	if t.pg == nil {
+		return nil
+	}
+	return t.pg.send()
+}
+
+// mark and dropSince let a writer undone in its savepoint drop the
+// statements it queued and never sent (PostgreSQL; on SQLite every
+// statement has run).
+func (t *txn) mark() int {
+	if t.pg == nil {
+		return 0
+	}
+	return t.pg.mark()
+}
+
+func (t *txn) dropSince(mark int) {
+	if t.pg != nil {
+		t.pg.dropSince(mark)
+	}
+}
+
+// commit commits the transaction; on PostgreSQL the COMMIT goes in one
+// round trip with the writes still waiting.
+func (t *txn) commit() error {
+	if t.pg != nil {
+		return t.pg.commit()
+	}
+	return t.tx.Commit()
+}
+
+// rollback ends the transaction, undone.
+func (t *txn) rollback() {
+	switch {
+	case t.pg != nil:
+		t.pg.rollback()
+	case t.tx != nil:
+		_ = t.tx.Rollback()
+	}
 }
 
 func (t *txn) RecordDelivery(d *incident.Delivery) error {
@@ -200,6 +300,9 @@ func (t *txn) Enqueue(j incident.Job) (bool, error) {
 // and jobs refer to incidents), then the append-only rows, a few multi-row
 // INSERTs per table.
 func (t *txn) flush() error {
+	if t.pg != nil {
+		return t.flushPostgres()
+	}
 	if err := t.flushAlerts(); err != nil {
 		return err
 	}

@@ -44,20 +44,16 @@ func (t *txn) knownFingerprints(incidentID string) (map[string]bool, error) {
 	if c, ok := t.w.fps.get(incidentID); ok {
 		return c.set, nil
 	}
-	rows, err := t.tx.QueryContext(t.ctx, t.s.rebind(`SELECT fingerprint FROM alerts WHERE incident_id = ?`), incidentID)
-	if err != nil {
-		return nil, fmt.Errorf("load fingerprints: %w", err)
-	}
-	defer rows.Close()
 	set := map[string]bool{}
-	for rows.Next() {
+	err := t.query(`SELECT fingerprint FROM alerts WHERE incident_id = ?`, []any{incidentID}, func(row scanner) error {
 		var fp string
-		if err := rows.Scan(&fp); err != nil {
-			return nil, fmt.Errorf("load fingerprints: %w", err)
+		if err := row.Scan(&fp); err != nil {
+			return err
 		}
 		set[fp] = true
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("load fingerprints: %w", err)
 	}
 	t.w.fps.put(incidentID, &fingerprints{version: version, set: set})
@@ -136,6 +132,9 @@ func (t *txn) bufferAlert(incidentID string, a *incident.Alert) {
 
 // flushAlerts writes the buffered alerts with multi-row upserts.
 func (t *txn) flushAlerts() error {
+	if t.pg != nil {
+		return t.flushAlertsPostgres()
+	}
 	for chunk := range slices.Chunk(t.alerts, flushChunk) {
 		args := make([]any, 0, 11*len(chunk))
 		for _, b := range chunk {

@@ -4,37 +4,36 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/warroom/warroom/incident"
 )
 
-// lockKeys reads and locks the open incidents of a batch's keys in one
-// statement, in key order like every batch of every replica, where each
-// writer would otherwise take a round trip (PostgreSQL).
-func (t *txn) lockKeys(keys []string) error {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+incidentColumns+`, version FROM incidents
-		WHERE key = ANY($1) AND state <> 'resolved' ORDER BY key FOR UPDATE`, keys)
-	if err != nil {
-		return fmt.Errorf("lock incidents: %w", err)
-	}
-	defer rows.Close()
+// queueLockKeys queues the read and lock of the open incidents of a
+// batch's keys, one statement, in key order like every batch of every
+// replica, where each writer would otherwise take a round trip
+// (PostgreSQL).
+func (t *txn) queueLockKeys(keys []string) {
 	t.none = make(map[string]bool, len(keys))
 	for _, k := range keys {
 		t.none[k] = true
 	}
-	for rows.Next() {
-		var version int64
-		inc, err := scanIncident(rows, &version)
-		if err != nil {
-			return fmt.Errorf("lock incidents: %w", err)
+	t.pg.queue(`SELECT `+incidentColumns+`, version FROM incidents
+		WHERE key = ANY($1) AND state <> 'resolved' ORDER BY key FOR UPDATE`, keys).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var version int64
+			inc, err := scanIncident(rows, &version)
+			if err != nil {
+				return fmt.Errorf("lock incidents: %w", err)
+			}
+			t.open.put(inc.Key, *inc)
+			delete(t.none, inc.Key)
+			t.lockedVersion(inc.ID, version)
 		}
-		t.open.put(inc.Key, *inc)
-		delete(t.none, inc.Key)
-		t.lockedVersion(inc.ID, version)
-	}
-	return rows.Err()
+		return rows.Err()
+	})
 }
 
 func (t *txn) LockOpenIncident(key string) (*incident.Incident, error) {
@@ -128,6 +127,8 @@ func (t *txn) InsertIncident(inc *incident.Incident) error {
 	t.remember(inc)
 	if t.s.driver == Postgres {
 		t.lockedVersion(inc.ID, 0) // a new row is this transaction's alone
+		// and has no alerts: its first needs no read to be known new.
+		t.w.fps.put(inc.ID, &fingerprints{version: 0, set: map[string]bool{}})
 	}
 	return nil
 }
@@ -147,6 +148,9 @@ func (t *txn) UpdateIncident(inc *incident.Incident) error {
 // naming the key, the sequence number or the opening time in the SET would
 // make SQLite rewrite their index entries. Each write bumps the version.
 func (t *txn) flushIncidents() error {
+	if t.pg != nil {
+		return t.flushIncidentsPostgres()
+	}
 	for _, id := range t.bumped {
 		if _, ok := t.dirty[id]; ok {
 			continue // the update below bumps it
@@ -157,9 +161,6 @@ func (t *txn) flushIncidents() error {
 		t.bumpVersion(id)
 	}
 	t.bumped = t.bumped[:0]
-	if t.s.driver == Postgres && len(t.dirtyOrder) > 1 {
-		return t.flushIncidentsTogether()
-	}
 	for _, id := range t.dirtyOrder {
 		inc := t.dirty[id]
 		warRoom := 0
@@ -179,61 +180,6 @@ func (t *txn) flushIncidents() error {
 			return fmt.Errorf("update incident %s: %w", inc.ID, err)
 		}
 		t.bumpVersion(id)
-	}
-	clear(t.dirty)
-	t.dirtyOrder = t.dirtyOrder[:0]
-	return nil
-}
-
-// flushIncidentsTogether writes the buffered incidents with one UPDATE
-// from a VALUES list (PostgreSQL): a storm over many services dirties many
-// incidents per batch, and each statement is a round trip.
-func (t *txn) flushIncidentsTogether() error {
-	for chunk := range slices.Chunk(t.dirtyOrder, flushChunk) {
-		args := make([]any, 0, 27*len(chunk))
-		var values strings.Builder
-		for i, id := range chunk {
-			inc := t.dirty[id]
-			warRoom := 0
-			if inc.WarRoom {
-				warRoom = 1
-			}
-			if i > 0 {
-				values.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&values, "($%d::text, $%d::text, $%d::text, $%d::text, $%d::bigint, $%d::text, $%d::float8, $%d::float8, "+
-				"$%d::float8, $%d::bigint, $%d::bigint, $%d::bigint, $%d::bigint, $%d::text, $%d::text, $%d::text, $%d::text, "+
-				"$%d::text, $%d::text, $%d::bigint, $%d::text, $%d::text, $%d::text, $%d::text, $%d::text, $%d::bigint, $%d::text)",
-				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14, n+15, n+16, n+17, n+18, n+19, n+20, n+21, n+22, n+23, n+24, n+25, n+26, n+27)
-			args = append(args, inc.ID, inc.Rule, string(inc.Severity), string(inc.State), warRoom, inc.Title, inc.Value,
-				inc.PeakValue, inc.Threshold, optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt),
-				nanos(inc.UpdatedAt), inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey,
-				inc.SuspectDeploy, inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe,
-				inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence))
-		}
-		if err := checkArgs(args); err != nil {
-			return fmt.Errorf("update %d incidents: %w", len(chunk), err)
-		}
-		_, err := t.tx.ExecContext(t.ctx, `UPDATE incidents AS i SET rule = v.rule, severity = v.severity, state = v.state,
-		war_room = v.war_room, title = v.title, value = v.value, peak_value = v.peak_value, threshold = v.threshold,
-		acknowledged_at = v.acknowledged_at, mitigated_at = v.mitigated_at, resolved_at = v.resolved_at,
-		updated_at = v.updated_at, commander = v.commander, slack_channel_id = v.slack_channel_id,
-		slack_channel = v.slack_channel, summary_ts = v.summary_ts, jira_key = v.jira_key,
-		suspect_deploy = v.suspect_deploy, truncated_alerts = v.truncated_alerts, last_error = v.last_error,
-		comms = v.comms, scribe = v.scribe, announce_channel_id = v.announce_channel_id,
-		announce_ts = v.announce_ts, reported_event = v.reported_event, evidence = v.evidence,
-		version = i.version + 1
-		FROM (VALUES `+values.String()+`) AS v (id, rule, severity, state, war_room, title, value, peak_value, threshold,
-		acknowledged_at, mitigated_at, resolved_at, updated_at, commander, slack_channel_id, slack_channel, summary_ts,
-		jira_key, suspect_deploy, truncated_alerts, last_error, comms, scribe, announce_channel_id, announce_ts, reported_event, evidence)
-		WHERE i.id = v.id`, args...)
-		if err != nil {
-			return fmt.Errorf("update %d incidents: %w", len(chunk), err)
-		}
-		for _, id := range chunk {
-			t.bumpVersion(id)
-		}
 	}
 	clear(t.dirty)
 	t.dirtyOrder = t.dirtyOrder[:0]
