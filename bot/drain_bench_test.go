@@ -78,10 +78,10 @@ func BenchmarkJobDrain(b *testing.B) {
 							var k, st, le, aw string
 							var at, ra int64
 							_ = rows.Scan(&k, &st, &at, &ra, &le, &aw)
-							b.Logf("%s %s attempt %d run_at %s awaits %q: %s", k, st, at, time.Unix(0, ra).Sub(time.Now()), aw, le)
+							b.Logf("%s %s attempt %d run_at %s awaits %q: %s", k, st, at, time.Until(time.Unix(0, ra)), aw, le)
 						}
 						rows.Close()
-						b.Fatalf("%d steps still to run after 10 minutes", left)
+						b.Fatalf("%d steps still to run after 2 minutes", left)
 					}
 					time.Sleep(20 * time.Millisecond) // polling the jobs table
 				}
