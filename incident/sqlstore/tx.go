@@ -45,6 +45,10 @@ type txn struct {
 	alerts     []bufferedAlert
 	alertIdx   map[alertKey]int // where each buffered alert is
 	dirty      map[string]incident.Incident
+	// stored holds, for a dirty incident, the row as the database has it,
+	// where known (SQLite): the update then names only the indexed
+	// columns that changed.
+	stored map[string]incident.Incident
 	dirtyOrder []string
 	touchedFPs []alertKey
 
@@ -63,6 +67,7 @@ func (t *txn) discard() {
 	t.deliveries, t.events, t.jobs, t.alerts = t.deliveries[:0], t.events[:0], t.jobs[:0], t.alerts[:0]
 	clear(t.alertIdx)
 	clear(t.dirty)
+	clear(t.stored)
 	t.dirtyOrder = t.dirtyOrder[:0]
 }
 

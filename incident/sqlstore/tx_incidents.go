@@ -138,6 +138,13 @@ func (t *txn) InsertIncident(inc *incident.Incident) error {
 func (t *txn) UpdateIncident(inc *incident.Incident) error {
 	if _, ok := t.dirty[inc.ID]; !ok {
 		t.dirtyOrder = append(t.dirtyOrder, inc.ID)
+		// Not dirty, an incident in t.open is as the database has it.
+		if prev, ok := t.open.get(inc.Key); ok && prev.ID == inc.ID && t.pg == nil {
+			if t.stored == nil {
+				t.stored = map[string]incident.Incident{}
+			}
+			t.stored[inc.ID] = prev
+		}
 	}
 	t.dirty[inc.ID] = *inc
 	t.remember(inc)
@@ -167,21 +174,38 @@ func (t *txn) flushIncidents() error {
 		if inc.WarRoom {
 			warRoom = 1
 		}
-		_, err := t.exec(`UPDATE incidents SET rule = ?, severity = ?, state = ?, war_room = ?, title = ?, value = ?,
-		peak_value = ?, threshold = ?, acknowledged_at = ?, mitigated_at = ?, resolved_at = ?, updated_at = ?,
-		commander = ?, slack_channel_id = ?, slack_channel = ?, summary_ts = ?, jira_key = ?, suspect_deploy = ?,
+		// Naming an indexed column in the SET makes SQLite rewrite its
+		// index entries even when the value is the same: name state and
+		// resolved_at (incidents_open_key, incidents_key_resolved) and the
+		// channel (incidents_slack_channel) only when they may differ from
+		// the row as stored. In a storm, most updates change the value and
+		// the time only.
+		q := `UPDATE incidents SET rule = ?, severity = ?, war_room = ?, title = ?, value = ?,
+		peak_value = ?, threshold = ?, acknowledged_at = ?, mitigated_at = ?, updated_at = ?,
+		commander = ?, slack_channel = ?, summary_ts = ?, jira_key = ?, suspect_deploy = ?,
 		truncated_alerts = ?, last_error = ?, comms = ?, scribe = ?,
-		announce_channel_id = ?, announce_ts = ?, reported_event = ?, evidence = ?, version = version + 1 WHERE id = ?`,
-			inc.Rule, string(inc.Severity), string(inc.State), warRoom, inc.Title, inc.Value, inc.PeakValue, inc.Threshold,
-			optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
-			inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
-			inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe, inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence), inc.ID)
+		announce_channel_id = ?, announce_ts = ?, reported_event = ?, evidence = ?, version = version + 1`
+		args := []any{inc.Rule, string(inc.Severity), warRoom, inc.Title, inc.Value, inc.PeakValue, inc.Threshold,
+			optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), nanos(inc.UpdatedAt),
+			inc.Commander, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
+			inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe, inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence)}
+		stored, known := t.stored[id]
+		if !known || stored.State != inc.State || stored.ResolvedAt != inc.ResolvedAt {
+			q += `, state = ?, resolved_at = ?`
+			args = append(args, string(inc.State), optNanos(inc.ResolvedAt))
+		}
+		if !known || stored.SlackChannelID != inc.SlackChannelID {
+			q += `, slack_channel_id = ?`
+			args = append(args, inc.SlackChannelID)
+		}
+		_, err := t.exec(q+` WHERE id = ?`, append(args, inc.ID)...)
 		if err != nil {
 			return fmt.Errorf("update incident %s: %w", inc.ID, err)
 		}
 		t.bumpVersion(id)
 	}
 	clear(t.dirty)
+	clear(t.stored)
 	t.dirtyOrder = t.dirtyOrder[:0]
 	return nil
 }
