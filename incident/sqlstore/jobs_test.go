@@ -248,11 +248,17 @@ func TestAwaitAndWake(t *testing.T) {
 			t.Fatalf("a snoozed job ran before its time: %v", got)
 		}
 		var n int
-		update(func(tx incident.Tx) (err error) { n, err = tx.WakeJobs("INC-1", incident.JobSlackCreateChannel, t0); return })
+		update(func(tx incident.Tx) (err error) {
+			n, err = tx.WakeJobs("INC-1", incident.JobSlackCreateChannel, t0)
+			return
+		})
 		if n != 0 {
 			t.Errorf("waking the jobs that await another step woke %d", n)
 		}
-		update(func(tx incident.Tx) (err error) { n, err = tx.WakeJobs("INC-1", incident.JobCorrelateGather, t0); return })
+		update(func(tx incident.Tx) (err error) {
+			n, err = tx.WakeJobs("INC-1", incident.JobCorrelateGather, t0)
+			return
+		})
 		if n != 1 {
 			t.Fatalf("woke %d jobs, want the ticket", n)
 		}

@@ -42,13 +42,13 @@ type txn struct {
 	// Changed alerts and incidents wait too, the latest version of each,
 	// and reads inside the batch see them: in a storm, an incident is
 	// written once per batch rather than once per alert.
-	alerts     []bufferedAlert
-	alertIdx   map[alertKey]int // where each buffered alert is
-	dirty      map[string]incident.Incident
+	alerts   []bufferedAlert
+	alertIdx map[alertKey]int // where each buffered alert is
+	dirty    map[string]incident.Incident
 	// stored holds, for a dirty incident, the row as the database has it,
 	// where known (SQLite): the update then names only the indexed
 	// columns that changed.
-	stored map[string]incident.Incident
+	stored     map[string]incident.Incident
 	dirtyOrder []string
 	touchedFPs []alertKey
 
