@@ -31,6 +31,7 @@ func mutateFixture(t *testing.T, edit func(m map[string]any, a map[string]any)) 
 // Malformed, oversized, unauthenticated and hostile payloads: each gets a
 // precise status and a one-line reason, and nothing is stored.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	h := start(t, nil)
 	good := fixture(t, "alertmanager/firing-high-error-rate.json")
 	manyLabels := mutateFixture(t, func(_, a map[string]any) {
@@ -107,6 +108,7 @@ func TestBadInput(t *testing.T) {
 // A label that tries to ping @channel or forge a link is stored as sent and
 // rendered inert.
 func TestHostileLabelsAreEscaped(t *testing.T) {
+	t.Parallel()
 	h := start(t, nil)
 	body := mutateFixture(t, func(_, a map[string]any) {
 		a["labels"].(map[string]any)["alertname"] = "<!channel> <https://evil.example|click> & co"

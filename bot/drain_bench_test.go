@@ -34,7 +34,7 @@ func BenchmarkJobDrain(b *testing.B) {
 				jira := jiratest.New()
 				defer jira.Close()
 				var dsn string
-				h := start(b, func(c *config.Config) {
+				h := startOn(b, nil, func(c *config.Config) { // the real clock: it measures the drain
 					c.Storage.Driver = driver
 					if driver == "postgres" {
 						c.Storage.DSN = pgtest.Fresh(b)

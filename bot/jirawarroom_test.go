@@ -18,11 +18,17 @@ import (
 // fake's deployment mode; Slack stays in dry run.
 func startJira(t *testing.T, fake *jiratest.Server, mode string, mutate func(*config.Config)) *harness {
 	t.Helper()
+	return start(t, jiraSettings(t, fake, mode, mutate))
+}
+
+// jiraSettings are the settings of startJira, then mutate.
+func jiraSettings(t *testing.T, fake *jiratest.Server, mode string, mutate func(*config.Config)) func(*config.Config) {
+	t.Helper()
 	parsed, err := config.Parse([]byte(slackConfig), "jira-test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return start(t, func(c *config.Config) {
+	return func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Jira.URL, c.Jira.Deployment, c.Jira.DryRun = fake.URL(), mode, false
 		if mode == "datacenter" {
@@ -38,13 +44,13 @@ func startJira(t *testing.T, fake *jiratest.Server, mode string, mutate func(*co
 		if mutate != nil {
 			mutate(c)
 		}
-	})
+	}
 }
 
 // ticket waits for the incident's Jira key and returns the fake's issue.
 func (h *harness) ticket(t *testing.T, fake *jiratest.Server, id string) jiratest.Issue {
 	t.Helper()
-	waitFor(t, id+"'s ticket", func() bool { return h.incident(id).JiraKey != "" })
+	h.waitFor(id+"'s ticket", func() bool { return h.incident(id).JiraKey != "" })
 	is, ok := fake.Issue(h.incident(id).JiraKey)
 	if !ok {
 		t.Fatalf("%s's ticket %s is not in Jira", id, h.incident(id).JiraKey)
@@ -63,8 +69,10 @@ func (h *harness) jiraSettled(id string) bool {
 }
 
 func TestJiraTicket(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"cloud", "datacenter"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
 			fake := jiratest.New(jiratest.WithDeployment(mode))
 			t.Cleanup(fake.Close)
 			h := startJira(t, fake, mode, nil)
@@ -91,7 +99,7 @@ func TestJiraTicket(t *testing.T) {
 			h.deliver("alertmanager/firing-below-threshold.json")
 			h.deliver("alertmanager/resolved-high-error-rate.json")
 			h.deliver("alertmanager/resolved-pod-error-rate.json")
-			waitFor(t, "the ticket to close", func() bool {
+			h.waitFor("the ticket to close", func() bool {
 				is, _ := fake.Issue(is.Key)
 				return is.Status == "Done" && h.jiraSettled("INC-1")
 			})
@@ -109,7 +117,7 @@ func TestJiraTicket(t *testing.T) {
 			// Fired again within reopen_window: the same ticket reopens.
 			h.deliver("alertmanager/firing-high-error-rate.json")
 			eq(t, "reopened", h.incident("INC-1").State, incident.Triggered)
-			waitFor(t, "the ticket to reopen", func() bool {
+			h.waitFor("the ticket to reopen", func() bool {
 				is, _ := fake.Issue(is.Key)
 				return is.Status == "To Do" && h.jiraSettled("INC-1")
 			})
@@ -131,7 +139,9 @@ func TestJiraTicket(t *testing.T) {
 // of the alert arrive at once; a create's answer is lost. Still one
 // ticket each time.
 func TestJiraOneTicket(t *testing.T) {
+	t.Parallel()
 	t.Run("429 then 500", func(t *testing.T) {
+		t.Parallel()
 		fake := jiratest.New()
 		t.Cleanup(fake.Close)
 		fake.FailNext("POST /rest/api/2/issue", jiratest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
@@ -159,6 +169,7 @@ func TestJiraOneTicket(t *testing.T) {
 		}
 	})
 	t.Run("20 concurrent deliveries", func(t *testing.T) {
+		t.Parallel()
 		fake := jiratest.New()
 		t.Cleanup(fake.Close)
 		h := startJira(t, fake, "cloud", nil)
@@ -178,10 +189,13 @@ func TestJiraOneTicket(t *testing.T) {
 		eq(t, "tickets", len(fake.Issues()), 1)
 	})
 	t.Run("lost answer, search lag", func(t *testing.T) {
-		fake := jiratest.New(jiratest.WithSearchLag(500 * time.Millisecond))
+		t.Parallel()
+		// Jira's index and warroom's wait for it on one clock.
+		clock := newClock()
+		fake := jiratest.New(jiratest.WithSearchLag(500*time.Millisecond), jiratest.WithClock(clock.Now))
 		t.Cleanup(fake.Close)
 		fake.FailNext("POST /rest/api/2/issue", jiratest.Fault{Lost: true})
-		h := startJira(t, fake, "cloud", nil)
+		h := startOn(t, clock, jiraSettings(t, fake, "cloud", nil))
 		h.deliver("alertmanager/firing-high-error-rate.json")
 		is := h.ticket(t, fake, "INC-1")
 		eq(t, "tickets", len(fake.Issues()), 1)
@@ -193,11 +207,12 @@ func TestJiraOneTicket(t *testing.T) {
 // An unknown custom field is Jira's 400: it shows on the incident and in
 // /warroom status, and the step is not retried.
 func TestJiraPermanentFailure(t *testing.T) {
+	t.Parallel()
 	fake := jiratest.New()
 	t.Cleanup(fake.Close)
 	h := startJira(t, fake, "cloud", func(c *config.Config) { c.Jira.Fields = map[string]any{"customfield_10010": "payments"} })
 	h.deliver("alertmanager/firing-high-error-rate.json")
-	waitFor(t, "the failure on the incident", func() bool { return strings.Contains(h.incident("INC-1").LastError, "jira.create_issue") })
+	h.waitFor("the failure on the incident", func() bool { return strings.Contains(h.incident("INC-1").LastError, "jira.create_issue") })
 	inc := h.incident("INC-1")
 	if !strings.Contains(inc.LastError, "customfield_10010: Field 'customfield_10010' cannot be set") {
 		t.Errorf("last error %q does not carry Jira's field error", inc.LastError)
@@ -205,7 +220,7 @@ func TestJiraPermanentFailure(t *testing.T) {
 	if status := h.command("status INC-1"); !strings.Contains(status, "customfield_10010") {
 		t.Errorf("/warroom status does not show it:\n%s", status)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	h.settle()
 	eq(t, "creates", fake.CallCount(http.MethodPost, "/rest/api/2/issue"), 1)
 	eq(t, "tickets", len(fake.Issues()), 0)
 }
@@ -213,14 +228,15 @@ func TestJiraPermanentFailure(t *testing.T) {
 // A key that fires again after reopen_window gets a new incident and a
 // new ticket, linked to the old one.
 func TestJiraNewTicketLinksOld(t *testing.T) {
+	t.Parallel()
 	fake := jiratest.New()
 	t.Cleanup(fake.Close)
 	h := startJira(t, fake, "cloud", func(c *config.Config) { c.ReopenWindow = config.Duration(time.Second) })
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	first := h.ticket(t, fake, "INC-1")
 	h.deliver("alertmanager/resolved-high-error-rate.json")
-	waitFor(t, "the first ticket to close", func() bool { is, _ := fake.Issue(first.Key); return is.Status == "Done" })
-	time.Sleep(1100 * time.Millisecond)
+	h.waitFor("the first ticket to close", func() bool { is, _ := fake.Issue(first.Key); return is.Status == "Done" })
+	h.advance(1100 * time.Millisecond) // past reopen_window
 	refire := strings.ReplaceAll(string(fixture(t, "alertmanager/firing-high-error-rate.json")), "afb663c01ce7e058", "afb663c01ce7e059")
 	if r := h.post("/api/v1/alerts/alertmanager", []byte(refire), nil); r.code != http.StatusOK {
 		t.Fatalf("refire: %d %s", r.code, r.body)
@@ -241,6 +257,7 @@ func TestJiraNewTicketLinksOld(t *testing.T) {
 // With Slack and Jira both real, the ticket's key reaches the war room:
 // the summary shows it and a bookmark links it; the ticket links back.
 func TestJiraInWarRoom(t *testing.T) {
+	t.Parallel()
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
@@ -249,7 +266,7 @@ func TestJiraInWarRoom(t *testing.T) {
 	})
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	is := h.ticket(t, jiraFake, "INC-1")
-	waitFor(t, "the war room to show the ticket", func() bool {
+	h.waitFor("the war room to show the ticket", func() bool {
 		inc := h.incident("INC-1")
 		if inc.SummaryTS == "" || !h.settled("INC-1") {
 			return false
@@ -269,13 +286,14 @@ func TestJiraInWarRoom(t *testing.T) {
 // A resolve transition the workflow lacks fails for good and names the
 // transitions there are.
 func TestJiraMissingTransition(t *testing.T) {
+	t.Parallel()
 	fake := jiratest.New(jiratest.WithDeployment("datacenter"))
 	t.Cleanup(fake.Close)
 	h := startJira(t, fake, "datacenter", func(c *config.Config) { c.Jira.ResolveTransition = "Close Issue" })
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	h.ticket(t, fake, "INC-1")
 	h.deliver("alertmanager/resolved-high-error-rate.json")
-	waitFor(t, "the failure", func() bool { return strings.Contains(h.incident("INC-1").LastError, "jira.transition") })
+	h.waitFor("the failure", func() bool { return strings.Contains(h.incident("INC-1").LastError, "jira.transition") })
 	msg := h.incident("INC-1").LastError
 	if !strings.Contains(msg, `no transition "Close Issue"`) || !strings.Contains(msg, `"Done"`) || !strings.Contains(msg, `"Start Progress"`) {
 		t.Errorf("last error %q does not name the transitions there are", msg)
@@ -291,6 +309,7 @@ func searchCount(t *testing.T, fake *jiratest.Server) int {
 // A note marked for Jira becomes a comment on the ticket; a plain one
 // stays on the timeline.
 func TestJiraNotes(t *testing.T) {
+	t.Parallel()
 	fake := jiratest.New()
 	t.Cleanup(fake.Close)
 	h := startJira(t, fake, "cloud", nil)
@@ -302,7 +321,7 @@ func TestJiraNotes(t *testing.T) {
 	if reply := h.command("note INC-1 looking at the pool metrics"); strings.Contains(reply, "ticket") {
 		t.Errorf("plain note: %q", reply)
 	}
-	waitFor(t, "the marked note on the ticket", func() bool {
+	h.waitFor("the marked note on the ticket", func() bool {
 		is, _ := fake.Issue(is.Key)
 		for _, c := range is.Comments {
 			if strings.Contains(c.Body, "db failover started") {
@@ -311,7 +330,7 @@ func TestJiraNotes(t *testing.T) {
 		}
 		return false
 	})
-	waitFor(t, "Jira's steps", func() bool { return h.jiraSettled("INC-1") })
+	h.waitFor("Jira's steps", func() bool { return h.jiraSettled("INC-1") })
 	is, _ = fake.Issue(is.Key)
 	for _, c := range is.Comments {
 		if strings.Contains(c.Body, "pool metrics") {

@@ -14,6 +14,7 @@ import (
 // check-config --online asks Slack and Jira; what they would refuse is
 // named, and a config they accept has no problem.
 func TestCheckOnline(t *testing.T) {
+	t.Parallel()
 	slackFake := workspace(t)
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)

@@ -69,7 +69,7 @@ func BenchmarkWarRoomReady(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := start(b, func(c *config.Config) {
+	h := startOn(b, nil, func(c *config.Config) { // the real clock: it measures latency
 		c.Rules = parsed.Rules
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, slowly(b, slackFake.URL(), latency), false
 		c.Jira.URL, c.Jira.DryRun, c.Jira.Deployment = slowly(b, jiraFake.URL(), latency), false, "cloud"

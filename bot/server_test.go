@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/warroom/warroom/bot/httpapi"
 	"github.com/warroom/warroom/bot/steps/dryrun"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/internal/clocktest"
 )
 
 const testToken = "s3cret-webhook-token"
@@ -33,17 +35,29 @@ func fixture(t testing.TB, name string) []byte {
 	return b
 }
 
-// harness is a whole warroom on a random port, as `warroom serve` runs it.
+// harness is a whole warroom on a random port, as `warroom serve` runs it,
+// on a test clock (see wait_test.go).
 type harness struct {
 	t      testing.TB
 	srv    *bot.Server
+	clock  *clocktest.Clock // nil: the real clock
 	base   string
 	dryRun string
 	cancel context.CancelFunc
 	done   chan error
+	seq    atomic.Int64 // makes each signed Slack request unique
 }
 
+// start runs a warroom on a test clock of its own.
 func start(t testing.TB, mutate func(*config.Config)) *harness {
+	t.Helper()
+	return startOn(t, newClock(), mutate)
+}
+
+// startOn runs a warroom on clock, which the test shares with the fakes
+// whose time matters (Jira's search index); nil is the real clock, for
+// the benchmarks, which measure it.
+func startOn(t testing.TB, clock *clocktest.Clock, mutate func(*config.Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default()
@@ -54,19 +68,19 @@ func start(t testing.TB, mutate func(*config.Config)) *harness {
 	if mutate != nil {
 		mutate(cfg)
 	}
-	srv, err := bot.New(context.Background(), cfg, bot.Deps{})
+	deps := bot.Deps{}
+	if clock != nil {
+		deps.Now = clock.Now
+	}
+	srv, err := bot.New(context.Background(), cfg, deps)
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, srv: srv, dryRun: cfg.DryRunLog, cancel: cancel, done: make(chan error, 1)}
+	h := &harness{t: t, srv: srv, clock: clock, dryRun: cfg.DryRunLog, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- srv.Run(ctx) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.Addr() == "" {
-		if time.Now().After(deadline) {
-			t.Fatal("server did not start listening")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !eventually(func() bool { return srv.Addr() != "" }, nil) {
+		t.Fatal("server did not start listening")
 	}
 	h.base = "http://" + srv.Addr()
 	t.Cleanup(h.stop)
@@ -117,11 +131,15 @@ func (h *harness) get(path string) reply {
 	return h.do(req)
 }
 
+// do sends req. A request that gets no answer is an error of the test
+// (not fatal: do runs on the goroutines of the concurrent tests too) and
+// a reply with code 0.
 func (h *harness) do(req *http.Request) reply {
 	h.t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		h.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+		h.t.Errorf("%s %s: %v", req.Method, req.URL.Path, err)
+		return reply{0, []byte(err.Error())}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -198,18 +216,17 @@ func (h *harness) dryRunCalls() []dryrun.Line {
 // and returns its first line.
 func (h *harness) waitCall(key string) dryrun.Line {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var call dryrun.Line
+	h.waitFor("the dry-run call "+key, func() bool {
 		for _, c := range h.dryRunCalls() {
 			if c.Key == key {
-				return c
+				call = c
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("no dry-run call %s; log has %d calls", key, len(h.dryRunCalls()))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
+	return call
 }
 
 func eq[T comparable](t testing.TB, what string, got, want T) {
@@ -223,8 +240,10 @@ func ids(s []string) string { return fmt.Sprint(s) }
 
 // The captured fixtures replayed in order, as Alertmanager sent them.
 func TestFixtureReplay(t *testing.T) {
+	t.Parallel()
 	h := start(t, nil)
 
+	day := h.now().Format("20060102") // the test clock's, which opens the war room
 	r := h.deliver("alertmanager/firing-high-error-rate.json")
 	eq(t, "opened", ids(r.Opened), "[INC-1]")
 	inc := h.incident("INC-1")
@@ -233,7 +252,7 @@ func TestFixtureReplay(t *testing.T) {
 	eq(t, "war room", inc.WarRoom, true)
 	eq(t, "value", *inc.Value, 0.03107142857142857)
 	eq(t, "threshold", *inc.Threshold, 0.008)
-	eq(t, "channel", inc.SlackChannel, "inc-"+time.Now().UTC().Format("20060102")+"-payment-gateway-1")
+	eq(t, "channel", inc.SlackChannel, "inc-"+day+"-payment-gateway-1")
 
 	r = h.deliver("alertmanager/firing-pod-error-rate-3-alerts.json")
 	eq(t, "attached", ids(r.Attached), "[INC-1]")
@@ -252,9 +271,7 @@ func TestFixtureReplay(t *testing.T) {
 
 	// Let the opening steps finish (they enqueue their successors), so
 	// that any change after the repeat is the repeat's doing.
-	h.waitCall("slack.pin_summary:INC-1")
-	h.waitCall("slack.bookmarks:INC-1")
-	h.waitCall("slack.announce:INC-1")
+	h.settle()
 	before := h.incident("INC-1")
 	r = h.deliver("alertmanager/repeat-high-error-rate.json")
 	eq(t, "repeat outcome", r.Alerts[0].Outcome, incident.OutcomeUnchanged)
@@ -302,7 +319,7 @@ func TestFixtureReplay(t *testing.T) {
 			archive = &j
 		}
 	}
-	if archive == nil || archive.State != incident.JobPending || time.Until(archive.RunAt) < 23*time.Hour {
+	if archive == nil || archive.State != incident.JobPending || archive.RunAt.Sub(h.now()) < 23*time.Hour {
 		t.Errorf("archive job %+v, want pending for ~24h", archive)
 	}
 	seen := map[string]int{}
@@ -332,6 +349,7 @@ func lastEvent(v httpapi.IncidentView, kind incident.EventKind) int64 {
 }
 
 func TestIncidentActions(t *testing.T) {
+	t.Parallel()
 	h := start(t, nil)
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	act := func(path, body string) reply { return h.post("/api/v1/incidents/"+path, []byte(body), nil) }
@@ -360,6 +378,7 @@ func TestIncidentActions(t *testing.T) {
 }
 
 func TestHealthAndMetrics(t *testing.T) {
+	t.Parallel()
 	h := start(t, nil)
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	h.deliver("alertmanager/firing-below-threshold.json")
@@ -369,11 +388,10 @@ func TestHealthAndMetrics(t *testing.T) {
 	h.waitCall("slack.create_channel:INC-1")
 	// The job's outcome is counted just after the log line is written.
 	var m string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m = string(h.get("/metrics").body); strings.Contains(m, `warroom_job_runs_total{kind="slack.create_channel"`) {
-			break
-		}
-	}
+	h.waitFor("the job's outcome in the metrics", func() bool {
+		m = string(h.get("/metrics").body)
+		return strings.Contains(m, `warroom_job_runs_total{kind="slack.create_channel"`)
+	})
 	for _, want := range []string{
 		`warroom_webhooks_total{outcome="accepted",source="alertmanager"} 2`,
 		`warroom_webhooks_total{outcome="bad_request",source="alertmanager"} 1`,
@@ -394,6 +412,7 @@ func TestHealthAndMetrics(t *testing.T) {
 
 // A store that cannot commit answers 503, so that Alertmanager retries.
 func TestStoreDownIs503(t *testing.T) {
+	t.Parallel()
 	h := start(t, nil)
 	if err := bot.StoreOf(h.srv).Close(); err != nil {
 		t.Fatal(err)
@@ -406,10 +425,8 @@ func TestStoreDownIs503(t *testing.T) {
 // The archive waits archive_after past the resolve, and an incident that
 // reopened in between keeps its channel: only the last resolve archives.
 func TestArchiveAfterResolveUnlessReopened(t *testing.T) {
-	h := start(t, func(c *config.Config) {
-		d := config.Duration(1500 * time.Millisecond) // long enough for the refire to come first
-		c.Slack.ArchiveAfter = &d
-	})
+	t.Parallel()
+	h := start(t, nil) // archive_after: a day
 	firing := fixture(t, "alertmanager/firing-high-error-rate.json")
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	eq(t, "resolve", h.post("/api/v1/incidents/INC-1/resolve", nil, nil).code, http.StatusOK)
@@ -418,10 +435,19 @@ func TestArchiveAfterResolveUnlessReopened(t *testing.T) {
 	r := h.post("/api/v1/alerts/alertmanager", []byte(strings.Replace(string(firing), `"startsAt":"2026-11-26T04:24:38.185Z"`, `"startsAt":"2026-11-26T04:30:00Z"`, 1)), nil)
 	eq(t, "refire", r.code, http.StatusOK)
 	eq(t, "reopened", ids(decodeJSON[webhookReply](t, r).Reopened), "[INC-1]")
+	h.settle()
+	h.advance(config.DefaultArchiveAfter)
 	skipped := h.waitCall(fmt.Sprintf("slack.archive:INC-1:%d", first))
 	eq(t, "calls of the archive of the first resolve", skipped.Of, 0)
 	eq(t, "resolve again", h.post("/api/v1/incidents/INC-1/resolve", nil, nil).code, http.StatusOK)
 	second := lastEvent(h.incident("INC-1"), incident.EventResolved)
+	h.settle()
+	for _, c := range h.dryRunCalls() {
+		if c.Key == fmt.Sprintf("slack.archive:INC-1:%d", second) {
+			t.Fatalf("archived before archive_after: %+v", c)
+		}
+	}
+	h.advance(config.DefaultArchiveAfter)
 	archived := h.waitCall(fmt.Sprintf("slack.archive:INC-1:%d", second))
 	eq(t, "archive of the last resolve", archived.Method, "conversations.archive")
 }

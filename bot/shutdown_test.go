@@ -19,12 +19,14 @@ import (
 // the same files every webhook that was answered 200 is there and the jobs
 // left pending run.
 func TestGracefulShutdownKeepsEveryAnsweredAlert(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	mutate := func(c *config.Config) {
 		c.Storage.DSN = filepath.Join(dir, "w.db")
 		c.DryRunLog = filepath.Join(dir, "dry.jsonl")
 	}
-	h := start(t, mutate)
+	clock := newClock() // the second life goes on where the first stopped
+	h := startOn(t, clock, mutate)
 	o := loadgen.Options{Alerts: 1, Services: 7, Value: 0.031, Seed: "shutdown"}
 	const n = 400
 	var ok sync.Map
@@ -59,7 +61,7 @@ func TestGracefulShutdownKeepsEveryAnsweredAlert(t *testing.T) {
 	wg.Wait()
 	h.stop()
 
-	h2 := start(t, mutate)
+	h2 := startOn(t, clock, mutate)
 	stored := map[string]bool{}
 	for _, inc := range h2.list("?all=true") {
 		for _, a := range h2.incident(inc.ID).Alerts {

@@ -12,6 +12,7 @@ import (
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
+	"github.com/warroom/warroom/internal/clocktest"
 	"github.com/warroom/warroom/internal/loadgen"
 )
 
@@ -50,18 +51,24 @@ func workspace(t *testing.T) *slacktest.Server {
 // startSlack runs warroom with the real Slack executor against fake.
 func startSlack(t *testing.T, fake *slacktest.Server) *harness {
 	t.Helper()
+	return start(t, slackSettings(t, fake))
+}
+
+// slackSettings are the settings of startSlack.
+func slackSettings(t *testing.T, fake *slacktest.Server) func(*config.Config) {
+	t.Helper()
 	parsed, err := config.Parse([]byte(slackConfig), "slack-test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return start(t, func(c *config.Config) {
+	return func(c *config.Config) {
 		c.Rules = parsed.Rules
 		c.Slack.AnnounceChannel, c.Slack.Responders = parsed.Slack.AnnounceChannel, parsed.Slack.Responders
 		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, fake.URL(), false
 		c.Slack.SigningSecret = testSigningSecret
 		// The fixtures' runbooks live there; alert links go only to allowed hosts.
 		c.Links.AllowedHosts = []string{"runbooks.example.com"}
-	})
+	}
 }
 
 const testSigningSecret = "test-signing-secret"
@@ -70,27 +77,14 @@ const testSigningSecret = "test-signing-secret"
 // reply's text.
 func (h *harness) command(text string) string {
 	h.t.Helper()
-	body := loadgen.CommandBody(text, int(time.Now().UnixNano()))
-	ts, sig := loadgen.SignSlack(testSigningSecret, body, time.Now())
+	body := loadgen.CommandBody(text, int(h.seq.Add(1)))
+	ts, sig := loadgen.SignSlack(testSigningSecret, body, h.now())
 	r := h.post("/slack/commands", []byte(body), map[string]string{"Content-Type": "application/x-www-form-urlencoded",
 		"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig})
 	if r.code != http.StatusOK {
 		h.t.Fatalf("/warroom %s: HTTP %d %s", text, r.code, r.body)
 	}
 	return decodeJSON[struct{ Text string }](h.t, r).Text
-}
-
-// waitFor polls cond until it holds; the job worker runs the steps in the
-// background.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // messagesOf returns a channel's messages with the metadata kind.
@@ -143,11 +137,12 @@ func (h *harness) settled(id string) bool {
 func blocksText(m slacktest.Message) string { return string(m.Blocks) }
 
 func TestSlackWarRoom(t *testing.T) {
+	t.Parallel()
 	fake := workspace(t)
 	h := startSlack(t, fake)
 
 	eq(t, "opened", ids(h.deliver("alertmanager/firing-high-error-rate.json").Opened), "[INC-1]")
-	waitFor(t, "INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+	h.waitFor("INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
 	inc := h.incident("INC-1")
 	rooms := channelsFor(fake, "payment-gateway")
 	if len(rooms) != 1 || rooms[0].ID != inc.SlackChannelID || rooms[0].Name != inc.SlackChannel {
@@ -192,11 +187,11 @@ func TestSlackWarRoom(t *testing.T) {
 	// The pods' group attaches: the same summary is edited, and one
 	// message says what changed.
 	h.deliver("alertmanager/firing-pod-error-rate-3-alerts.json")
-	waitFor(t, "the summary to show the pods", func() bool {
+	h.waitFor("the summary to show the pods", func() bool {
 		s := messagesOf(fake, room.ID, "warroom_summary")
 		return len(s) == 1 && strings.Contains(blocksText(s[0]), "payment-gateway-2")
 	})
-	waitFor(t, "the update to settle", func() bool { return h.settled("INC-1") })
+	h.waitFor("the update to settle", func() bool { return h.settled("INC-1") })
 	summary := messagesOf(fake, room.ID, "warroom_summary")[0]
 	for _, want := range []string{"HighErrorRate", "payment-gateway-0", "payment-gateway-1", "payment-gateway-2"} {
 		if !strings.Contains(blocksText(summary), want) {
@@ -215,7 +210,7 @@ func TestSlackWarRoom(t *testing.T) {
 	calls := len(fake.Calls())
 	h.deliver("alertmanager/repeat-high-error-rate.json")
 	eq(t, "recorded", ids(h.deliver("alertmanager/firing-below-threshold.json").Recorded), "[INC-2]")
-	time.Sleep(1500 * time.Millisecond) // a coalesced update would have run by now
+	h.settle() // a coalesced update would have run
 	if got := fake.Calls()[calls:]; len(got) != 0 {
 		t.Errorf("repeat and below-threshold called Slack: %+v", got)
 	}
@@ -227,7 +222,7 @@ func TestSlackWarRoom(t *testing.T) {
 	// archive waits for archive_after.
 	h.deliver("alertmanager/resolved-high-error-rate.json")
 	eq(t, "resolved", ids(h.deliver("alertmanager/resolved-pod-error-rate.json").Resolved), "[INC-1]")
-	waitFor(t, "the resolution message", func() bool {
+	h.waitFor("the resolution message", func() bool {
 		for _, m := range messagesOf(fake, room.ID, "warroom_change") {
 			if strings.Contains(m.Text, "resolved after") {
 				return true
@@ -235,7 +230,7 @@ func TestSlackWarRoom(t *testing.T) {
 		}
 		return false
 	})
-	waitFor(t, "the summary to show the resolve", func() bool {
+	h.waitFor("the summary to show the resolve", func() bool {
 		return strings.Contains(blocksText(messagesOf(fake, room.ID, "warroom_summary")[0]), "Resolved after")
 	})
 	var archive *incident.JobStatus
@@ -244,7 +239,7 @@ func TestSlackWarRoom(t *testing.T) {
 			archive = &j
 		}
 	}
-	if archive == nil || archive.State != incident.JobPending || time.Until(archive.RunAt) < 23*time.Hour {
+	if archive == nil || archive.State != incident.JobPending || archive.RunAt.Sub(h.now()) < 23*time.Hour {
 		t.Errorf("archive job %+v, want pending for ~24h", archive)
 	}
 	if lines := messagesOf(fake, announce.ID, "warroom_announce"); len(lines) != 1 || !strings.Contains(lines[0].Text, "resolved") {
@@ -257,6 +252,7 @@ func TestSlackWarRoom(t *testing.T) {
 // The same war room when Slack rate-limits the first create and fails the
 // first post: the same end state, no duplicate, and the snooze counted.
 func TestSlackWarRoomRidesOutFailures(t *testing.T) {
+	t.Parallel()
 	fake := workspace(t)
 	fake.FailNext("conversations.create", slacktest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
 	fake.FailNext("chat.postMessage", slacktest.Fault{Status: http.StatusInternalServerError})
@@ -264,7 +260,7 @@ func TestSlackWarRoomRidesOutFailures(t *testing.T) {
 
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	h.deliver("alertmanager/firing-pod-error-rate-3-alerts.json")
-	waitFor(t, "INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+	h.waitFor("INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
 	inc := h.incident("INC-1")
 	eq(t, "channels", len(channelsFor(fake, "payment-gateway")), 1)
 	eq(t, "creates", fake.CallCount("conversations.create"), 2)
@@ -285,6 +281,7 @@ func TestSlackWarRoomRidesOutFailures(t *testing.T) {
 
 // Twenty deliveries of the same alert at once make one war room.
 func TestSlackWarRoomConcurrentDeliveries(t *testing.T) {
+	t.Parallel()
 	fake := workspace(t)
 	h := startSlack(t, fake)
 	var wg sync.WaitGroup
@@ -299,7 +296,7 @@ func TestSlackWarRoomConcurrentDeliveries(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, "INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+	h.waitFor("INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
 	eq(t, "incidents", len(h.list("?all=true")), 1)
 	eq(t, "channels", len(channelsFor(fake, "payment-gateway")), 1)
 	eq(t, "creates", fake.CallCount("conversations.create"), 1)
@@ -307,19 +304,27 @@ func TestSlackWarRoomConcurrentDeliveries(t *testing.T) {
 }
 
 // A channel name somebody else took makes the war room take the next
-// number; one an earlier attempt of this incident made is adopted.
+// number; one an earlier attempt of this incident made is adopted. The
+// name keeps the day the incident opened, a second before midnight, though
+// Slack's rate limit holds the create until the next day.
 func TestSlackChannelNameTaken(t *testing.T) {
+	t.Parallel()
 	fake := workspace(t)
-	day := time.Now().UTC().Format("20060102")
-	fake.AddChannel("inc-"+day+"-payment-gateway-1", false, true) // archived, made by a person
-	h := startSlack(t, fake)
+	fake.AddChannel("inc-20261126-payment-gateway-1", false, true) // archived, made by a person
+	fake.FailNext("conversations.create", slacktest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
+	clock := clocktest.New(time.Date(2026, 11, 26, 23, 59, 59, 0, time.UTC))
+	h := startOn(t, clock, slackSettings(t, fake))
 	h.deliver("alertmanager/firing-high-error-rate.json")
-	waitFor(t, "INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+	h.waitFor("INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+	if day := h.now().Format("20060102"); day != "20261127" {
+		t.Errorf("the channel was made on %s; the test wants the day after the opening", day)
+	}
 	inc := h.incident("INC-1")
-	eq(t, "channel", inc.SlackChannel, "inc-"+day+"-payment-gateway-2")
+	eq(t, "channel", inc.SlackChannel, "inc-20261126-payment-gateway-2")
+	eq(t, "channel in Slack", len(channelsFor(fake, "payment-gateway")), 2)
 	var renamed bool
 	for _, e := range inc.Timeline {
-		renamed = renamed || strings.Contains(e.Text, "reserved instead of #inc-"+day+"-payment-gateway-1")
+		renamed = renamed || strings.Contains(e.Text, "reserved instead of #inc-20261126-payment-gateway-1")
 	}
 	if !renamed {
 		t.Errorf("the rename is not on the timeline: %+v", inc.Timeline)
@@ -328,11 +333,12 @@ func TestSlackChannelNameTaken(t *testing.T) {
 
 // A permanent Slack failure stops the step and shows on the incident.
 func TestSlackPermanentFailureOnTimeline(t *testing.T) {
+	t.Parallel()
 	fake := workspace(t)
 	fake.FailNext("conversations.create", slacktest.Fault{Error: "restricted_action"})
 	h := startSlack(t, fake)
 	h.deliver("alertmanager/firing-high-error-rate.json")
-	waitFor(t, "the failure on the incident", func() bool { return h.incident("INC-1").LastError != "" })
+	h.waitFor("the failure on the incident", func() bool { return h.incident("INC-1").LastError != "" })
 	inc := h.incident("INC-1")
 	if !strings.Contains(inc.LastError, "slack.create_channel failed") || !strings.Contains(inc.LastError, "restricted_action") {
 		t.Errorf("last error %q", inc.LastError)
@@ -361,16 +367,18 @@ func grep(text, substr string) string {
 // first attempt made (the channel by name and creator, the messages by
 // their metadata) and makes nothing twice.
 func TestSlackLostAnswers(t *testing.T) {
+	t.Parallel()
 	fake := workspace(t)
 	for _, m := range []string{"conversations.create", "chat.postMessage", "pins.add", "bookmarks.add", "conversations.invite"} {
 		fake.FailNext(m, slacktest.Fault{Lost: true})
 	}
 	h := startSlack(t, fake)
+	day := h.now().Format("20060102")
 	h.deliver("alertmanager/firing-high-error-rate.json")
-	waitFor(t, "INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+	h.waitFor("INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
 	inc := h.incident("INC-1")
 	eq(t, "channels", len(channelsFor(fake, "payment-gateway")), 1)
-	eq(t, "channel adopted", inc.SlackChannel, "inc-"+time.Now().UTC().Format("20060102")+"-payment-gateway-1")
+	eq(t, "channel adopted", inc.SlackChannel, "inc-"+day+"-payment-gateway-1")
 	summaries := messagesOf(fake, inc.SlackChannelID, "warroom_summary")
 	if len(summaries) != 1 || !summaries[0].Pinned {
 		t.Fatalf("summaries %+v, want one, pinned", summaries)
@@ -383,31 +391,28 @@ func TestSlackLostAnswers(t *testing.T) {
 // archive_after after the resolve, the war room is archived; a resolve
 // undone by a reopen archives nothing.
 func TestSlackArchive(t *testing.T) {
+	t.Parallel()
 	fake := workspace(t)
-	parsed, err := config.Parse([]byte(slackConfig), "slack-test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := start(t, func(c *config.Config) {
-		c.Rules = parsed.Rules
-		c.Slack.BotToken, c.Slack.APIURL, c.Slack.DryRun = slacktest.BotToken, fake.URL(), false
-		d := config.Duration(2 * time.Second)
-		c.Slack.ArchiveAfter = &d
-	})
-	h.deliver("alertmanager/firing-high-error-rate.json")
-	waitFor(t, "INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
-	room := h.incident("INC-1").SlackChannelID
-	h.deliver("alertmanager/resolved-high-error-rate.json")
-	waitFor(t, "the archive", func() bool {
+	h := startSlack(t, fake) // archive_after: a day
+	archived := func(id string) bool {
 		for _, c := range fake.Channels() {
-			if c.ID == room {
+			if c.ID == h.incident(id).SlackChannelID {
 				return c.Archived
 			}
 		}
 		return false
-	})
+	}
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	h.waitFor("INC-1's war room", func() bool { return h.ready("INC-1") && h.settled("INC-1") })
+	h.deliver("alertmanager/resolved-high-error-rate.json")
+	h.settle()
+	if archived("INC-1") {
+		t.Fatal("archived before archive_after")
+	}
+	h.advance(config.DefaultArchiveAfter)
+	h.waitFor("the archive", func() bool { return archived("INC-1") })
 	// The step records the archive after Slack made it.
-	waitFor(t, "the archive on the timeline", func() bool {
+	h.waitFor("the archive on the timeline", func() bool {
 		for _, e := range h.incident("INC-1").Timeline {
 			if e.Kind == incident.EventStep && strings.Contains(e.Text, "archived") {
 				return true
@@ -419,7 +424,7 @@ func TestSlackArchive(t *testing.T) {
 	// The search war room resolves and fires again before its archive:
 	// the channel stays.
 	h.deliver("alertmanager/firing-truncated.json")
-	waitFor(t, "INC-2's war room", func() bool { return h.ready("INC-2") && h.settled("INC-2") })
+	h.waitFor("INC-2's war room", func() bool { return h.ready("INC-2") && h.settled("INC-2") })
 	resolved := strings.ReplaceAll(string(fixture(t, "alertmanager/firing-truncated.json")), `"status":"firing"`, `"status":"resolved"`)
 	if r := h.post("/api/v1/alerts/alertmanager", []byte(resolved), nil); r.code != http.StatusOK {
 		t.Fatalf("resolve: %d %s", r.code, r.body)
@@ -427,7 +432,9 @@ func TestSlackArchive(t *testing.T) {
 	eq(t, "INC-2 resolved", h.incident("INC-2").State, incident.Resolved)
 	h.deliver("alertmanager/firing-truncated.json")
 	eq(t, "INC-2 reopened", h.incident("INC-2").State, incident.Triggered)
-	waitFor(t, "the stale archive to run", func() bool {
+	h.settle()
+	h.advance(config.DefaultArchiveAfter)
+	h.waitFor("the stale archive to run", func() bool {
 		for _, j := range h.incident("INC-2").Jobs {
 			if j.Kind == incident.JobSlackArchive && j.State == incident.JobDone {
 				return true
@@ -435,9 +442,7 @@ func TestSlackArchive(t *testing.T) {
 		}
 		return false
 	})
-	for _, c := range fake.Channels() {
-		if c.ID == h.incident("INC-2").SlackChannelID && c.Archived {
-			t.Errorf("a reopened war room was archived")
-		}
+	if archived("INC-2") {
+		t.Errorf("a reopened war room was archived")
 	}
 }
