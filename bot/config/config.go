@@ -179,10 +179,13 @@ func (c *Config) applyDefaults() {
 // problem at once, each with its file and line where known; problems report
 // what this machine lacks (see Problem).
 func Load(path string) (*Config, []Problem, error) {
-	return loadConfig(path, os.LookupEnv)
+	return loadConfig(path, os.LookupEnv, os.ReadFile)
 }
 
-func loadConfig(path string, lookupEnv func(string) (string, bool)) (*Config, []Problem, error) {
+// loadConfig is Load with the environment and the secret files read
+// through lookupEnv and readSecret, so that a test states them instead of
+// depending on the machine's.
+func loadConfig(path string, lookupEnv func(string) (string, bool), readSecret func(string) ([]byte, error)) (*Config, []Problem, error) {
 	if path == "" {
 		return Default(), nil, nil
 	}
@@ -218,7 +221,7 @@ func loadConfig(path string, lookupEnv func(string) (string, bool)) (*Config, []
 	if err := c.check(keyErrs); err != nil {
 		return nil, nil, err
 	}
-	return c, c.ResolveSecrets(dir, lookupEnv), nil
+	return c, c.resolveSecrets(dir, lookupEnv, readSecret), nil
 }
 
 // Parse decodes a config strictly, applies the defaults and validates it;

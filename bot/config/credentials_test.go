@@ -27,7 +27,7 @@ deploys: {lookback: 1h, bearer_token_file: deploy-token}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, problems, err := loadConfig(path, envMap(map[string]string{"API_TOKEN": "api-SECRET-1"}))
+	c, problems, err := loadConfig(path, envMap(map[string]string{"API_TOKEN": "api-SECRET-1"}), os.ReadFile)
 	if err != nil || len(problems) != 0 {
 		t.Fatalf("Load: %v %v", err, problems)
 	}

@@ -77,6 +77,11 @@ var secretEnvRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // reported as a Problem naming the variable or the file, never a value.
 // Load calls it; call it yourself only on a Config from Parse.
 func (c *Config) ResolveSecrets(dir string, lookupEnv func(string) (string, bool)) []Problem {
+	return c.resolveSecrets(dir, lookupEnv, os.ReadFile)
+}
+
+// resolveSecrets is ResolveSecrets with the files read through readFile.
+func (c *Config) resolveSecrets(dir string, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) []Problem {
 	var problems []Problem
 	for _, s := range c.secretRefs() {
 		if *s.file != "" {
@@ -84,7 +89,7 @@ func (c *Config) ResolveSecrets(dir string, lookupEnv func(string) (string, bool
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(dir, path)
 			}
-			data, err := os.ReadFile(path)
+			data, err := readFile(path)
 			if err != nil {
 				problems = append(problems, Problem{Key: s.key + "_file", File: path, Message: fmt.Sprintf("cannot read secret file: %v", err)})
 				*s.value = ""
