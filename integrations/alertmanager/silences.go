@@ -103,12 +103,12 @@ func NewSilenceClient(baseURL string, hc *http.Client) *SilenceClient {
 // EndsAt is required and must be in the future. Alertmanager answers 400 with its
 // reason for invalid matchers (a bad label name or regular expression, or
 // matchers that all match the empty string) and bad times, 422 for a
-// missing field: both come back as a permanent *Error.
+// missing field: both come back as an *Error with its status and reason.
 //
 // s.ID must be empty: Alertmanager would take an ID as "update that
 // silence", which is not what a create means. A create whose outcome is
-// unknown (OutcomeUnknown) may have made the silence: Find it by the
-// comment before creating again.
+// unknown (a 5xx, or no answer) may have made the silence: Find it by
+// the comment before creating again.
 func (c *SilenceClient) Create(ctx context.Context, s Silence) (string, error) {
 	if s.ID != "" {
 		return "", fmt.Errorf("alertmanager: create silence: has ID %q already", s.ID)
@@ -149,7 +149,7 @@ func (c *SilenceClient) Create(ctx context.Context, s Silence) (string, error) {
 // releases may answer, counts as success as well. An unknown ID is
 // ErrSilenceNotFound: Alertmanager 0.35 answers 404, as its OpenAPI spec
 // says, while 0.25 answers 500 "silence not found". An ID that is not a
-// UUID is a permanent 422.
+// UUID is refused with 422.
 func (c *SilenceClient) Expire(ctx context.Context, id string) error {
 	err := c.do(ctx, http.MethodDelete, "/api/v2/silence/"+url.PathEscape(id), nil, nil, nil, maxBody)
 	var ae *Error
@@ -226,34 +226,6 @@ func (e *Error) Is(target error) bool {
 func (e *Error) notFound() bool {
 	return e.Status == http.StatusNotFound ||
 		e.Status == http.StatusInternalServerError && e.Message == "silence not found"
-}
-
-// Permanent reports a refusal that retrying cannot fix: a 4xx other than
-// 408 and 429 (invalid silence, missing field, unknown or malformed ID), or
-// Alertmanager's old 500 for an unknown silence.
-func Permanent(err error) bool {
-	var e *Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	if e.notFound() {
-		return true
-	}
-	return e.Status >= 400 && e.Status < 500 && e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests
-}
-
-// OutcomeUnknown reports a failure after which the call may or may not have
-// taken effect: a 5xx (other than an unknown silence) or no answer at all. A
-// create that fails so is looked for with Find before it is tried again.
-func OutcomeUnknown(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return false
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Status >= 500 && !e.notFound()
-	}
-	return true
 }
 
 // Wire types of api/v2/openapi.yaml.

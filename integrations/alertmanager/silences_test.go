@@ -142,23 +142,22 @@ func TestCreateRefusals(t *testing.T) {
 	s, c, client := newFake(t)
 	now := c.now()
 	for _, tc := range []struct {
-		name      string
-		sil       alertmanager.Silence
-		status    int // 0: refused before any call
-		message   string
-		permanent bool
+		name    string
+		sil     alertmanager.Silence
+		status  int // 0: refused before any call
+		message string
 	}{
 		{"matches the empty string", alertmanager.Silence{Matchers: []alertmanager.Matcher{{Name: "service", Value: "", IsEqual: true}},
-			EndsAt: now.Add(time.Hour)}, 400, "silence invalid: at least one matcher must not match the empty string", true},
+			EndsAt: now.Add(time.Hour)}, 400, "silence invalid: at least one matcher must not match the empty string"},
 		{"bad label name", alertmanager.Silence{Matchers: []alertmanager.Matcher{{Name: "ser vice", Value: "x", IsEqual: true}},
-			EndsAt: now.Add(time.Hour)}, 400, `silence invalid: invalid label matcher 0: invalid label name "ser vice"`, true},
+			EndsAt: now.Add(time.Hour)}, 400, `silence invalid: invalid label matcher 0: invalid label name "ser vice"`},
 		{"ends in the past", checkout("c", now.Add(-2*time.Hour), now.Add(-time.Hour)), 400,
-			"Failed to create silence: end time can't be in the past", true},
+			"Failed to create silence: end time can't be in the past"},
 		{"ends before it starts", checkout("c", now.Add(2*time.Hour), now.Add(time.Hour)), 400,
-			"Failed to create silence: start time must be before end time", true},
-		{"no matchers", alertmanager.Silence{EndsAt: now.Add(time.Hour)}, 0, "no matchers", false},
-		{"no end", checkout("c", now, time.Time{}), 0, "no end time", false},
-		{"has an ID", func() alertmanager.Silence { s := checkout("c", now, now.Add(time.Hour)); s.ID = "x"; return s }(), 0, "has ID", false},
+			"Failed to create silence: start time must be before end time"},
+		{"no matchers", alertmanager.Silence{EndsAt: now.Add(time.Hour)}, 0, "no matchers"},
+		{"no end", checkout("c", now, time.Time{}), 0, "no end time"},
+		{"has an ID", func() alertmanager.Silence { s := checkout("c", now, now.Add(time.Hour)); s.ID = "x"; return s }(), 0, "has ID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := s.CallCount(amtest.OpPostSilences)
@@ -179,9 +178,6 @@ func TestCreateRefusals(t *testing.T) {
 			if !errors.As(err, &ae) || ae.Status != tc.status || ae.Message != tc.message {
 				t.Errorf("error %#v, want status %d message %q", ae, tc.status, tc.message)
 			}
-			if alertmanager.Permanent(err) != tc.permanent || alertmanager.OutcomeUnknown(err) {
-				t.Errorf("Permanent %v OutcomeUnknown %v", alertmanager.Permanent(err), alertmanager.OutcomeUnknown(err))
-			}
 		})
 	}
 	if n := len(s.Silences()); n != 0 {
@@ -200,8 +196,8 @@ func TestLostCreateIsFoundByComment(t *testing.T) {
 	}
 	s.FailNext(amtest.OpPostSilences, amtest.Fault{Lost: true, Status: 502, Body: "<html>bad gateway</html>"})
 	_, err := client.Create(ctx, checkout("deploy rollback warroom:INC-2", now, now.Add(time.Hour)))
-	if !alertmanager.OutcomeUnknown(err) || alertmanager.Permanent(err) {
-		t.Fatalf("lost create: %v (OutcomeUnknown %v)", err, alertmanager.OutcomeUnknown(err))
+	if err == nil {
+		t.Fatal("lost create: no error")
 	}
 	if !strings.Contains(err.Error(), "HTTP 502: <html>bad gateway</html>") {
 		t.Errorf("error %q does not carry the proxy's answer", err)
@@ -289,14 +285,12 @@ func TestExpire(t *testing.T) {
 		id       string
 		notFound bool
 		ok       bool
-		perm     bool
-		unknown  bool
 	}{
-		{name: "unknown: 404", id: unknown, notFound: true, perm: true},
-		{name: "unknown, the 0.25 way", id: unknown, fault: &amtest.Fault{Status: 500, Body: "\"silence not found\"\n"}, notFound: true, perm: true},
+		{name: "unknown: 404", id: unknown, notFound: true},
+		{name: "unknown, the 0.25 way", id: unknown, fault: &amtest.Fault{Status: 500, Body: "\"silence not found\"\n"}, notFound: true},
 		{name: "already expired, the old way", id: id, fault: &amtest.Fault{Status: 500, Body: `"silence ` + id + ` already expired"`}, ok: true},
-		{name: "not a UUID", id: "nope", perm: true},
-		{name: "server error", id: id, fault: &amtest.Fault{Status: 500}, unknown: true},
+		{name: "not a UUID", id: "nope"},
+		{name: "server error", id: id, fault: &amtest.Fault{Status: 500}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.fault != nil {
@@ -308,9 +302,6 @@ func TestExpire(t *testing.T) {
 			}
 			if got := errors.Is(err, alertmanager.ErrSilenceNotFound); got != tc.notFound {
 				t.Errorf("Is(ErrSilenceNotFound) = %v for %v", got, err)
-			}
-			if alertmanager.Permanent(err) != tc.perm || alertmanager.OutcomeUnknown(err) != tc.unknown {
-				t.Errorf("Permanent %v OutcomeUnknown %v for %v", alertmanager.Permanent(err), alertmanager.OutcomeUnknown(err), err)
 			}
 		})
 	}
@@ -326,12 +317,13 @@ func TestTransportFailures(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err := client.Create(ctx, checkout("c", now, now.Add(time.Hour)))
-	if !errors.Is(err, context.DeadlineExceeded) || !alertmanager.OutcomeUnknown(err) {
-		t.Errorf("timed-out create: %v (OutcomeUnknown %v)", err, alertmanager.OutcomeUnknown(err))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("timed-out create: %v", err)
 	}
 	s.FailNext(amtest.OpGetSilences, amtest.Fault{Status: 429})
-	if _, err := client.Find(context.Background(), "x"); alertmanager.Permanent(err) || alertmanager.OutcomeUnknown(err) || err == nil {
-		t.Errorf("429: %v, want neither permanent nor of unknown outcome", err)
+	var ae *alertmanager.Error
+	if _, err := client.Find(context.Background(), "x"); !errors.As(err, &ae) || ae.Status != 429 {
+		t.Errorf("429: %v, want Alertmanager's 429", err)
 	}
 	s.FailNext(amtest.OpGetSilence, amtest.Fault{Status: 200, Body: "{not json"})
 	if _, err := client.Get(context.Background(), "6d1a2c5e-0000-4000-8000-000000000000"); err == nil ||
@@ -342,8 +334,8 @@ func TestTransportFailures(t *testing.T) {
 	closed := amtest.New()
 	closed.Close()
 	_, err = alertmanager.NewSilenceClient(closed.URL(), nil).Find(context.Background(), "x")
-	if err == nil || !alertmanager.OutcomeUnknown(err) {
-		t.Errorf("closed server: %v", err)
+	if err == nil {
+		t.Error("closed server: no error")
 	}
 }
 
@@ -507,10 +499,10 @@ func TestSilencesEndToEnd(t *testing.T) {
 			}
 
 			const unknown = "6d1a2c5e-0000-4000-8000-000000000000"
-			if _, err := client.Get(ctx, unknown); !errors.Is(err, alertmanager.ErrSilenceNotFound) || !alertmanager.Permanent(err) {
+			if _, err := client.Get(ctx, unknown); !errors.Is(err, alertmanager.ErrSilenceNotFound) {
 				t.Errorf("Get unknown: %v", err)
 			}
-			if err := client.Expire(ctx, unknown); !errors.Is(err, alertmanager.ErrSilenceNotFound) || !alertmanager.Permanent(err) {
+			if err := client.Expire(ctx, unknown); !errors.Is(err, alertmanager.ErrSilenceNotFound) {
 				t.Errorf("Expire unknown: %v", err)
 			}
 			_, err = client.Create(ctx, alertmanager.Silence{
@@ -518,7 +510,7 @@ func TestSilencesEndToEnd(t *testing.T) {
 				EndsAt:   time.Now().Add(time.Hour), Comment: marker,
 			})
 			var ae *alertmanager.Error
-			if !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(ae.Message, "must not match the empty string") || !alertmanager.Permanent(err) {
+			if !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(ae.Message, "must not match the empty string") {
 				t.Errorf("silence of everything: %v", err)
 			}
 		})

@@ -91,8 +91,6 @@ type Error struct {
 	// MessageID is the "messageId" of Grafana's newer errors
 	// ("api-key.invalid"), "" when there is none.
 	MessageID string
-	// RetryAfter is the Retry-After of a 429 or 503, 0 when none was sent.
-	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -102,38 +100,6 @@ func (e *Error) Error() string {
 	}
 	return fmt.Sprintf("grafana %s %s: HTTP %d: %s", e.Method, e.Path, e.Status, msg)
 }
-
-// Permanent reports a refusal retrying cannot fix: a 4xx other than 408 and
-// 429 (a bad token, a token without access, an unknown UID), or a call
-// the Client cannot make (ErrNoToken, a bad base URL).
-func Permanent(err error) bool {
-	if errors.Is(err, ErrNoToken) {
-		return true
-	}
-	var ce *configError
-	if errors.As(err, &ce) {
-		return true
-	}
-	var ge *Error
-	return errors.As(err, &ge) && ge.Status >= 400 && ge.Status < 500 &&
-		ge.Status != http.StatusRequestTimeout && ge.Status != http.StatusTooManyRequests
-}
-
-// RetryAfter reports how long Grafana (or the proxy in front of it) asked
-// to wait.
-func RetryAfter(err error) (time.Duration, bool) {
-	var ge *Error
-	if errors.As(err, &ge) && ge.RetryAfter > 0 {
-		return ge.RetryAfter, true
-	}
-	return 0, false
-}
-
-// configError is a call refused before it is made.
-type configError struct{ err error }
-
-func (e *configError) Error() string { return e.err.Error() }
-func (e *configError) Unwrap() error { return e.err }
 
 // Dashboard looks the UID up (GET /api/dashboards/uid/:uid) and returns
 // the board's title and its link, built on the url the API answers
@@ -190,7 +156,7 @@ func (c *Client) Search(ctx context.Context, tag string, vars map[string]string,
 		return nil, err
 	}
 	if strings.TrimSpace(tag) == "" {
-		return nil, &configError{errors.New("grafana: search: empty tag")}
+		return nil, errors.New("grafana: search: empty tag")
 	}
 	q := url.Values{"type": {"dash-db"}, "tag": {tag}}
 	if limit > 0 {
@@ -231,7 +197,7 @@ func (c *Client) LinkWithoutLookup(uid string, vars map[string]string, from, to 
 
 func (c *Client) ready() error {
 	if c.baseErr != nil {
-		return &configError{c.baseErr}
+		return c.baseErr
 	}
 	if c.token == "" {
 		return ErrNoToken
@@ -241,10 +207,10 @@ func (c *Client) ready() error {
 
 func checkUID(uid string) error {
 	if uid == "" {
-		return &configError{errors.New("grafana: empty dashboard UID")}
+		return errors.New("grafana: empty dashboard UID")
 	}
 	if len(uid) > maxUID {
-		return &configError{fmt.Errorf("grafana: dashboard UID %q: longer than %d characters", uid, maxUID)}
+		return fmt.Errorf("grafana: dashboard UID %q: longer than %d characters", uid, maxUID)
 	}
 	return nil
 }
@@ -343,13 +309,6 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 // too; a proxy in front of it answers HTML or text.
 func apiError(method, path string, resp *http.Response) error {
 	e := &Error{Method: method, Path: path, Status: resp.StatusCode}
-	if s := strings.TrimSpace(resp.Header.Get("Retry-After")); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-			e.RetryAfter = time.Duration(n) * time.Second
-		} else if t, err := http.ParseTime(s); err == nil {
-			e.RetryAfter = max(time.Until(t), 0)
-		}
-	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var ge struct {
 		Message   string `json:"message"`

@@ -142,26 +142,6 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("prometheus: query %s: HTTP %d: %s: %s", short(e.Expr), e.Status, e.Type, e.Message)
 }
 
-// Retryable reports a failure that may pass if the query is asked again
-// later: Prometheus timed out, was unavailable or answered 5xx or 429, or
-// could not be reached in time. A query Prometheus refused (bad_data,
-// execution, another 4xx) fails the same way again.
-func Retryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return false
-	}
-	var pe *Error
-	if errors.As(err, &pe) {
-		switch pe.Type {
-		case "timeout", "canceled", "internal", "unavailable":
-			return true
-		}
-		return pe.Status >= 500 || pe.Status == http.StatusTooManyRequests
-	}
-	var ue *url.Error
-	return errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded)
-}
-
 // How much of an answer is kept for an error message.
 const maxSnippet = 200
 

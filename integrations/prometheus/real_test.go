@@ -82,7 +82,7 @@ func TestRealPrometheus(t *testing.T) {
 			t.Errorf("parse error: %#v", err)
 		}
 		_, _, err = c.Value(ctx, `(vector(1) or label_replace(vector(1), "a", "b", "", "")) * on() vector(1)`, time.Time{})
-		if !errors.As(err, &pe) || pe.Status != 422 || pe.Type != "execution" || prometheus.Retryable(err) {
+		if !errors.As(err, &pe) || pe.Status != 422 || pe.Type != "execution" {
 			t.Errorf("execution error: %#v", err)
 		}
 		_, _, err = c.Value(ctx, "up[1m]", time.Time{})
