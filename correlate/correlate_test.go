@@ -29,15 +29,17 @@ func (l deployList) Deploys(_ context.Context, f incident.DeployFilter) ([]incid
 	return out, nil
 }
 
+// slowTraces answers once release is closed (a nil release: never), or
+// gives up with its context.
 type slowTraces struct {
-	delay  time.Duration
-	traces []incident.Trace
-	err    error
+	release chan struct{}
+	traces  []incident.Trace
+	err     error
 }
 
 func (s slowTraces) FailingTraces(ctx context.Context, _ string, _, _ time.Time, limit int) ([]incident.Trace, error) {
 	select {
-	case <-time.After(s.delay):
+	case <-s.release:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -87,6 +89,7 @@ var deploys = deployList{
 }
 
 func TestSuspectAndRollback(t *testing.T) {
+	t.Parallel()
 	now := start.Add(20 * time.Minute)
 	g := correlate.New(correlate.Sources{Deploys: deploys}, correlate.Options{Now: func() time.Time { return now },
 		CompareURL: "https://github.com/example/{{.Service}}/compare/{{.TargetRevision}}...{{.Revision}}"})
@@ -133,19 +136,20 @@ func TestSuspectAndRollback(t *testing.T) {
 // Every source at once under one budget: a slow one is pending in the
 // first evidence and arrives in the second; a failing one is named.
 func TestBudget(t *testing.T) {
+	t.Parallel()
 	now := start.Add(20 * time.Minute)
 	traces := []incident.Trace{{ID: "t1", Operation: "POST /pay"}, {ID: "t2"}, {ID: "t3"}, {ID: "t4"}, {ID: "t5"}, {ID: "t6"}}
+	release := make(chan struct{})
 	g := correlate.New(correlate.Sources{
 		Deploys:    deploys,
-		Jaeger:     slowTraces{delay: 300 * time.Millisecond, traces: traces},
+		Jaeger:     slowTraces{release: release, traces: traces},
 		Grafana:    boards{err: errors.New("HTTP 401: invalid API key")},
 		Prometheus: metrics{start: 0.031, now: 0.002},
 	}, correlate.Options{Budget: 100 * time.Millisecond, Late: 2 * time.Second, Now: func() time.Time { return now }})
-	t0 := time.Now()
+	// Jaeger answers only once the first evidence is in: the budget, not
+	// Jaeger, ended the first round.
 	first, late := g.Gather(context.Background(), input("payment-gateway"))
-	if d := time.Since(t0); d > 250*time.Millisecond {
-		t.Errorf("the first evidence took %s, budget 100ms", d)
-	}
+	close(release)
 	if first.Round != 1 || fmt.Sprint(first.Pending) != "[Jaeger]" || len(first.Traces) != 0 {
 		t.Errorf("first: round %d pending %v traces %d", first.Round, first.Pending, len(first.Traces))
 	}
@@ -164,17 +168,13 @@ func TestBudget(t *testing.T) {
 	}
 
 	// A source that never answers is given up after Late.
-	g = correlate.New(correlate.Sources{Jaeger: slowTraces{delay: time.Hour}},
+	g = correlate.New(correlate.Sources{Jaeger: slowTraces{}},
 		correlate.Options{Budget: 50 * time.Millisecond, Late: 200 * time.Millisecond})
 	_, late = g.Gather(context.Background(), input("payment-gateway"))
 	if late == nil {
 		t.Fatal("no late round")
 	}
-	t0 = time.Now()
 	ev := late()
-	if d := time.Since(t0); d > time.Second {
-		t.Errorf("late round waited %s, Late is 200ms", d)
-	}
 	if len(ev.Problems) != 1 || !strings.HasPrefix(ev.Problems[0], "Jaeger: timeout after") {
 		t.Errorf("problems %v, want Jaeger's timeout", ev.Problems)
 	}
