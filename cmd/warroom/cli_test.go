@@ -129,9 +129,7 @@ func TestIncidentsCommands(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	for srv.Addr() == "" {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitListening(t, srv)
 	body, _ := os.ReadFile(fixtureDir + "/alertmanager/firing-high-error-rate.json")
 	req, _ := http.NewRequest(http.MethodPost, "http://"+srv.Addr()+"/api/v1/alerts/alertmanager", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -219,9 +217,7 @@ func TestClientTokens(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	for srv.Addr() == "" {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitListening(t, srv)
 	t.Setenv("WARROOM_SERVER", "http://"+srv.Addr())
 	t.Setenv("WARROOM_TOKEN", "api-token")
 	t.Setenv("WARROOM_DEPLOY_TOKEN", "")
@@ -243,5 +239,17 @@ func TestClientTokens(t *testing.T) {
 	t.Setenv("WARROOM_TOKEN", "deploy-token")
 	if code, _, stderr := runCLI(t, "incidents", "list"); code != 1 || !strings.Contains(stderr, "invalid credentials (HTTP 401)") {
 		t.Errorf("incidents with the deploy token: exit %d, %q", code, stderr)
+	}
+}
+
+// waitListening waits until srv listens.
+func waitListening(t *testing.T, srv *bot.Server) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Addr() == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not start listening")
+		}
+		time.Sleep(5 * time.Millisecond) // polling the listener
 	}
 }

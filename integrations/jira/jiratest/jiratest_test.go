@@ -980,13 +980,21 @@ func TestDelay(t *testing.T) {
 	if _, _, err := c.Issue.CreateWithContext(ctx, incident("slow")); err == nil {
 		t.Fatal("the client should have given up")
 	}
-	time.Sleep(400 * time.Millisecond) // past the delay: a call that went on would be done
-	if len(s.Issues()) != 0 {
-		t.Error("a call whose client gave up during the delay took effect")
+	// The call is recorded once the server has seen the client go: then
+	// it has ended, without effect.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.CallCount(http.MethodPost, "/rest/api/2/issue") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the abandoned call was not recorded once its client went away")
+		}
+		time.Sleep(5 * time.Millisecond) // polling the record
 	}
 	calls := s.Calls()
 	if last := calls[len(calls)-1]; last.Status != 0 || last.Route != "POST /rest/api/2/issue" {
 		t.Errorf("recorded %+v, want status 0 for a client that went away", last)
+	}
+	if len(s.Issues()) != 0 {
+		t.Error("a call whose client gave up during the delay took effect")
 	}
 	// A delay alone lets the call through.
 	s.FailNext("POST /rest/api/2/issue", jiratest.Fault{Delay: 10 * time.Millisecond})
