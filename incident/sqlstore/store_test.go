@@ -754,7 +754,10 @@ func TestFailedWriterLeavesNoTrace(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				if i%5 != 0 {
-					mustIngest(t, svc, delivery(alert("other", fmt.Sprintf("o%d", i), "0.031", incident.AlertFiring)))
+					// Not mustIngest: t.Fatal belongs to the test's goroutine.
+					if _, err := svc.Ingest(ctx, delivery(alert("other", fmt.Sprintf("o%d", i), "0.031", incident.AlertFiring))); err != nil {
+						t.Errorf("ingest o%d: %v", i, err)
+					}
 					return
 				}
 				err := s.Update(ctx, "r/service=pay", func(tx incident.Tx) error {
