@@ -10,6 +10,7 @@ import (
 )
 
 func TestSlackCommands(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		text  string // %s is INC-1, declared by UCMDR before the command
@@ -82,6 +83,7 @@ func TestSlackCommands(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			f := newSlackFixture(t, nil)
 			inc := f.declare("payments", "UCMDR")
 			if tc.name == "already acknowledged" {
@@ -120,6 +122,7 @@ func stateBy(state incident.State, kind incident.EventKind, actor string) func(*
 }
 
 func TestSlackCommandInWarRoomImpliesIncident(t *testing.T) {
+	t.Parallel()
 	f := newSlackFixture(t, nil)
 	f.declare("payments", "UCMDR")        // INC-1
 	other := f.declare("search", "UCMDR") // INC-2
@@ -146,6 +149,7 @@ func TestSlackCommandInWarRoomImpliesIncident(t *testing.T) {
 }
 
 func TestSlackCommandIDForms(t *testing.T) {
+	t.Parallel()
 	for _, arg := range []string{"INC-1", "inc-1", "1"} {
 		t.Run(arg, func(t *testing.T) {
 			f := newSlackFixture(t, nil)
@@ -161,6 +165,7 @@ func TestSlackCommandIDForms(t *testing.T) {
 }
 
 func TestSlackCommandUsage(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ text, want string }{
 		{"ack", "Usage: `/warroom ack [INC-n]`"}, // outside a war room the ID is needed
 		{"assign INC-1 <@UBOB|bob> boss", "Usage: `/warroom assign [INC-n] <@user> <commander|comms|scribe>`"},
@@ -189,6 +194,7 @@ func TestSlackCommandUsage(t *testing.T) {
 }
 
 func TestSlackPermissions(t *testing.T) {
+	t.Parallel()
 	perms := map[string][]string{
 		"resolve":  {"@sre-oncall", "commander"},
 		"ack":      {"UALICE", "UCAROL"},
@@ -234,6 +240,7 @@ func TestSlackPermissions(t *testing.T) {
 }
 
 func TestSlackPermissionGroupCache(t *testing.T) {
+	t.Parallel()
 	f := newSlackFixture(t, map[string][]string{"note": {"@sre-oncall"}})
 	f.dir.groups["sre-oncall"] = []string{"UONCALL"}
 	f.declare("payments", "UCMDR")
@@ -254,6 +261,7 @@ func TestSlackPermissionGroupCache(t *testing.T) {
 }
 
 func TestSlackPlain(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"plain text", "plain text"},
 		{"ping <@U123|alice> and <@U456>", "ping @alice and @U456"},
@@ -271,6 +279,7 @@ func TestSlackPlain(t *testing.T) {
 }
 
 func TestParseMention(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in, id string
 		ok     bool

@@ -30,6 +30,7 @@ import (
 	"github.com/warroom/warroom/incident/sqlstore"
 	"github.com/warroom/warroom/integrations/alertmanager"
 	"github.com/warroom/warroom/integrations/alertmanager/amtest"
+	"github.com/warroom/warroom/internal/clocktest"
 	"github.com/warroom/warroom/rules"
 )
 
@@ -38,11 +39,14 @@ const testSigningSecret = "8f742231b10e8888abcd99yyyzzz85a5"
 // testEnv is what the Slack surface works on, wired as the composition
 // root wires it: a SQLite store, the incident service with the default
 // channel names and archive delay, and the actions executor for silences
-// (with Alertmanager at amURL, or none).
+// (with Alertmanager at amURL, or none), all on one test clock. The clock
+// stands at the present, since slack-go checks a request's timestamp
+// against the wall clock too.
 type testEnv struct {
 	store *sqlstore.Store
 	svc   *incident.Service
 	deps  Deps
+	clock *clocktest.Clock
 }
 
 func newTestEnv(tb testing.TB, perms map[string][]string, dir Directory, secret, amURL string) testEnv {
@@ -56,7 +60,9 @@ func newTestEnv(tb testing.TB, perms map[string][]string, dir Directory, secret,
 	if err != nil {
 		tb.Fatal(err)
 	}
+	clock := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	svc := incident.NewService(store, set, incident.Options{
+		Now:          clock.Now,
 		ArchiveAfter: config.DefaultArchiveAfter,
 		ChannelName: func(inc *incident.Incident, n int64) string {
 			return slackmsg.ChannelName(config.DefaultChannelPrefix, inc.OpenedAt, inc.Service, n)
@@ -67,9 +73,9 @@ func newTestEnv(tb testing.TB, perms map[string][]string, dir Directory, secret,
 		silences = alertmanager.NewSilenceClient(amURL, nil)
 	}
 	log := slog.New(slog.DiscardHandler)
-	silencer := actions.New(steps.Deps{Store: store, Service: svc, Rules: set, Log: log, Now: time.Now}, silences, "")
-	return testEnv{store: store, svc: svc, deps: Deps{Service: svc, Store: store, Rules: set, Hosts: render.NewHosts(nil, amURL),
-		Permissions: perms, Directory: dir, Silencer: silencer, SigningSecret: secret, Log: log, Now: time.Now}}
+	silencer := actions.New(steps.Deps{Store: store, Service: svc, Rules: set, Log: log, Now: clock.Now}, silences, "")
+	return testEnv{store: store, svc: svc, clock: clock, deps: Deps{Service: svc, Store: store, Rules: set, Hosts: render.NewHosts(nil, amURL),
+		Permissions: perms, Directory: dir, Silencer: silencer, SigningSecret: secret, Log: log, Now: clock.Now}}
 }
 
 // slackFixture is a Slack surface on a store, with a fake directory and a
@@ -83,6 +89,7 @@ type slackFixture struct {
 	dir   *fakeDirectory
 	hooks *hookRecorder
 	am    *amtest.Server
+	clock *clocktest.Clock
 	seq   atomic.Int64
 }
 
@@ -92,7 +99,7 @@ func newSlackFixture(t *testing.T, perms map[string][]string) *slackFixture {
 	t.Cleanup(am.Close)
 	f := &slackFixture{t: t, dir: &fakeDirectory{groups: map[string][]string{}}, hooks: newHookRecorder(t), am: am}
 	env := newTestEnv(t, perms, f.dir, testSigningSecret, am.URL())
-	f.svc, f.store = env.svc, env.store
+	f.svc, f.store, f.clock = env.svc, env.store, env.clock
 	f.bot = New(env.deps)
 	f.bot.responsePrefix = f.hooks.srv.URL + "/"
 	mux := http.NewServeMux()
@@ -214,7 +221,7 @@ func (f *slackFixture) commandBody(user, channel, text string) string {
 // command sends a signed /warroom invocation and decodes the reply.
 func (f *slackFixture) command(user, channel, text string) slackMessage {
 	f.t.Helper()
-	w := f.serve(signedRequest("/slack/commands", f.commandBody(user, channel, text), time.Now()))
+	w := f.serve(signedRequest("/slack/commands", f.commandBody(user, channel, text), f.clock.Now()))
 	if w.Code != http.StatusOK {
 		f.t.Fatalf("/warroom %s: status %d: %s", text, w.Code, w.Body)
 	}
@@ -247,7 +254,7 @@ func (f *slackFixture) pressBody(user, actionID, value, responseURL string) stri
 // press sends a signed button press; the reply goes to the hook recorder.
 func (f *slackFixture) press(user, actionID, value string) {
 	f.t.Helper()
-	w := f.serve(signedRequest("/slack/interactions", f.pressBody(user, actionID, value, f.hooks.srv.URL+"/actions/1"), time.Now()))
+	w := f.serve(signedRequest("/slack/interactions", f.pressBody(user, actionID, value, f.hooks.srv.URL+"/actions/1"), f.clock.Now()))
 	if w.Code != http.StatusOK || w.Body.Len() != 0 {
 		f.t.Fatalf("press %s: status %d, body %q; want 200 and no body", actionID, w.Code, w.Body)
 	}
@@ -306,11 +313,12 @@ func (f *slackFixture) events(id string, kind incident.EventKind) []incident.Eve
 }
 
 func TestSlackRejectsUnverifiedRequests(t *testing.T) {
+	t.Parallel()
 	f := newSlackFixture(t, nil)
 	inc := f.declare("payments", "UCMDR")
 	before := len(f.timeline(inc.ID))
 	body := f.commandBody("UALICE", "CGENERAL", "ack "+inc.ID)
-	now := time.Now()
+	now := f.clock.Now()
 	ts := strconv.FormatInt(now.Unix(), 10)
 
 	tests := []struct {
@@ -375,18 +383,21 @@ func TestSlackRejectsUnverifiedRequests(t *testing.T) {
 // The window is checked against the server's clock, not only the wall
 // clock that slack.NewSecretsVerifier reads.
 func TestSlackTimestampWindowUsesServerClock(t *testing.T) {
+	t.Parallel()
 	f := newSlackFixture(t, nil)
-	f.bot.now = func() time.Time { return time.Now().Add(6 * time.Minute) }
-	if w := f.serve(signedRequest("/slack/commands", f.commandBody("UALICE", "C1", "help"), time.Now())); w.Code != http.StatusUnauthorized {
+	signed := f.clock.Now() // now by the wall clock too
+	f.clock.Add(6 * time.Minute)
+	if w := f.serve(signedRequest("/slack/commands", f.commandBody("UALICE", "C1", "help"), signed)); w.Code != http.StatusUnauthorized {
 		t.Errorf("signed 6 minutes before the server's clock: %d %s; want 401", w.Code, w.Body)
 	}
 }
 
 func TestSlackReplayIsRejected(t *testing.T) {
+	t.Parallel()
 	f := newSlackFixture(t, nil)
 	inc := f.declare("payments", "UCMDR")
 	body := f.commandBody("UALICE", "CGENERAL", "note "+inc.ID+" restarted the pods")
-	first := signedRequest("/slack/commands", body, time.Now())
+	first := signedRequest("/slack/commands", body, f.clock.Now())
 	replay := clone(first, body)
 
 	if w := f.serve(first); w.Code != http.StatusOK {
@@ -402,15 +413,16 @@ func TestSlackReplayIsRejected(t *testing.T) {
 }
 
 func TestSlackRetryGetsTheFirstAnswer(t *testing.T) {
+	t.Parallel()
 	f := newSlackFixture(t, nil)
 	inc := f.declare("payments", "UCMDR")
 	body := f.commandBody("UALICE", "CGENERAL", "ack "+inc.ID)
-	first := signedRequest("/slack/commands", body, time.Now())
+	first := signedRequest("/slack/commands", body, f.clock.Now())
 	retry := clone(first, body)
 	retry.Header.Set(hdrSlackRetryNum, "1")
 	retry.Header.Set("X-Slack-Retry-Reason", "http_timeout")
 	// A retry Slack signed again, a second later, with the same body.
-	resigned := signedRequest("/slack/commands", body, time.Now().Add(time.Second))
+	resigned := signedRequest("/slack/commands", body, f.clock.Now().Add(time.Second))
 	resigned.Header.Set(hdrSlackRetryNum, "2")
 
 	w1 := f.serve(first)
@@ -429,10 +441,11 @@ func TestSlackRetryGetsTheFirstAnswer(t *testing.T) {
 }
 
 func TestSlackOversizedBodyIs413(t *testing.T) {
+	t.Parallel()
 	f := newSlackFixture(t, nil)
 	inc := f.declare("payments", "UCMDR")
 	body := f.commandBody("UALICE", "CGENERAL", "note "+inc.ID+" "+strings.Repeat("x", maxSlackBody))
-	w := f.serve(signedRequest("/slack/commands", body, time.Now()))
+	w := f.serve(signedRequest("/slack/commands", body, f.clock.Now()))
 	if w.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("status %d; want 413", w.Code)
 	}
@@ -442,10 +455,11 @@ func TestSlackOversizedBodyIs413(t *testing.T) {
 }
 
 func TestSlackNotConfiguredIs503(t *testing.T) {
+	t.Parallel()
 	f := newSlackFixture(t, nil)
 	f.bot.secret = ""
 	for _, path := range []string{"/slack/commands", "/slack/interactions"} {
-		w := f.serve(signedRequest(path, f.commandBody("UALICE", "C1", "help"), time.Now()))
+		w := f.serve(signedRequest(path, f.commandBody("UALICE", "C1", "help"), f.clock.Now()))
 		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "slack is not configured") {
 			t.Errorf("%s without a signing secret: %d %s; want 503 slack is not configured", path, w.Code, w.Body)
 		}
@@ -454,12 +468,13 @@ func TestSlackNotConfiguredIs503(t *testing.T) {
 	mux := http.NewServeMux()
 	none.Routes(mux)
 	f.h = mux
-	if w := f.serve(signedRequest("/slack/commands", f.commandBody("UALICE", "C1", "help"), time.Now())); w.Code != http.StatusServiceUnavailable {
+	if w := f.serve(signedRequest("/slack/commands", f.commandBody("UALICE", "C1", "help"), f.clock.Now())); w.Code != http.StatusServiceUnavailable {
 		t.Errorf("without a slack surface: %d; want 503", w.Code)
 	}
 }
 
 func TestSlackButtons(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		action string
 		state  incident.State
@@ -474,6 +489,7 @@ func TestSlackButtons(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.action, func(t *testing.T) {
+			t.Parallel()
 			f := newSlackFixture(t, nil)
 			inc := f.declare("payments", "UCMDR")
 			f.press("UBOB", tc.action, inc.ID)
@@ -501,6 +517,7 @@ func TestSlackButtons(t *testing.T) {
 }
 
 func TestSlackButtonRefusalAndConflict(t *testing.T) {
+	t.Parallel()
 	f := newSlackFixture(t, map[string][]string{"resolve": {"@sre-oncall", "commander"}})
 	f.dir.groups["sre-oncall"] = []string{"UONCALL"}
 	inc := f.declare("payments", "UCMDR")
@@ -536,13 +553,14 @@ func TestSlackButtonRefusalAndConflict(t *testing.T) {
 }
 
 func TestSlackForgedResponseURLIsNotCalled(t *testing.T) {
+	t.Parallel()
 	f := newSlackFixture(t, nil)
 	inc := f.declare("payments", "UCMDR")
 	var hits atomic.Int64
 	evil := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	defer evil.Close()
 
-	w := f.serve(signedRequest("/slack/interactions", f.pressBody("UBOB", slackmsg.ActionAck, inc.ID, evil.URL+"/steal"), time.Now()))
+	w := f.serve(signedRequest("/slack/interactions", f.pressBody("UBOB", slackmsg.ActionAck, inc.ID, evil.URL+"/steal"), f.clock.Now()))
 	if w.Code != http.StatusOK {
 		t.Fatalf("press: %d %s", w.Code, w.Body)
 	}
@@ -556,10 +574,11 @@ func TestSlackForgedResponseURLIsNotCalled(t *testing.T) {
 }
 
 func TestSlackInteractionRetryRunsOnce(t *testing.T) {
+	t.Parallel()
 	f := newSlackFixture(t, nil)
 	inc := f.declare("payments", "UCMDR")
 	body := f.pressBody("UBOB", slackmsg.ActionRollback, inc.ID, f.hooks.srv.URL+"/actions/1")
-	first := signedRequest("/slack/interactions", body, time.Now())
+	first := signedRequest("/slack/interactions", body, f.clock.Now())
 	retry := clone(first, body)
 	retry.Header.Set(hdrSlackRetryNum, "1")
 	for _, req := range []*http.Request{first, retry} {
@@ -577,20 +596,22 @@ func TestSlackInteractionRetryRunsOnce(t *testing.T) {
 }
 
 func TestSlackMalformedInteraction(t *testing.T) {
+	t.Parallel()
 	f := newSlackFixture(t, nil)
 	for _, body := range []string{"", "payload=", "payload=%7Bnot-json", "%zz"} {
-		if w := f.serve(signedRequest("/slack/interactions", body, time.Now())); w.Code != http.StatusBadRequest {
+		if w := f.serve(signedRequest("/slack/interactions", body, f.clock.Now())); w.Code != http.StatusBadRequest {
 			t.Errorf("body %q: status %d; want 400", body, w.Code)
 		}
 	}
 	// Another kind of interaction is accepted and ignored.
 	payload := url.Values{"payload": {`{"type":"view_closed","user":{"id":"UBOB"}}`}}.Encode()
-	if w := f.serve(signedRequest("/slack/interactions", payload, time.Now())); w.Code != http.StatusOK {
+	if w := f.serve(signedRequest("/slack/interactions", payload, f.clock.Now())); w.Code != http.StatusOK {
 		t.Errorf("view_closed: status %d; want 200", w.Code)
 	}
 }
 
 func TestAllowedResponseURL(t *testing.T) {
+	t.Parallel()
 	sl := &Surface{responsePrefix: slackResponseURLPrefix}
 	tests := []struct {
 		url string
@@ -613,6 +634,7 @@ func TestAllowedResponseURL(t *testing.T) {
 }
 
 func TestAnswerCache(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
 	c := newAnswerCache(10*time.Minute, 3, func() time.Time { return now })
 
@@ -655,6 +677,7 @@ func TestAnswerCache(t *testing.T) {
 }
 
 func TestGroupCache(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
 	dir := &fakeDirectory{groups: map[string][]string{"sre": {"U1"}}}
 	g := &groupCache{dir: dir, ttl: time.Minute, now: func() time.Time { return now }, m: map[string]groupEntry{}}

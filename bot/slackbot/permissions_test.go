@@ -61,6 +61,7 @@ func referencePermissions(t *testing.T) map[string][]string {
 // a user outside the on-call group is refused, and told who may; a member
 // is let through. Commands and buttons obey the same table.
 func TestReferencePermissionsHold(t *testing.T) {
+	t.Parallel()
 	perms := referencePermissions(t)
 	for _, a := range []string{"ack", "assign", "mitigate", "resolve", "rollback", "silence"} {
 		if who := perms[a]; len(who) == 0 {

@@ -94,6 +94,7 @@ func (f *fakeSocketSlack) ack(t *testing.T) socketAck {
 }
 
 func TestSocketMode(t *testing.T) {
+	t.Parallel()
 	sf := newSlackFixture(t, nil)
 	inc := sf.declare("payments", "UCMDR")
 	slash := map[string]any{
@@ -172,6 +173,7 @@ func TestSocketMode(t *testing.T) {
 }
 
 func TestSocketModeInvalidAuth(t *testing.T) {
+	t.Parallel()
 	sf := newSlackFixture(t, nil)
 	fake := newFakeSocketSlack(t, nil)
 	socket := SocketOptions{AppToken: testAppToken, APIURL: fake.api.URL + "/"}
