@@ -68,6 +68,7 @@ func TestFormatValueTotal(t *testing.T) {
 }
 
 func TestParseID(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"INC-7": "INC-7", "inc-7": "INC-7", "7": "INC-7", " INC-12 ": "INC-12"} {
 		if got, err := ParseID(in); err != nil || got != want {
 			t.Errorf("ParseID(%q) = %q, %v; want %q", in, got, err, want)
@@ -81,6 +82,7 @@ func TestParseID(t *testing.T) {
 }
 
 func TestParseState(t *testing.T) {
+	t.Parallel()
 	if s, err := ParseState(" Resolved "); err != nil || s != Resolved {
 		t.Errorf("ParseState: %v %v", s, err)
 	}
@@ -90,6 +92,7 @@ func TestParseState(t *testing.T) {
 }
 
 func TestJobKeys(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 	if j := NewJob(JobSlackCreateChannel, "INC-1", JobArgs{}, now); j.Key != "slack.create_channel:INC-1" || j.Coalesce || !j.RunAt.Equal(now) {
 		t.Errorf("step key %+v", j)
@@ -108,12 +111,14 @@ func TestJobKeys(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
+	t.Parallel()
 	if Backoff(1) != time.Second || Backoff(3) != 81*time.Second || Backoff(100) != time.Hour {
 		t.Errorf("backoff: %s %s %s", Backoff(1), Backoff(3), Backoff(100))
 	}
 }
 
 func TestStepTable(t *testing.T) {
+	t.Parallel()
 	seen := map[JobKind]bool{}
 	for _, s := range steps {
 		if seen[s.kind] {
@@ -153,6 +158,7 @@ func TestStepTable(t *testing.T) {
 }
 
 func TestAwaitNeed(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 26, 4, 24, 38, 0, time.UTC)
 	create := func(state JobOutcome, runAt time.Time) JobStatus {
 		return JobStatus{Job: Job{Kind: JobJiraCreateIssue, RunAt: runAt}, State: state}

@@ -16,6 +16,7 @@ import (
 // old one can neither renew, nor write, nor record an outcome; a snooze
 // gives the attempt back, a release at shutdown does not.
 func TestLeases(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -163,6 +164,7 @@ func TestLeases(t *testing.T) {
 // A coalesced job's key is renamed once when it is first claimed; a
 // rescued run keeps that name, so a rescue never makes a job look new.
 func TestCoalescedKeyStableAcrossRescues(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -207,6 +209,7 @@ func TestCoalescedKeyStableAcrossRescues(t *testing.T) {
 // step wakes it (its result recorded, or a run of it completed), and at
 // once when the step it awaits had completed before the snooze.
 func TestAwaitAndWake(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()

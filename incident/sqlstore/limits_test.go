@@ -34,6 +34,7 @@ func withheldText(t *testing.T, s *sqlstore.Store, id string) []string {
 // its timeline, and becomes a war room when its key fires again under the
 // caps.
 func TestWarRoomCaps(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		s := open()
 		clk := newClock()
@@ -128,6 +129,7 @@ func TestWarRoomCaps(t *testing.T) {
 // Two replicas ingesting a storm at once on one PostgreSQL still open no
 // more war rooms in a minute than the cap: the count is the store's.
 func TestReplicasWarRoomCap(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.Fresh(t)
 	ctx := context.Background()
 	clk := newClock()

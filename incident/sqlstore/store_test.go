@@ -117,6 +117,7 @@ func jobKeys(t *testing.T, s *sqlstore.Store, id string) []string {
 }
 
 func TestIncidentLifecycle(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -202,6 +203,7 @@ func TestIncidentLifecycle(t *testing.T) {
 }
 
 func TestRecordThenEscalate(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -230,6 +232,7 @@ func TestRecordThenEscalate(t *testing.T) {
 }
 
 func TestResponderActions(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -274,6 +277,7 @@ func TestResponderActions(t *testing.T) {
 
 // Roles, declared war rooms, requests and the results of Slack steps.
 func TestWarRoomByHand(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -361,6 +365,7 @@ func TestWarRoomByHand(t *testing.T) {
 // Concurrent writers share commits; every one that returned nil is stored,
 // and one failing writer does not undo its batch mates.
 func TestGroupCommit(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -418,6 +423,7 @@ func TestGroupCommit(t *testing.T) {
 // statement on PostgreSQL): every mutable column must come back as written,
 // each on its own incident.
 func TestIncidentsWrittenTogether(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -471,6 +477,7 @@ func TestIncidentsWrittenTogether(t *testing.T) {
 // balancer: the same alert delivered to both at once yields one incident
 // and one set of jobs.
 func TestReplicasOneIncident(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.Fresh(t)
 	ctx := context.Background()
 	var svcs []*incident.Service
@@ -552,6 +559,7 @@ func TestReplicasOneIncident(t *testing.T) {
 // in between must still be known: a repeat is "unchanged" on either one,
 // and the timeline says "attached" once per alert.
 func TestReplicasFingerprints(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.Fresh(t)
 	ctx := context.Background()
 	var svcs []*incident.Service
@@ -603,6 +611,7 @@ func TestReplicasFingerprints(t *testing.T) {
 }
 
 func TestJobs(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -665,6 +674,7 @@ func TestJobs(t *testing.T) {
 }
 
 func TestOpenFailsClearly(t *testing.T) {
+	t.Parallel()
 	_, err := sqlstore.Open(context.Background(), "mysql", "x", sqlstore.Options{})
 	if err == nil || err.Error() != `sqlstore: unknown driver "mysql" (want sqlite or postgres)` {
 		t.Fatalf("unknown driver: %v", err)
@@ -690,6 +700,7 @@ func containsSecret(s, secret string) bool {
 // A coalesced step waits once for any number of changes; a change made
 // after its run was claimed queues the next run.
 func TestCoalescedUpdates(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -743,6 +754,7 @@ func TestCoalescedUpdates(t *testing.T) {
 // A writer that changes an incident and then fails leaves no trace, not
 // even in the writer's caches, whether it ran alone or in a batch.
 func TestFailedWriterLeavesNoTrace(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -818,6 +830,7 @@ func TestFailedWriterLeavesNoTrace(t *testing.T) {
 
 // SQLite is one process's file: a second warroom on it fails at start.
 func TestSQLiteOneProcess(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "w.db")
 	s, err := sqlstore.Open(context.Background(), sqlstore.SQLite, path, sqlstore.Options{})
 	if err != nil {
@@ -842,6 +855,7 @@ func TestSQLiteOneProcess(t *testing.T) {
 // The same alert delivered many times at once (Alertmanager in HA mode)
 // lands in one batch: stored once, attached once, the rest unchanged.
 func TestDuplicatesInOneBatch(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -881,6 +895,7 @@ func TestDuplicatesInOneBatch(t *testing.T) {
 }
 
 func TestDeploys(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -921,6 +936,7 @@ func TestDeploys(t *testing.T) {
 // An incident whose alert carried no number takes Prometheus's from the
 // evidence; one that carried a number keeps it.
 func TestEvidenceValue(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -958,6 +974,7 @@ func TestEvidenceValue(t *testing.T) {
 // wrote remains, whether its row was refused on its own write or when the
 // batch wrote its buffers.
 func TestBadDataFailsOnlyItsWriter(t *testing.T) {
+	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
 		ctx := context.Background()
 		s := open()
@@ -1406,6 +1423,7 @@ func TestWALStaysBounded(t *testing.T) {
 // incident's fingerprints (the alert counts as new), and is read by one
 // without memories (the alert is a repeat).
 func TestNoCacheReadsTheDatabase(t *testing.T) {
+	t.Parallel()
 	for _, b := range []storetest.Backend{storetest.Backends[0], storetest.Uncached[0]} {
 		t.Run(b.Name(), func(t *testing.T) {
 			dsn := b.DSN(t)
@@ -1440,6 +1458,7 @@ func TestNoCacheReadsTheDatabase(t *testing.T) {
 // the same delivery sent again is stored whole, which shows the store's
 // memories forgot the undone batch.
 func TestCommitFailureWritesNothing(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.Name(), func(t *testing.T) {
 			ctx := context.Background()
