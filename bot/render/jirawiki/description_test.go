@@ -564,7 +564,9 @@ func jiraUTF16Len(s string) int { return len(utf16.Encode([]rune(s))) }
 // maxDescriptionAlloc bounds what rendering the hostile incident below may
 // allocate: its input is over 250 MB, and rendering reads only what can
 // show (5 MB allocated when this bound was set, 4 times that under the
-// race detector).
+// race detector). The test does not run in parallel with the others of
+// the package: the count (runtime.MemStats.TotalAlloc) is every
+// goroutine's.
 const maxDescriptionAlloc = 32 << 20
 
 func TestJiraDescriptionBound(t *testing.T) {
