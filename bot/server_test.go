@@ -79,7 +79,7 @@ func startOn(t testing.TB, clock *clocktest.Clock, mutate func(*config.Config)) 
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, srv: srv, clock: clock, dryRun: cfg.DryRunLog, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- srv.Run(ctx) }()
-	if !eventually(func() bool { return srv.Addr() != "" }, nil) {
+	if !eventually(func() bool { return srv.Addr() != "" || len(h.done) > 0 }, nil) || srv.Addr() == "" {
 		t.Fatal("server did not start listening")
 	}
 	h.base = "http://" + srv.Addr()
