@@ -77,6 +77,11 @@ const testSigningSecret = "test-signing-secret"
 // reply's text.
 func (h *harness) command(text string) string {
 	h.t.Helper()
+	if d := time.Until(h.now()).Abs(); d > 4*time.Minute {
+		// slack-go checks the timestamp against the wall clock as well as
+		// the server's: a signature cannot satisfy both.
+		h.t.Fatalf("/warroom %s: the test clock is %s off the wall clock; Slack's signature window is 5m", text, d.Round(time.Second))
+	}
 	body := loadgen.CommandBody(text, int(h.seq.Add(1)))
 	ts, sig := loadgen.SignSlack(testSigningSecret, body, h.now())
 	r := h.post("/slack/commands", []byte(body), map[string]string{"Content-Type": "application/x-www-form-urlencoded",
