@@ -245,6 +245,10 @@ func TestJiraNewTicketLinksOld(t *testing.T) {
 	if second.Key == first.Key {
 		t.Fatalf("the new incident reused %s", first.Key)
 	}
+	// The key is stored before the link is made: the link is there once
+	// the step is done.
+	h.waitFor("INC-2's Jira steps", func() bool { return h.jiraSettled("INC-2") })
+	second, _ = fake.Issue(second.Key)
 	var linked bool
 	for _, l := range second.Links {
 		linked = linked || l.Key == first.Key && l.Type == "Relates"
