@@ -51,6 +51,13 @@ func TestStepOrder(t *testing.T) {
 			incident.JobJiraCreateIssue: "customfield_10010",
 			incident.JobJiraComment:     "needs jira.create_issue",
 		})
+		// Refreshing a description that has no ticket is no failure of its
+		// own: the create's says why.
+		for _, j := range h.incident("INC-1").Jobs {
+			if j.Kind == incident.JobJiraUpdate && j.State == incident.JobFailed {
+				t.Errorf("jira.update failed for good (%s), want it to give up quietly", j.LastError)
+			}
+		}
 	})
 
 	t.Run("channel refused for good", func(t *testing.T) {

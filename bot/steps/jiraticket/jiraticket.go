@@ -269,13 +269,16 @@ func (x *Executor) comment(ctx context.Context, inc *incident.Incident, eventID 
 }
 
 // waitForTicket is the answer of a step that needs the ticket before it
-// is filed: wait while the create step may still succeed, fail for good
-// once it cannot.
+// is filed: wait while the create step may still succeed; once it cannot,
+// a comment or a transition fails for good (what it would have told the
+// ticket is lost, and status says so), while a description update gives
+// up quietly: the ticket it would refresh does not exist, and the create's
+// own failure already says why.
 func (x *Executor) waitForTicket(ctx context.Context, inc *incident.Incident, kind incident.JobKind) error {
 	if !inc.WarRoom {
 		return nil
 	}
-	return steps.AwaitNeed(ctx, x.d, kind, inc, true)
+	return steps.AwaitNeed(ctx, x.d, kind, inc, kind != incident.JobJiraUpdate)
 }
 
 // transition moves the ticket to the incident's state: the resolve
