@@ -14,10 +14,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warroom/warroom/incident/sqlstore"
 	"github.com/warroom/warroom/internal/pgtest"
 )
+
+// suiteTimeout bounds a write of the suite's stores (sqlstore.Options.Timeout).
+const suiteTimeout = 30 * time.Second
 
 // Backend is one store driver and how a test gets a database of its own.
 type Backend struct {
@@ -57,7 +61,11 @@ var Uncached = []Backend{
 // Open opens the store of dsn and closes it when the test ends.
 func (b Backend) Open(t testing.TB, dsn string) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.Open(context.Background(), b.Driver, dsn, sqlstore.Options{NoCache: b.NoCache})
+	// The suite's tests run in parallel, with the race detector, beside
+	// other packages: a batch may wait its turn for seconds on a loaded
+	// machine, which is not what they test. The tests of the timeout open
+	// their stores with one of their own.
+	s, err := sqlstore.Open(context.Background(), b.Driver, dsn, sqlstore.Options{NoCache: b.NoCache, Timeout: suiteTimeout})
 	if err != nil {
 		t.Fatalf("open %s: %v", b.Driver, err)
 	}
