@@ -152,6 +152,9 @@ func TestStepTable(t *testing.T) {
 	if got := JobKinds(); len(got) != len(steps) || got[0] != JobSlackCreateChannel {
 		t.Errorf("JobKinds: %v", got)
 	}
+	if !JobCorrelateGather.Awaited() || JobSlackPostSummary.Awaited() {
+		t.Error("Awaited does not follow the table")
+	}
 	if JobSlackPinSummary.Needs() != JobSlackPostSummary || JobJiraTransition.Needs() != JobJiraCreateIssue || JobCorrelateGather.Needs() != "" {
 		t.Error("Needs does not follow the table")
 	}

@@ -55,6 +55,9 @@ type step struct {
 	// is not queued. An alert storm makes one summary update, not
 	// thousands.
 	coalesced bool
+	// awaited steps may have others snoozed waiting for them
+	// (SnoozeError.Awaits): when one completes, they are woken.
+	awaited bool
 }
 
 // steps is the order of the steps, in the order a war room runs them
@@ -62,7 +65,7 @@ type step struct {
 var steps = []step{
 	{kind: JobSlackCreateChannel},
 	{kind: JobJiraCreateIssue},
-	{kind: JobCorrelateGather},
+	{kind: JobCorrelateGather, awaited: true}, // the first summary and the ticket wait for the evidence
 	{kind: JobSlackSetTopic, after: JobSlackCreateChannel},
 	{kind: JobSlackInvite, after: JobSlackCreateChannel},
 	{kind: JobSlackPostSummary, after: JobSlackCreateChannel},
@@ -97,6 +100,10 @@ func JobKinds() []JobKind {
 	}
 	return out
 }
+
+// Awaited reports whether steps may snooze waiting for a step of kind, to
+// be woken when it completes (Tx.WakeJobs).
+func (k JobKind) Awaited() bool { return stepOf(k).awaited }
 
 // Needs returns the step that makes what a step of kind works on, or "".
 func (k JobKind) Needs() JobKind {

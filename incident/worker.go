@@ -371,6 +371,9 @@ func (w *Worker) run(parent context.Context, j Job) {
 				return err
 			}
 		case JobDone:
+			if !j.Kind.Awaited() {
+				break
+			}
 			// Steps snoozed waiting for this one (the first summary and
 			// the ticket wait for the evidence) need not wait longer.
 			if _, err := tx.WakeJobs(j.IncidentID, j.Kind, now); err != nil {
