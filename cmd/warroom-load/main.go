@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -34,7 +35,17 @@ func main() {
 	var rate int
 	flag.StringVar(&commands, "slack-commands", "", "send signed /warroom commands instead of webhooks: the texts, separated by ';' (-url is /slack/commands; secret from $SLACK_SIGNING_SECRET)")
 	flag.IntVar(&rate, "rate", 200, "commands a second, with -slack-commands")
+	var jiraSink string
+	flag.StringVar(&jiraSink, "jira-sink", "", "instead of sending, serve a Jira that answers at once on this address (for a peer receiver under scripts/bench storm)")
 	flag.Parse()
+	if jiraSink != "" {
+		srv := &http.Server{Addr: jiraSink, Handler: &loadgen.JiraSink{}, ReadHeaderTimeout: 5 * time.Second}
+		if err := srv.ListenAndServe(); err != nil {
+			fmt.Fprintln(os.Stderr, "warroom-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if commands != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()
