@@ -230,13 +230,16 @@ func TestEvaluateFixtures(t *testing.T) {
 			}},
 		},
 		{
-			name:    "example/grafana alert falls to everything-else",
+			// The README's Grafana example opens a war room under the
+			// reference config: its alert rule is named, and its value is
+			// the query's refID A (B is its condition, 1).
+			name:    "example/grafana alert opens a war room",
 			rules:   example,
 			fixture: "grafana/firing-error-rate.json",
 			want: []want{{
-				action: incident.ActionRecord, rule: "everything-else", key: "everything-else/env=prod,service=checkout",
+				action: incident.ActionWarRoom, rule: "api-error-rate", key: "api-error-rate/env=prod,service=checkout",
 				service: "checkout", env: "prod", severity: incident.Critical,
-				value: ptr(0.0123), reason: "rule everything-else records",
+				value: ptr(0.0123), threshold: th, reason: "1.23% above 0.8%",
 			}},
 		},
 		{

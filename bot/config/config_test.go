@@ -161,20 +161,20 @@ func TestConfigBadFixtures(t *testing.T) {
 				dir + `typo-nested.yaml:5: unknown key "announce_chanel" in slack (valid: announce_channel, api_url, app_token, app_token_file, archive_after, bot_token, bot_token_file, channel_prefix, dry_run, permissions, private_channels, responders, signing_secret, signing_secret_file)`,
 				dir + `typo-nested.yaml:8: unknown key "emial" in jira.auth (valid: api_token, api_token_file, email, personal_access_token, personal_access_token_file)`,
 				dir + `typo-nested.yaml:9: unknown key "strage" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, prometheus, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
-				dir + `typo-nested.yaml:15: unknown key "anotation" in rules[0].value (valid: annotation, grafana, query)`,
+				dir + `typo-nested.yaml:15: unknown key "anotation" in rules[0].value (valid: annotation, grafana, noun, query, unit)`,
 				dir + `typo-nested.yaml:19: unknown key "varz" in rules[0].grafana.dashboards[0] (valid: uid, vars)`,
 			},
 		},
 		{
 			file: "bad-matcher.yaml",
 			want: []string{
-				dir + `bad-matcher.yaml:5: rules[1] (broken): bad matcher "{alertname=~\"HighErrorRate|\", env=prod\"}": matcher value contains unescaped double quote: prod"`,
+				dir + `bad-matcher.yaml:5: rules[1] (broken): bad matcher "{alertname=~\"HighErrorRate|\", env=prod\"}": 38:40: "}: missing end ": expected a comma or close brace`,
 			},
 		},
 		{
 			file: "bad-threshold.yaml",
 			want: []string{
-				dir + `bad-threshold.yaml:4: bad threshold: "0.8 percent" is not a number (want a ratio like 0.008 or a percentage like "0.8%")`,
+				dir + `bad-threshold.yaml:4: bad threshold: "0.8 percent" is not a number (want a number, a percentage like "0.8%" or a duration like "500ms")`,
 				dir + `bad-threshold.yaml:7: bad threshold: want exactly one of above or below, e.g. {above: "0.8%"}`,
 			},
 		},
@@ -612,7 +612,7 @@ func TestConfigValidateInCode(t *testing.T) {
 		`storage.driver: unknown driver "" (valid: sqlite, postgres)`,
 		`slack.permissions: unknown action "nuke" (valid: ack, assign, declare, deploys, help, list, mitigate, note, reopen, resolve, rollback, silence, status, timeline)`,
 		`jira.auth.email: required with api_token on Jira Cloud`,
-		`rules[0] (x): bad matcher "{foo}": bad matcher format: foo`,
+		`rules[0] (x): bad matcher "{foo}": 4:5: unexpected }: expected an operator such as '=', '!=', '=~' or '!~'`,
 		`rules[1] (x): name "x" is also the name of rules[0]`,
 	}
 	if got := errLines(err); !slices.Equal(got, want) {

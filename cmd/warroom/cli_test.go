@@ -100,8 +100,11 @@ func TestSimulate(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &sim) != nil || len(sim) != 1 || sim[0].Decision != incident.ActionRecord || len(sim[0].Calls) != 0 {
 		t.Errorf("below threshold: exit %d, %s", code, out)
 	}
+	// The README's Grafana example opens a war room under the reference
+	// config.
 	code, out, _ = runCLI(t, "simulate", "--config", "../../examples/warroom.yaml", fixtureDir+"/grafana/firing-error-rate.json")
-	if code != 0 || !strings.Contains(out, `record by rule "everything-else"`) {
+	if code != 0 || !strings.Contains(out, `alert 7d3c0e0a5f1b2c44 (API error rate, firing): war_room by rule "api-error-rate" — 1.23% above 0.8%`) ||
+		!strings.Contains(out, `slack.create_channel: would call slack conversations.create`) {
 		t.Errorf("grafana under the reference rules: exit %d\n%s", code, out)
 	}
 	truncated := filepath.Join(t.TempDir(), "t.json")
