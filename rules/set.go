@@ -376,3 +376,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+// CatchesAll reports whether some rule matches every alert: one whose
+// matchers are none ('{}') or only of the form label=~".*". Without one,
+// an alert no rule matches is ignored.
+func (s *Set) CatchesAll() bool {
+	for _, c := range s.rules {
+		all := true
+		for _, m := range c.matchers {
+			if m.Type != labels.MatchRegexp || m.Value != ".*" {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}

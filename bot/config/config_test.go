@@ -181,13 +181,13 @@ func TestConfigBadFixtures(t *testing.T) {
 		{
 			file: "secret-and-file.yaml",
 			want: []string{
-				dir + `secret-and-file.yaml: slack.bot_token and slack.bot_token_file are both set; use one`,
-				dir + `secret-and-file.yaml: grafana.token and grafana.token_file are both set; use one`,
+				dir + `secret-and-file.yaml:2: slack.bot_token and slack.bot_token_file are both set; use one`,
+				dir + `secret-and-file.yaml:5: grafana.token and grafana.token_file are both set; use one`,
 			},
 		},
 		{
 			file: "unknown-driver.yaml",
-			want: []string{dir + `unknown-driver.yaml: storage.driver: unknown driver "mysql" (valid: sqlite, postgres)`},
+			want: []string{dir + `unknown-driver.yaml:2: storage.driver: unknown driver "mysql" (valid: sqlite, postgres)`},
 		},
 		{
 			file: "type-errors.yaml",
@@ -202,31 +202,33 @@ func TestConfigBadFixtures(t *testing.T) {
 		{
 			file: "invalid-values.yaml",
 			want: []string{
-				dir + `invalid-values.yaml: listen: "localhost" is not host:port: address localhost: missing port in address`,
-				dir + `invalid-values.yaml: public_url: "warroom.example.com" is not an http(s) URL`,
-				dir + `invalid-values.yaml: storage.dsn: required for postgres`,
-				dir + `invalid-values.yaml: storage.timeout: -1s is negative`,
-				dir + `invalid-values.yaml: storage.wal_limit_bytes: -1 is negative`,
-				dir + `invalid-values.yaml: webhook.max_body_bytes: -1 is negative`,
-				dir + `invalid-values.yaml: webhook.basic_auth.username: required`,
-				dir + `invalid-values.yaml: slack.channel_prefix: "INC!" must be 1 to 20 lowercase letters, digits, - or _`,
-				dir + `invalid-values.yaml: slack.archive_after: -1h0m0s is negative (0 means never)`,
-				dir + `invalid-values.yaml: slack.permissions: unknown action "resolv" (valid: ack, assign, declare, deploys, help, list, mitigate, note, reopen, resolve, rollback, silence, status, timeline)`,
-				dir + `invalid-values.yaml: jira.deployment: "server" is not cloud or datacenter`,
-				dir + `invalid-values.yaml: jira.auth: api_token and personal_access_token are both set; use one`,
-				dir + `invalid-values.yaml: jira.labels: "on call": Jira labels cannot be empty or contain spaces`,
-				dir + `invalid-values.yaml: links.allowed_hosts: "https://evil.example" is not a host name or *.domain (no scheme, port or path)`,
-				dir + `invalid-values.yaml: links.allowed_hosts: "a*.example.com" is not a host name or *.domain (no scheme, port or path)`,
-				dir + `invalid-values.yaml: prometheus.allowed_queries: an entry is empty`,
-				dir + `invalid-values.yaml: deploys.lookback: -2h0m0s is negative`,
-				dir + `invalid-values.yaml: deploys.compare_url: bad template: template: check:1: bad character U+007D '}'`,
-				dir + `invalid-values.yaml: correlation_budget: -3s is negative`,
-				dir + `invalid-values.yaml: reopen_window: -1h0m0s is negative`,
+				dir + `invalid-values.yaml:2: listen: "localhost" is not host:port: address localhost: missing port in address`,
+				dir + `invalid-values.yaml:3: public_url: "warroom.example.com" is not an http(s) URL`,
+				dir + `invalid-values.yaml:4: storage.dsn: required for postgres`,
+				dir + `invalid-values.yaml:6: storage.timeout: -1s is negative`,
+				dir + `invalid-values.yaml:7: storage.wal_limit_bytes: -1 is negative`,
+				dir + `invalid-values.yaml:9: webhook.max_body_bytes: -1 is negative`,
+				dir + `invalid-values.yaml:10: webhook.basic_auth.username: required`,
+				dir + `invalid-values.yaml:12: slack.channel_prefix: "INC!" must be 1 to 20 lowercase letters, digits, - or _`,
+				dir + `invalid-values.yaml:13: slack.archive_after: -1h0m0s is negative (0 means never)`,
+				dir + `invalid-values.yaml:14: slack.permissions: unknown action "resolv" (valid: ack, assign, declare, deploys, help, list, mitigate, note, reopen, resolve, rollback, silence, status, timeline)`,
+				dir + `invalid-values.yaml:16: jira.project: required when jira.url is set (the project key, e.g. OPS)`,
+				dir + `invalid-values.yaml:16: jira.issue_type: required when jira.url is set (e.g. Incident)`,
+				dir + `invalid-values.yaml:18: jira.deployment: "server" is not cloud or datacenter`,
+				dir + `invalid-values.yaml:20: jira.auth: api_token and personal_access_token are both set; use one`,
+				dir + `invalid-values.yaml:19: jira.labels: "on call": Jira labels cannot be empty or contain spaces`,
+				dir + `invalid-values.yaml:26: links.allowed_hosts: "https://evil.example" is not a host name or *.domain (no scheme, port or path)`,
+				dir + `invalid-values.yaml:26: links.allowed_hosts: "a*.example.com" is not a host name or *.domain (no scheme, port or path)`,
+				dir + `invalid-values.yaml:24: prometheus.allowed_queries: an entry is empty`,
+				dir + `invalid-values.yaml:28: deploys.lookback: -2h0m0s is negative`,
+				dir + `invalid-values.yaml:29: deploys.compare_url: bad template: template: check:1: bad character U+007D '}'`,
+				dir + `invalid-values.yaml:30: correlation_budget: -3s is negative`,
+				dir + `invalid-values.yaml:31: reopen_window: -1h0m0s is negative`,
 			},
 		},
 		{
 			file: "rules-and-rules-file.yaml",
-			want: []string{dir + `rules-and-rules-file.yaml: rules and rules_file are both set; use one`},
+			want: []string{dir + `rules-and-rules-file.yaml:2: rules and rules_file are both set; use one`},
 		},
 		{
 			// Unknown keys do not stop validation: one run shows everything.
@@ -418,12 +420,12 @@ func TestConfigDefaultsAndOverrides(t *testing.T) {
 				t.Error("slack dry_run with a bot_token_file")
 			}
 		}},
-		{"dry_run can be asked for", "slack: {bot_token: xoxb-1, dry_run: true}\njira: {url: 'https://j.example.com', dry_run: true}\n", func(t *testing.T, c *Config) {
+		{"dry_run can be asked for", "slack: {bot_token: xoxb-1, dry_run: true}\njira: {url: 'https://j.example.com', project: OPS, issue_type: Incident, dry_run: true}\n", func(t *testing.T, c *Config) {
 			if !c.Slack.DryRun || !c.Jira.DryRun {
 				t.Error("dry_run: true ignored")
 			}
 		}},
-		{"a jira url turns jira dry-run off", "jira: {url: 'https://j.example.com', deployment: datacenter, auth: {personal_access_token: pat}}\n", func(t *testing.T, c *Config) {
+		{"a jira url turns jira dry-run off", "jira: {url: 'https://j.example.com', project: OPS, issue_type: Incident, deployment: datacenter, auth: {personal_access_token: pat}}\n", func(t *testing.T, c *Config) {
 			if c.Jira.DryRun || c.Jira.Deployment != "datacenter" {
 				t.Errorf("jira = %+v", c.Jira)
 			}
@@ -645,6 +647,8 @@ slack:
   app_token: xapp-SECRET-6
 jira:
   url: https://example.atlassian.net
+  project: OPS
+  issue_type: Incident
   deployment: datacenter
   auth: {personal_access_token: pat-SECRET-7}
 grafana: {token: glsa-SECRET-8}
