@@ -54,7 +54,7 @@ func Simulate(cfg *config.Config, set *rules.Set, msg *payload.Message, source i
 		if dec.Action == incident.ActionWarRoom && a.Status == incident.AlertFiring {
 			inc := &incident.Incident{ID: "INC-?", Key: dec.Key, Service: dec.Service, Env: dec.Env, Rule: dec.Rule,
 				Severity: dec.Severity, State: incident.Triggered, WarRoom: true, Title: a.Annotations["summary"],
-				Value: dec.Value, PeakValue: dec.Value, Threshold: dec.Threshold, OpenedAt: now}
+				Value: dec.Value, PeakValue: dec.Value, Threshold: dec.Threshold, Unit: dec.Unit, OpenedAt: now}
 			if inc.Title == "" {
 				inc.Title = a.Labels["alertname"]
 			}

@@ -127,6 +127,11 @@ type Decision struct {
 	Value *float64
 	// Threshold is the rule's threshold, nil for rules without one.
 	Threshold *float64
+	// Below says that lower values are worse (the rule fires below its
+	// threshold); by default higher values are.
+	Below bool
+	// Unit is what Value and Threshold measure.
+	Unit Unit
 	// Reason says in a few words why, e.g. "3.11% above 0.8%".
 	Reason string
 }
@@ -148,11 +153,16 @@ type Incident struct {
 	Severity Severity `json:"severity"`
 	State    State    `json:"state"`
 	// WarRoom is false for incidents that were only recorded.
-	WarRoom   bool     `json:"war_room"`
-	Title     string   `json:"title"`
-	Value     *float64 `json:"value"`
+	WarRoom bool   `json:"war_room"`
+	Title   string `json:"title"`
+	// Value is the value of the worst of the incident's firing alerts (the
+	// latest value of its last alert once none fires), nil when unknown.
+	Value *float64 `json:"value"`
+	// PeakValue is the worst value seen over the incident's life.
 	PeakValue *float64 `json:"peak_value"`
 	Threshold *float64 `json:"threshold"`
+	// Unit is what Value, PeakValue and Threshold measure; "" is a ratio.
+	Unit Unit `json:"unit,omitempty"`
 
 	OpenedAt       time.Time  `json:"opened_at"`
 	AcknowledgedAt *time.Time `json:"acknowledged_at"`

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-func TestFormatValue(t *testing.T) {
+func TestFormatRatio(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		v             float64
@@ -35,12 +35,57 @@ func TestFormatValue(t *testing.T) {
 		{math.Inf(1), "+Inf", "+Inf"},
 		{math.Inf(-1), "-Inf", "-Inf"},
 	} {
-		if got := FormatValue(tc.v); got != tc.want {
-			t.Errorf("FormatValue(%v) = %q, want %q", tc.v, got, tc.want)
+		// The zero Unit is a ratio: incidents stored before units.
+		for _, u := range []Unit{UnitRatio, ""} {
+			if got := u.Format(tc.v); got != tc.want {
+				t.Errorf("Unit(%q).Format(%v) = %q, want %q", u, tc.v, got, tc.want)
+			}
+			if got := u.FormatPrecise(tc.v); got != tc.precise {
+				t.Errorf("Unit(%q).FormatPrecise(%v) = %q, want %q", u, tc.v, got, tc.precise)
+			}
 		}
-		if got := FormatValuePrecise(tc.v); got != tc.precise {
-			t.Errorf("FormatValuePrecise(%v) = %q, want %q", tc.v, got, tc.precise)
+	}
+}
+
+func TestFormatUnits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		u             Unit
+		v             float64
+		want, precise string
+	}{
+		{UnitSeconds, 0.75, "750 ms", "750 ms"},
+		{UnitSeconds, 0.0005, "0.5 ms", "0.5 ms"},
+		{UnitSeconds, 0.5, "500 ms", "500 ms"},
+		{UnitSeconds, 1.25, "1.25 s", "1.25 s"},
+		{UnitSeconds, 90, "1.5 min", "1.5 min"},
+		{UnitSeconds, 5400, "1.5 h", "1.5 h"},
+		{UnitSeconds, 0.123456789, "123.46 ms", "123.457 ms"},
+		{UnitSeconds, math.NaN(), "NaN", "NaN"},
+		{UnitCount, 63, "63", "63"},
+		{UnitCount, 2.5, "2.5", "2.5"},
+		{CountOf("failure"), 63, "63 failures", "63 failures"},
+		{CountOf("failure"), 1, "1 failure", "1 failure"},
+		{CountOf("failure"), 0, "0 failures", "0 failures"},
+		{CountOf("retry"), 3, "3 retries", "3 retries"},
+		{CountOf("day"), 3, "3 days", "3 days"},
+		{CountOf("crash"), 2, "2 crashes", "2 crashes"},
+		{CountOf("person/people"), 2, "2 people", "2 people"},
+		{CountOf("person/people"), 1, "1 person", "1 person"},
+		{CountOf("failure"), 1e300, "1e+300", "1e+300"},
+	} {
+		if got := tc.u.Format(tc.v); got != tc.want {
+			t.Errorf("Unit(%q).Format(%v) = %q, want %q", tc.u, tc.v, got, tc.want)
 		}
+		if got := tc.u.FormatPrecise(tc.v); got != tc.precise {
+			t.Errorf("Unit(%q).FormatPrecise(%v) = %q, want %q", tc.u, tc.v, got, tc.precise)
+		}
+	}
+	if k := CountOf("failure").Kind(); k != UnitCount {
+		t.Errorf("CountOf(failure).Kind() = %q", k)
+	}
+	if k := Unit("").Kind(); k != UnitRatio {
+		t.Errorf("Unit(\"\").Kind() = %q", k)
 	}
 }
 
@@ -56,7 +101,11 @@ func TestFormatValueTotal(t *testing.T) {
 				if math.IsInf(v, 0) {
 					continue
 				}
-				for name, f := range map[string]func(float64) string{"FormatValue": FormatValue, "FormatValuePrecise": FormatValuePrecise} {
+				for name, f := range map[string]func(float64) string{
+					"ratio": UnitRatio.Format, "ratio precise": UnitRatio.FormatPrecise,
+					"seconds": UnitSeconds.Format, "seconds precise": UnitSeconds.FormatPrecise,
+					"count": UnitCount.Format, "count precise": UnitCount.FormatPrecise,
+				} {
 					s := f(v)
 					if strings.Contains(s, "Inf") || strings.Contains(s, "NaN") || len(s) > 16 || s == "" {
 						t.Fatalf("%s(%g) = %q: want a short finite number", name, v, s)

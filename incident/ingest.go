@@ -105,7 +105,7 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 	}
 
 	if a.Status == AlertResolved || dec.Action == ActionResolve {
-		return s.resolveAlert(tx, inc, a, res, now)
+		return s.resolveAlert(tx, inc, a, dec.Below, res, now)
 	}
 
 	c := &change{tx: tx, inc: inc, now: now}
@@ -118,6 +118,8 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 		}
 		if last != nil && last.ResolvedAt != nil && now.Sub(*last.ResolvedAt) <= s.opts.ReopenWindow {
 			c.inc = last
+			// The value was the recovery's: the alerts firing again set it.
+			c.inc.Value = nil
 			if err := s.reopen(c, ActorAlert, "fired again "+describe(a, dec)); err != nil {
 				return res, "", err
 			}
@@ -173,7 +175,7 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 		}
 	}
 
-	attached, err := s.attach(c, a, res.Outcome == OutcomeOpened || res.Outcome == OutcomeRecorded && inc == nil, att)
+	attached, err := s.attach(c, a, res.Outcome == OutcomeOpened || res.Outcome == OutcomeRecorded && inc == nil, dec.Below, att)
 	if err != nil {
 		return res, "", err
 	}
@@ -199,7 +201,7 @@ func (s *Service) open(tx Tx, a *Alert, dec Decision, now time.Time) (*Incident,
 	inc := &Incident{
 		ID: FormatID(seq), Seq: seq, Key: dec.Key, Service: dec.Service, Env: dec.Env,
 		Rule: dec.Rule, Severity: dec.Severity, State: Triggered, Title: title(a, dec),
-		Threshold: dec.Threshold, OpenedAt: now, UpdatedAt: now,
+		Threshold: dec.Threshold, Unit: dec.Unit, OpenedAt: now, UpdatedAt: now,
 	}
 	if err := tx.InsertIncident(inc); err != nil {
 		return nil, err
@@ -225,7 +227,7 @@ func (s *Service) open(tx Tx, a *Alert, dec Decision, now time.Time) (*Incident,
 }
 
 func (s *Service) escalate(c *change, a *Alert, dec Decision, why string) error {
-	c.inc.Rule, c.inc.Severity, c.inc.Threshold = dec.Rule, dec.Severity, dec.Threshold
+	c.inc.Rule, c.inc.Severity, c.inc.Threshold, c.inc.Unit = dec.Rule, dec.Severity, dec.Threshold, dec.Unit
 	c.inc.Title = title(a, dec) // the alert that made it a war room names it
 	if err := s.startWarRoom(c); err != nil {
 		return err
@@ -246,7 +248,7 @@ func (s *Service) reopen(c *change, actor, why string) error {
 	return nil
 }
 
-func (s *Service) resolveAlert(tx Tx, inc *Incident, a *Alert, res AlertResult, now time.Time) (AlertResult, string, error) {
+func (s *Service) resolveAlert(tx Tx, inc *Incident, a *Alert, below bool, res AlertResult, now time.Time) (AlertResult, string, error) {
 	if inc == nil {
 		return res, "", nil // nothing open holds it: a late or unknown resolve
 	}
@@ -263,14 +265,11 @@ func (s *Service) resolveAlert(tx Tx, inc *Incident, a *Alert, res AlertResult, 
 	c := &change{tx: tx, inc: inc, now: now}
 	if a.Value == nil {
 		a.Value = old.Value
-	} else {
-		v := *a.Value // the latest value shows the recovery
-		inc.Value = &v
 	}
 	if err := tx.PutAlert(inc.ID, a); err != nil {
 		return res, "", err
 	}
-	if err := c.event(EventAlertResolved, ActorAlert, "alert resolved: "+alertText(a)); err != nil {
+	if err := c.event(EventAlertResolved, ActorAlert, "alert resolved: "+alertText(a, inc.Unit)); err != nil {
 		return res, "", err
 	}
 	res.Outcome = OutcomeResolved
@@ -279,7 +278,17 @@ func (s *Service) resolveAlert(tx Tx, inc *Incident, a *Alert, res AlertResult, 
 		return res, "", err
 	}
 	if firing > 0 {
+		// The value stays that of the worst alert still firing.
+		if old.Status == AlertFiring && heldWorst(inc, old) {
+			if err := refreshWorst(c, below); err != nil {
+				return res, "", err
+			}
+		}
 		return res, "", s.save(c, nil)
+	}
+	if a.Value != nil {
+		v := *a.Value // none fires: the last value shows the recovery
+		inc.Value = &v
 	}
 	if err := s.resolve(c, ActorAlert, "all alerts resolved"); err != nil {
 		return res, "", err

@@ -7,20 +7,22 @@ import (
 	"time"
 )
 
-// attach stores the alert on c.inc and says what changed. In a storm most
-// alerts are new, so it tries the insert first.
-func (s *Service) attach(c *change, a *Alert, opening bool, att *attachments) (Outcome, error) {
+// attach stores the firing alert on c.inc and says what changed. In a
+// storm most alerts are new, so it tries the insert first. below says
+// which way values are worse.
+func (s *Service) attach(c *change, a *Alert, opening, below bool, att *attachments) (Outcome, error) {
 	inserted, err := c.tx.InsertAlert(c.inc.ID, a)
 	if err != nil {
 		return "", err
 	}
 	outcome := OutcomeAttached
+	var old *Alert
 	if inserted {
 		if !opening {
-			att.add(c.inc, alertText(a))
+			att.add(c.inc, alertText(a, c.inc.Unit))
 		}
 	} else {
-		old, err := c.tx.Alert(c.inc.ID, a.Fingerprint)
+		old, err = c.tx.Alert(c.inc.ID, a.Fingerprint)
 		if err != nil {
 			return "", err
 		}
@@ -30,7 +32,7 @@ func (s *Service) attach(c *change, a *Alert, opening bool, att *attachments) (O
 		outcome = OutcomeUpdated
 		switch {
 		case old.Status == AlertResolved:
-			if err := c.event(EventAlertRefired, ActorAlert, "alert firing again: "+alertText(a)); err != nil {
+			if err := c.event(EventAlertRefired, ActorAlert, "alert firing again: "+alertText(a, c.inc.Unit)); err != nil {
 				return "", err
 			}
 		case sameAlert(old, a):
@@ -40,16 +42,61 @@ func (s *Service) attach(c *change, a *Alert, opening bool, att *attachments) (O
 			return "", err
 		}
 	}
-	if a.Value != nil {
-		v := *a.Value
-		c.inc.Value = &v
-		if c.inc.PeakValue == nil || v > *c.inc.PeakValue {
-			p := v
-			c.inc.PeakValue = &p
-		}
+	if err := noteFiring(c, old, a, below); err != nil {
+		return "", err
 	}
 	c.dirty = true
 	return outcome, nil
+}
+
+// noteFiring keeps the incident's value that of its worst firing alert,
+// and its peak the worst value seen, now that a fires, replacing old (nil
+// for a new alert). It reads the store only when the alert that held the
+// worst value got better: another alert may now be the worst.
+func noteFiring(c *change, old, a *Alert, below bool) error {
+	if a.Value != nil {
+		v := *a.Value
+		if c.inc.PeakValue == nil || worse(v, *c.inc.PeakValue, below) {
+			p := v
+			c.inc.PeakValue = &p
+		}
+		if c.inc.Value == nil || worse(v, *c.inc.Value, below) {
+			c.inc.Value = &v
+			return nil
+		}
+	}
+	if old != nil && old.Status == AlertFiring && heldWorst(c.inc, old) && !equalValue(old.Value, a.Value) {
+		return refreshWorst(c, below)
+	}
+	return nil
+}
+
+// heldWorst reports whether the alert's value is the incident's.
+func heldWorst(inc *Incident, a *Alert) bool {
+	return a.Value != nil && inc.Value != nil && *a.Value == *inc.Value
+}
+
+// refreshWorst sets the incident's value to that of its worst firing
+// alert, unchanged when none has a value.
+func refreshWorst(c *change, below bool) error {
+	w, err := c.tx.WorstFiringAlert(c.inc.ID, below)
+	if err != nil {
+		return err
+	}
+	if w != nil && w.Value != nil {
+		v := *w.Value
+		c.inc.Value = &v
+	}
+	return nil
+}
+
+// worse reports whether v is worse than w: higher, or lower for a rule
+// that fires below its threshold.
+func worse(v, w float64, below bool) bool {
+	if below {
+		return v < w
+	}
+	return v > w
 }
 
 // attachments gathers the alerts one delivery attached to each incident,

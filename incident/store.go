@@ -81,6 +81,10 @@ type Tx interface {
 	PutAlert(incidentID string, a *Alert) error
 	// FiringAlerts counts the incident's alerts that are still firing.
 	FiringAlerts(incidentID string) (int, error)
+	// WorstFiringAlert returns the incident's firing alert with the
+	// highest value (lowest, when lowest is set), or nil when no firing
+	// alert has a value.
+	WorstFiringAlert(incidentID string, lowest bool) (*Alert, error)
 	// InsertDeploy records a deploy and sets its ID; it reports false,
 	// changing nothing, for one recorded already (same service, env, SHA
 	// and finish time).

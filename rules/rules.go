@@ -73,6 +73,27 @@ type Value struct {
 	// by when_unknown; the correlation stage evaluates the query later and
 	// shows its result.
 	Query string `yaml:"query,omitempty" json:"query,omitempty"`
+	// Unit is what the number measures, and how it and the threshold
+	// read: ratio (the default; 0.031 or "3.1%" shows as 3.1%), seconds
+	// (0.75 or "750ms" shows as 750 ms) or count (63).
+	Unit string `yaml:"unit,omitempty" json:"unit,omitempty"`
+	// Noun is what a count counts, singular, e.g. "failure": 63 shows as
+	// "63 failures" ("person/people" names an irregular plural).
+	Noun string `yaml:"noun,omitempty" json:"noun,omitempty"`
+}
+
+// maxNounLen bounds a count's noun, which every value of the rule shows.
+const maxNounLen = 40
+
+// unit is the incident.Unit of the value; "" for a unit that New refuses.
+func (v Value) unit() incident.Unit {
+	switch u := incident.Unit(v.Unit); u {
+	case "", incident.UnitRatio, incident.UnitSeconds:
+		return u.Kind()
+	case incident.UnitCount:
+		return incident.CountOf(v.Noun)
+	}
+	return ""
 }
 
 // defaultAnnotations are the annotations tried, in order, when a rule names

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"math"
@@ -104,6 +105,7 @@ type want struct {
 	value     *float64
 	threshold *float64
 	reason    string
+	unit      incident.Unit // "": a ratio
 }
 
 func checkDecision(t *testing.T, i int, got incident.Decision, w want) {
@@ -120,6 +122,9 @@ func checkDecision(t *testing.T, i int, got incident.Decision, w want) {
 	}
 	if !approx(got.Threshold, w.threshold) {
 		t.Errorf("alert %d: threshold = %s, want %s", i, show(got.Threshold), show(w.threshold))
+	}
+	if wu := cmp.Or(w.unit, incident.UnitRatio); got.Unit != wu {
+		t.Errorf("alert %d: unit = %q, want %q", i, got.Unit, wu)
 	}
 }
 
@@ -225,13 +230,16 @@ func TestEvaluateFixtures(t *testing.T) {
 			}},
 		},
 		{
-			name:    "example/grafana alert falls to everything-else",
+			// The README's Grafana example opens a war room under the
+			// reference config: its alert rule is named, and its value is
+			// the query's refID A (B is its condition, 1).
+			name:    "example/grafana alert opens a war room",
 			rules:   example,
 			fixture: "grafana/firing-error-rate.json",
 			want: []want{{
-				action: incident.ActionRecord, rule: "everything-else", key: "everything-else/env=prod,service=checkout",
+				action: incident.ActionWarRoom, rule: "api-error-rate", key: "api-error-rate/env=prod,service=checkout",
 				service: "checkout", env: "prod", severity: incident.Critical,
-				value: ptr(0.0123), reason: "rule everything-else records",
+				value: ptr(0.0123), threshold: th, reason: "1.23% above 0.8%",
 			}},
 		},
 		{
@@ -342,7 +350,22 @@ func TestEvaluateRuleFields(t *testing.T) {
 		{
 			name:  "custom annotation in seconds, three-label key",
 			alert: firing(map[string]string{"alertname": "Latency", "service": "x", "env": "prod", "region": "eu"}, map[string]string{"p99_seconds": "2.25"}),
-			want:  want{action: incident.ActionWarRoom, rule: "latency", key: "latency/env=prod,region=eu,service=x", service: "x", env: "prod", severity: incident.Warning, value: ptr(2.25), threshold: ptr(1.5), reason: "225% above 150%"},
+			want:  want{action: incident.ActionWarRoom, rule: "latency", key: "latency/env=prod,region=eu,service=x", service: "x", env: "prod", severity: incident.Warning, value: ptr(2.25), threshold: ptr(1.5), reason: "2.25 s above 1.5 s", unit: incident.UnitSeconds},
+		},
+		{
+			name:  "a duration annotation in seconds",
+			alert: firing(map[string]string{"alertname": "Latency", "service": "x", "env": "prod", "region": "eu"}, map[string]string{"p99_seconds": "750ms"}),
+			want:  want{action: incident.ActionRecord, rule: "latency", key: "latency/env=prod,region=eu,service=x", service: "x", env: "prod", severity: incident.Warning, value: ptr(0.75), threshold: ptr(1.5), reason: "750 ms not above 1.5 s", unit: incident.UnitSeconds},
+		},
+		{
+			name:  "a percentage is not seconds",
+			alert: firing(map[string]string{"alertname": "Latency", "service": "x", "env": "prod", "region": "eu"}, map[string]string{"p99_seconds": "75%"}),
+			want:  want{action: incident.ActionRecord, rule: "latency", key: "latency/env=prod,region=eu,service=x", service: "x", env: "prod", severity: incident.Warning, threshold: ptr(1.5), reason: "no value found", unit: incident.UnitSeconds},
+		},
+		{
+			name:  "a count of what it counts",
+			alert: firing(map[string]string{"alertname": "FailedPayments", "service": "x", "env": "prod"}, map[string]string{"failures": "63"}),
+			want:  want{action: incident.ActionWarRoom, rule: "failed-payments", key: "failed-payments/env=prod,service=x", service: "x", env: "prod", severity: incident.Warning, value: ptr(63), threshold: ptr(50), reason: "63 failures above 50 failures", unit: incident.CountOf("failure")},
 		},
 		{
 			name:  "negative matcher skips the rule",
@@ -498,7 +521,7 @@ func TestRuleYAMLAllFields(t *testing.T) {
 				Annotation: "error_rate", Grafana: "A",
 				Query: `sum(rate(http_requests_total{service="{{.Labels.service}}",status=~"5.."}[5m]))`,
 			},
-			Threshold:       &Threshold{Value: 0.008},
+			Threshold:       &Threshold{Value: 0.008, text: "0.8%"},
 			WhenUnknown:     incident.ActionWarRoom,
 			IncidentKey:     []string{"service", "env", "cluster"},
 			Severity:        incident.Critical,
@@ -515,9 +538,11 @@ func TestRuleYAMLAllFields(t *testing.T) {
 			Rollback: Rollback{Command: "argocd app rollback {{.Service}} {{.TargetRevision}}", WebhookURL: "https://deployer.example.com/hooks/rollback"},
 			Jira:     Jira{Project: "PAY", IssueType: "Bug", Priority: "Highest"},
 		},
-		{Name: "availability", Match: `{alertname="Availability"}`, Threshold: &Threshold{Value: 0.995, Below: true}},
-		{Name: "plain-string", Match: "{}", Threshold: &Threshold{Value: 0.008}},
-		{Name: "plain-number", Match: "{}", Threshold: &Threshold{Value: 0.02}},
+		{Name: "availability", Match: `{alertname="Availability"}`, Threshold: &Threshold{Value: 0.995, Below: true, text: "99.5%"}},
+		{Name: "plain-string", Match: "{}", Threshold: &Threshold{Value: 0.008, text: "0.008"}},
+		{Name: "plain-number", Match: "{}", Threshold: &Threshold{Value: 0.02, text: "0.02"}},
+		{Name: "latency", Match: "{}", Value: Value{Unit: "seconds"}, Threshold: &Threshold{Value: 0.5, text: "500ms"}},
+		{Name: "failures", Match: "{}", Value: Value{Unit: "count", Noun: "failure"}, Threshold: &Threshold{Value: 50, text: "50"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("decoded\n%+v\nwant\n%+v", got, want)
@@ -566,7 +591,9 @@ func TestRuleThresholdYAML(t *testing.T) {
 		{in: `{above: 0.01}`, want: Threshold{Value: 0.01}},
 		{in: `{below: 0.5}`, want: Threshold{Value: 0.5, Below: true}},
 		{in: `{below: "99.9%"}`, want: Threshold{Value: 0.999, Below: true}},
-		{in: `"high"`, wantErr: `line 1: bad threshold: "high" is not a number`},
+		{in: `500ms`, want: Threshold{Value: 0.5}},
+		{in: `{below: "1m30s"}`, want: Threshold{Value: 90, Below: true}},
+		{in: `"high"`, wantErr: `line 1: bad threshold: "high" is not a number (want a number, a percentage like "0.8%" or a duration like "500ms")`},
 		{in: `"%"`, wantErr: `line 1: bad threshold: "%" is not a number`},
 		{in: `.nan`, wantErr: `line 1: bad threshold: ".nan" is not a number`},
 		{in: `"NaN"`, wantErr: "not a finite number"},
@@ -595,7 +622,7 @@ func TestRuleThresholdYAML(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.T == nil || *got.T != tt.want {
+			if got.T == nil || got.T.Value != tt.want.Value || got.T.Below != tt.want.Below {
 				t.Errorf("got %+v, want %+v", got.T, tt.want)
 			}
 		})
@@ -668,7 +695,11 @@ func TestRuleNewErrors(t *testing.T) {
 		{"duplicate names", []Rule{ok, {Name: "x", Match: "{}"}, ok}, []string{`rules[2] (ok): name "ok" is also the name of rules[0]`}},
 		{"empty match", []Rule{{Name: "m", Match: " "}}, []string{"rules[0] (m): match is empty"}},
 		{"bad matcher", []Rule{ok, {Name: "m", Match: `{alertname=~"(" }`}}, []string{`rules[1] (m): bad matcher "{alertname=~\"(\" }"`}},
-		{"bad matcher syntax", []Rule{{Name: "m", Match: `{alertname}`}}, []string{`rules[0] (m): bad matcher "{alertname}": bad matcher format`}},
+		{"bad matcher syntax", []Rule{{Name: "m", Match: `{alertname}`}}, []string{`rules[0] (m): bad matcher "{alertname}": 10:11: unexpected }: expected an operator`}},
+		{"unclosed matcher", []Rule{{Name: "m", Match: `{alertname="HighErrorRate"`}}, []string{`rules[0] (m): bad matcher "{alertname=\"HighErrorRate\"": 0:26: end of input: expected close brace`}},
+		{"unknown unit", []Rule{{Name: "u", Match: "{}", Value: Value{Unit: "percent"}}}, []string{`rules[0] (u): value.unit: unknown unit "percent" (valid: ratio, seconds, count)`}},
+		{"noun without count", []Rule{{Name: "u", Match: "{}", Value: Value{Noun: "failure"}}}, []string{`rules[0] (u): value.noun: only a count has a noun (set value.unit: count)`}},
+		{"negative threshold", []Rule{{Name: "t", Match: "{}", Threshold: &Threshold{Value: -1}}}, []string{"rules[0] (t): bad threshold: -1 is negative"}},
 		{"unknown decision", []Rule{{Name: "d", Match: "{}", Decision: "resolve"}}, []string{`rules[0] (d): unknown decision "resolve" (valid: war_room, record, ignore)`}},
 		{"unknown when_unknown", []Rule{{Name: "w", Match: "{}", WhenUnknown: "ignore"}}, []string{`rules[0] (w): unknown when_unknown "ignore" (valid: war_room, record)`}},
 		{"bad threshold", []Rule{{Name: "t", Match: "{}", Threshold: &Threshold{Value: math.NaN()}}}, []string{"rules[0] (t): bad threshold: NaN is not a finite number"}},
@@ -762,6 +793,56 @@ func TestRuleTemplates(t *testing.T) {
 		}
 		if _, err := Render(bad, data); err == nil {
 			t.Errorf("Render(%q) succeeded", bad)
+		}
+	}
+}
+
+// A threshold is read in the unit of its rule's value: a bare ratio above
+// 0.1 is almost surely a percentage without its "%".
+func TestRuleThresholdUnits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		value, threshold string
+		want             float64
+		wantErr          string
+	}{
+		{value: "{}", threshold: `"80%"`, want: 0.8},
+		{value: "{}", threshold: `0.1`, want: 0.1},
+		{value: "{unit: ratio}", threshold: `"0.8%"`, want: 0.008},
+		{value: "{}", threshold: `0.8`, wantErr: `bad threshold: 0.8 is a ratio of 80%: did you mean "0.8%"? (a rule meaning 80% writes "80%")`},
+		{value: "{}", threshold: `8`, wantErr: `bad threshold: 8 is a ratio of 800%: did you mean "8%"?`},
+		{value: "{}", threshold: `{below: 0.995}`, wantErr: `did you mean "0.995%"? (a rule meaning 99.5% writes "99.5%")`},
+		{value: "{}", threshold: `-1`, wantErr: `bad threshold: -1 is negative`},
+		{value: "{}", threshold: `"-0.5%"`, wantErr: `bad threshold: -0.5% is negative`},
+		{value: "{}", threshold: `500ms`, wantErr: `bad threshold: 500ms is a duration, but value.unit is ratio (set value.unit: seconds)`},
+		{value: "{unit: seconds}", threshold: `500ms`, want: 0.5},
+		{value: "{unit: seconds}", threshold: `1.5`, want: 1.5},
+		{value: "{unit: seconds}", threshold: `{above: 2m}`, want: 120},
+		{value: "{unit: seconds}", threshold: `"-1s"`, wantErr: `bad threshold: -1s is negative`},
+		{value: "{unit: seconds}", threshold: `"50%"`, wantErr: `bad threshold: 50% is a percentage, but value.unit is seconds`},
+		{value: "{unit: count}", threshold: `63`, want: 63},
+		{value: "{unit: count}", threshold: `"5%"`, wantErr: `bad threshold: 5% is not a number, but value.unit is count`},
+		{value: "{unit: count}", threshold: `-3`, wantErr: `bad threshold: -3 is negative`},
+	} {
+		name := tc.value + " " + tc.threshold
+		rs, err := parseRules([]byte("rules:\n  - name: r\n    match: '{}'\n    value: " + tc.value + "\n    threshold: " + tc.threshold + "\n"))
+		if err != nil {
+			t.Errorf("%s: decode: %v", name, err)
+			continue
+		}
+		set, err := New(rs)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: err = %v, want %q", name, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if got := set.Rules()[0].Threshold.Value; got != tc.want {
+			t.Errorf("%s: threshold %v, want %v", name, got, tc.want)
 		}
 	}
 }

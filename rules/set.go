@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/alertmanager/matcher/parse"
 	"github.com/prometheus/alertmanager/pkg/labels"
 
 	"github.com/warroom/warroom/incident"
@@ -79,7 +80,10 @@ func New(rules []Rule) (*Set, error) {
 		}
 
 		c := compiled{rule: r.withDefaults()}
-		ms, err := labels.ParseMatchers(r.Match)
+		// Alertmanager's own parser (the one amtool and its routes use
+		// since v0.27), which refuses what the classic one let through,
+		// such as an unclosed "{".
+		ms, err := parse.Matchers(r.Match)
 		switch {
 		case strings.TrimSpace(r.Match) == "":
 			bad("match", `match is empty (write '{}' to match every alert)`)
@@ -111,8 +115,17 @@ func checkFields(r Rule, bad func(field, format string, args ...any)) {
 	default:
 		bad("when_unknown", "unknown when_unknown %q (valid: war_room, record)", r.WhenUnknown)
 	}
-	if r.Threshold != nil {
-		if err := r.Threshold.validate(); err != nil {
+	unit := r.Value.unit()
+	switch {
+	case unit == "":
+		bad("value.unit", "value.unit: unknown unit %q (valid: ratio, seconds, count)", r.Value.Unit)
+	case r.Value.Noun != "" && unit.Kind() != incident.UnitCount:
+		bad("value.noun", "value.noun: only a count has a noun (set value.unit: count)")
+	case len(r.Value.Noun) > maxNounLen || strings.ContainsFunc(r.Value.Noun, func(c rune) bool { return c < ' ' || c == 0x7f }):
+		bad("value.noun", "value.noun: %q is not a short word", r.Value.Noun)
+	}
+	if r.Threshold != nil && unit != "" {
+		if err := r.Threshold.validate(unit); err != nil {
 			bad("threshold", "bad threshold: %v", err)
 		}
 	}
@@ -200,6 +213,7 @@ func (s *Set) decide(a *incident.Alert) incident.Decision {
 		Env:      env(a.Labels),
 		Severity: severity("", a.Labels),
 		Value:    extract(Value{}, a),
+		Unit:     incident.UnitRatio,
 		Reason:   "no rule matches",
 	}
 }
@@ -224,6 +238,8 @@ func (c *compiled) decide(a *incident.Alert) incident.Decision {
 		Env:      env(a.Labels),
 		Severity: severity(r.Severity, a.Labels),
 		Value:    extract(r.Value, a),
+		Below:    r.Threshold.Below,
+		Unit:     r.Value.unit(),
 	}
 	if r.Decision == "" {
 		th := r.Threshold.Value
@@ -238,7 +254,7 @@ func (c *compiled) decide(a *incident.Alert) incident.Decision {
 	case a.Status == incident.AlertResolved:
 		d.Action, d.Reason = incident.ActionResolve, "resolved"
 		if d.Value != nil {
-			d.Reason += " at " + incident.FormatValue(*d.Value)
+			d.Reason += " at " + d.Unit.Format(*d.Value)
 		}
 	case r.Decision == incident.ActionRecord:
 		d.Action, d.Reason = r.Decision, "rule "+r.Name+" records"
@@ -248,7 +264,7 @@ func (c *compiled) decide(a *incident.Alert) incident.Decision {
 		d.Action, d.Reason = r.WhenUnknown, "no value found"
 	default:
 		t := *r.Threshold
-		v, th := formatPair(*d.Value, t.Value)
+		v, th := formatPair(d.Unit, *d.Value, t.Value)
 		if t.Exceeded(*d.Value) {
 			d.Action, d.Reason = incident.ActionWarRoom, v+" "+t.direction()+" "+th
 		} else {
@@ -258,12 +274,12 @@ func (c *compiled) decide(a *incident.Alert) incident.Decision {
 	return d
 }
 
-// formatPair renders a value and its threshold as percentages, with more
-// digits where the usual two would make them look equal.
-func formatPair(v, th float64) (string, string) {
-	vs, ts := incident.FormatValue(v), incident.FormatValue(th)
+// formatPair renders a value and its threshold in their unit, with more
+// digits where the usual ones would make them look equal.
+func formatPair(unit incident.Unit, v, th float64) (string, string) {
+	vs, ts := unit.Format(v), unit.Format(th)
 	if vs == ts && v != th {
-		vs = incident.FormatValuePrecise(v)
+		vs = unit.FormatPrecise(v)
 	}
 	return vs, ts
 }
@@ -278,7 +294,7 @@ func extract(src Value, a *incident.Alert) *float64 {
 	}
 	for _, n := range names {
 		if s, ok := a.Annotations[n]; ok {
-			if v, err := ParseValue(s); err == nil {
+			if v, err := ParseValueIn(src.unit(), s); err == nil {
 				return &v
 			}
 		}
@@ -359,4 +375,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// CatchesAll reports whether some rule matches every alert: one whose
+// matchers are none ('{}') or only of the form label=~".*". Without one,
+// an alert no rule matches is ignored.
+func (s *Set) CatchesAll() bool {
+	for _, c := range s.rules {
+		all := true
+		for _, m := range c.matchers {
+			if m.Type != labels.MatchRegexp || m.Value != ".*" {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }

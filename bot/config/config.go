@@ -90,6 +90,8 @@ type configSource struct {
 	file      string       // the config file
 	rulesFile string       // the file Rules were read from, if not the config file
 	ruleNodes []*yaml.Node // each rule's YAML, for the lines of its errors
+	root      *yaml.Node   // the config file's top mapping, for the lines of its keys
+	rulesLine int          // the line of the rules list in the file it is in
 	// resolved is set once ResolveSecrets filled secrets from their _file
 	// twins, after which both being set is expected.
 	resolved bool
@@ -217,6 +219,9 @@ func loadConfig(path string, lookupEnv func(string) (string, bool), readSecret f
 		keyErrs = append(keyErrs, errs...)
 		c.Rules = f.Rules
 		c.src.rulesFile, c.src.ruleNodes = rf, ruleNodes(root)
+		if top := topMapping(root); top != nil {
+			c.src.rulesLine = lineOf(top, "rules")
+		}
 	}
 	if err := c.check(keyErrs); err != nil {
 		return nil, nil, err
@@ -249,6 +254,8 @@ func parseConfig(data []byte, name string) (c *Config, keyErrs []error, err erro
 	}
 	c.src.file = name
 	c.src.ruleNodes = ruleNodes(root)
+	c.src.root = topMapping(root)
+	c.src.rulesLine = c.keyLine("rules")
 	c.applyDefaults()
 	return c, keyErrs, nil
 }
@@ -260,7 +267,7 @@ func (c *Config) check(keyErrs []error) error {
 	for i, err := range errs {
 		var pe *posError
 		if !errors.As(err, &pe) {
-			errs[i] = &posError{file: c.src.file, err: err}
+			errs[i] = &posError{file: c.src.file, line: c.keyLine(leadingKey(err.Error())), err: err}
 		}
 	}
 	return errors.Join(append(keyErrs, errs...)...)

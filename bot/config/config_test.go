@@ -161,33 +161,33 @@ func TestConfigBadFixtures(t *testing.T) {
 				dir + `typo-nested.yaml:5: unknown key "announce_chanel" in slack (valid: announce_channel, api_url, app_token, app_token_file, archive_after, bot_token, bot_token_file, channel_prefix, dry_run, permissions, private_channels, responders, signing_secret, signing_secret_file)`,
 				dir + `typo-nested.yaml:8: unknown key "emial" in jira.auth (valid: api_token, api_token_file, email, personal_access_token, personal_access_token_file)`,
 				dir + `typo-nested.yaml:9: unknown key "strage" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, prometheus, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
-				dir + `typo-nested.yaml:15: unknown key "anotation" in rules[0].value (valid: annotation, grafana, query)`,
+				dir + `typo-nested.yaml:15: unknown key "anotation" in rules[0].value (valid: annotation, grafana, noun, query, unit)`,
 				dir + `typo-nested.yaml:19: unknown key "varz" in rules[0].grafana.dashboards[0] (valid: uid, vars)`,
 			},
 		},
 		{
 			file: "bad-matcher.yaml",
 			want: []string{
-				dir + `bad-matcher.yaml:5: rules[1] (broken): bad matcher "{alertname=~\"HighErrorRate|\", env=prod\"}": matcher value contains unescaped double quote: prod"`,
+				dir + `bad-matcher.yaml:5: rules[1] (broken): bad matcher "{alertname=~\"HighErrorRate|\", env=prod\"}": 38:40: "}: missing end ": expected a comma or close brace`,
 			},
 		},
 		{
 			file: "bad-threshold.yaml",
 			want: []string{
-				dir + `bad-threshold.yaml:4: bad threshold: "0.8 percent" is not a number (want a ratio like 0.008 or a percentage like "0.8%")`,
+				dir + `bad-threshold.yaml:4: bad threshold: "0.8 percent" is not a number (want a number, a percentage like "0.8%" or a duration like "500ms")`,
 				dir + `bad-threshold.yaml:7: bad threshold: want exactly one of above or below, e.g. {above: "0.8%"}`,
 			},
 		},
 		{
 			file: "secret-and-file.yaml",
 			want: []string{
-				dir + `secret-and-file.yaml: slack.bot_token and slack.bot_token_file are both set; use one`,
-				dir + `secret-and-file.yaml: grafana.token and grafana.token_file are both set; use one`,
+				dir + `secret-and-file.yaml:2: slack.bot_token and slack.bot_token_file are both set; use one`,
+				dir + `secret-and-file.yaml:5: grafana.token and grafana.token_file are both set; use one`,
 			},
 		},
 		{
 			file: "unknown-driver.yaml",
-			want: []string{dir + `unknown-driver.yaml: storage.driver: unknown driver "mysql" (valid: sqlite, postgres)`},
+			want: []string{dir + `unknown-driver.yaml:2: storage.driver: unknown driver "mysql" (valid: sqlite, postgres)`},
 		},
 		{
 			file: "type-errors.yaml",
@@ -202,31 +202,33 @@ func TestConfigBadFixtures(t *testing.T) {
 		{
 			file: "invalid-values.yaml",
 			want: []string{
-				dir + `invalid-values.yaml: listen: "localhost" is not host:port: address localhost: missing port in address`,
-				dir + `invalid-values.yaml: public_url: "warroom.example.com" is not an http(s) URL`,
-				dir + `invalid-values.yaml: storage.dsn: required for postgres`,
-				dir + `invalid-values.yaml: storage.timeout: -1s is negative`,
-				dir + `invalid-values.yaml: storage.wal_limit_bytes: -1 is negative`,
-				dir + `invalid-values.yaml: webhook.max_body_bytes: -1 is negative`,
-				dir + `invalid-values.yaml: webhook.basic_auth.username: required`,
-				dir + `invalid-values.yaml: slack.channel_prefix: "INC!" must be 1 to 20 lowercase letters, digits, - or _`,
-				dir + `invalid-values.yaml: slack.archive_after: -1h0m0s is negative (0 means never)`,
-				dir + `invalid-values.yaml: slack.permissions: unknown action "resolv" (valid: ack, assign, declare, deploys, help, list, mitigate, note, reopen, resolve, rollback, silence, status, timeline)`,
-				dir + `invalid-values.yaml: jira.deployment: "server" is not cloud or datacenter`,
-				dir + `invalid-values.yaml: jira.auth: api_token and personal_access_token are both set; use one`,
-				dir + `invalid-values.yaml: jira.labels: "on call": Jira labels cannot be empty or contain spaces`,
-				dir + `invalid-values.yaml: links.allowed_hosts: "https://evil.example" is not a host name or *.domain (no scheme, port or path)`,
-				dir + `invalid-values.yaml: links.allowed_hosts: "a*.example.com" is not a host name or *.domain (no scheme, port or path)`,
-				dir + `invalid-values.yaml: prometheus.allowed_queries: an entry is empty`,
-				dir + `invalid-values.yaml: deploys.lookback: -2h0m0s is negative`,
-				dir + `invalid-values.yaml: deploys.compare_url: bad template: template: check:1: bad character U+007D '}'`,
-				dir + `invalid-values.yaml: correlation_budget: -3s is negative`,
-				dir + `invalid-values.yaml: reopen_window: -1h0m0s is negative`,
+				dir + `invalid-values.yaml:2: listen: "localhost" is not host:port: address localhost: missing port in address`,
+				dir + `invalid-values.yaml:3: public_url: "warroom.example.com" is not an http(s) URL`,
+				dir + `invalid-values.yaml:4: storage.dsn: required for postgres`,
+				dir + `invalid-values.yaml:6: storage.timeout: -1s is negative`,
+				dir + `invalid-values.yaml:7: storage.wal_limit_bytes: -1 is negative`,
+				dir + `invalid-values.yaml:9: webhook.max_body_bytes: -1 is negative`,
+				dir + `invalid-values.yaml:10: webhook.basic_auth.username: required`,
+				dir + `invalid-values.yaml:12: slack.channel_prefix: "INC!" must be 1 to 20 lowercase letters, digits, - or _`,
+				dir + `invalid-values.yaml:13: slack.archive_after: -1h0m0s is negative (0 means never)`,
+				dir + `invalid-values.yaml:14: slack.permissions: unknown action "resolv" (valid: ack, assign, declare, deploys, help, list, mitigate, note, reopen, resolve, rollback, silence, status, timeline)`,
+				dir + `invalid-values.yaml:16: jira.project: required when jira.url is set (the project key, e.g. OPS)`,
+				dir + `invalid-values.yaml:16: jira.issue_type: required when jira.url is set (e.g. Incident)`,
+				dir + `invalid-values.yaml:18: jira.deployment: "server" is not cloud or datacenter`,
+				dir + `invalid-values.yaml:20: jira.auth: api_token and personal_access_token are both set; use one`,
+				dir + `invalid-values.yaml:19: jira.labels: "on call": Jira labels cannot be empty or contain spaces`,
+				dir + `invalid-values.yaml:26: links.allowed_hosts: "https://evil.example" is not a host name or *.domain (no scheme, port or path)`,
+				dir + `invalid-values.yaml:26: links.allowed_hosts: "a*.example.com" is not a host name or *.domain (no scheme, port or path)`,
+				dir + `invalid-values.yaml:24: prometheus.allowed_queries: an entry is empty`,
+				dir + `invalid-values.yaml:28: deploys.lookback: -2h0m0s is negative`,
+				dir + `invalid-values.yaml:29: deploys.compare_url: bad template: template: check:1: bad character U+007D '}'`,
+				dir + `invalid-values.yaml:30: correlation_budget: -3s is negative`,
+				dir + `invalid-values.yaml:31: reopen_window: -1h0m0s is negative`,
 			},
 		},
 		{
 			file: "rules-and-rules-file.yaml",
-			want: []string{dir + `rules-and-rules-file.yaml: rules and rules_file are both set; use one`},
+			want: []string{dir + `rules-and-rules-file.yaml:2: rules and rules_file are both set; use one`},
 		},
 		{
 			// Unknown keys do not stop validation: one run shows everything.
@@ -418,12 +420,12 @@ func TestConfigDefaultsAndOverrides(t *testing.T) {
 				t.Error("slack dry_run with a bot_token_file")
 			}
 		}},
-		{"dry_run can be asked for", "slack: {bot_token: xoxb-1, dry_run: true}\njira: {url: 'https://j.example.com', dry_run: true}\n", func(t *testing.T, c *Config) {
+		{"dry_run can be asked for", "slack: {bot_token: xoxb-1, dry_run: true}\njira: {url: 'https://j.example.com', project: OPS, issue_type: Incident, dry_run: true}\n", func(t *testing.T, c *Config) {
 			if !c.Slack.DryRun || !c.Jira.DryRun {
 				t.Error("dry_run: true ignored")
 			}
 		}},
-		{"a jira url turns jira dry-run off", "jira: {url: 'https://j.example.com', deployment: datacenter, auth: {personal_access_token: pat}}\n", func(t *testing.T, c *Config) {
+		{"a jira url turns jira dry-run off", "jira: {url: 'https://j.example.com', project: OPS, issue_type: Incident, deployment: datacenter, auth: {personal_access_token: pat}}\n", func(t *testing.T, c *Config) {
 			if c.Jira.DryRun || c.Jira.Deployment != "datacenter" {
 				t.Errorf("jira = %+v", c.Jira)
 			}
@@ -612,7 +614,7 @@ func TestConfigValidateInCode(t *testing.T) {
 		`storage.driver: unknown driver "" (valid: sqlite, postgres)`,
 		`slack.permissions: unknown action "nuke" (valid: ack, assign, declare, deploys, help, list, mitigate, note, reopen, resolve, rollback, silence, status, timeline)`,
 		`jira.auth.email: required with api_token on Jira Cloud`,
-		`rules[0] (x): bad matcher "{foo}": bad matcher format: foo`,
+		`rules[0] (x): bad matcher "{foo}": 4:5: unexpected }: expected an operator such as '=', '!=', '=~' or '!~'`,
 		`rules[1] (x): name "x" is also the name of rules[0]`,
 	}
 	if got := errLines(err); !slices.Equal(got, want) {
@@ -645,6 +647,8 @@ slack:
   app_token: xapp-SECRET-6
 jira:
   url: https://example.atlassian.net
+  project: OPS
+  issue_type: Incident
   deployment: datacenter
   auth: {personal_access_token: pat-SECRET-7}
 grafana: {token: glsa-SECRET-8}

@@ -42,6 +42,16 @@ type JiraAuth struct {
 
 func (j *Jira) validate(bad func(string, ...any)) {
 	checkURL(bad, "jira.url", j.URL)
+	if j.URL != "" {
+		// Without them every ticket is refused: the war room would open
+		// with a step failing for good.
+		if strings.TrimSpace(j.Project) == "" {
+			bad("jira.project: required when jira.url is set (the project key, e.g. OPS)")
+		}
+		if strings.TrimSpace(j.IssueType) == "" {
+			bad("jira.issue_type: required when jira.url is set (e.g. Incident)")
+		}
+	}
 	switch j.Deployment {
 	case "cloud", "datacenter":
 	default:

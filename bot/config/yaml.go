@@ -271,3 +271,40 @@ func configKeys[V any](m map[string]V) []string {
 	slices.Sort(ks)
 	return ks
 }
+
+// topMapping returns the top-level mapping of a parsed document, or nil.
+func topMapping(root *yaml.Node) *yaml.Node {
+	if root == nil || root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil
+	}
+	return root.Content[0]
+}
+
+// keyLine returns the line of the config key at path ("jira.url",
+// "rules[2]"), or of the deepest part of it the file has; 0 when the file
+// does not have its first part.
+func (c *Config) keyLine(path string) int {
+	top := c.src.root
+	if top == nil || path == "" {
+		return 0
+	}
+	first, _, _ := strings.Cut(path, ".")
+	first, _, _ = strings.Cut(first, "[")
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value == first {
+			return lineOf(top, path)
+		}
+	}
+	return 0
+}
+
+// messageKey is the config key a validation message starts with:
+// "jira.url: …", "slack.bot_token and slack.bot_token_file are both set".
+var messageKey = regexp.MustCompile(`^([a-z_]+(?:\.[a-z_]+|\[\d+\])*)(?::| and )`)
+
+func leadingKey(msg string) string {
+	if m := messageKey.FindStringSubmatch(msg); m != nil {
+		return m[1]
+	}
+	return ""
+}

@@ -156,15 +156,41 @@ func OneLine(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// ValueVsThreshold renders "3.11% vs 0.8% threshold", or what is known.
+// ValueVsThreshold renders "3.11% vs 0.8% threshold", in the incident's
+// unit, or what is known.
 func ValueVsThreshold(inc *incident.Incident) string {
 	switch {
 	case inc.Value != nil && inc.Threshold != nil:
-		return incident.FormatValue(*inc.Value) + " vs " + incident.FormatValue(*inc.Threshold) + " threshold"
+		return inc.Unit.Format(*inc.Value) + " vs " + inc.Unit.Format(*inc.Threshold) + " threshold"
 	case inc.Value != nil:
-		return incident.FormatValue(*inc.Value)
+		return inc.Unit.Format(*inc.Value)
 	}
 	return "value unknown"
+}
+
+// NowAndPeak renders "now 3.11% (peak 3.5%) vs 0.8% threshold": the value
+// of the worst alert firing now, the worst seen, and the threshold.
+func NowAndPeak(inc *incident.Incident) string {
+	if inc.Value == nil {
+		return ValueVsThreshold(inc)
+	}
+	s := "now " + inc.Unit.Format(*inc.Value)
+	if p := Peak(inc); p != nil {
+		s += " (peak " + inc.Unit.Format(*p) + ")"
+	}
+	if inc.Threshold != nil {
+		s += " vs " + inc.Unit.Format(*inc.Threshold) + " threshold"
+	}
+	return s
+}
+
+// ValueHeadline renders the value for a one-line title: " error rate
+// 3.11%" for a ratio, " at 750 ms" for the other units.
+func ValueHeadline(inc *incident.Incident, v float64) string {
+	if inc.Unit.Kind() == incident.UnitRatio {
+		return " error rate " + inc.Unit.Format(v)
+	}
+	return " at " + inc.Unit.Format(v)
 }
 
 // SummaryAlerts is how many alerts a summary lists; the rest are counted.

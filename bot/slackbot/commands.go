@@ -453,9 +453,9 @@ func (sl *Surface) rateNow(ctx context.Context, inc *incident.Incident) string {
 	case !ok:
 		return ""
 	case inc.Threshold == nil:
-		return "Prometheus: " + incident.FormatValue(v) + " now."
+		return "Prometheus: " + inc.Unit.Format(v) + " now."
 	case v > *inc.Threshold:
-		return fmt.Sprintf(":warning: Prometheus: still %s now, above the %s threshold.", incident.FormatValue(v), incident.FormatValue(*inc.Threshold))
+		return fmt.Sprintf(":warning: Prometheus: still %s now, above the %s threshold.", inc.Unit.Format(v), inc.Unit.Format(*inc.Threshold))
 	}
-	return fmt.Sprintf(":white_check_mark: Prometheus: %s now, back under the %s threshold.", incident.FormatValue(v), incident.FormatValue(*inc.Threshold))
+	return fmt.Sprintf(":white_check_mark: Prometheus: %s now, back under the %s threshold.", inc.Unit.Format(v), inc.Unit.Format(*inc.Threshold))
 }

@@ -27,7 +27,8 @@ const usage = `warroom — the SRE war-room bot
 Usage:
   warroom demo                                the whole job on this laptop, with in-process fakes (about 5 s)
   warroom serve [--config FILE]               run the bot (no config: SQLite in ./warroom.db, loopback, dry run)
-  warroom check-config [--online] FILE        validate a config file (--online: ask Slack and Jira too)
+  warroom check-config [--online] [--log-format json] FILE
+                                              validate a config file (--online: ask Slack and Jira too)
   warroom simulate [--config FILE] PAYLOAD    decide on a webhook payload without side effects
   warroom incidents list [--all] [--state S] [--service S]
   warroom incidents show|ack|resolve ID       drive a running server (--server URL, token in WARROOM_TOKEN)
@@ -53,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		err = serve(ctx, rest, stderr)
 	case "check-config":
-		err = checkConfig(rest, stdout)
+		err = checkConfig(rest, stdout, stderr)
 	case "simulate":
 		err = simulate(rest, stdout)
 	case "demo":
@@ -193,9 +194,10 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func checkConfig(args []string, stdout io.Writer) error {
+func checkConfig(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check-config")
 	online := fs.Bool("online", false, "also ask Slack and Jira: tokens, announce channel, user groups, project, priorities, fields")
+	logFormat := fs.String("log-format", "text", "log format of the errors and warnings: text or json")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -203,34 +205,47 @@ func checkConfig(args []string, stdout io.Writer) error {
 	if len(rest) != 1 {
 		return fmt.Errorf("%w: check-config takes one FILE", errUsage)
 	}
-	cfg, problems, err := config.Load(rest[0])
-	if err != nil {
-		return err
+	log := newLogger(stderr, *logFormat)
+	cfg, diags := config.Check(rest[0])
+	var errs, warnings int
+	for _, d := range diags {
+		attrs := []any{"file", d.File}
+		if d.Line > 0 {
+			attrs = append(attrs, "line", d.Line)
+		}
+		if d.Level == config.LevelError {
+			errs++
+			log.Error(d.Message, attrs...)
+		} else {
+			warnings++
+			log.Warn(d.Message, attrs...)
+		}
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	set, err := cfg.RuleSet()
-	if err != nil {
-		return err
-	}
-	for _, p := range problems {
-		fmt.Fprintf(stdout, "warning: %s\n", p)
+	if errs > 0 {
+		return fmt.Errorf("%s: %s", rest[0], counted(errs, "error"))
 	}
 	if *online {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if bad := bot.CheckOnline(ctx, cfg); len(bad) > 0 {
-			return fmt.Errorf("%s: %d problems online:\n  %s", rest[0], len(bad), strings.Join(bad, "\n  "))
+			return fmt.Errorf("%s: %s online:\n  %s", rest[0], counted(len(bad), "problem"), strings.Join(bad, "\n  "))
 		}
 		fmt.Fprintln(stdout, "online: Slack and Jira accept this config")
 	}
-	fmt.Fprintf(stdout, "%s: OK (%d rules", rest[0], len(set.Rules()))
-	if len(problems) > 0 {
-		fmt.Fprintf(stdout, ", %d warnings", len(problems))
+	fmt.Fprintf(stdout, "%s: OK (%s", rest[0], counted(max(len(cfg.Rules), 1), "rule")) // none: the built-in one
+	if warnings > 0 {
+		fmt.Fprintf(stdout, ", %s", counted(warnings, "warning"))
 	}
 	fmt.Fprintln(stdout, ")")
 	return nil
+}
+
+// counted renders "1 error", "3 errors".
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func migrate(ctx context.Context, args []string, stdout io.Writer) error {

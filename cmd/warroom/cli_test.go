@@ -60,23 +60,72 @@ func TestCheckConfigReference(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	// Only this machine's missing secrets are worth a word.
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		if strings.HasPrefix(line, "warning:") && !strings.Contains(line, "environment variable") &&
-			!strings.Contains(line, "secret file") {
+	// Only this machine's missing secrets are worth a word, each a
+	// warning of the logger at its line.
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	for _, line := range lines {
+		if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "file=../../examples/warroom.yaml line=") ||
+			!strings.Contains(line, "environment variable") && !strings.Contains(line, "secret file") {
 			t.Errorf("unexpected warning: %s", line)
 		}
 	}
-	if !strings.Contains(out, "OK (2 rules, 5 warnings)") {
-		t.Errorf("summary line missing:\n%s", out)
+	if len(lines) != 5 || !strings.Contains(out, "OK (2 rules, 5 warnings)") {
+		t.Errorf("summary line missing or warnings miscounted:\n%s\n%s", out, stderr)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(bad, []byte("listen: 127.0.0.1:9095\nslack:\n  announce_chanel: x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	code, _, stderr = runCLI(t, "check-config", bad)
-	if code != 1 || !strings.Contains(stderr, `bad.yaml:3: unknown key "announce_chanel" in slack`) {
+	if code != 1 || !strings.Contains(stderr, `level=ERROR msg="unknown key \"announce_chanel\" in slack`) ||
+		!strings.Contains(stderr, "file="+bad+" line=3") || !strings.Contains(stderr, "warroom: "+bad+": 1 error\n") {
 		t.Errorf("typo: exit %d, %q", code, stderr)
+	}
+}
+
+// check-config on the mistakes a new user makes: three precise errors,
+// each with its file and line, as JSON with --log-format json; exit 1.
+func TestCheckConfigMistakes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "warroom.yaml")
+	config := `jira:
+  url: https://example.atlassian.net
+  issue_type: Incident
+rules:
+  - name: api-error-rate
+    match: '{alertname="HighErrorRate"'
+    threshold: 0.8
+  - name: everything-else
+    match: '{}'
+    decision: record
+`
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, "check-config", "--log-format", "json", path)
+	if code != 1 || out != "" {
+		t.Fatalf("exit %d, stdout %q; want exit 1 and nothing", code, out)
+	}
+	type record struct {
+		Level, Msg, File string
+		Line             int
+	}
+	want := []record{
+		{"ERROR", "jira.project: required when jira.url is set (the project key, e.g. OPS)", path, 1},
+		{"ERROR", `rules[0] (api-error-rate): bad matcher "{alertname=\"HighErrorRate\"": 0:26: end of input: expected close brace`, path, 6},
+		{"ERROR", `rules[0] (api-error-rate): bad threshold: 0.8 is a ratio of 80%: did you mean "0.8%"? (a rule meaning 80% writes "80%")`, path, 7},
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(lines) != len(want)+1 || lines[len(want)] != "warroom: "+path+": 3 errors" {
+		t.Fatalf("stderr:\n%s", stderr)
+	}
+	for i, w := range want {
+		var got record
+		if err := json.Unmarshal([]byte(lines[i]), &got); err != nil {
+			t.Fatalf("line %d is not JSON: %v\n%s", i, err, lines[i])
+		}
+		if got != w {
+			t.Errorf("error %d = %+v\nwant %+v", i, got, w)
+		}
 	}
 }
 
@@ -100,8 +149,11 @@ func TestSimulate(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &sim) != nil || len(sim) != 1 || sim[0].Decision != incident.ActionRecord || len(sim[0].Calls) != 0 {
 		t.Errorf("below threshold: exit %d, %s", code, out)
 	}
+	// The README's Grafana example opens a war room under the reference
+	// config.
 	code, out, _ = runCLI(t, "simulate", "--config", "../../examples/warroom.yaml", fixtureDir+"/grafana/firing-error-rate.json")
-	if code != 0 || !strings.Contains(out, `record by rule "everything-else"`) {
+	if code != 0 || !strings.Contains(out, `alert 7d3c0e0a5f1b2c44 (API error rate, firing): war_room by rule "api-error-rate" — 1.23% above 0.8%`) ||
+		!strings.Contains(out, `slack.create_channel: would call slack conversations.create`) {
 		t.Errorf("grafana under the reference rules: exit %d\n%s", code, out)
 	}
 	truncated := filepath.Join(t.TempDir(), "t.json")

@@ -161,7 +161,7 @@ func printList(w io.Writer, list []*incident.Incident) error {
 			room = "#" + inc.SlackChannel
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.State, inc.Service, inc.Env, inc.Severity,
-			value(inc.Value), room, inc.OpenedAt.Local().Format("2006-01-02 15:04"), inc.Title)
+			value(inc.Unit, inc.Value), room, inc.OpenedAt.Local().Format("2006-01-02 15:04"), inc.Title)
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(tw, "(no incidents)")
@@ -169,11 +169,12 @@ func printList(w io.Writer, list []*incident.Incident) error {
 	return tw.Flush()
 }
 
-func value(v *float64) string {
+// value renders v in the incident's unit, "-" when unknown.
+func value(u incident.Unit, v *float64) string {
 	if v == nil {
 		return "-"
 	}
-	return incident.FormatValue(*v)
+	return u.Format(*v)
 }
 
 func printView(w io.Writer, v *httpapi.IncidentView) error {
@@ -181,7 +182,7 @@ func printView(w io.Writer, v *httpapi.IncidentView) error {
 	fmt.Fprintf(w, "%s  %s\n", inc.ID, inc.Title)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "state\t%s\nservice\t%s (%s)\nseverity\t%s\nrule\t%s\nvalue\t%s (peak %s, threshold %s)\nopened\t%s\n",
-		inc.State, inc.Service, inc.Env, inc.Severity, inc.Rule, value(inc.Value), value(inc.PeakValue), value(inc.Threshold),
+		inc.State, inc.Service, inc.Env, inc.Severity, inc.Rule, value(inc.Unit, inc.Value), value(inc.Unit, inc.PeakValue), value(inc.Unit, inc.Threshold),
 		inc.OpenedAt.Local().Format(time.RFC3339))
 	if inc.WarRoom {
 		fmt.Fprintf(tw, "war room\t#%s\n", inc.SlackChannel)
@@ -200,7 +201,7 @@ func printView(w io.Writer, v *httpapi.IncidentView) error {
 	}
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, a := range v.Alerts {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.Fingerprint, a.Status, a.Labels["alertname"], value(a.Value))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.Fingerprint, a.Status, a.Labels["alertname"], value(inc.Unit, a.Value))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nTIMELINE\n")

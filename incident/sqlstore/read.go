@@ -15,9 +15,9 @@ import (
 const incidentColumns = `id, seq, key, service, env, rule, severity, state, war_room, title, value, peak_value, threshold,
 	opened_at, acknowledged_at, mitigated_at, resolved_at, updated_at, commander, slack_channel_id, slack_channel,
 	summary_ts, jira_key, suspect_deploy, truncated_alerts, last_error, comms, scribe,
-	announce_channel_id, announce_ts, reported_event, evidence`
+	announce_channel_id, announce_ts, reported_event, evidence, unit`
 
-const incidentColumnCount = 32
+const incidentColumnCount = 33
 
 const alertColumns = `fingerprint, status, labels, annotations, grafana_values, starts_at, ends_at, generator_url, value, source`
 
@@ -41,7 +41,7 @@ func incidentValues(inc *incident.Incident) []any {
 		nanos(inc.OpenedAt), optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
 		inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
 		inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe,
-		inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence)}
+		inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence), string(inc.Unit)}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -53,15 +53,15 @@ func scanIncident(row scanner, extra ...any) (*incident.Incident, error) {
 	var warRoom, opened, updated int64
 	var ack, mit, res sql.NullInt64
 	var value, peak, threshold sql.NullFloat64
-	var evidence string
+	var evidence, unit string
 	err := row.Scan(append([]any{&inc.ID, &inc.Seq, &inc.Key, &inc.Service, &inc.Env, &inc.Rule, &severity, &state, &warRoom, &inc.Title,
 		&value, &peak, &threshold, &opened, &ack, &mit, &res, &updated, &inc.Commander, &inc.SlackChannelID,
 		&inc.SlackChannel, &inc.SummaryTS, &inc.JiraKey, &inc.SuspectDeploy, &inc.TruncatedAlerts, &inc.LastError, &inc.Comms, &inc.Scribe,
-		&inc.AnnounceChannelID, &inc.AnnounceTS, &inc.ReportedEvent, &evidence}, extra...)...)
+		&inc.AnnounceChannelID, &inc.AnnounceTS, &inc.ReportedEvent, &evidence, &unit}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
-	inc.Severity, inc.State, inc.WarRoom = incident.Severity(severity), incident.State(state), warRoom != 0
+	inc.Severity, inc.State, inc.WarRoom, inc.Unit = incident.Severity(severity), incident.State(state), warRoom != 0, incident.Unit(unit)
 	inc.Value, inc.PeakValue, inc.Threshold = optFloat(value), optFloat(peak), optFloat(threshold)
 	inc.OpenedAt, inc.UpdatedAt = fromNanos(opened), fromNanos(updated)
 	inc.AcknowledgedAt, inc.MitigatedAt, inc.ResolvedAt = optTime(ack), optTime(mit), optTime(res)

@@ -1503,3 +1503,74 @@ func TestCommitFailureWritesNothing(t *testing.T) {
 		})
 	}
 }
+
+// unitRules is testRules with a unit, and lower values worse for the
+// service "avail".
+type unitRules struct{ unit incident.Unit }
+
+func (u unitRules) Evaluate(alerts []incident.Alert) []incident.Decision {
+	out := testRules{}.Evaluate(alerts)
+	for i := range out {
+		out[i].Unit = u.unit
+		if alerts[i].Labels["service"] == "avail" {
+			out[i].Below = true
+		}
+	}
+	return out
+}
+
+// The incident's value is its worst firing alert's, whatever order the
+// alerts arrive and resolve in; its peak is the worst seen; its unit is
+// stored.
+func TestIncidentValueIsTheWorstFiring(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		svc := incident.NewService(s, unitRules{unit: incident.UnitSeconds}, incident.Options{Now: newClock().Now})
+		check := func(step, id string, now, peak float64) {
+			t.Helper()
+			inc, err := s.Incident(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inc.Value == nil || *inc.Value != now || inc.PeakValue == nil || *inc.PeakValue != peak || inc.Unit != incident.UnitSeconds {
+				t.Fatalf("%s: value %v peak %v unit %q, want now %v, peak %v, seconds", step, show(inc.Value), show(inc.PeakValue), inc.Unit, now, peak)
+			}
+		}
+		mustIngest(t, svc, delivery(alert("pay", "a1", "0.0311", incident.AlertFiring)))
+		check("opened", "INC-1", 0.0311, 0.0311)
+		mustIngest(t, svc, delivery(alert("pay", "p0", "0.0339", incident.AlertFiring), alert("pay", "p1", "0.035", incident.AlertFiring),
+			alert("pay", "p2", "0.0243", incident.AlertFiring)))
+		check("three pods, the last one better", "INC-1", 0.035, 0.035)
+		mustIngest(t, svc, delivery(alert("pay", "p1", "0.01", incident.AlertFiring)))
+		check("the worst got better", "INC-1", 0.0339, 0.035)
+		mustIngest(t, svc, delivery(alert("pay", "p2", "0.03", incident.AlertFiring)))
+		check("another got worse, not the worst", "INC-1", 0.0339, 0.035)
+		mustIngest(t, svc, delivery(alert("pay", "p0", "0.008", incident.AlertResolved)))
+		check("the worst resolved", "INC-1", 0.0311, 0.035)
+		mustIngest(t, svc, delivery(alert("pay", "p2", "0.002", incident.AlertResolved), alert("pay", "a1", "0.007", incident.AlertResolved)))
+		check("a better one resolved, then the worst", "INC-1", 0.01, 0.035)
+		res := mustIngest(t, svc, delivery(alert("pay", "p1", "0.006", incident.AlertResolved)))
+		if len(res.ResolvedIncidents) != 1 {
+			t.Fatalf("last resolve: %+v", res)
+		}
+		check("none fires: the recovery", "INC-1", 0.006, 0.035)
+		mustIngest(t, svc, delivery(alert("pay", "p1", "0.009", incident.AlertFiring)))
+		check("reopened: the value fires again, below the recovery's peak", "INC-1", 0.009, 0.035)
+
+		// Lower is worse below a threshold.
+		mustIngest(t, svc, delivery(alert("avail", "v1", "0.99", incident.AlertFiring), alert("avail", "v2", "0.98", incident.AlertFiring),
+			alert("avail", "v3", "0.995", incident.AlertFiring)))
+		check("below", "INC-2", 0.98, 0.98)
+		mustIngest(t, svc, delivery(alert("avail", "v2", "0.98", incident.AlertResolved)))
+		check("below, the worst resolved", "INC-2", 0.99, 0.98)
+	})
+}
+
+func show(v *float64) string {
+	if v == nil {
+		return "nil"
+	}
+	return strconv.FormatFloat(*v, 'g', -1, 64)
+}

@@ -167,3 +167,22 @@ func (t *txn) FiringAlerts(incidentID string) (int, error) {
 	}
 	return n, nil
 }
+
+func (t *txn) WorstFiringAlert(incidentID string, lowest bool) (*incident.Alert, error) {
+	if err := t.flushAlerts(); err != nil {
+		return nil, err
+	}
+	order := "DESC"
+	if lowest {
+		order = "ASC"
+	}
+	a, err := scanAlert(t.queryRow(`SELECT `+alertColumns+` FROM alerts
+	WHERE incident_id = ? AND status = 'firing' AND value IS NOT NULL ORDER BY value `+order+` LIMIT 1`, incidentID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load worst firing alert: %w", err)
+	}
+	return a, nil
+}

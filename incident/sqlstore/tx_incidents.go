@@ -184,11 +184,11 @@ func (t *txn) flushIncidents() error {
 		peak_value = ?, threshold = ?, acknowledged_at = ?, mitigated_at = ?, updated_at = ?,
 		commander = ?, slack_channel = ?, summary_ts = ?, jira_key = ?, suspect_deploy = ?,
 		truncated_alerts = ?, last_error = ?, comms = ?, scribe = ?,
-		announce_channel_id = ?, announce_ts = ?, reported_event = ?, evidence = ?, version = version + 1`
+		announce_channel_id = ?, announce_ts = ?, reported_event = ?, evidence = ?, unit = ?, version = version + 1`
 		args := []any{inc.Rule, string(inc.Severity), warRoom, inc.Title, inc.Value, inc.PeakValue, inc.Threshold,
 			optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), nanos(inc.UpdatedAt),
 			inc.Commander, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
-			inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe, inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence)}
+			inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe, inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence), string(inc.Unit)}
 		stored, known := t.stored[id]
 		if !known || stored.State != inc.State || stored.ResolvedAt != inc.ResolvedAt {
 			q += `, state = ?, resolved_at = ?`

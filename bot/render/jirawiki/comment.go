@@ -74,9 +74,9 @@ func ClosingComment(inc *incident.Incident, now time.Time) string {
 	s := "*" + wikiInline(inc.ID, wikiNameMax) + " resolved after " + render.HumanDuration(end.Sub(inc.OpenedAt)) + "* (opened " +
 		inc.OpenedAt.UTC().Format(jiraTimeLayout) + ", resolved " + end.UTC().Format(jiraTimeLayout) + ")"
 	if p := render.Peak(inc); p != nil {
-		s += "; peak " + incident.FormatValue(*p)
+		s += "; peak " + inc.Unit.Format(*p)
 		if inc.Threshold != nil {
-			s += " vs " + incident.FormatValue(*inc.Threshold) + " threshold"
+			s += " vs " + inc.Unit.Format(*inc.Threshold) + " threshold"
 		}
 	}
 	return s + "."

@@ -111,7 +111,7 @@ func Description(v View) string {
 		start = inc.OpenedAt
 	}
 	b.WriteString("\n\nh2. Deploys and traces\n")
-	b.WriteString(evidenceWiki(inc.Evidence, start))
+	b.WriteString(evidenceWiki(inc.Evidence, inc.Unit, start))
 	b.WriteString("\n\nh2. Rollback suggestion\n")
 	if ev := inc.Evidence; v.Rollback == nil && ev != nil && ev.NoDeploys != "" {
 		b.WriteString(Escape(ev.NoDeploys) + ": warroom suggests no rollback.")
@@ -148,10 +148,7 @@ func jiraWhatFired(v View) string {
 		}
 	}
 
-	value := render.ValueVsThreshold(inc)
-	if inc.PeakValue != nil {
-		value += " (peak " + incident.FormatValue(*inc.PeakValue) + ")"
-	}
+	value := render.NowAndPeak(inc)
 	where := wikiInline(inc.Service, wikiNameMax)
 	if where == "" {
 		where = "unknown"
@@ -187,7 +184,8 @@ func jiraWhatFired(v View) string {
 
 // jiraAlertsTable lists the first alerts as a table and counts the rest.
 func jiraAlertsTable(v View) string {
-	rows, unlisted := render.AlertLines(v.Alerts, v.TotalAlerts, jiraAlertRow)
+	unit := v.Incident.Unit
+	rows, unlisted := render.AlertLines(v.Alerts, v.TotalAlerts, func(a incident.Alert) string { return jiraAlertRow(a, unit) })
 	if rows == nil {
 		return "No alerts attached."
 	}
@@ -196,7 +194,7 @@ func jiraAlertsTable(v View) string {
 
 // jiraAlertRow is one table row. Cells are one line each and padded with
 // spaces, so an empty cell never makes "||" (a header cell).
-func jiraAlertRow(a incident.Alert) string {
+func jiraAlertRow(a incident.Alert, unit incident.Unit) string {
 	name := a.Labels["alertname"]
 	if strings.TrimSpace(name) == "" {
 		name = "(no alertname)"
@@ -230,7 +228,7 @@ func jiraAlertRow(a incident.Alert) string {
 	}
 	var value, started string
 	if a.Value != nil {
-		value = incident.FormatValue(*a.Value)
+		value = unit.Format(*a.Value)
 	}
 	if !a.StartsAt.IsZero() {
 		started = a.StartsAt.UTC().Format(jiraTimeLayout)
@@ -437,7 +435,7 @@ func Label(s string) string {
 func Summary(inc *incident.Incident) string {
 	s := fmt.Sprintf("[%s] %s", inc.ID, inc.Service)
 	if inc.Value != nil {
-		s += " error rate " + incident.FormatValue(*inc.Value)
+		s += render.ValueHeadline(inc, *inc.Value)
 	} else {
 		s += " " + inc.Title
 	}

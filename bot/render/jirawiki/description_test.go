@@ -263,7 +263,7 @@ func TestJiraDescriptionContent(t *testing.T) {
 		want, not []string
 	}{
 		{"payment-gateway", []string{"h2. What fired\n*High error rate on payment\\-gateway*\nError rate above 0.8\\% for payment\\-gateway",
-			"* *Value:* 3.1% vs 0.8% threshold\n", "* *Severity:* critical", "* *Service:* payment\\-gateway (prod)",
+			"* *Value:* now 3.1% (peak 3.1%) vs 0.8% threshold\n", "* *Severity:* critical", "* *Service:* payment\\-gateway (prod)",
 			"* *Started:* 2025-03-04 09:00 UTC", "* *Alerts:* 1 firing of 1",
 			"||alert||labels||value||started||\n| HighErrorRate | pod=payment\\-gateway\\-7d9f\\-1, route=/v1/charge | 3.1% | 2025-03-04 08:58 UTC |\n\nh2. Links",
 			"* [Runbook|https://runbooks.example.com/high-error-rate]",

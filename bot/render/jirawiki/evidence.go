@@ -23,7 +23,7 @@ func SuggestRollback(ev *incident.Evidence) *RollbackSuggestion {
 }
 
 // evidenceWiki is the ticket's evidence section.
-func evidenceWiki(ev *incident.Evidence, start time.Time) string {
+func evidenceWiki(ev *incident.Evidence, unit incident.Unit, start time.Time) string {
 	if ev == nil {
 		return "Gathering deploys, traces and boards…"
 	}
@@ -58,7 +58,7 @@ func evidenceWiki(ev *incident.Evidence, start time.Time) string {
 		}
 	}
 	if ev.ValueAtOpen != nil && ev.ValueNow != nil {
-		lines = append(lines, "", fmt.Sprintf("Prometheus: %s at the start, %s now.", incident.FormatValue(*ev.ValueAtOpen), incident.FormatValue(*ev.ValueNow)))
+		lines = append(lines, "", fmt.Sprintf("Prometheus: %s at the start, %s now.", unit.Format(*ev.ValueAtOpen), unit.Format(*ev.ValueNow)))
 	}
 	for _, p := range ev.Problems {
 		lines = append(lines, "* "+Escape(p))

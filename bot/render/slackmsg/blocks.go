@@ -125,7 +125,7 @@ func SummaryBlocks(v SummaryView) []slack.Block {
 		}
 		text := ":white_check_mark: Resolved after " + render.HumanDuration(end.Sub(inc.OpenedAt))
 		if p := render.Peak(inc); p != nil {
-			text += ", peak " + incident.FormatValue(*p)
+			text += ", peak " + inc.Unit.Format(*p)
 		}
 		blocks = append(blocks, slack.NewContextBlock(blockResolved, mrkdwnText(text)))
 	} else {
@@ -154,10 +154,7 @@ func factFields(v SummaryView) []*slack.TextBlockObject {
 	if env := inline(inc.Env); env != "" {
 		where += " · " + env
 	}
-	value := render.ValueVsThreshold(inc)
-	if inc.PeakValue != nil {
-		value += " (peak " + incident.FormatValue(*inc.PeakValue) + ")"
-	}
+	value := render.NowAndPeak(inc)
 	started := inc.OpenedAt.UTC().Format(render.TimeLayout)
 	if !v.Now.IsZero() {
 		started += "\n" + render.HumanDuration(v.Now.Sub(inc.OpenedAt)) + " ago"
@@ -191,7 +188,8 @@ func factFields(v SummaryView) []*slack.TextBlockObject {
 
 // alertsText lists the first alerts, one line each, and counts the rest.
 func alertsText(v SummaryView) string {
-	lines, unlisted := render.AlertLines(v.Alerts, v.TotalAlerts, alertLine)
+	unit := v.Incident.Unit
+	lines, unlisted := render.AlertLines(v.Alerts, v.TotalAlerts, func(a incident.Alert) string { return alertLine(a, unit) })
 	if lines == nil {
 		return "*Alerts*\nNo alerts attached."
 	}
@@ -199,7 +197,7 @@ func alertsText(v SummaryView) string {
 }
 
 // alertLine renders "• :red_circle: *HighErrorRate* pod=api-1, route=/pay — 3.11%".
-func alertLine(a incident.Alert) string {
+func alertLine(a incident.Alert, unit incident.Unit) string {
 	status := ":white_circle:"
 	switch a.Status {
 	case incident.AlertFiring:
@@ -214,7 +212,7 @@ func alertLine(a incident.Alert) string {
 	head := "• " + status + " *" + EscapeCut(inline(name), alertNameMax) + "*"
 	var value string
 	if a.Value != nil {
-		value = " — " + incident.FormatValue(*a.Value)
+		value = " — " + unit.Format(*a.Value)
 	}
 	// The labels give way first, so that the value always shows.
 	if labels := tellingPairs(a.Labels); len(labels) > 0 {
@@ -383,13 +381,13 @@ func SummaryFallback(v SummaryView) string {
 	}
 	s := Escape(inc.ID) + " " + EscapeCut(inline(inc.Service), nameInline)
 	if inc.Value != nil {
-		s += " error rate " + incident.FormatValue(*inc.Value)
+		s += Escape(render.ValueHeadline(inc, *inc.Value))
 		if t := inc.Threshold; t != nil {
 			cmp := " &gt; "
 			if *inc.Value <= *t {
 				cmp = " ≤ "
 			}
-			s += cmp + incident.FormatValue(*t)
+			s += cmp + Escape(inc.Unit.Format(*t))
 		}
 	} else if title := inline(inc.Title); title != "" {
 		s += ": " + EscapeCut(title, titleInline)
@@ -445,9 +443,9 @@ func ResolutionText(inc *incident.Incident, now time.Time) string {
 	}
 	s := inc.ID + " resolved after " + render.HumanDuration(end.Sub(inc.OpenedAt))
 	if p := render.Peak(inc); p != nil {
-		s += "; peak " + incident.FormatValue(*p)
+		s += "; peak " + inc.Unit.Format(*p)
 		if inc.Threshold != nil {
-			s += " (threshold " + incident.FormatValue(*inc.Threshold) + ")"
+			s += " (threshold " + inc.Unit.Format(*inc.Threshold) + ")"
 		}
 	}
 	return Escape(s)

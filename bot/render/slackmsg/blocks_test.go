@@ -358,7 +358,7 @@ func TestSummaryBlocksContent(t *testing.T) {
 		view      string
 		want, not []string
 	}{
-		{"fresh", []string{"INC-7: High error rate on payment-gateway", "3.11% vs 0.8% threshold", "2025-03-04 09:00 UTC\n1h 23m ago",
+		{"fresh", []string{"INC-7: High error rate on payment-gateway", "now 3.11% (peak 3.11%) vs 0.8% threshold", "2025-03-04 09:00 UTC\n1h 23m ago",
 			"1 firing of 1", "pod=payment-gateway-7d9f-1, route=/v1/charge — 3.11%", "No deploy history configured yet.",
 			"Acknowledge", "Mitigated", "Resolve", "Roll back", "Silence 1h", "Updated 2025-03-04 10:23 UTC · warroom"}, []string{"Commander", "*Links*"}},
 		{"three-alerts", []string{"(peak 4.2%)", "<@U024BE7LH>", "*Comms*\ncli:alice", "2 firing of 3", ":large_green_circle: *HighLatency*",

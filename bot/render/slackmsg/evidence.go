@@ -44,7 +44,7 @@ func DeployLine(d incident.Deploy, start time.Time, suspect bool, compare string
 // evidenceText renders the evidence for the summary: the last deploys
 // with the suspect marked, the failing traces, the value from Prometheus,
 // and what could not be found.
-func evidenceText(ev *incident.Evidence, start time.Time) string {
+func evidenceText(ev *incident.Evidence, unit incident.Unit, start time.Time) string {
 	if ev == nil {
 		return "*Evidence*\n:hourglass_flowing_sand: gathering deploys, traces and boards…"
 	}
@@ -79,13 +79,13 @@ func evidenceText(ev *incident.Evidence, start time.Time) string {
 	if ev.ValueAtOpen != nil || ev.ValueNow != nil {
 		b.WriteString("*Prometheus* ")
 		if ev.ValueAtOpen != nil {
-			b.WriteString(incident.FormatValue(*ev.ValueAtOpen) + " at the start")
+			b.WriteString(unit.Format(*ev.ValueAtOpen) + " at the start")
 		}
 		if ev.ValueNow != nil {
 			if ev.ValueAtOpen != nil {
 				b.WriteString(", ")
 			}
-			b.WriteString(incident.FormatValue(*ev.ValueNow) + " now")
+			b.WriteString(unit.Format(*ev.ValueNow) + " now")
 		}
 		b.WriteString("\n")
 	}
@@ -111,7 +111,7 @@ func evidenceBlock(v SummaryView) slack.Block {
 	if !v.Start.IsZero() {
 		start = v.Start
 	}
-	return section(blockEvidence, evidenceText(v.Incident.Evidence, start))
+	return section(blockEvidence, evidenceText(v.Incident.Evidence, v.Incident.Unit, start))
 }
 
 // RollbackText is the summary's rollback suggestion from the evidence.
