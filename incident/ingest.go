@@ -21,6 +21,11 @@ type AlertResult struct {
 	// Withheld says why the war room the decision asked for was not
 	// opened (a cap on new war rooms); the incident is recorded instead.
 	Withheld string `json:"withheld,omitempty"`
+	// WithheldNow says this alert's delivery recorded the withholding on
+	// the incident's timeline; alerts withheld again within the recheck
+	// window (a storm's) report Withheld without it, so that the log says
+	// it once, as the timeline does.
+	WithheldNow bool `json:"-"`
 }
 
 // IngestResult reports what a delivery did.
@@ -169,6 +174,7 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 		}
 		budget.withhold(c.inc.ID, res.Withheld)
 		s.withheld.note(c.inc.ID, res.Withheld, now)
+		res.WithheldNow = true
 	} else if res.Withheld == "" && warRoom && !c.inc.WarRoom {
 		if err := s.escalate(c, a, dec, describe(a, dec)); err != nil {
 			return res, "", err

@@ -49,6 +49,10 @@ type Store interface {
 	// event with ID after (0: from the start), at most limit of them.
 	// An after that is not one of the incident's events is EINVALID.
 	TimelinePage(ctx context.Context, incidentID string, after int64, limit int) ([]Event, error)
+	// TimelineSince lists, in timeline order, an incident's events with
+	// an ID above since: what a step needs of a long timeline (the events
+	// not yet reported, the event it is about), without reading the rest.
+	TimelineSince(ctx context.Context, incidentID string, since int64) ([]Event, error)
 }
 
 // Tx is what the domain may do inside one Update.

@@ -96,6 +96,8 @@ func (a *API) webhook(source incident.Source) http.Handler {
 			a.metrics.alerts.WithLabelValues(string(al.Decision)).Inc()
 			if al.Withheld != "" {
 				a.metrics.withheld.Inc()
+			}
+			if al.WithheldNow {
 				a.log.Warn("war room withheld", "incident", al.Incident, "reason", al.Withheld)
 			}
 		}

@@ -2,6 +2,8 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"net/url"
 
 	"github.com/warroom/warroom/bot/render"
@@ -16,11 +18,25 @@ import (
 type Facts struct {
 	Alerts        []incident.Alert
 	Total, Firing int
-	Timeline      []incident.Event
+	// Timeline holds the events Facts was asked for, not the whole.
+	Timeline []incident.Event
 }
 
-// Facts reads an incident's facts from the store.
-func (d Deps) Facts(ctx context.Context, inc *incident.Incident) (Facts, error) {
+// Since is the since of Facts for job j: the event it is about and all
+// after it, or (for a job about no event) the events not yet reported.
+func Since(j *incident.Job) int64 {
+	var args incident.JobArgs
+	if json.Unmarshal(j.Args, &args) == nil && args.EventID > 0 {
+		return args.EventID - 1
+	}
+	return math.MaxInt64
+}
+
+// Facts reads an incident's facts from the store. Of the timeline it
+// reads the events after since or after the last one reported in the war
+// room, whichever is earlier: a step needs no more (the changes to
+// report, the event it is about), and a storm's incident has thousands.
+func (d Deps) Facts(ctx context.Context, inc *incident.Incident, since int64) (Facts, error) {
 	alerts, err := d.Store.Alerts(ctx, inc.ID, render.SummaryAlerts)
 	if err != nil {
 		return Facts{}, err
@@ -29,7 +45,7 @@ func (d Deps) Facts(ctx context.Context, inc *incident.Incident) (Facts, error) 
 	if err != nil {
 		return Facts{}, err
 	}
-	tl, err := d.Store.Timeline(ctx, inc.ID)
+	tl, err := d.Store.TimelineSince(ctx, inc.ID, min(since, inc.ReportedEvent))
 	if err != nil {
 		return Facts{}, err
 	}

@@ -342,7 +342,16 @@ func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, resul
 			return abort(err)
 		}
 	} else {
-		if t.tx, err = s.write.BeginTx(ctx, nil); err != nil {
+		// modernc.org/sqlite starts a goroutine for every statement run
+		// under a context that can end, to interrupt it then: on the
+		// writer's path that is a goroutine per statement, each waiting
+		// for a CPU beside the webhooks. The batch's deadline cannot stop
+		// SQLite where it would matter (a write or an fsync the disk
+		// holds up), and busy_timeout bounds a wait for another
+		// process's lock, so the statements run without one; Update's
+		// callers still give up at the deadline.
+		t.ctx = context.WithoutCancel(ctx)
+		if t.tx, err = s.write.BeginTx(t.ctx, nil); err != nil {
 			return -1, nil, err
 		}
 	}

@@ -91,6 +91,11 @@ func (s *Store) TimelinePage(ctx context.Context, incidentID string, after int64
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: timeline page: %w", err)
 	}
+	return scanEvents(rows)
+}
+
+// scanEvents reads the rows of a timeline query and closes them.
+func scanEvents(rows *sql.Rows) ([]incident.Event, error) {
 	defer rows.Close()
 	out := []incident.Event{}
 	for rows.Next() {
@@ -98,10 +103,13 @@ func (s *Store) TimelinePage(ctx context.Context, incidentID string, after int64
 		var at int64
 		var kind string
 		if err := rows.Scan(&e.ID, &e.IncidentID, &at, &kind, &e.Actor, &e.Text); err != nil {
-			return nil, fmt.Errorf("sqlstore: timeline page: %w", err)
+			return nil, fmt.Errorf("sqlstore: timeline: %w", err)
 		}
 		e.At, e.Kind = fromNanos(at), incident.EventKind(kind)
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: timeline: %w", err)
+	}
+	return out, nil
 }

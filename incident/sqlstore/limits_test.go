@@ -79,6 +79,15 @@ func TestWarRoomCaps(t *testing.T) {
 		if res.Alerts[2].Withheld != perDelivery || res.Alerts[5].Withheld != perDelivery || res.Alerts[0].Withheld != "" {
 			t.Errorf("results withheld %q and %q", res.Alerts[0].Withheld, res.Alerts[2].Withheld)
 		}
+		// The log says it once per incident too: only the alerts whose
+		// delivery recorded the event are withheld "now".
+		var now []bool
+		for _, a := range res.Alerts {
+			now = append(now, a.WithheldNow)
+		}
+		if fmt.Sprint(now) != "[false false true true false false]" {
+			t.Errorf("withheld now %v, want the first alert of c and of d only", now)
+		}
 
 		clk.Add(10 * time.Second)
 		res = mustIngest(t, svc, fire("e", "f"))
@@ -92,6 +101,13 @@ func TestWarRoomCaps(t *testing.T) {
 		res = mustIngest(t, svc, fire("c"))
 		if res.Alerts[0].Withheld != perMinute || warRoom("INC-3") {
 			t.Errorf("c again within the minute: withheld %q, war room %v", res.Alerts[0].Withheld, warRoom("INC-3"))
+		}
+		// and again at once: the answer says why, the timeline and the
+		// log said it already.
+		res = mustIngest(t, svc, fire("c"))
+		if res.Alerts[0].Withheld != perMinute || res.Alerts[0].WithheldNow || len(withheldText(t, s, "INC-3")) != 2 {
+			t.Errorf("c at once again: withheld %q (now %v), %d withheld events, want 2", res.Alerts[0].Withheld,
+				res.Alerts[0].WithheldNow, len(withheldText(t, s, "INC-3")))
 		}
 
 		// A minute after the last war room opened, the same keys fire

@@ -207,6 +207,18 @@ func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Eve
 	return s.TimelinePage(ctx, incidentID, 0, 0)
 }
 
+// TimelineSince implements incident.Store.
+func (s *Store) TimelineSince(ctx context.Context, incidentID string, since int64) ([]incident.Event, error) {
+	ctx, cancel := s.readCtx(ctx)
+	defer cancel()
+	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id, incident_id, at, kind, actor, text FROM events
+		WHERE incident_id = ? AND id > ? ORDER BY at, id`), incidentID, since)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: timeline: %w", err)
+	}
+	return scanEvents(rows)
+}
+
 // Jobs implements incident.Store.
 func (s *Store) Jobs(ctx context.Context, incidentID string) ([]incident.JobStatus, error) {
 	ctx, cancel := s.readCtx(ctx)

@@ -272,6 +272,15 @@ func TestResponderActions(t *testing.T) {
 		if tl[1].Actor != "U1" || tl[3].Actor != "cli:alice" {
 			t.Fatalf("actors not kept: %+v", tl)
 		}
+		// What a step reads of it: the events after one, in timeline
+		// order; another incident's events never.
+		mustIngest(t, svc, delivery(alert("other", "b1", "0.031", incident.AlertFiring)))
+		for since, want := range map[int64][]incident.Event{tl[1].ID: tl[2:], tl[3].ID: {}, -1: tl, 0: tl} {
+			got, err := s.TimelineSince(ctx, "INC-1", since)
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("since %d: %v %v, want %v", since, got, err, want)
+			}
+		}
 	})
 }
 

@@ -81,7 +81,7 @@ func (x *Executor) rollbackWebhook(ctx context.Context, j incident.Job) error {
 	}
 	var args incident.JobArgs
 	_ = json.Unmarshal(j.Args, &args)
-	tl, err := x.d.Store.Timeline(ctx, inc.ID)
+	tl, err := x.d.Store.TimelineSince(ctx, inc.ID, args.EventID-1)
 	if err != nil {
 		return err
 	}

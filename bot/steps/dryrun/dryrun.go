@@ -195,7 +195,7 @@ func (x *Executor) plan(ctx context.Context, j incident.Job) (*incident.Incident
 			return nil, nil, err
 		}
 	}
-	f, err := x.d.Facts(ctx, inc)
+	f, err := x.d.Facts(ctx, inc, steps.Since(&j))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -219,7 +220,7 @@ func (x *Executor) linkOnce(ctx context.Context, key, prev string) error {
 
 // view gathers what the ticket shows.
 func (x *Executor) view(ctx context.Context, inc *incident.Incident) (jirawiki.View, error) {
-	f, err := x.d.Facts(ctx, inc)
+	f, err := x.d.Facts(ctx, inc, math.MaxInt64)
 	if err != nil {
 		return jirawiki.View{}, err
 	}
@@ -246,7 +247,7 @@ func (x *Executor) comment(ctx context.Context, inc *incident.Incident, eventID 
 	if inc.JiraKey == "" {
 		return x.waitForTicket(ctx, inc, incident.JobJiraComment)
 	}
-	tl, err := x.d.Store.Timeline(ctx, inc.ID)
+	tl, err := x.d.Store.TimelineSince(ctx, inc.ID, eventID-1)
 	if err != nil {
 		return err
 	}

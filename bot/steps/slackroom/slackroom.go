@@ -9,6 +9,7 @@ package slackroom
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -241,7 +242,7 @@ func (x *Executor) setTopic(ctx context.Context, inc *incident.Incident) error {
 
 // view gathers what the summary shows.
 func (x *Executor) view(ctx context.Context, inc *incident.Incident) (slackmsg.SummaryView, steps.Facts, error) {
-	f, err := x.d.Facts(ctx, inc)
+	f, err := x.d.Facts(ctx, inc, math.MaxInt64)
 	if err != nil {
 		return slackmsg.SummaryView{}, f, err
 	}

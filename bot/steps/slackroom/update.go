@@ -68,7 +68,7 @@ func (x *Executor) archive(ctx context.Context, inc *incident.Incident, j incide
 	if err := json.Unmarshal(j.Args, &args); err != nil {
 		return incident.Permanent(err)
 	}
-	tl, err := x.d.Store.Timeline(ctx, inc.ID)
+	tl, err := x.d.Store.TimelineSince(ctx, inc.ID, args.EventID-1)
 	if err != nil {
 		return err
 	}
