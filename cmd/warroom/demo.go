@@ -59,9 +59,11 @@ const demoToken = "demo-token"
 // responder sees.
 func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("demo")
-	verbose := fs.Bool("v", false, "log what warroom does")
-	if _, err := parseFlags(fs, args); err != nil {
+	verbose := fs.Bool("v", false, "log what warroom does (to stderr)")
+	if rest, err := parseFlags(fs, args); err != nil {
 		return err
+	} else if len(rest) > 0 {
+		return fmt.Errorf("%w: demo takes no arguments", errUsage)
 	}
 	began := time.Now()
 	dir, err := os.MkdirTemp("", "warroom-demo-")
@@ -126,7 +128,7 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	d := &demoRun{base: "http://" + srv.Addr(), out: stdout, slack: slackFake, jira: jiraFake, http: &http.Client{Timeout: 10 * time.Second}}
 
 	fmt.Fprintf(stdout, "warroom demo: warroom %s on the embedded defaults (SQLite in %s), with in-process fakes of %s.\n\n",
-		version, dir, strings.Join(append([]string{"Slack", "Jira"}, extra.names...), ", "))
+		shortVersion(), dir, strings.Join(append([]string{"Slack", "Jira"}, extra.names...), ", "))
 
 	// Two deploys of payment-gateway, as CI would record them.
 	start := time.Date(2026, 11, 26, 4, 24, 38, 0, time.UTC) // the fixture alert's start
@@ -300,7 +302,7 @@ func (d *demoRun) showWarRoom(id string) error {
 	fmt.Fprintf(d.out, "\nSlack: war room #%s, responders invited: %s\n", v.SlackChannel, strings.Join(members, ", "))
 	for _, m := range d.slack.Messages(v.SlackChannelID) {
 		if m.Metadata != nil && m.Metadata.EventType == "warroom_summary" {
-			fmt.Fprintf(d.out, "Pinned summary (edited in place %d times):\n", m.Edits)
+			fmt.Fprintf(d.out, "Pinned summary (edited in place %s):\n", plural(m.Edits, "time", "times"))
 			fmt.Fprintln(d.out, indent(blocksAsText(m.Blocks), "  │ "))
 		}
 	}
