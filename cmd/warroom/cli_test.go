@@ -430,7 +430,7 @@ func TestClientUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	l.Close() // nothing listens there now
+	_ = l.Close() // nothing listens there now
 	for _, args := range [][]string{{"incidents", "list", "--server", "http://" + addr}, {"deploys", "record", "--service", "pay", "--sha", "abc1234", "--server", "http://" + addr}} {
 		code, _, stderr := runCLI(t, args...)
 		want := "warroom: cannot reach warroom at http://" + addr + " ("
@@ -449,7 +449,7 @@ func TestServeListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	l.Close()
+	_ = l.Close()
 	file := filepath.Join(dir, "warroom.yaml")
 	cfg := "listen: 127.0.0.1:1\nstorage: {driver: sqlite, dsn: " + filepath.Join(dir, "w.db") + "}\ndry_run_log: " + filepath.Join(dir, "dry.jsonl") + "\n"
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
