@@ -133,6 +133,13 @@ func TestDeploysAPI(t *testing.T) {
 		{`{"service":"pay","sha":"abc1234"}`, http.StatusCreated, `"recorded":true`},
 		{`{"service":"pay","sha":"abc1234","finished_at":"2026-11-26T04:00:00Z"}`, http.StatusCreated, `"finished_at":"2026-11-26T04:00:00Z"`},
 		{`{"service":"pay","sha":"abc1234","finished_at":"2026-11-26T04:00:00Z"}`, http.StatusOK, `"recorded":false`},
+		// A CI job that retries: the same SHA within 10 minutes is the
+		// deploy recorded, as is the same id (an idempotency key).
+		{`{"service":"pay","sha":"abc1234","finished_at":"2026-11-26T04:09:00Z"}`, http.StatusOK, `"finished_at":"2026-11-26T04:00:00Z","source":"api"},"recorded":false}`},
+		{`{"service":"pay","sha":"def5678","id":"ci-1842"}`, http.StatusCreated, `"idempotency_key":"ci-1842"}`},
+		{`{"service":"pay","sha":"def5678","id":"ci-1842","finished_at":"2026-11-26T03:00:00Z"}`, http.StatusOK, `"recorded":false`},
+		{`{"service":"pay","sha":"fed9876","id":1843}`, http.StatusCreated, `"idempotency_key":"1843"}`},
+		{`{"service":"pay","sha":"fed9876","id":true}`, http.StatusBadRequest, "id: want a string or a number"},
 		{`{"sha":"abc"}`, http.StatusBadRequest, "a deploy needs a service"},
 		{`{"service":"pay","sha":"x","colour":"red"}`, http.StatusBadRequest, "unknown field"},
 		{`{"service":`, http.StatusBadRequest, "malformed JSON"},

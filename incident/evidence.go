@@ -20,6 +20,9 @@ type Deploy struct {
 	FinishedAt  time.Time `json:"finished_at"`
 	// Source says who told us: api, argocd, git.
 	Source string `json:"source,omitempty"`
+	// IdempotencyKey is the caller's name for the deploy (the "id" a CI
+	// job sends): a deploy sent again with it is the same deploy.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 	// DiffURL links what the deploy changed, when correlation knows the
 	// deploy before it (not stored with the deploy).
 	DiffURL string `json:"diff_url,omitempty"`

@@ -257,3 +257,35 @@ func TestAwaitNeed(t *testing.T) {
 		t.Errorf("a step that needs none: %v", err)
 	}
 }
+
+// An incident is its key's, so its title names the service, not the one
+// pod (or instance) whose alert happened to open it.
+func TestTitle(t *testing.T) {
+	t.Parallel()
+	dec := Decision{Key: "api-error-rate/env=prod,service=search", Service: "search", Env: "prod"}
+	for _, tc := range []struct {
+		labels  map[string]string
+		summary string
+		dec     Decision
+		want    string
+	}{
+		{map[string]string{"pod": "search-0", "service": "search", "env": "prod"}, "search-0 error rate is 5.107%", dec, "search error rate is 5.107%"},
+		{map[string]string{"pod": "search-7d9f-x2k", "service": "search"}, "error rate of search-7d9f-x2k in prod", dec, "error rate of search in prod"},
+		{map[string]string{"instance": "10.0.0.5:8080", "service": "search"}, "10.0.0.5:8080 answers 5xx", dec, "PodErrorRate on search"},
+		{map[string]string{"node": "worker-3", "service": "search"}, "errors on worker-3", dec, "PodErrorRate on search"},
+		// The service's own labels, and the key's, are the incident's.
+		{map[string]string{"service": "search", "env": "prod", "cluster": "prod-eu-1"}, "search error rate is 5.1%", dec, "search error rate is 5.1%"},
+		{map[string]string{"service": "search", "cluster": "prod-eu-1"}, "search error rate in prod-eu-1", Decision{Key: "r/cluster=prod-eu-1,service=search", Service: "search"},
+			"search error rate in prod-eu-1"},
+		// A value inside another word, or a number, names no member.
+		{map[string]string{"pod": "arch", "shard": "12", "service": "search"}, "searching 12 shards", dec, "searching 12 shards"},
+		{map[string]string{"pod": "search-0", "service": "search"}, "", dec, "PodErrorRate on search"},
+		{map[string]string{"pod": "search-0"}, "search-0 is down", Decision{Key: "r/"}, "search-0 is down"},
+	} {
+		tc.labels["alertname"] = "PodErrorRate"
+		a := &Alert{Labels: tc.labels, Annotations: map[string]string{"summary": tc.summary}}
+		if got := title(a, tc.dec); got != tc.want {
+			t.Errorf("title(%v, %q) = %q, want %q", tc.labels, tc.summary, got, tc.want)
+		}
+	}
+}

@@ -89,9 +89,10 @@ type Tx interface {
 	// highest value (lowest, when lowest is set), or nil when no firing
 	// alert has a value.
 	WorstFiringAlert(incidentID string, lowest bool) (*Alert, error)
-	// InsertDeploy records a deploy and sets its ID; it reports false,
-	// changing nothing, for one recorded already (same service, env, SHA
-	// and finish time).
+	// InsertDeploy records a deploy and sets its ID. For a deploy recorded
+	// already (see SameDeployWindow) it changes nothing, sets d to the
+	// recorded one and reports false; two replicas recording the same
+	// deploy at once store it once.
 	InsertDeploy(d *Deploy) (bool, error)
 	// AppendEvent stores e and sets its ID.
 	AppendEvent(e *Event) error

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/warroom/warroom/incident"
 )
@@ -256,6 +257,10 @@ type actionRequest struct {
 	Text  string `json:"text"`
 	// Jira marks a note for the ticket: it becomes a comment there.
 	Jira bool `json:"jira"`
+	// User and Role are assign's: who gets which role (commander, comms,
+	// scribe); a Slack user ID renders as a mention.
+	User string `json:"user"`
+	Role string `json:"role"`
 }
 
 // MaxActionBody caps an action's JSON body.
@@ -298,11 +303,32 @@ func (a *API) incidentAction(w http.ResponseWriter, r *http.Request) error {
 		_, err = a.svc.Resolve(ctx, id, actor, req.Text)
 	case "note":
 		_, err = a.svc.Note(ctx, id, actor, req.Text, req.Jira)
+	case "assign":
+		err = a.assign(ctx, id, actor, req)
 	default:
-		return incident.Errorf(incident.ENOTFOUND, "unknown action %q (want ack, mitigate, resolve or note)", action)
+		return incident.Errorf(incident.ENOTFOUND, "unknown action %q (want ack, mitigate, resolve, note or assign)", action)
 	}
 	if err != nil {
 		return err
 	}
 	return a.writeView(w, r, id)
+}
+
+// maxUser bounds the user an assign names, as the actor is bounded.
+const maxUser = 64
+
+func (a *API) assign(ctx context.Context, id, actor string, req actionRequest) error {
+	user := strings.TrimSpace(req.User)
+	switch {
+	case user == "":
+		return incident.Errorf(incident.EINVALID, `assign needs a "user"`)
+	case len(user) > maxUser || strings.ContainsFunc(user, unicode.IsControl):
+		return incident.Errorf(incident.EINVALID, "user: at most %d characters and no control characters", maxUser)
+	}
+	role, err := incident.ParseRole(req.Role)
+	if err != nil {
+		return err
+	}
+	_, err = a.svc.Assign(ctx, id, actor, user, role)
+	return err
 }

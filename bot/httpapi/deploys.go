@@ -26,6 +26,27 @@ type deployRequest struct {
 	Author      string    `json:"author"`
 	URL         string    `json:"url"`
 	FinishedAt  time.Time `json:"finished_at"`
+	// ID is the caller's idempotency key: the same deploy sent again with
+	// it is recorded once.
+	ID idempotencyKey `json:"id"`
+}
+
+// idempotencyKey is a deploy's "id": a string, or a number as CI systems
+// number their runs.
+type idempotencyKey string
+
+func (k *idempotencyKey) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*k = idempotencyKey(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return errors.New("id: want a string or a number")
+	}
+	*k = idempotencyKey(n.String())
+	return nil
 }
 
 // readJSON reads a capped JSON body into v, strictly when strict.
@@ -57,7 +78,7 @@ func (a *API) recordDeploy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d := incident.Deploy{Service: req.Service, Env: req.Env, SHA: req.SHA, PreviousSHA: req.PreviousSHA, Version: req.Version,
-		Author: req.Author, URL: req.URL, FinishedAt: req.FinishedAt, Source: "api"}
+		Author: req.Author, URL: req.URL, FinishedAt: req.FinishedAt, Source: "api", IdempotencyKey: string(req.ID)}
 	return a.storeDeploy(w, r, &d)
 }
 

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/warroom/warroom/bot"
@@ -19,81 +20,217 @@ import (
 	"github.com/warroom/warroom/incident/sqlstore"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// cli is one run of the command line: where it writes. The commands are
+// the functions of the tables below; docs/DECISIONS.md (D11) says why
+// they use the standard flag package rather than a CLI library.
+type cli struct {
+	stdout, stderr io.Writer
+}
 
-const usage = `warroom — the SRE war-room bot
+// A command is one `warroom` subcommand, or one of a group's (incidents,
+// deploys).
+type command struct {
+	name string
+	// args is the synopsis after the name, e.g. "[--config FILE] PAYLOAD.json".
+	args    string
+	summary string
+	// run runs the command on the arguments after its name; a group's
+	// commands run its subcommands instead.
+	run func(ctx context.Context, c *cli, args []string) error
+	sub []command
+}
 
-Usage:
-  warroom demo                                the whole job on this laptop, with in-process fakes (about 5 s)
-  warroom serve [--config FILE]               run the bot (no config: SQLite in ./warroom.db, loopback, dry run)
-  warroom check-config [--online] [--log-format json] FILE
-                                              validate a config file (--online: ask Slack and Jira too)
-  warroom simulate [--config FILE] PAYLOAD    decide on a webhook payload without side effects
-  warroom incidents list [--all] [--state S] [--service S]
-  warroom incidents show|ack|resolve ID       drive a running server (--server URL, token in WARROOM_TOKEN)
-  warroom deploys record --service S --sha SHA [--env E --previous-sha P --author A --url U --finished-at T]
-  warroom deploys list [--service S]          record a deploy from CI (token in WARROOM_DEPLOY_TOKEN, else
-                                              WARROOM_TOKEN), or list them
-  warroom migrate [--config FILE]             apply store migrations
-  warroom version
+// commands are warroom's commands, in the order the usage lists them.
+var commands = []command{
+	{name: "demo", args: "[-v]", summary: "the whole job on this laptop, with in-process fakes (a few seconds once built)",
+		run: func(ctx context.Context, c *cli, args []string) error { return demo(ctx, args, c.stdout) }},
+	{name: "serve", args: "[--config FILE] [--listen ADDR] [--log-format text|json]",
+		summary: "run the bot (no config: SQLite in ./warroom.db, loopback, dry run)", run: serve},
+	{name: "check-config", args: "[--online] [--log-format text|json] FILE", summary: "validate a config file (--online: ask Slack and Jira too)",
+		run: func(_ context.Context, c *cli, args []string) error { return checkConfig(args, c.stdout, c.stderr) }},
+	{name: "simulate", args: "[--config FILE] [-o text|json] PAYLOAD.json", summary: "decide on a webhook payload without side effects",
+		run: func(_ context.Context, c *cli, args []string) error { return simulate(args, c.stdout) }},
+	{name: "incidents", summary: "drive the incidents of a running server (--server URL, token in WARROOM_TOKEN)", sub: incidentCommands},
+	{name: "deploys", summary: "record a deploy from CI (token in WARROOM_DEPLOY_TOKEN, else WARROOM_TOKEN), or list them", sub: deployCommands},
+	{name: "migrate", args: "[--config FILE]", summary: "apply the store's migrations", run: migrate},
+	{name: "version", summary: "print the version (also --version)", run: func(_ context.Context, c *cli, args []string) error {
+		if _, err := parseFlags(newFlags("version"), args); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stdout, "warroom", versionString(version, debug.ReadBuildInfo))
+		return nil
+	}},
+}
 
-Every client command takes -o json for machine-readable output.
-`
-
-// errUsage marks errors that should print the usage line (exit 2).
+// errUsage marks a command line warroom cannot run (exit 2).
 var errUsage = errors.New("usage")
 
+// helpRequest is -h or --help: the command's help goes to stdout (exit 0).
+type helpRequest struct{ fs *flag.FlagSet }
+
+func (h *helpRequest) Error() string { return "help requested" }
+func (h *helpRequest) Unwrap() error { return flag.ErrHelp }
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := &cli{stdout: stdout, stderr: stderr}
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		c.usage(stderr)
 		return 2
 	}
-	var err error
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "serve":
-		err = serve(ctx, rest, stderr)
-	case "check-config":
-		err = checkConfig(rest, stdout, stderr)
-	case "simulate":
-		err = simulate(rest, stdout)
-	case "demo":
-		err = demo(ctx, rest, stdout)
-	case "incidents":
-		err = incidents(ctx, rest, stdout)
-	case "deploys":
-		err = deploys(ctx, rest, stdout)
-	case "migrate":
-		err = migrate(ctx, rest, stdout)
-	case "version":
-		fmt.Fprintln(stdout, "warroom", buildVersion())
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-	default:
-		fmt.Fprintf(stderr, "warroom: unknown command %q\n\n%s", cmd, usage)
-		return 2
+	switch args[0] {
+	case "--version", "-version":
+		args = []string{"version"}
+	case "help", "-h", "--help", "-help":
+		return c.help(args[1:])
 	}
-	if err == nil {
-		return 0
-	}
-	if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "warroom: %v\n\n%s", err, usage)
+	cmds, path := commands, []string{}
+	for {
+		cmd := find(cmds, args[0])
+		if cmd == nil {
+			return c.unknown(path, args[0])
 		}
+		path, args = append(path, cmd.name), args[1:]
+		if cmd.sub == nil {
+			return c.exit(path, cmd, cmd.run(ctx, c, args))
+		}
+		if len(args) == 0 {
+			fmt.Fprintf(stderr, "warroom %s needs a command: %s\n\n", cmd.name, names(cmd.sub))
+			c.groupUsage(stderr, cmd)
+			return 2
+		}
+		if isHelp(args[0]) {
+			c.groupUsage(stdout, cmd)
+			return 0
+		}
+		cmds = cmd.sub
+	}
+}
+
+func find(cmds []command, name string) *command {
+	for i := range cmds {
+		if cmds[i].name == name {
+			return &cmds[i]
+		}
+	}
+	return nil
+}
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
+}
+
+func names(cmds []command) string {
+	var ns []string
+	for _, c := range cmds {
+		ns = append(ns, c.name)
+	}
+	return strings.Join(ns, ", ")
+}
+
+// exit reports how a command ended and returns its exit code.
+func (c *cli) exit(path []string, cmd *command, err error) int {
+	name := "warroom " + strings.Join(path, " ")
+	var help *helpRequest
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &help):
+		c.commandUsage(c.stdout, name, cmd, help.fs)
+		return 0
+	case errors.Is(err, errUsage):
+		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), errUsage.Error()), ": ")
+		fmt.Fprintf(c.stderr, "%s: %s\nRun '%s --help' for its usage.\n", name, msg, name)
 		return 2
 	}
-	fmt.Fprintf(stderr, "warroom: %v\n", err)
+	fmt.Fprintln(c.stderr, errorLine(err))
 	return 1
 }
 
-func buildVersion() string {
-	if version != "dev" {
-		return version
+// errorLine is how a failure is printed: after "warroom: ", unless the
+// message already starts with warroom's name (a path such as
+// "warroom.yaml:5: …"), which is not doubled.
+func errorLine(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "warroom") {
+		return msg
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	return "warroom: " + msg
+}
+
+func (c *cli) unknown(path []string, name string) int {
+	if len(path) == 0 {
+		fmt.Fprintf(c.stderr, "warroom: unknown command %q\n\n", name)
+		c.usage(c.stderr)
+		return 2
 	}
-	return version
+	group := find(commands, path[0])
+	fmt.Fprintf(c.stderr, "warroom %s: unknown command %q (want %s)\n\n", group.name, name, names(group.sub))
+	c.groupUsage(c.stderr, group)
+	return 2
+}
+
+// help answers `warroom help [COMMAND [SUBCOMMAND]]`.
+func (c *cli) help(args []string) int {
+	if len(args) == 0 {
+		c.usage(c.stdout)
+		return 0
+	}
+	return run(context.Background(), append(args, "--help"), c.stdout, c.stderr)
+}
+
+func (c *cli) usage(w io.Writer) {
+	fmt.Fprint(w, "warroom — the SRE war-room bot\n\nUsage:\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, cmd := range commands {
+		if cmd.sub != nil {
+			fmt.Fprintf(tw, "  warroom %s %s\t%s\n", cmd.name, strings.ReplaceAll(names(cmd.sub), ", ", "|"), cmd.summary)
+			continue
+		}
+		fmt.Fprintf(tw, "  warroom %s %s\t%s\n", cmd.name, cmd.args, cmd.summary)
+	}
+	_ = tw.Flush()
+	fmt.Fprint(w, "\n'warroom COMMAND --help' shows a command's flags; the client commands take -o json.\n")
+}
+
+func (c *cli) groupUsage(w io.Writer, group *command) {
+	fmt.Fprintf(w, "warroom %s: %s\n\nUsage:\n", group.name, group.summary)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, cmd := range group.sub {
+		fmt.Fprintf(tw, "  warroom %s %s %s\t%s\n", group.name, cmd.name, cmd.args, cmd.summary)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\n'warroom %s COMMAND --help' shows a command's flags.\n", group.name)
+}
+
+// commandUsage prints a command's synopsis, what it does and its flags.
+func (c *cli) commandUsage(w io.Writer, name string, cmd *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: %s %s\n\n%s.\n", name, cmd.args, strings.ToUpper(cmd.summary[:1])+cmd.summary[1:])
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		return
+	}
+	fmt.Fprint(w, "\nFlags:\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, text := flag.UnquoteUsage(f)
+		dashes := "--"
+		if len(f.Name) == 1 {
+			dashes = "-"
+		}
+		if arg != "" {
+			arg = " " + arg
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && !strings.Contains(text, "(default") {
+			text += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(tw, "  %s%s%s\t%s\n", dashes, f.Name, arg, text)
+	})
+	_ = tw.Flush()
 }
 
 func newFlags(name string) *flag.FlagSet {
@@ -107,7 +244,9 @@ func newFlags(name string) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return nil, &helpRequest{fs}
+		} else if err != nil {
 			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		args = fs.Args()
@@ -117,6 +256,14 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// plural is "1 rule", "2 rules".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // loadConfig loads FILE, or the embedded defaults when path is empty.
@@ -135,21 +282,28 @@ func loadConfig(path string, warn io.Writer) (*config.Config, error) {
 	return cfg, nil
 }
 
-func serve(ctx context.Context, args []string, stderr io.Writer) error {
+func serve(ctx context.Context, c *cli, args []string) error {
 	fs := newFlags("serve")
-	path := fs.String("config", "", "config file (default: embedded defaults)")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for benchmarks)")
+	path := fs.String("config", "", "config `FILE` (default: embedded defaults)")
+	listen := fs.String("listen", "", "listen on `ADDR`, host:port (default: the config's listen, 127.0.0.1:9095)")
+	logFormat := fs.String("log-format", "text", "log `FORMAT`: text or json")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `FILE` until shutdown (for benchmarks)")
 	if rest, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
 		return fmt.Errorf("%w: serve takes no arguments", errUsage)
 	}
-	log := newLogger(stderr, *logFormat)
+	if err := oneOf(*logFormat, "text", "json"); err != nil {
+		return err
+	}
+	log := newLogger(c.stderr, *logFormat)
 	tuneGC()
-	cfg, err := loadConfig(*path, stderr)
+	cfg, err := loadConfig(*path, c.stderr)
 	if err != nil {
 		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
 	}
 	srv, err := bot.New(ctx, cfg, bot.Deps{Logger: log})
 	if err != nil {
@@ -222,39 +376,33 @@ func checkConfig(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if errs > 0 {
-		return fmt.Errorf("%s: %s", rest[0], counted(errs, "error"))
+		return fmt.Errorf("%s: %s", rest[0], plural(errs, "error", "errors"))
 	}
 	if *online {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if bad := bot.CheckOnline(ctx, cfg); len(bad) > 0 {
-			return fmt.Errorf("%s: %s online:\n  %s", rest[0], counted(len(bad), "problem"), strings.Join(bad, "\n  "))
+			return fmt.Errorf("%s: %s online:\n  %s", rest[0], plural(len(bad), "problem", "problems"), strings.Join(bad, "\n  "))
 		}
 		fmt.Fprintln(stdout, "online: Slack and Jira accept this config")
 	}
-	fmt.Fprintf(stdout, "%s: OK (%s", rest[0], counted(max(len(cfg.Rules), 1), "rule")) // none: the built-in one
+	fmt.Fprintf(stdout, "%s: OK (%s", rest[0], plural(max(len(cfg.Rules), 1), "rule", "rules")) // none: the built-in one
 	if warnings > 0 {
-		fmt.Fprintf(stdout, ", %s", counted(warnings, "warning"))
+		fmt.Fprintf(stdout, ", %s", plural(warnings, "warning", "warnings"))
 	}
 	fmt.Fprintln(stdout, ")")
 	return nil
 }
 
-// counted renders "1 error", "3 errors".
-func counted(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-func migrate(ctx context.Context, args []string, stdout io.Writer) error {
+func migrate(ctx context.Context, c *cli, args []string) error {
 	fs := newFlags("migrate")
-	path := fs.String("config", "", "config file (default: embedded defaults)")
-	if _, err := parseFlags(fs, args); err != nil {
+	path := fs.String("config", "", "config `FILE` (default: embedded defaults)")
+	if rest, err := parseFlags(fs, args); err != nil {
 		return err
+	} else if len(rest) > 0 {
+		return fmt.Errorf("%w: migrate takes no arguments", errUsage)
 	}
-	cfg, err := loadConfig(*path, os.Stderr)
+	cfg, err := loadConfig(*path, c.stderr)
 	if err != nil {
 		return err
 	}
@@ -263,7 +411,7 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer func() { _ = store.Close() }()
-	fmt.Fprintf(stdout, "migrations applied (%s)\n", cfg.Storage.Driver)
+	fmt.Fprintf(c.stdout, "migrations applied (%s)\n", cfg.Storage.Driver)
 	return nil
 }
 

@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
+	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +22,8 @@ import (
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/bot/httpapi"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/incident/sqlstore"
+	"github.com/warroom/warroom/internal/pgtest"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -35,23 +43,131 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, 2, "Usage:"},
 		{[]string{"explode"}, 2, `unknown command "explode"`},
-		{[]string{"check-config"}, 2, "check-config takes one FILE"},
+		{[]string{"check-config"}, 2, "warroom check-config: check-config takes one FILE\nRun 'warroom check-config --help' for its usage."},
 		{[]string{"simulate"}, 2, "simulate takes one PAYLOAD.json"},
 		{[]string{"simulate", "-o", "yaml", "x.json"}, 2, `"yaml": want one of text, json`},
-		{[]string{"incidents"}, 2, "incidents needs list, show, ack or resolve"},
-		{[]string{"incidents", "frobnicate"}, 2, `unknown incidents subcommand "frobnicate"`},
-		{[]string{"incidents", "show"}, 2, "takes one incident ID"},
-		{[]string{"incidents", "show", "banana"}, 1, `"banana" is not an incident ID`},
-		{[]string{"serve", "--nope"}, 2, "flag provided but not defined: -nope"},
+		{[]string{"incidents"}, 2, "warroom incidents needs a command: list, show, ack, mitigate, resolve, note, assign"},
+		{[]string{"incidents", "frobnicate"}, 2, `warroom incidents: unknown command "frobnicate" (want list, show, ack`},
+		{[]string{"incidents", "show"}, 2, "incidents show takes one incident ID"},
+		{[]string{"incidents", "show", "INC-1", "INC-2"}, 2, "incidents show takes one incident ID"},
+		{[]string{"incidents", "note", "INC-1"}, 2, "incidents note takes an incident ID and the note's text"},
+		{[]string{"incidents", "assign", "INC-1", "alice"}, 2, "incidents assign takes an incident ID, a user and a role (commander, comms or scribe)"},
+		{[]string{"incidents", "show", "banana"}, 1, `warroom: "banana" is not an incident ID`},
+		{[]string{"deploys", "record", "--finished-at", "yesterday"}, 2, `--finished-at "yesterday": want RFC 3339`},
+		{[]string{"serve", "--nope"}, 2, "warroom serve: flag provided but not defined: -nope"},
+		{[]string{"serve", "--log-format", "xml"}, 2, `"xml": want one of text, json`},
+		{[]string{"demo", "now"}, 2, "demo takes no arguments"},
 		{[]string{"check-config", "/does/not/exist.yaml"}, 1, "no such file"},
 	} {
 		code, _, stderr := runCLI(t, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.want) {
 			t.Errorf("warroom %v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.want)
 		}
+		if strings.Contains(stderr, "warroom: warroom") {
+			t.Errorf("warroom %v: a doubled prefix: %q", tc.args, stderr)
+		}
 	}
-	if code, out, _ := runCLI(t, "version"); code != 0 || !strings.HasPrefix(out, "warroom ") {
-		t.Errorf("version: %d %q", code, out)
+}
+
+// Every command answers --help (and -h, and `warroom help COMMAND`) with
+// its own flags on stdout, and exit 0.
+func TestHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"Usage:", "warroom serve [--config FILE] [--listen ADDR]", "warroom incidents list|show|ack|mitigate|resolve|note|assign"}},
+		{[]string{"help"}, []string{"warroom deploys record|list"}},
+		{[]string{"serve", "--help"}, []string{"Usage: warroom serve", "--listen ADDR", "--config FILE", "--log-format FORMAT"}},
+		{[]string{"serve", "-h"}, []string{"--listen ADDR"}},
+		{[]string{"check-config", "--help"}, []string{"Usage: warroom check-config [--online] [--log-format text|json] FILE", "--online"}},
+		{[]string{"simulate", "--help"}, []string{"-o FORMAT", "--config FILE"}},
+		{[]string{"demo", "--help"}, []string{"-v "}},
+		{[]string{"migrate", "--help"}, []string{"--config FILE"}},
+		{[]string{"version", "--help"}, []string{"Usage: warroom version"}},
+		{[]string{"incidents", "--help"}, []string{"warroom incidents assign ID USER commander|comms|scribe", "warroom incidents mitigate ID"}},
+		{[]string{"incidents", "list", "--help"}, []string{"--all", "--state STATE", "--server URL", "-o FORMAT"}},
+		{[]string{"incidents", "note", "--help"}, []string{"--jira", "--actor NAME"}},
+		{[]string{"incidents", "resolve", "INC-1", "--help"}, []string{"-m SUMMARY"}},
+		{[]string{"help", "deploys", "record"}, []string{"--finished-at TIME", "--id KEY", "--service SERVICE"}},
+		{[]string{"deploys", "--help"}, []string{"warroom deploys record --service S --sha SHA"}},
+	} {
+		code, out, stderr := runCLI(t, tc.args...)
+		if code != 0 || stderr != "" {
+			t.Errorf("warroom %v: exit %d, stderr %q; want exit 0 and nothing on stderr", tc.args, code, stderr)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(out, want) {
+				t.Errorf("warroom %v: the help lacks %q:\n%s", tc.args, want, out)
+			}
+		}
+		if strings.Contains(out, "help requested") {
+			t.Errorf("warroom %v: %q", tc.args, out)
+		}
+	}
+	// A command's help lists its own flags only.
+	if _, out, _ := runCLI(t, "incidents", "list", "--help"); strings.Contains(out, "--timeline-after") || strings.Contains(out, "--actor") {
+		t.Errorf("list's help shows other commands' flags:\n%s", out)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		if code, out, _ := runCLI(t, args...); code != 0 || !strings.HasPrefix(out, "warroom ") {
+			t.Errorf("%v: exit %d %q", args, code, out)
+		}
+	}
+	info := func(bi *debug.BuildInfo) func() (*debug.BuildInfo, bool) {
+		return func() (*debug.BuildInfo, bool) { return bi, bi != nil }
+	}
+	vcs := func(rev, modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{{Key: "-compiler", Value: "gc"}, {Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev},
+			{Key: "vcs.time", Value: "2026-12-06T07:00:00Z"}, {Key: "vcs.modified", Value: modified}}
+	}
+	for _, tc := range []struct {
+		stamped string
+		bi      *debug.BuildInfo
+		want    string
+	}{
+		{"v1.4.0", &debug.BuildInfo{Main: debug.Module{Version: "v9"}}, "v1.4.0"},
+		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.3.0"}}, "v1.3.0 (go1.26.8)"},
+		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: vcs("607dcd8a1b2c3d4e5f60718293a4b5c6d7e8f901", "true")},
+			"(devel) (revision 607dcd8a1b2c, dirty, go1.26.8)"},
+		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.0.0-20261206070000-607dcd8a1b2c"}, Settings: vcs("607dcd8a1b2c3d4e", "false")},
+			"v0.0.0-20261206070000-607dcd8a1b2c (revision 607dcd8a1b2c, go1.26.8)"},
+		{"", &debug.BuildInfo{}, "(devel)"},
+		{"", nil, "(unknown)"},
+	} {
+		if got := versionString(tc.stamped, info(tc.bi)); got != tc.want {
+			t.Errorf("versionString(%q, %+v) = %q, want %q", tc.stamped, tc.bi, got, tc.want)
+		}
+	}
+}
+
+// The actor of a CLI action is $USER, else the OS user, else the host.
+func TestWhoami(t *testing.T) {
+	env := func(v string) func(string) string { return func(string) string { return v } }
+	osUser := func(name string, err error) func() (*user.User, error) {
+		return func() (*user.User, error) { return &user.User{Username: name}, err }
+	}
+	host := func(name string, err error) func() (string, error) {
+		return func() (string, error) { return name, err }
+	}
+	fail := errors.New("unknown")
+	for _, tc := range []struct {
+		user     func(string) string
+		osUser   func() (*user.User, error)
+		hostname func() (string, error)
+		want     string
+	}{
+		{env("alice"), osUser("root", nil), host("build-7", nil), "alice"},
+		{env(""), osUser("runner", nil), host("build-7", nil), "runner"},
+		{env("  "), osUser("", fail), host("build-7", nil), "build-7"},
+		{env(""), osUser("", nil), host("", fail), "unknown"},
+	} {
+		if got := whoami(tc.user, tc.osUser, tc.hostname); got != tc.want {
+			t.Errorf("whoami = %q, want %q", got, tc.want)
+		}
 	}
 }
 
@@ -167,23 +283,9 @@ func TestSimulate(t *testing.T) {
 
 // The client commands against a real server, as a runbook would use them.
 func TestIncidentsCommands(t *testing.T) {
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Storage.DSN = filepath.Join(dir, "w.db")
-	cfg.DryRunLog = filepath.Join(dir, "dry.jsonl")
-	cfg.Webhook.BearerToken = "cli-token"
-	srv, err := bot.New(context.Background(), cfg, bot.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	waitListening(t, srv)
+	base := startServer(t, sqlstore.SQLite, func(cfg *config.Config) { cfg.Webhook.BearerToken = "cli-token" })
 	body, _ := os.ReadFile(fixtureDir + "/alertmanager/firing-high-error-rate.json")
-	req, _ := http.NewRequest(http.MethodPost, "http://"+srv.Addr()+"/api/v1/alerts/alertmanager", bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/alerts/alertmanager", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer cli-token")
 	resp, err := http.DefaultClient.Do(req)
@@ -194,10 +296,14 @@ func TestIncidentsCommands(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("webhook: HTTP %d", resp.StatusCode)
 	}
-	t.Setenv("WARROOM_SERVER", "http://"+srv.Addr())
+	t.Setenv("WARROOM_SERVER", base)
 
+	t.Setenv("WARROOM_TOKEN", "")
+	if code, _, stderr := runCLI(t, "incidents", "list"); code != 1 || !strings.Contains(stderr, "(HTTP 401); set WARROOM_TOKEN to the server's API token") {
+		t.Errorf("no token: exit %d, %q", code, stderr)
+	}
 	t.Setenv("WARROOM_TOKEN", "wrong")
-	if code, _, stderr := runCLI(t, "incidents", "list"); code != 1 || !strings.Contains(stderr, "invalid credentials (HTTP 401)") {
+	if code, _, stderr := runCLI(t, "incidents", "list"); code != 1 || !strings.Contains(stderr, "invalid credentials (HTTP 401); WARROOM_TOKEN does not hold the server's API token") {
 		t.Errorf("wrong token: exit %d, %q", code, stderr)
 	}
 	t.Setenv("WARROOM_TOKEN", "cli-token")
@@ -222,8 +328,42 @@ func TestIncidentsCommands(t *testing.T) {
 	if code, _, stderr := runCLI(t, "incidents", "ack", "INC-1"); code != 1 || !strings.Contains(stderr, "INC-1 is already acknowledged (HTTP 409)") {
 		t.Errorf("ack twice: exit %d, %q", code, stderr)
 	}
+	// mitigate, note and assign, the actor from the OS when $USER is unset.
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("USER", "")
+	if code, out, stderr := runCLI(t, "incidents", "mitigate", "INC-1"); code != 0 || !regexp.MustCompile(`(?m)^state +mitigated$`).MatchString(out) {
+		t.Errorf("mitigate: exit %d %q\n%s", code, stderr, out)
+	}
+	if code, out, stderr := runCLI(t, "incidents", "note", "INC-1", "ledger", "deadlocks", "since", "04:12", "--actor", "bob"); code != 0 ||
+		!strings.Contains(out, "ledger deadlocks since 04:12") {
+		t.Errorf("note: exit %d %q\n%s", code, stderr, out)
+	}
+	if code, out, stderr := runCLI(t, "incidents", "assign", "INC-1", "U0ALICE01", "commander"); code != 0 || !regexp.MustCompile(`(?m)^commander +U0ALICE01$`).MatchString(out) {
+		t.Errorf("assign: exit %d %q\n%s", code, stderr, out)
+	}
+	if code, _, stderr := runCLI(t, "incidents", "assign", "INC-1", "U0ALICE01", "captain"); code != 1 || !strings.Contains(stderr, `unknown role "captain" (want commander, comms or scribe) (HTTP 400)`) {
+		t.Errorf("assign a role that is none: exit %d %q", code, stderr)
+	}
+	code, out, _ = runCLI(t, "incidents", "show", "INC-1", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil {
+		t.Fatalf("show: exit %d %v", code, err)
+	}
+	actors := map[incident.EventKind]string{}
+	for _, e := range v.Timeline {
+		actors[e.Kind] = e.Actor
+	}
+	if want := "api:cli:" + me.Username; actors[incident.EventMitigated] != want || actors[incident.EventAssigned] != want || actors[incident.EventNote] != "api:cli:bob" {
+		t.Errorf("actors %v, want %s for mitigate and assign, api:cli:bob for the note", actors, want)
+	}
+	if v.Commander != "U0ALICE01" {
+		t.Errorf("commander %q", v.Commander)
+	}
+
 	code, out, _ = runCLI(t, "incidents", "resolve", "inc-1", "-m", "rolled back")
-	if code != 0 || !strings.Contains(out, "state     resolved") || !strings.Contains(out, "rolled back") {
+	if code != 0 || !regexp.MustCompile(`(?m)^state +resolved$`).MatchString(out) || !strings.Contains(out, "rolled back") {
 		t.Errorf("resolve: exit %d\n%s", code, out)
 	}
 	if code, _, stderr := runCLI(t, "incidents", "show", "INC-9"); code != 1 || !strings.Contains(stderr, "no incident INC-9 (HTTP 404)") {
@@ -253,30 +393,23 @@ func TestIncidentsCommands(t *testing.T) {
 // With tokens of their own, the CLI sends $WARROOM_TOKEN to the API and
 // $WARROOM_DEPLOY_TOKEN (else $WARROOM_TOKEN) with deploys record.
 func TestClientTokens(t *testing.T) {
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Storage.DSN = filepath.Join(dir, "w.db")
-	cfg.DryRunLog = filepath.Join(dir, "dry.jsonl")
-	cfg.Webhook.BearerToken = "hook-token"
-	cfg.API.BearerToken = "api-token"
-	cfg.Deploys.BearerToken = "deploy-token"
-	srv, err := bot.New(context.Background(), cfg, bot.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	waitListening(t, srv)
-	t.Setenv("WARROOM_SERVER", "http://"+srv.Addr())
+	base := startServer(t, sqlstore.SQLite, func(cfg *config.Config) {
+		cfg.Webhook.BearerToken = "hook-token"
+		cfg.API.BearerToken = "api-token"
+		cfg.Deploys.BearerToken = "deploy-token"
+	})
+	t.Setenv("WARROOM_SERVER", base)
 	t.Setenv("WARROOM_TOKEN", "api-token")
 	t.Setenv("WARROOM_DEPLOY_TOKEN", "")
 	record := []string{"deploys", "record", "--service", "payments", "--sha", "0123456789abcdef0123456789abcdef01234567"}
 
-	if code, _, stderr := runCLI(t, record...); code != 1 || !strings.Contains(stderr, "invalid credentials (HTTP 401)") {
+	if code, _, stderr := runCLI(t, record...); code != 1 ||
+		!strings.Contains(stderr, "invalid credentials (HTTP 401); WARROOM_TOKEN was sent; set WARROOM_DEPLOY_TOKEN to the server's deploy token") {
 		t.Errorf("record with the API token: exit %d, %q", code, stderr)
+	}
+	t.Setenv("WARROOM_DEPLOY_TOKEN", "wrong")
+	if code, _, stderr := runCLI(t, record...); code != 1 || !strings.Contains(stderr, "WARROOM_DEPLOY_TOKEN does not hold the server's deploy token") {
+		t.Errorf("record with a wrong deploy token: exit %d, %q", code, stderr)
 	}
 	t.Setenv("WARROOM_DEPLOY_TOKEN", "deploy-token")
 	if code, out, stderr := runCLI(t, record...); code != 0 || !strings.HasPrefix(out, "recorded: payments") {
@@ -292,6 +425,142 @@ func TestClientTokens(t *testing.T) {
 	if code, _, stderr := runCLI(t, "incidents", "list"); code != 1 || !strings.Contains(stderr, "invalid credentials (HTTP 401)") {
 		t.Errorf("incidents with the deploy token: exit %d, %q", code, stderr)
 	}
+}
+
+// A CI pipeline records its deploy, and retries the step: each run
+// reports "now" as the finish time, with the deploy token and no $USER.
+// Both runs exit 0, and one deploy is stored, on either store.
+func TestDeploysRecordFromCI(t *testing.T) {
+	for _, driver := range []string{sqlstore.SQLite, sqlstore.Postgres} {
+		t.Run(driver, func(t *testing.T) {
+			base := startServer(t, driver, func(cfg *config.Config) {
+				cfg.Webhook.BearerToken = "hook-token"
+				cfg.Deploys.BearerToken = "deploy-token"
+			})
+			t.Setenv("WARROOM_SERVER", base)
+			t.Setenv("WARROOM_TOKEN", "")
+			t.Setenv("WARROOM_DEPLOY_TOKEN", "deploy-token")
+			t.Setenv("USER", "")
+			sha := "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"
+			ci := []string{"deploys", "record", "--service", "payment-gateway", "--env", "prod", "--sha", sha}
+			code, out, stderr := runCLI(t, ci...)
+			if code != 0 || !strings.HasPrefix(out, "recorded: payment-gateway prod 9f8e7d6 at ") {
+				t.Fatalf("first run: exit %d %q %q", code, out, stderr)
+			}
+			code, out, stderr = runCLI(t, ci...)
+			if code != 0 || !strings.HasPrefix(out, "already recorded: payment-gateway prod 9f8e7d6 at ") {
+				t.Fatalf("the retry: exit %d %q %q", code, out, stderr)
+			}
+			// An idempotency key and a finish time of the caller's.
+			keyed := []string{"deploys", "record", "--service", "payment-gateway", "--env", "prod", "--sha", "0a1b2c3",
+				"--id", "ci-run-1842", "--finished-at", "2026-11-26T04:12:00Z", "-o", "json"}
+			var rec struct {
+				Deploy   incident.Deploy
+				Recorded bool
+			}
+			for i, wantRecorded := range []bool{true, false} {
+				code, out, stderr := runCLI(t, keyed...)
+				if err := json.Unmarshal([]byte(out), &rec); code != 0 || err != nil || rec.Recorded != wantRecorded ||
+					!rec.Deploy.FinishedAt.Equal(time.Date(2026, 11, 26, 4, 12, 0, 0, time.UTC)) || rec.Deploy.IdempotencyKey != "ci-run-1842" {
+					t.Fatalf("keyed run %d: exit %d %q %q", i, code, out, stderr)
+				}
+			}
+			t.Setenv("WARROOM_TOKEN", "hook-token")
+			code, out, _ = runCLI(t, "deploys", "list", "--service", "payment-gateway", "-o", "json")
+			var list struct{ Deploys []incident.Deploy }
+			if err := json.Unmarshal([]byte(out), &list); code != 0 || err != nil || len(list.Deploys) != 2 {
+				t.Fatalf("deploys stored: exit %d\n%s", code, out)
+			}
+		})
+	}
+}
+
+// A client command without a server says where it looked and what to set.
+func TestClientUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close() // nothing listens there now
+	for _, args := range [][]string{{"incidents", "list", "--server", "http://" + addr}, {"deploys", "record", "--service", "pay", "--sha", "abc1234", "--server", "http://" + addr}} {
+		code, _, stderr := runCLI(t, args...)
+		want := "warroom: cannot reach warroom at http://" + addr + " ("
+		if code != 1 || !strings.HasPrefix(stderr, want) || !strings.HasSuffix(stderr, "); is warroom serve running? set --server or WARROOM_SERVER\n") ||
+			strings.Contains(stderr, `Get "`) || strings.Contains(stderr, `Post "`) {
+			t.Errorf("%v: exit %d %q", args, code, stderr)
+		}
+	}
+}
+
+// serve --listen overrides the config's address.
+func TestServeListen(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	file := filepath.Join(dir, "warroom.yaml")
+	cfg := "listen: 127.0.0.1:1\nstorage: {driver: sqlite, dsn: " + filepath.Join(dir, "w.db") + "}\ndry_run_log: " + filepath.Join(dir, "dry.jsonl") + "\n"
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() { done <- run(ctx, []string{"serve", "--config", file, "--listen", addr}, io.Discard, &stderr) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("healthz: HTTP %d", resp.StatusCode)
+			}
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d: %s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve is not listening on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the listener
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("serve exited %d after the signal: %s", code, stderr.String())
+	}
+}
+
+// startServer runs warroom on the driver's store (SQLite in a temporary
+// folder, PostgreSQL in a fresh schema) and returns its URL.
+func startServer(t *testing.T, driver string, mutate func(*config.Config)) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Storage.Driver, cfg.Storage.DSN = driver, filepath.Join(dir, "w.db")
+	if driver == sqlstore.Postgres {
+		cfg.Storage.DSN = pgtest.Fresh(t)
+	}
+	cfg.DryRunLog = filepath.Join(dir, "dry.jsonl")
+	mutate(cfg)
+	srv, err := bot.New(context.Background(), cfg, bot.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitListening(t, srv)
+	return "http://" + srv.Addr()
 }
 
 // waitListening waits until srv listens.

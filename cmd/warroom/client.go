@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -22,7 +26,9 @@ import (
 type client struct {
 	base  string
 	token string
-	http  *http.Client
+	// unauthorized is what to do about a 401: which variable to set.
+	unauthorized string
+	http         *http.Client
 }
 
 func newClient(server string) *client {
@@ -32,9 +38,18 @@ func newClient(server string) *client {
 	if server == "" {
 		server = "http://127.0.0.1:9095"
 	}
-	return &client{base: strings.TrimRight(server, "/"), token: os.Getenv("WARROOM_TOKEN"), http: &http.Client{Timeout: 15 * time.Second}}
+	c := &client{base: strings.TrimRight(server, "/"), token: os.Getenv("WARROOM_TOKEN"), http: &http.Client{Timeout: 15 * time.Second}}
+	c.unauthorized = "set WARROOM_TOKEN to the server's API token (api.bearer_token, else the webhook's)"
+	if c.token != "" {
+		c.unauthorized = "WARROOM_TOKEN does not hold the server's API token (api.bearer_token, else the webhook's)"
+	}
+	return c
 }
 
+// do sends a request and decodes the answer into out. Every 2xx is a
+// success (201: a deploy recorded for the first time). A failure says
+// what to do about it: where the server is looked for, which variable
+// holds the token.
 func (c *client) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -46,7 +61,7 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return fmt.Errorf("server %q: %w; set --server or WARROOM_SERVER to warroom's URL", c.base, err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -56,100 +71,185 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.base+path, err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("cannot reach warroom at %s (%w); is warroom serve running? set --server or WARROOM_SERVER", c.base, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
 	}
-	// 201 Created is a success too (a deploy recorded for the first time).
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
+	if resp.StatusCode/100 == 2 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%s %s: the answer is not warroom's JSON: %w", method, path, err)
 		}
-		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s (HTTP %d)", e.Error, resp.StatusCode)
-		}
-		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+		return nil
 	}
-	return json.Unmarshal(data, out)
+	var e struct {
+		Error string `json:"error"`
+	}
+	msg := fmt.Sprintf("%s %s: HTTP %d", method, path, resp.StatusCode)
+	if json.Unmarshal(data, &e) == nil && e.Error != "" {
+		msg = fmt.Sprintf("%s (HTTP %d)", e.Error, resp.StatusCode)
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		msg += "; " + c.unauthorized
+	}
+	return errors.New(msg)
 }
 
-func incidents(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: incidents needs list, show, ack or resolve", errUsage)
+// whoami names the person at the terminal for the timeline: $USER, else
+// the OS's name for the user, else the host's name.
+func whoami(getenv func(string) string, current func() (*user.User, error), hostname func() (string, error)) string {
+	if u := strings.TrimSpace(getenv("USER")); u != "" {
+		return u
 	}
-	sub := args[0]
-	fs := newFlags("incidents " + sub)
-	server := fs.String("server", "", "server URL (default $WARROOM_SERVER or http://127.0.0.1:9095)")
-	output := fs.String("o", "table", "output: table or json")
-	all := fs.Bool("all", false, "list: include recorded (below-threshold) incidents")
-	state := fs.String("state", "", "list: only this state")
-	service := fs.String("service", "", "list: only this service")
-	actor := fs.String("actor", os.Getenv("USER"), "ack/resolve: who is acting")
-	text := fs.String("m", "", "resolve: summary")
-	after := fs.Int64("timeline-after", 0, "show: the timeline after this event ID (the next page)")
-	rest, err := parseFlags(fs, args[1:])
+	if u, err := current(); err == nil && strings.TrimSpace(u.Username) != "" {
+		return strings.TrimSpace(u.Username)
+	}
+	if h, err := hostname(); err == nil && h != "" {
+		return h
+	}
+	return "unknown"
+}
+
+// incidentCommands drive a running server's incidents.
+var incidentCommands = []command{
+	{name: "list", args: "[--all] [--state S] [--service S] [-o json]", summary: "list the open war rooms (--all: recorded incidents and closed ones too)", run: listIncidents},
+	{name: "show", args: "ID [--timeline-after EVENT] [-o json]", summary: "show an incident: its state, alerts and timeline", run: incidentAction("show")},
+	{name: "ack", args: "ID [--actor NAME]", summary: "acknowledge an incident", run: incidentAction("ack")},
+	{name: "mitigate", args: "ID [--actor NAME]", summary: "mark an incident mitigated", run: incidentAction("mitigate")},
+	{name: "resolve", args: "ID [-m SUMMARY] [--actor NAME]", summary: "resolve an incident", run: incidentAction("resolve")},
+	{name: "note", args: "ID TEXT… [--jira] [--actor NAME]", summary: "add a note to an incident's timeline (--jira: and to its ticket)", run: incidentAction("note")},
+	{name: "assign", args: "ID USER commander|comms|scribe [--actor NAME]", summary: "give a responder a role", run: incidentAction("assign")},
+}
+
+// clientFlags are the flags of every command that talks to a server.
+func clientFlags(fs *flag.FlagSet) (server, output *string) {
+	server = fs.String("server", "", "warroom's `URL` (default $WARROOM_SERVER, else http://127.0.0.1:9095)")
+	output = fs.String("o", "table", "output `FORMAT`: table or json")
+	return server, output
+}
+
+func listIncidents(ctx context.Context, c *cli, args []string) error {
+	fs := newFlags("incidents list")
+	server, output := clientFlags(fs)
+	all := fs.Bool("all", false, "include recorded (below-threshold) incidents and closed ones")
+	state := fs.String("state", "", "only incidents in `STATE` (triggered, acknowledged, mitigated, resolved)")
+	service := fs.String("service", "", "only incidents of `SERVICE`")
+	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("%w: incidents list takes no arguments", errUsage)
 	}
 	if err := oneOf(*output, "table", "json"); err != nil {
 		return err
 	}
-	c := newClient(*server)
-	switch sub {
-	case "list":
-		if len(rest) != 0 {
-			return fmt.Errorf("%w: incidents list takes no arguments", errUsage)
+	q := url.Values{}
+	if *all {
+		q.Set("all", "true")
+	}
+	if *state != "" {
+		q.Set("state", *state)
+	}
+	if *service != "" {
+		q.Set("service", *service)
+	}
+	var out struct {
+		Incidents []*incident.Incident `json:"incidents"`
+	}
+	if err := newClient(*server).do(ctx, http.MethodGet, "/api/v1/incidents?"+q.Encode(), nil, &out); err != nil {
+		return err
+	}
+	if *output == "json" {
+		return printJSON(c.stdout, out)
+	}
+	return printList(c.stdout, out.Incidents)
+}
+
+// incidentAction runs show or an action on one incident and prints the
+// incident as it is after it.
+func incidentAction(action string) func(ctx context.Context, c *cli, args []string) error {
+	return func(ctx context.Context, c *cli, args []string) error {
+		fs := newFlags("incidents " + action)
+		server, output := clientFlags(fs)
+		var actor, text *string
+		var after *int64
+		var jira *bool
+		switch action {
+		case "show":
+			after = fs.Int64("timeline-after", 0, "the timeline after the event `ID` (the next page)")
+		default:
+			actor = fs.String("actor", "", "who is acting, `NAME` (default $USER, else the OS user, else the host name)")
 		}
-		q := url.Values{}
-		if *all {
-			q.Set("all", "true")
+		switch action {
+		case "resolve":
+			text = fs.String("m", "", "a `SUMMARY` of the resolution")
+		case "note":
+			jira = fs.Bool("jira", false, "also comment on the incident's Jira ticket")
 		}
-		if *state != "" {
-			q.Set("state", *state)
-		}
-		if *service != "" {
-			q.Set("service", *service)
-		}
-		var out struct {
-			Incidents []*incident.Incident `json:"incidents"`
-		}
-		if err := c.do(ctx, http.MethodGet, "/api/v1/incidents?"+q.Encode(), nil, &out); err != nil {
+		rest, err := parseFlags(fs, args)
+		if err != nil {
 			return err
 		}
-		if *output == "json" {
-			return printJSON(stdout, out)
+		if err := oneOf(*output, "table", "json"); err != nil {
+			return err
 		}
-		return printList(stdout, out.Incidents)
-	case "show", "ack", "resolve":
-		if len(rest) != 1 {
-			return fmt.Errorf("%w: incidents %s takes one incident ID", errUsage, sub)
+		want := map[string]string{"note": "an incident ID and the note's text", "assign": "an incident ID, a user and a role"}[action]
+		switch {
+		case len(rest) == 0:
+			return fmt.Errorf("%w: incidents %s takes %s", errUsage, action, cmp.Or(want, "one incident ID"))
+		case action == "note" && len(rest) < 2:
+			return fmt.Errorf("%w: incidents note takes %s", errUsage, want)
+		case action == "assign" && len(rest) != 3:
+			return fmt.Errorf("%w: incidents assign takes %s (commander, comms or scribe)", errUsage, want)
+		case want == "" && len(rest) != 1:
+			return fmt.Errorf("%w: incidents %s takes one incident ID", errUsage, action)
 		}
 		id, err := incident.ParseID(rest[0])
 		if err != nil {
 			return err
 		}
+		cl := newClient(*server)
 		var v httpapi.IncidentView
-		if sub == "show" {
+		if action == "show" {
 			path := "/api/v1/incidents/" + id
 			if *after > 0 {
 				path += "?timeline_after=" + strconv.FormatInt(*after, 10)
 			}
-			err = c.do(ctx, http.MethodGet, path, nil, &v)
+			err = cl.do(ctx, http.MethodGet, path, nil, &v)
 		} else {
-			err = c.do(ctx, http.MethodPost, "/api/v1/incidents/"+id+"/"+sub, map[string]string{"actor": "cli:" + *actor, "text": *text}, &v)
+			who := *actor
+			if who == "" {
+				who = whoami(os.Getenv, user.Current, os.Hostname)
+			}
+			body := map[string]any{"actor": "cli:" + who}
+			switch action {
+			case "resolve":
+				body["text"] = *text
+			case "note":
+				body["text"], body["jira"] = strings.Join(rest[1:], " "), *jira
+			case "assign":
+				body["user"], body["role"] = rest[1], rest[2]
+			}
+			err = cl.do(ctx, http.MethodPost, "/api/v1/incidents/"+id+"/"+action, body, &v)
 		}
 		if err != nil {
 			return err
 		}
 		if *output == "json" {
-			return printJSON(stdout, v)
+			return printJSON(c.stdout, v)
 		}
-		return printView(stdout, &v)
+		return printView(c.stdout, &v)
 	}
-	return fmt.Errorf("%w: unknown incidents subcommand %q", errUsage, sub)
 }
 
 func printList(w io.Writer, list []*incident.Incident) error {
@@ -189,6 +289,11 @@ func printView(w io.Writer, v *httpapi.IncidentView) error {
 	}
 	if inc.JiraKey != "" {
 		fmt.Fprintf(tw, "jira\t%s\n", inc.JiraKey)
+	}
+	for _, role := range []struct{ name, who string }{{"commander", inc.Commander}, {"comms", inc.Comms}, {"scribe", inc.Scribe}} {
+		if role.who != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", role.name, role.who)
+		}
 	}
 	if inc.LastError != "" {
 		fmt.Fprintf(tw, "last error\t%s\n", inc.LastError)

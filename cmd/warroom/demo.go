@@ -59,9 +59,11 @@ const demoToken = "demo-token"
 // responder sees.
 func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("demo")
-	verbose := fs.Bool("v", false, "log what warroom does")
-	if _, err := parseFlags(fs, args); err != nil {
+	verbose := fs.Bool("v", false, "log what warroom does (to stderr)")
+	if rest, err := parseFlags(fs, args); err != nil {
 		return err
+	} else if len(rest) > 0 {
+		return fmt.Errorf("%w: demo takes no arguments", errUsage)
 	}
 	began := time.Now()
 	dir, err := os.MkdirTemp("", "warroom-demo-")
@@ -101,7 +103,11 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	// Prometheus, and the CI of the demo's deploys.
 	cfg.Links.AllowedHosts = []string{"runbooks.example.com", "prometheus", "ci.example.com"}
 	cfg.CorrelationBudget = config.Duration(time.Second)
-	extra := demoSources(cfg)
+	// The fixtures were captured on 2026-11-26; the demo's alert starts
+	// now, so that its start, its deploys, its boards' window and its
+	// timeline tell one story.
+	start := time.Now().UTC().Truncate(time.Second)
+	extra := demoSources(cfg, start)
 	defer extra.close()
 
 	log := slog.New(slog.DiscardHandler)
@@ -123,13 +129,13 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	d := &demoRun{base: "http://" + srv.Addr(), out: stdout, slack: slackFake, jira: jiraFake, http: &http.Client{Timeout: 10 * time.Second}}
+	d := &demoRun{base: "http://" + srv.Addr(), out: stdout, slack: slackFake, jira: jiraFake, http: &http.Client{Timeout: 10 * time.Second},
+		shift: start.Sub(fixtureStart)}
 
 	fmt.Fprintf(stdout, "warroom demo: warroom %s on the embedded defaults (SQLite in %s), with in-process fakes of %s.\n\n",
-		version, dir, strings.Join(append([]string{"Slack", "Jira"}, extra.names...), ", "))
+		shortVersion(), dir, strings.Join(append([]string{"Slack", "Jira"}, extra.names...), ", "))
 
 	// Two deploys of payment-gateway, as CI would record them.
-	start := time.Date(2026, 11, 26, 4, 24, 38, 0, time.UTC) // the fixture alert's start
 	for _, dep := range []map[string]any{
 		{"service": "payment-gateway", "env": "prod", "sha": "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567", "author": "carol", "finished_at": start.Add(-3 * time.Hour)},
 		{"service": "payment-gateway", "env": "prod", "sha": "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432", "previous_sha": "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567",
@@ -173,6 +179,29 @@ type demoRun struct {
 	slack *slacktest.Server
 	jira  *jiratest.Server
 	http  *http.Client
+	// shift moves the fixtures' times to the demo's: their alert starts
+	// when the demo does.
+	shift time.Duration
+}
+
+// fixtureStart is when the alerts of the captured fixtures started.
+var fixtureStart = time.Date(2026, 11, 26, 4, 24, 38, 185e6, time.UTC)
+
+// fixtureTime is a start or end time in a fixture, as Alertmanager and
+// Grafana write them.
+var fixtureTime = regexp.MustCompile(`"(startsAt|endsAt)":\s*"([^"]+)"`)
+
+// shiftTimes moves the start and end times of a fixture's alerts by d;
+// the zero time of a firing alert's end stays zero.
+func shiftTimes(body []byte, d time.Duration) []byte {
+	return fixtureTime.ReplaceAllFunc(body, func(m []byte) []byte {
+		sub := fixtureTime.FindSubmatch(m)
+		t, err := time.Parse(time.RFC3339Nano, string(sub[2]))
+		if err != nil || t.IsZero() || t.Year() <= 1 {
+			return m
+		}
+		return []byte(`"` + string(sub[1]) + `":"` + t.Add(d).Format(time.RFC3339Nano) + `"`)
+	})
 }
 
 func (d *demoRun) do(method, path string, body []byte) ([]byte, int, error) {
@@ -218,6 +247,7 @@ func (d *demoRun) replay(name string) error {
 	if err != nil {
 		return err
 	}
+	body = shiftTimes(body, d.shift)
 	path := "/api/v1/alerts/alertmanager"
 	if strings.HasPrefix(name, "grafana/") {
 		path = "/api/v1/alerts/grafana"
@@ -300,7 +330,7 @@ func (d *demoRun) showWarRoom(id string) error {
 	fmt.Fprintf(d.out, "\nSlack: war room #%s, responders invited: %s\n", v.SlackChannel, strings.Join(members, ", "))
 	for _, m := range d.slack.Messages(v.SlackChannelID) {
 		if m.Metadata != nil && m.Metadata.EventType == "warroom_summary" {
-			fmt.Fprintf(d.out, "Pinned summary (edited in place %d times):\n", m.Edits)
+			fmt.Fprintf(d.out, "Pinned summary (edited in place %s):\n", plural(m.Edits, "time", "times"))
 			fmt.Fprintln(d.out, indent(blocksAsText(m.Blocks), "  │ "))
 		}
 	}

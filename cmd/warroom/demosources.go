@@ -25,8 +25,8 @@ func (e *demoExtras) close() {
 const demoQuery = `sum(rate(http_requests_total{service="payment-gateway",status=~"5.."}[5m])) / sum(rate(http_requests_total{service="payment-gateway"}[5m]))`
 
 // demoSources starts fakes of Grafana, Jaeger and Prometheus seeded for
-// payment-gateway and points cfg at them.
-func demoSources(cfg *config.Config) *demoExtras {
+// payment-gateway, whose alert starts at start, and points cfg at them.
+func demoSources(cfg *config.Config, start time.Time) *demoExtras {
 	e := &demoExtras{names: []string{"Grafana", "Jaeger", "Prometheus"}}
 	g := grafanatest.New()
 	g.AddDashboard(grafanatest.Dashboard{UID: "api-golden-signals", Title: "API golden signals", Tags: []string{"payments"}})
@@ -43,8 +43,13 @@ func demoSources(cfg *config.Config) *demoExtras {
 	cfg.Jaeger.URL = j.URL()
 
 	p := prometheustest.New()
-	start := time.Date(2026, 11, 26, 4, 24, 38, 0, time.UTC)
-	p.SetSeries(demoQuery, prometheustest.Point{At: start.Add(-time.Minute), Value: 0.0311}, prometheustest.Point{At: now.Add(-30 * time.Second), Value: 0.0243})
+	// 3.11% when the alert started, 2.43% since: the demo's "now" is a
+	// moment after the start.
+	since := now
+	if !since.After(start) {
+		since = start.Add(time.Millisecond)
+	}
+	p.SetSeries(demoQuery, prometheustest.Point{At: start.Add(-time.Minute), Value: 0.0311}, prometheustest.Point{At: since, Value: 0.0243})
 	cfg.Prometheus.URL = p.URL()
 
 	e.closers = append(e.closers, g.Close, j.Close, p.Close)

@@ -18,8 +18,8 @@ import (
 // plans of its opening steps, one call a line.
 func simulate(args []string, stdout io.Writer) error {
 	fs := newFlags("simulate")
-	path := fs.String("config", "", "config file (default: embedded defaults)")
-	output := fs.String("o", "text", "output: text or json")
+	path := fs.String("config", "", "config `FILE` (default: embedded defaults)")
+	output := fs.String("o", "text", "output `FORMAT`: text or json")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -333,7 +333,7 @@ func (s *Store) Deploys(ctx context.Context, f incident.DeployFilter) ([]inciden
 	if !f.Until.IsZero() {
 		where, args = append(where, "finished_at <= ?"), append(args, nanos(f.Until))
 	}
-	q := `SELECT id, service, env, sha, previous_sha, version, author, url, finished_at, source FROM deploys`
+	q := `SELECT ` + deployColumns + ` FROM deploys`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -350,11 +350,9 @@ func (s *Store) Deploys(ctx context.Context, f incident.DeployFilter) ([]inciden
 	var out []incident.Deploy
 	for rows.Next() {
 		var d incident.Deploy
-		var fin int64
-		if err := rows.Scan(&d.ID, &d.Service, &d.Env, &d.SHA, &d.PreviousSHA, &d.Version, &d.Author, &d.URL, &fin, &d.Source); err != nil {
+		if err := scanDeploy(rows, &d); err != nil {
 			return nil, fmt.Errorf("sqlstore: deploys: %w", err)
 		}
-		d.FinishedAt = fromNanos(fin)
 		out = append(out, d)
 	}
 	return out, rows.Err()

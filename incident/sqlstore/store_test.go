@@ -903,6 +903,111 @@ func TestDuplicatesInOneBatch(t *testing.T) {
 	})
 }
 
+// A deploy recorded again is the same deploy: of the same service, env
+// and SHA within ten minutes (a CI job that retries its report, each
+// retry finishing "now"), or with the same idempotency key.
+func TestDeployRecordedOnce(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
+		ctx := context.Background()
+		s := open()
+		clk := newClock()
+		svc := incident.NewService(s, testRules{}, incident.Options{Now: clk.Now})
+		at := clk.Now().Add(-time.Hour)
+		first := incident.Deploy{Service: "pay", Env: "prod", SHA: "9f8e7d6", Author: "alice", FinishedAt: at}
+		if added, err := svc.RecordDeploy(ctx, &first); err != nil || !added {
+			t.Fatalf("first: added %v err %v", added, err)
+		}
+		for _, tc := range []struct {
+			name  string
+			d     incident.Deploy
+			added bool
+		}{
+			{"retried 9m later", incident.Deploy{Service: "pay", Env: "prod", SHA: "9f8e7d6", FinishedAt: at.Add(9 * time.Minute)}, false},
+			{"reported 10m early", incident.Deploy{Service: "pay", Env: "prod", SHA: "9f8e7d6", FinishedAt: at.Add(-10 * time.Minute)}, false},
+			{"another env", incident.Deploy{Service: "pay", Env: "staging", SHA: "9f8e7d6", FinishedAt: at}, true},
+			{"another service", incident.Deploy{Service: "search", Env: "prod", SHA: "9f8e7d6", FinishedAt: at}, true},
+			{"deployed again 11m later", incident.Deploy{Service: "pay", Env: "prod", SHA: "9f8e7d6", FinishedAt: at.Add(11 * time.Minute)}, true},
+		} {
+			d := tc.d
+			added, err := svc.RecordDeploy(ctx, &d)
+			if err != nil || added != tc.added {
+				t.Errorf("%s: added %v err %v, want added %v", tc.name, added, err, tc.added)
+			}
+			if !tc.added && (d.ID != first.ID || !d.FinishedAt.Equal(at) || d.Author != "alice") {
+				t.Errorf("%s: answered %+v, want the recorded deploy %+v", tc.name, d, first)
+			}
+		}
+
+		keyed := incident.Deploy{Service: "pay", Env: "prod", SHA: "abcdef1", FinishedAt: at.Add(30 * time.Minute), IdempotencyKey: "ci-run-1842"}
+		if added, err := svc.RecordDeploy(ctx, &keyed); err != nil || !added {
+			t.Fatalf("keyed: added %v err %v", added, err)
+		}
+		// The same key is the same deploy, whatever else the retry says.
+		again := incident.Deploy{Service: "pay", Env: "prod", SHA: "abcdef1", FinishedAt: at.Add(50 * time.Minute), IdempotencyKey: "ci-run-1842"}
+		if added, err := svc.RecordDeploy(ctx, &again); err != nil || added || again.ID != keyed.ID || !again.FinishedAt.Equal(keyed.FinishedAt) {
+			t.Fatalf("the same key: added %v err %v, answered %+v", added, err, again)
+		}
+		all, err := s.Deploys(ctx, incident.DeployFilter{})
+		if err != nil || len(all) != 5 {
+			t.Fatalf("%d deploys (%v), want 5: %+v", len(all), err, all)
+		}
+		if all[0].IdempotencyKey != "ci-run-1842" {
+			t.Errorf("newest deploy %+v, want its idempotency key read back", all[0])
+		}
+		bad := incident.Deploy{Service: "pay", SHA: "abcdef1", IdempotencyKey: "run\n1"}
+		if _, err := svc.RecordDeploy(ctx, &bad); incident.ErrorCode(err) != incident.EINVALID {
+			t.Errorf("a key with a newline: %v, want invalid", err)
+		}
+	})
+}
+
+// Two replicas (on SQLite, two requests to the one process) that record
+// the same deploy at once store it once, by SHA or by idempotency key.
+func TestDeployRecordedOnceAtOnce(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.Name(), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			stores := []*sqlstore.Store{b.Open(t, dsn)}
+			if b.Driver == sqlstore.Postgres {
+				stores = append(stores, b.Open(t, dsn))
+			}
+			now := time.Now()
+			var wg sync.WaitGroup
+			added := make([]bool, 40)
+			for i := range added {
+				wg.Go(func() {
+					svc := incident.NewService(stores[i%len(stores)], testRules{}, incident.Options{})
+					// Each retry finishes a moment later, as a CI job's
+					// "now" does; every fourth names the run instead.
+					d := incident.Deploy{Service: "pay", Env: "prod", SHA: "9f8e7d6", FinishedAt: now.Add(time.Duration(i) * time.Millisecond)}
+					if i%4 == 3 {
+						d = incident.Deploy{Service: "pay", Env: "prod", SHA: "abcdef1", FinishedAt: now.Add(-time.Duration(i) * time.Minute), IdempotencyKey: "run-7"}
+					}
+					var err error
+					if added[i], err = svc.RecordDeploy(ctx, &d); err != nil {
+						t.Errorf("record %d: %v", i, err)
+					}
+				})
+			}
+			wg.Wait()
+			n := 0
+			for _, a := range added {
+				if a {
+					n++
+				}
+			}
+			all, err := stores[0].Deploys(ctx, incident.DeployFilter{})
+			if err != nil || len(all) != 2 || n != 2 {
+				t.Fatalf("%d deploys stored, %d answered as new (%v), want 2 and 2: %+v", len(all), n, err, all)
+			}
+		})
+	}
+}
+
 func TestDeploys(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, open func() *sqlstore.Store) {
