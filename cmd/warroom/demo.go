@@ -31,7 +31,7 @@ rules:
     match: '{alertname=~"HighErrorRate|ElevatedErrorRate|PodErrorRate|API error rate"}'
     value:
       annotation: error_rate
-      grafana: B
+      grafana: A
       query: 'sum(rate(http_requests_total{service="{{.Labels.service}}",status=~"5.."}[5m])) / sum(rate(http_requests_total{service="{{.Labels.service}}"}[5m]))'
     threshold: "0.8%"
     when_unknown: war_room
