@@ -140,7 +140,7 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, version string) (*p
 	if limit <= 0 {
 		limit = DefaultMaxBody
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -155,12 +155,10 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, version string) (*p
 		return nil, http.StatusBadRequest, err
 	}
 	var msg payload.Message
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&msg); err != nil {
-		return nil, http.StatusBadRequest, fmt.Errorf("malformed JSON: %s", jsonErr(err))
-	}
-	if dec.More() {
-		return nil, http.StatusBadRequest, errors.New("malformed JSON: data after the payload")
+	if err := json.Unmarshal(body, &msg); err != nil {
+		// Unmarshal decodes the body in place (a Decoder would copy it
+		// first); the Decoder says better what is wrong with a bad one.
+		return nil, http.StatusBadRequest, malformed(body)
 	}
 	if err := msg.Validate(version); err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("invalid payload: %w", err)
@@ -287,6 +285,43 @@ func truncateName(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// malformed says what is wrong with a body json.Unmarshal refused.
+func malformed(body []byte) error {
+	var msg payload.Message
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&msg); err != nil {
+		return fmt.Errorf("malformed JSON: %s", jsonErr(err))
+	}
+	if dec.More() {
+		return errors.New("malformed JSON: data after the payload")
+	}
+	return errors.New("malformed JSON")
+}
+
+// readBody reads a body of at most limit bytes into one buffer sized by
+// its Content-Length when the client sent one (io.ReadAll would grow and
+// copy its buffer several times for every webhook).
+func readBody(rd io.Reader, contentLength, limit int64) ([]byte, error) {
+	size := int64(512)
+	if contentLength > 0 && contentLength <= limit {
+		size = contentLength + 1 // +1: the read that finds the end
+	}
+	body := make([]byte, 0, size)
+	for {
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+		n, err := rd.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if err == io.EOF {
+			return body, nil
+		}
+		if err != nil {
+			return body, err
+		}
+	}
 }
 
 // jsonErr shortens decoder errors to one line without echoing input.
