@@ -63,6 +63,8 @@ type Store struct {
 	health     health
 	// walOver is set by the checkpointer when the WAL has passed walLimit.
 	walOver atomic.Bool
+	// lastCheckpoint is when the WAL was last checkpointed (Unix nanos).
+	lastCheckpoint atomic.Int64
 	// owner names this process in job leases.
 	owner string
 	// slow is the threshold of the slow-batch log, 0 when it is off (see

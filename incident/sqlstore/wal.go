@@ -7,19 +7,25 @@ import (
 	"time"
 )
 
-// checkpointInterval is how often the WAL is copied into the database.
-const checkpointInterval = 250 * time.Millisecond
+// checkpointInterval is how often the writer copies the WAL into the
+// database between two batches while it is busy; idleCheckpoint is how
+// often the checkpointer does it while the writer is not.
+const (
+	checkpointInterval = 100 * time.Millisecond
+	idleCheckpoint     = 250 * time.Millisecond
+)
 
-// checkpointer copies the WAL into the database file beside the writer.
-// PASSIVE never blocks the writer, but it never shrinks the WAL either:
-// the log starts again from its beginning only when a writer finds all
-// of it copied and no reader in it, and during a storm the writer appends
-// while the checkpoint copies, so the copy never catches up. Once the WAL
-// has grown past the limit, the checkpointer asks the writer to finish
-// the copy itself between two batches (see catchUp).
+// checkpointer watches the WAL's size and copies the WAL into the
+// database while the writer is idle. While the writer is busy, the writer
+// checkpoints itself between two batches (see catchUp): a checkpoint run
+// beside the writer, from this connection, made every commit that
+// overlapped it wait behind the database file's fsync on the same disk,
+// and put a 10–20 ms stall into the webhooks four times a second
+// (scripts/bench storm: p99 about 16 ms against 12 ms with the writer
+// checkpointing itself, BENCHMARKS.md).
 func (s *Store) checkpointer() {
 	defer s.wg.Done()
-	t := time.NewTicker(checkpointInterval)
+	t := time.NewTicker(idleCheckpoint)
 	defer t.Stop()
 	for {
 		select {
@@ -34,30 +40,38 @@ func (s *Store) checkpointer() {
 }
 
 func (s *Store) checkpoint() error {
-	var busy, logFrames, done int
-	if err := s.ckpt.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done); err != nil {
-		return err
-	}
 	size, err := s.WALSize()
 	if err == nil && size > s.walLimit {
 		s.walOver.Store(true)
 	}
+	if time.Since(time.Unix(0, s.lastCheckpoint.Load())) < idleCheckpoint {
+		return err // the writer is busy and checkpoints itself
+	}
+	s.lastCheckpoint.Store(time.Now().UnixNano())
+	var busy, logFrames, done int
+	if cerr := s.ckpt.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done); cerr != nil {
+		return cerr
+	}
 	return err
 }
 
-// catchUp runs, on the writer goroutine between two batches, a PASSIVE
-// checkpoint on the writer's own connection once the WAL has passed its
-// limit. With the writer paused, the copy catches up with the log (the
-// checkpointer has copied most of it already, so the pause is short), and
-// the next batch's transaction starts the log again from the beginning
-// and, at its commit, cuts the file to journal_size_limit. Unlike a
-// RESTART or TRUNCATE checkpoint from another connection, this never
-// holds the write lock while it waits for readers: a reader still in the
-// log merely puts the restart off to a later batch.
+// catchUp runs on the writer goroutine between two batches: a PASSIVE
+// checkpoint on the writer's own connection every checkpointInterval, and
+// at once when the WAL has passed its limit. With the writer paused, the
+// copy catches up with the log, and the next batch's transaction starts
+// the log again from the beginning and, at its commit, cuts the file to
+// journal_size_limit. Unlike a RESTART or TRUNCATE checkpoint from another
+// connection, this never holds the write lock while it waits for readers:
+// a reader still in the log merely puts the restart off to a later batch.
 func (s *Store) catchUp() {
-	if s.ckpt == nil || !s.walOver.CompareAndSwap(true, false) {
+	if s.ckpt == nil {
 		return
 	}
+	over := s.walOver.CompareAndSwap(true, false)
+	if !over && time.Since(time.Unix(0, s.lastCheckpoint.Load())) < checkpointInterval {
+		return
+	}
+	s.lastCheckpoint.Store(time.Now().UnixNano())
 	var busy, logFrames, done int
 	if err := s.write.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done); err != nil {
 		s.log.Warn("wal checkpoint", "err", err)
