@@ -144,7 +144,7 @@ func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
 	if seen {
 		return nil // an earlier attempt did it
 	}
-	inc, calls, err := x.plan(ctx, j)
+	inc, f, calls, err := x.plan(ctx, j)
 	if err != nil {
 		return err
 	}
@@ -178,30 +178,50 @@ func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
 	}
 	x.logged(j.Key, calls)
 	x.d.Log.Info("dry run", "job", j.Kind, "key", j.Key, "calls", methods)
-	return nil
+	return x.reported(ctx, j, inc, f)
+}
+
+// reported records, as the real summary and update steps do, the last
+// timeline event the war room has been told: the dry-run log stands for
+// the war room, so that the next update tells only what is new, and reads
+// only the timeline after it (a storm's incident has thousands of
+// events).
+func (x *Executor) reported(ctx context.Context, j incident.Job, inc *incident.Incident, f steps.Facts) error {
+	if j.Kind != incident.JobSlackPostSummary && j.Kind != incident.JobSlackUpdate || !inc.WarRoom || len(f.Timeline) == 0 {
+		return nil
+	}
+	last := f.Timeline[len(f.Timeline)-1].ID
+	if last <= inc.ReportedEvent {
+		return nil
+	}
+	_, err := x.d.Service.RecordStep(ctx, inc.ID, func(inc *incident.Incident) (string, error) {
+		inc.ReportedEvent = max(inc.ReportedEvent, last)
+		return "", nil
+	})
+	return err
 }
 
 // plan makes the step's plan from the incident as it is now.
-func (x *Executor) plan(ctx context.Context, j incident.Job) (*incident.Incident, []steps.Call, error) {
+func (x *Executor) plan(ctx context.Context, j incident.Job) (*incident.Incident, steps.Facts, []steps.Call, error) {
 	inc, err := steps.Incident(ctx, x.d.Store, j)
 	if err != nil {
-		return nil, nil, err
+		return nil, steps.Facts{}, nil, err
 	}
 	switch j.Kind {
 	case incident.JobSlackPostSummary, incident.JobJiraCreateIssue:
 		// As in the real steps, the first summary and the ticket show
 		// the evidence found within the budget.
 		if err := steps.WaitForEvidence(inc, x.d.EvidenceBudget, x.d.Now()); err != nil {
-			return nil, nil, err
+			return nil, steps.Facts{}, nil, err
 		}
 	}
 	f, err := x.d.Facts(ctx, inc, steps.Since(&j))
 	if err != nil {
-		return nil, nil, err
+		return nil, f, nil, err
 	}
 	x.mu.Lock()
 	known := steps.Known{Bookmarks: maps.Clone(x.bookmarks[steps.Room(inc)])}
 	x.mu.Unlock()
 	calls, err := x.p.Plan(j, inc, f, known)
-	return inc, calls, err
+	return inc, f, calls, err
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -156,6 +157,11 @@ func TestDryRunLogsTheCallsTheExecutorsMake(t *testing.T) {
 
 	same(incident.JobSlackArchive, incident.JobArgs{EventID: resolved})
 
+	// The summary and the update told the war room what happened: their
+	// dry runs recorded it, so that the next update tells only what is new.
+	if fmt.Sprint(w.reported) != fmt.Sprint([]incident.JobKind{incident.JobSlackPostSummary, incident.JobSlackUpdate}) {
+		t.Errorf("dry runs that recorded the event they told: %v, want the summary and the update", w.reported)
+	}
 	for _, k := range incident.JobKinds() {
 		if !covered[k] {
 			t.Errorf("no case for steps of kind %s: add one, so that its dry run is proved equal to its calls", k)
@@ -181,6 +187,8 @@ type world struct {
 	actions    *actions.Executor
 	dryLog     string
 	inc        string // the incident's ID
+	// reported lists the steps whose dry run recorded the event it told.
+	reported []incident.JobKind
 }
 
 func newWorld(t *testing.T) *world {
@@ -287,10 +295,26 @@ func (w *world) restartDryRun() {
 // change something.
 func (w *world) run(ctx context.Context, j incident.Job) (logged, sent []steps.Call) {
 	w.t.Helper()
+	before := w.incident(ctx).ReportedEvent
 	if err := w.dry.Execute(ctx, j); err != nil {
 		w.t.Fatalf("dry run of %s: %v", j.Key, err)
 	}
 	logged = w.logged(j.Key)
+	// The dry run records the last event it told, as the real summary and
+	// update do; the real step then starts from the state the dry run
+	// started from.
+	if after := w.incident(ctx).ReportedEvent; after != before {
+		if j.Kind != incident.JobSlackPostSummary && j.Kind != incident.JobSlackUpdate {
+			w.t.Fatalf("the dry run of %s moved the reported event from %d to %d", j.Key, before, after)
+		}
+		if _, err := w.svc.RecordStep(ctx, w.inc, func(inc *incident.Incident) (string, error) {
+			inc.ReportedEvent = before
+			return "", nil
+		}); err != nil {
+			w.t.Fatal(err)
+		}
+		w.reported = append(w.reported, j.Kind)
+	}
 	mark := w.mark()
 	if err := w.real.Execute(ctx, j); err != nil {
 		w.t.Fatalf("%s: %v", j.Key, err)
