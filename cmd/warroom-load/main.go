@@ -37,7 +37,20 @@ func main() {
 	flag.IntVar(&rate, "rate", 200, "commands a second, with -slack-commands")
 	var jiraSink string
 	flag.StringVar(&jiraSink, "jira-sink", "", "instead of sending, serve a Jira that answers at once on this address (for a peer receiver under scripts/bench storm)")
+	var fsyncProbe string
+	flag.StringVar(&fsyncProbe, "fsync-probe", "", "instead of sending, fsync 4 KiB in this file every 20 ms for -d and print the slowest fsync")
 	flag.Parse()
+	if fsyncProbe != "" {
+		ctx, stop := context.WithTimeout(context.Background(), o.Duration)
+		defer stop()
+		slowest, over, err := loadgen.FsyncProbe(ctx, fsyncProbe)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "warroom-load:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("slowest fsync %s, %d over 20 ms\n", slowest.Round(100*time.Microsecond), over)
+		return
+	}
 	if jiraSink != "" {
 		srv := &http.Server{Addr: jiraSink, Handler: &loadgen.JiraSink{}, ReadHeaderTimeout: 5 * time.Second}
 		if err := srv.ListenAndServe(); err != nil {

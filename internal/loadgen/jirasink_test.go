@@ -1,11 +1,15 @@
 package loadgen
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestJiraSink(t *testing.T) {
@@ -42,5 +46,21 @@ func TestJiraSink(t *testing.T) {
 	}
 	if sink.Created() != 2 {
 		t.Errorf("Created() = %d, want 2", sink.Created())
+	}
+}
+
+func TestFsyncProbe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "probe")
+	slowest, _, err := FsyncProbe(ctx, path)
+	if err != nil || slowest <= 0 {
+		t.Fatalf("probe: slowest %v, %v; want a measured fsync", slowest, err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("the probe left its file: %v", err)
+	}
+	if _, _, err := FsyncProbe(context.Background(), filepath.Join(t.TempDir(), "no", "such", "dir")); err == nil {
+		t.Error("a probe that cannot create its file reports no error")
 	}
 }
