@@ -11,25 +11,34 @@ import (
 	"github.com/warroom/warroom/incident"
 )
 
-// queueLockKeys queues the read and lock of the open incidents of a
-// batch's keys, one statement, in key order like every batch of every
-// replica, where each writer would otherwise take a round trip
-// (PostgreSQL).
+// queueLockKeys queues the read and lock of the incidents of a batch's
+// keys, one statement, where each writer would otherwise take a round
+// trip (PostgreSQL): the open incident of each incident key (the
+// webhooks'), and the incident of each key that is an incident's ID (the
+// steps' and the responders'). Every batch of every replica takes them
+// here, before any other lock, in the order of their IDs: a batch that
+// locked an incident's job row first (a step finishing) and its incident
+// row later, beside a batch that did the reverse (a webhook enqueueing
+// the incident's next update), waited on each other until PostgreSQL's
+// deadlock detection broke the cycle a second later (scripts/bench storm,
+// 64 in flight).
 func (t *txn) queueLockKeys(keys []string) {
 	t.none = make(map[string]bool, len(keys))
 	for _, k := range keys {
 		t.none[k] = true
 	}
 	t.pg.queue(`SELECT `+incidentColumns+`, version FROM incidents
-		WHERE key = ANY($1) AND state <> 'resolved' ORDER BY key FOR UPDATE`, keys).Query(func(rows pgx.Rows) error {
+		WHERE (key = ANY($1) AND state <> 'resolved') OR id = ANY($1) ORDER BY id FOR UPDATE`, keys).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var version int64
 			inc, err := scanIncident(rows, &version)
 			if err != nil {
 				return fmt.Errorf("lock incidents: %w", err)
 			}
-			t.open.put(inc.Key, *inc)
-			delete(t.none, inc.Key)
+			if _, asked := t.none[inc.Key]; asked && inc.State.Open() {
+				t.open.put(inc.Key, *inc)
+				delete(t.none, inc.Key)
+			}
 			t.lockedVersion(inc.ID, version)
 		}
 		return rows.Err()
