@@ -12,7 +12,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	// SIGHUP reloads serve's configuration, as it does Prometheus's.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	code := runWith(ctx, &cli{stdout: os.Stdout, stderr: os.Stderr, reload: hup}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
