@@ -25,8 +25,10 @@ import (
 // they use the standard flag package rather than a CLI library.
 type cli struct {
 	stdout, stderr io.Writer
-	// reload receives SIGHUP: serve reads its configuration again.
-	reload <-chan os.Signal
+	// reloadSignals starts taking SIGHUP, on which serve reads its
+	// configuration again, and returns the signals and how to stop; nil
+	// (tests that run serve in-process): no signal.
+	reloadSignals func() (<-chan os.Signal, func())
 }
 
 // A command is one `warroom` subcommand, or one of a group's (incidents,
@@ -332,6 +334,12 @@ func serve(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	var reload <-chan os.Signal // nil: never
+	if c.reloadSignals != nil {
+		var stopSignals func()
+		reload, stopSignals = c.reloadSignals()
+		defer stopSignals()
+	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
@@ -339,7 +347,7 @@ func serve(ctx context.Context, c *cli, args []string) error {
 			select {
 			case <-ctx.Done():
 				return
-			case <-c.reload:
+			case <-reload:
 				log.Info("SIGHUP: reloading the configuration", "config", *path)
 				_, _ = srv.Reload(ctx) // Reload logs how it went
 			}

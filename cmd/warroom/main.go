@@ -12,10 +12,14 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// SIGHUP reloads serve's configuration, as it does Prometheus's.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	code := runWith(ctx, &cli{stdout: os.Stdout, stderr: os.Stderr, reload: hup}, os.Args[1:])
+	// SIGHUP reloads serve's configuration, as it does Prometheus's; the
+	// other commands keep its default (they end).
+	onHUP := func() (<-chan os.Signal, func()) {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		return hup, func() { signal.Stop(hup) }
+	}
+	code := runWith(ctx, &cli{stdout: os.Stdout, stderr: os.Stderr, reloadSignals: onHUP}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
