@@ -19,22 +19,21 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/bot/httpapi"
+	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/bot/slackbot"
-	"github.com/warroom/warroom/bot/steps/actions"
 	"github.com/warroom/warroom/bot/steps/dryrun"
-	"github.com/warroom/warroom/bot/steps/evidence"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
-	islack "github.com/warroom/warroom/integrations/slack"
-	"github.com/warroom/warroom/rules"
 )
 
 // Deps are what a Server takes from its caller instead of from globals.
@@ -42,29 +41,36 @@ type Deps struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // nil: a fresh one
 	Now      func() time.Time
+	// Load reads the configuration again, for Reload (SIGHUP and POST
+	// /-/reload); nil: the configuration cannot be reloaded.
+	Load func() (*config.Config, error)
 }
 
 // Server is a running warroom: store, service, job worker and HTTP surface.
 type Server struct {
+	// cfg is the configuration the server started with: what a reload
+	// cannot change (listeners, storage, credentials, ...) keeps its
+	// values from here. What a reload changes is in cur.
 	cfg     *config.Config
+	cur     atomic.Pointer[live]
+	load    func() (*config.Config, error)
 	log     *slog.Logger
 	now     func() time.Time
 	reg     *prometheus.Registry
 	store   *sqlstore.Store
-	rules   *rules.Set
 	svc     *incident.Service
 	worker  *incident.Worker
 	metrics *httpapi.Metrics
 	api     *httpapi.API
 	slack   *slackbot.Surface
-	// The executors the slack surface and Close need beyond the table:
-	// dryRun's log is closed, evidence answers /warroom resolve's "rate
-	// now", actions makes silences.
-	dryRun   *dryrun.Executor
-	evidence *evidence.Executor
-	actions  *actions.Executor
-	mu       sync.Mutex
-	listener net.Listener
+	// dryRun is the dry run's log, which every configuration's dry-run
+	// executor shares (dryrun.Executor.With); Close closes it.
+	dryRun *dryrun.Executor
+	// reloading makes reloads one at a time.
+	reloading sync.Mutex
+
+	mu                 sync.Mutex
+	listener, pubLstnr net.Listener
 }
 
 // New opens the store (applying migrations) and wires the server. Close it
@@ -73,7 +79,12 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: deps.Logger, now: deps.Now, reg: deps.Registry}
+	if keys := cfg.UnresolvedSecrets(); len(keys) > 0 {
+		// Load reported why; a server without them would run Slack or
+		// Jira in a mode nobody asked for, or lock out its own API.
+		return nil, fmt.Errorf("secrets configured but not resolved: %s", strings.Join(keys, ", "))
+	}
+	s := &Server{cfg: cfg, load: deps.Load, log: deps.Logger, now: deps.Now, reg: deps.Registry}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -83,11 +94,9 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	if s.reg == nil {
 		s.reg = prometheus.NewRegistry()
 	}
-	set, err := cfg.RuleSet()
-	if err != nil {
+	if _, err := cfg.RuleSet(); err != nil {
 		return nil, err
 	}
-	s.rules = set
 
 	store, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{Logger: s.log,
 		Timeout: cfg.Storage.Timeout.Duration(), WALLimit: cfg.Storage.WALLimitBytes})
@@ -106,7 +115,9 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		}))
 	}
 
-	s.svc = incident.NewService(store, set, incident.Options{
+	// The service decides with the rules in force: one delivery is judged
+	// whole by the rules of one configuration.
+	s.svc = incident.NewService(store, liveRules{&s.cur}, incident.Options{
 		ReopenWindow: cfg.ReopenWindow.Duration(),
 		ArchiveAfter: archiveAfter(cfg),
 		ChannelName: func(inc *incident.Incident, n int64) string {
@@ -116,35 +127,31 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		MaxNewWarRoomsPerDelivery: cfg.Limits.MaxNewWarRoomsPerDelivery,
 		MaxNewWarRoomsPerMinute:   cfg.Limits.MaxNewWarRoomsPerMinute,
 	})
-
-	// Slack for real when a bot token is configured (and dry_run is not
-	// asked for).
-	var slackClient *islack.Client
-	var directory slackbot.Directory
-	if !cfg.Slack.DryRun && cfg.Slack.BotToken != "" {
-		slackClient = islack.New(string(cfg.Slack.BotToken), cfg.Slack.APIURL, nil)
-		directory = slackClient
-	}
-	table, err := s.steps(slackClient)
+	l, err := s.build(cfg, nil)
 	if err != nil {
 		_ = s.Close()
 		return nil, err
 	}
-	s.worker = incident.NewWorker(store, table, incident.WorkerOptions{
+	s.cur.Store(l)
+	s.metrics.ConfigLoaded(true, s.now())
+	s.worker = incident.NewWorker(store, liveTable{&s.cur}, incident.WorkerOptions{
 		Logger: s.log, Now: s.now, Observe: s.metrics.ObserveJob,
 		Lease: cfg.Jobs.Lease.Duration(), Heartbeat: cfg.Jobs.Heartbeat.Duration(),
 		ShutdownGrace: cfg.Jobs.ShutdownGrace.Duration(), Concurrency: cfg.Jobs.Concurrency,
 	})
-	s.api = httpapi.New(httpapi.Deps{Config: cfg, Store: store, Service: s.svc, Hosts: linkHosts(cfg), Metrics: s.metrics,
-		Registry: s.reg, Log: s.log, Now: s.now})
-	s.slack = slackbot.New(slackbot.Deps{Service: s.svc, Store: store, Rules: set, Hosts: linkHosts(cfg),
-		Permissions: cfg.Slack.Permissions, Directory: directory, Silencer: s.actions, ValueNow: s.evidence.ValueNow,
+	d := httpapi.Deps{Config: cfg, Store: store, Service: s.svc, Hosts: func() render.Hosts { return s.cur.Load().hosts },
+		Metrics: s.metrics, Registry: s.reg, Log: s.log, Now: s.now}
+	if s.load != nil {
+		d.Reload = s.Reload
+	}
+	s.api = httpapi.New(d)
+	s.slack = slackbot.New(slackbot.Deps{Service: s.svc, Store: store, Settings: func() *slackbot.Settings { return s.cur.Load().slack },
 		SigningSecret: string(cfg.Slack.SigningSecret), Log: s.log, Now: s.now})
 	return s, nil
 }
 
-// Handler returns the HTTP surface: the JSON API, webhooks, health and
-// metrics, and Slack's endpoints.
+// Handler returns the HTTP surface of listen: the JSON API, webhooks,
+// health, metrics and reload, and Slack's endpoints.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.api.Routes(mux)
@@ -156,6 +163,15 @@ func (s *Server) Handler() http.Handler {
 		// signatures.
 		return httpapi.LoopbackGuard(mux, slackbot.Paths()...)
 	}
+	return mux
+}
+
+// PublicHandler returns the HTTP surface of public_listen: Slack's
+// endpoints and nothing else (404), so that an Ingress that exposes it
+// exposes no webhook, API, metrics or reload. Slack's signatures guard it.
+func (s *Server) PublicHandler() http.Handler {
+	mux := http.NewServeMux()
+	s.slack.Routes(mux)
 	return mux
 }
 
@@ -185,6 +201,17 @@ func (s *Server) Addr() string {
 	return s.listener.Addr().String()
 }
 
+// PublicAddr returns the address of public_listen, once Run listens there
+// ("" without public_listen).
+func (s *Server) PublicAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pubLstnr == nil {
+		return ""
+	}
+	return s.pubLstnr.Addr().String()
+}
+
 // Run serves HTTP and runs the job worker until ctx ends, then shuts down
 // gracefully: it stops accepting, lets in-flight requests finish (within
 // ShutdownGrace), stops the worker and closes the store. Pending jobs stay
@@ -200,29 +227,48 @@ func (s *Server) Run(ctx context.Context) error {
 	} else if !s.cfg.Webhook.Configured() {
 		s.log.Warn("no webhook authentication configured: loopback only; set webhook.bearer_token or basic_auth to listen elsewhere", "listen", addr)
 	}
+	if sys := dryRunSystems(s.cfg); len(sys) > 0 {
+		s.log.Warn("dry run: these systems are not called; their calls are written to the dry-run log",
+			"systems", strings.Join(sys, ", "), "dry_run_log", s.cfg.DryRunLog)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	s.mu.Lock()
-	s.listener = ln
-	s.mu.Unlock()
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	var pub net.Listener
+	if s.cfg.PublicListen != "" {
+		if pub, err = net.Listen("tcp", s.cfg.PublicListen); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("public_listen: %w", err)
+		}
 	}
+	s.mu.Lock()
+	s.listener, s.pubLstnr = ln, pub
+	s.mu.Unlock()
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}
+	}
+	srv := newServer(s.Handler())
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
 		_ = s.worker.Run(workerCtx)
 	}()
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	var pubSrv *http.Server
+	if pub != nil {
+		pubSrv = newServer(s.PublicHandler())
+		go func() { serveErr <- pubSrv.Serve(pub) }()
+	}
 	socketDone := make(chan struct{})
 	socketCtx, stopSocket := context.WithCancel(ctx)
 	defer stopSocket()
@@ -238,15 +284,25 @@ func (s *Server) Run(ctx context.Context) error {
 	} else {
 		close(socketDone)
 	}
-	s.log.Info("warroom listening", "addr", ln.Addr().String(), "store", s.cfg.Storage.Driver, "rules", len(s.rules.Rules()))
+	attrs := []any{"addr", ln.Addr().String(), "store", s.cfg.Storage.Driver, "rules", len(s.cur.Load().rules.Rules())}
+	if pub != nil {
+		attrs = append(attrs, "public_addr", pub.Addr().String())
+	}
+	s.log.Info("warroom listening", attrs...)
 
 	select {
 	case err = <-serveErr:
 	case <-ctx.Done():
 		s.log.Info("shutting down")
-		shutCtx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
-		err = srv.Shutdown(shutCtx)
-		cancel()
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	shutErr := srv.Shutdown(shutCtx)
+	if pubSrv != nil {
+		shutErr = errors.Join(shutErr, pubSrv.Shutdown(shutCtx))
+	}
+	cancel()
+	if err == nil || errors.Is(err, http.ErrServerClosed) {
+		err = shutErr
 	}
 	stopSocket()
 	<-socketDone

@@ -7,6 +7,7 @@ import (
 
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/bot/render"
+	"github.com/warroom/warroom/bot/slackbot"
 	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/bot/steps/actions"
 	"github.com/warroom/warroom/bot/steps/dryrun"
@@ -21,48 +22,72 @@ import (
 	"github.com/warroom/warroom/rules"
 )
 
-// steps builds the executors of the side effects and the one table that
-// chooses among them by the kind of step, checked here, at start: Slack
-// for real when a bot token is configured (slackClient), Jira when a URL
-// is (and dry_run is not asked for); the rest in dry run.
-func (s *Server) steps(slackClient *islack.Client) (*steps.Table, error) {
-	cfg := s.cfg
-	p := planner(cfg, s.rules, s.log, s.now)
+// build makes the part of the server that a reload replaces from cfg:
+// the rules, the link hosts, the executors of the side effects and the
+// one table that chooses among them by the kind of step (checked here),
+// and the Slack surface's settings. Slack runs for real unless the
+// configuration the server started with put it in dry run, Jira the same;
+// a reload cannot change which (it needs a restart). prev is the live part
+// being replaced, nil at start: its Slack and Jira clients are kept when
+// their settings did not change, and with them Slack's pacing.
+func (s *Server) build(cfg *config.Config, prev *live) (*live, error) {
+	set, err := cfg.RuleSet()
+	if err != nil {
+		return nil, err
+	}
+	l := &live{cfg: cfg, rules: set, hosts: linkHosts(cfg)}
+	p := planner(cfg, set, s.log, s.now)
 	d := p.Deps
 	d.Store, d.Service = s.store, s.svc
 	slackOpts, jiraOpts := p.Slack, p.Jira
 
-	var err error
-	if s.dryRun, err = dryrun.New(cfg.DryRunLog, d, slackOpts, jiraOpts); err != nil {
-		return nil, err
+	if s.dryRun == nil {
+		if s.dryRun, err = dryrun.New(cfg.DryRunLog, d, slackOpts, jiraOpts); err != nil {
+			return nil, err
+		}
 	}
+	dry := s.dryRun.With(d, slackOpts, jiraOpts)
 	var silences *alertmanager.SilenceClient // nil without alertmanager.url
 	if u := cfg.Alertmanager.URL; u != "" {
 		silences = alertmanager.NewSilenceClient(u, nil)
 	}
-	s.actions = actions.New(d, silences, string(cfg.Rollback.WebhookSecret))
-	g, err := s.gatherer()
+	acts := actions.New(d, silences, string(cfg.Rollback.WebhookSecret))
+	g, err := s.gatherer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s.evidence = evidence.New(g, d)
-	var slackSteps, jiraSteps incident.Executor = s.dryRun, s.dryRun
-	if slackClient != nil {
-		slackSteps = slackroom.New(slackClient, d, slackOpts)
-	}
-	if !cfg.Jira.DryRun {
-		jc, err := newJiraClient(cfg)
-		if err != nil {
-			return nil, err
+	ev := evidence.New(g, d)
+	l.slack = &slackbot.Settings{Rules: set, Hosts: l.hosts, Permissions: cfg.Slack.Permissions, Silencer: acts, ValueNow: ev.ValueNow}
+
+	var slackSteps, jiraSteps incident.Executor = dry, dry
+	if !s.cfg.SlackDryRun() {
+		l.slackClient, l.slackKey = prev.keptSlack(cfg)
+		if l.slackClient == nil {
+			l.slackKey = slackKey(cfg)
+			l.slackClient = islack.New(string(cfg.Slack.BotToken), cfg.Slack.APIURL, nil)
 		}
-		jiraSteps = jiraticket.New(jc, d, jiraOpts)
+		slackSteps = slackroom.New(l.slackClient, d, slackOpts)
+		l.slack.Directory = l.slackClient
 	}
-	return steps.NewTable(incident.JobKinds(),
+	if !s.cfg.JiraDryRun() {
+		l.jiraClient, l.jiraKey = prev.keptJira(cfg)
+		if l.jiraClient == nil {
+			l.jiraKey = jiraKey(cfg)
+			if l.jiraClient, err = newJiraClient(cfg); err != nil {
+				return nil, err
+			}
+		}
+		jiraSteps = jiraticket.New(l.jiraClient, d, jiraOpts)
+	}
+	if l.table, err = steps.NewTable(incident.JobKinds(),
 		steps.Route{Kinds: slackroom.Kinds(), Exec: slackSteps},
 		steps.Route{Kinds: jiraticket.Kinds(), Exec: jiraSteps},
-		steps.Route{Kinds: evidence.Kinds(), Exec: s.evidence},
-		steps.Route{Kinds: actions.Kinds(), Exec: s.actions},
-	)
+		steps.Route{Kinds: evidence.Kinds(), Exec: ev},
+		steps.Route{Kinds: actions.Kinds(), Exec: acts},
+	); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // planner is the description of the steps under cfg: what simulate
@@ -82,10 +107,9 @@ func planner(cfg *config.Config, set *rules.Set, log *slog.Logger, now func() ti
 	}
 }
 
-// gatherer builds the correlation from the config: the store's deploys
-// always, the other sources when configured.
-func (s *Server) gatherer() (*correlate.Gatherer, error) {
-	cfg := s.cfg
+// gatherer builds the correlation from cfg: the store's deploys always,
+// the other sources when configured.
+func (s *Server) gatherer(cfg *config.Config) (*correlate.Gatherer, error) {
 	o := evidence.SourceOptions{GrafanaURL: cfg.Grafana.URL, GrafanaToken: string(cfg.Grafana.Token),
 		JaegerURL: cfg.Jaeger.URL, PrometheusURL: cfg.Prometheus.URL}
 	if g := cfg.Deploys.Git; g != nil {

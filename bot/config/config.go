@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -49,8 +50,13 @@ const (
 // value itself, as "${ENV}" references, or through their _file twin; Load
 // resolves them.
 type Config struct {
-	// Listen is the HTTP address, default 127.0.0.1:9095.
+	// Listen is the HTTP address, default 127.0.0.1:9095: the webhooks,
+	// the API, health, metrics and reload (and Slack's endpoints).
 	Listen string `yaml:"listen" json:"listen"`
+	// PublicListen, when set, is a second HTTP address that serves only
+	// Slack's endpoints (/slack/*), for an Ingress that should expose
+	// those and nothing else.
+	PublicListen string `yaml:"public_listen" json:"public_listen"`
 	// PublicURL is where people and Slack reach the bot, for links back.
 	PublicURL    string       `yaml:"public_url" json:"public_url"`
 	Storage      Storage      `yaml:"storage" json:"storage"`
@@ -72,6 +78,10 @@ type Config struct {
 	// ReopenWindow: an incident whose key fires again within this time
 	// after it resolved reopens; later, a new one opens. Default 1h.
 	ReopenWindow Duration `yaml:"reopen_window" json:"reopen_window"`
+	// DryRun puts Slack and Jira in dry run: their calls are written to
+	// DryRunLog instead of made. A system that is not configured at all
+	// (no slack.bot_token, no jira.url) is in dry run anyway.
+	DryRun bool `yaml:"dry_run" json:"dry_run"`
 	// DryRunLog is the file the dry-run executor appends its JSON lines to.
 	DryRunLog string `yaml:"dry_run_log" json:"dry_run_log"`
 	// Jobs tunes the durable job queue's worker.
@@ -136,7 +146,7 @@ func (c *Config) applyDefaults() {
 		d := Duration(DefaultArchiveAfter)
 		c.Slack.ArchiveAfter = &d
 	}
-	if c.Slack.BotToken == "" && c.Slack.BotTokenFile == "" {
+	if c.DryRun || c.Slack.BotToken == "" && c.Slack.BotTokenFile == "" {
 		c.Slack.DryRun = true
 	}
 	if c.Jira.Deployment == "" {
@@ -157,7 +167,7 @@ func (c *Config) applyDefaults() {
 	if c.Jira.ReopenTransition == "" {
 		c.Jira.ReopenTransition = "Reopen"
 	}
-	if c.Jira.URL == "" {
+	if c.DryRun || c.Jira.URL == "" {
 		c.Jira.DryRun = true
 	}
 	if c.Deploys.Lookback == 0 {
@@ -229,6 +239,26 @@ func loadConfig(path string, lookupEnv func(string) (string, bool), readSecret f
 	return c, c.resolveSecrets(dir, lookupEnv, readSecret), nil
 }
 
+// LoadStrict is Load for serve and its reloads: a secret that is
+// configured but cannot be resolved (a variable unset or empty, a _file
+// unreadable) is an error naming its key and the cause, on one line,
+// rather than a Problem. A system whose credential is missing would
+// otherwise run in a mode nobody asked for.
+func LoadStrict(path string) (*Config, error) {
+	c, problems, err := Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		msgs := make([]string, len(problems))
+		for i, p := range problems {
+			msgs[i] = p.String()
+		}
+		return nil, errors.New(strings.Join(msgs, "; "))
+	}
+	return c, nil
+}
+
 // Parse decodes a config strictly, applies the defaults and validates it;
 // name is the file name used in errors. It does no I/O: rules_file is not
 // read and secrets are not resolved.
@@ -272,6 +302,20 @@ func (c *Config) check(keyErrs []error) error {
 	}
 	return errors.Join(append(keyErrs, errs...)...)
 }
+
+// UnresolvedSecrets are the keys of the secrets that were configured but
+// could not be resolved (see Unresolved).
+func (c *Config) UnresolvedSecrets() []string { return slices.Clone(c.src.unresolved) }
+
+// SlackDryRun reports whether Slack runs in dry run: asked for (dry_run,
+// slack.dry_run) or not configured (no bot token).
+func (c *Config) SlackDryRun() bool {
+	return c.DryRun || c.Slack.DryRun || c.Slack.BotToken == "" && c.Slack.BotTokenFile == ""
+}
+
+// JiraDryRun reports whether Jira runs in dry run: asked for (dry_run,
+// jira.dry_run) or not configured (no url).
+func (c *Config) JiraDryRun() bool { return c.DryRun || c.Jira.DryRun || c.Jira.URL == "" }
 
 // Unresolved reports whether the secret at key (e.g. "api.bearer_token")
 // was configured but could not be resolved, and so is empty: a credential

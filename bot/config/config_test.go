@@ -160,7 +160,7 @@ func TestConfigBadFixtures(t *testing.T) {
 			want: []string{
 				dir + `typo-nested.yaml:5: unknown key "announce_chanel" in slack (valid: announce_channel, api_url, app_token, app_token_file, archive_after, bot_token, bot_token_file, channel_prefix, dry_run, permissions, private_channels, responders, signing_secret, signing_secret_file)`,
 				dir + `typo-nested.yaml:8: unknown key "emial" in jira.auth (valid: api_token, api_token_file, email, personal_access_token, personal_access_token_file)`,
-				dir + `typo-nested.yaml:9: unknown key "strage" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, prometheus, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
+				dir + `typo-nested.yaml:9: unknown key "strage" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, prometheus, public_listen, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
 				dir + `typo-nested.yaml:15: unknown key "anotation" in rules[0].value (valid: annotation, grafana, noun, query, unit)`,
 				dir + `typo-nested.yaml:19: unknown key "varz" in rules[0].grafana.dashboards[0] (valid: uid, vars)`,
 			},
@@ -283,14 +283,14 @@ func TestConfigParseErrors(t *testing.T) {
 		{"section is a string", "slack: yes\n", []string{"inline.yaml:1: cannot unmarshal !!str `yes` into config.Slack"}},
 		{"duplicate key", "listen: a:1\nlisten: b:2\n", []string{`inline.yaml:2: mapping key "listen" already defined at line 1`}},
 		{"unknown key and type error", "slak: {}\nlisten: [1]\n", []string{
-			`inline.yaml:1: unknown key "slak" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, prometheus, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
+			`inline.yaml:1: unknown key "slak" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, prometheus, public_listen, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
 			"inline.yaml:2: cannot unmarshal !!seq into string",
 		}},
 		{"wrong shape in a map of lists", "slack:\n  permissions:\n    resolve: {a: b}\n", []string{
 			"inline.yaml:3: cannot unmarshal !!map into []string",
 		}},
 		{"anchor on an unknown key", "x: &base {listen: a}\n", []string{
-			`inline.yaml:1: unknown key "x" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, prometheus, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
+			`inline.yaml:1: unknown key "x" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, prometheus, public_listen, public_url, reopen_window, rollback, rules, rules_file, slack, storage, webhook)`,
 		}},
 		{"unknown key in an alias", "jaeger: &j {url: 'http://j', urll: 'x'}\nprometheus: *j\n", []string{
 			`inline.yaml:1: unknown key "urll" in jaeger (valid: url)`,
@@ -423,6 +423,21 @@ func TestConfigDefaultsAndOverrides(t *testing.T) {
 		{"dry_run can be asked for", "slack: {bot_token: xoxb-1, dry_run: true}\njira: {url: 'https://j.example.com', project: OPS, issue_type: Incident, dry_run: true}\n", func(t *testing.T, c *Config) {
 			if !c.Slack.DryRun || !c.Jira.DryRun {
 				t.Error("dry_run: true ignored")
+			}
+		}},
+		{"the top-level dry_run puts both in dry run", "dry_run: true\nslack: {bot_token: xoxb-1}\njira: {url: 'https://j.example.com', project: OPS, issue_type: Incident, deployment: datacenter, auth: {personal_access_token: pat}}\n", func(t *testing.T, c *Config) {
+			if !c.SlackDryRun() || !c.JiraDryRun() || !c.Slack.DryRun || !c.Jira.DryRun {
+				t.Errorf("dry_run: true: slack %v, jira %v", c.SlackDryRun(), c.JiraDryRun())
+			}
+		}},
+		{"configured systems are not in dry run", "slack: {bot_token: xoxb-1}\njira: {url: 'https://j.example.com', project: OPS, issue_type: Incident, deployment: datacenter, auth: {personal_access_token: pat}}\n", func(t *testing.T, c *Config) {
+			if c.SlackDryRun() || c.JiraDryRun() {
+				t.Errorf("slack %v, jira %v in dry run", c.SlackDryRun(), c.JiraDryRun())
+			}
+		}},
+		{"public_listen", "listen: 0.0.0.0:9095\npublic_listen: 0.0.0.0:9096\n", func(t *testing.T, c *Config) {
+			if c.PublicListen != "0.0.0.0:9096" {
+				t.Errorf("public_listen = %q", c.PublicListen)
 			}
 		}},
 		{"a jira url turns jira dry-run off", "jira: {url: 'https://j.example.com', project: OPS, issue_type: Incident, deployment: datacenter, auth: {personal_access_token: pat}}\n", func(t *testing.T, c *Config) {
@@ -623,6 +638,18 @@ func TestConfigValidateInCode(t *testing.T) {
 	var re *rules.Error
 	if !errors.As(err, &re) || re.Index != 0 {
 		t.Errorf("rule errors are not *rules.Error: %v", err)
+	}
+
+	for in, want := range map[string]string{
+		"0.0.0.0":        `public_listen: "0.0.0.0" is not host:port: address 0.0.0.0: missing port in address`,
+		"0.0.0.0:https":  `public_listen: "0.0.0.0:https": port "https" is not a number from 0 to 65535`,
+		"127.0.0.1:9095": `public_listen: "127.0.0.1:9095" is listen's address too; give it its own port`,
+	} {
+		c = Default()
+		c.PublicListen = in
+		if err := c.Validate(); err == nil || err.Error() != want {
+			t.Errorf("public_listen %q: %v; want %s", in, err, want)
+		}
 	}
 
 	c = Default()

@@ -26,7 +26,7 @@ type Jira struct {
 	// searching for the ticket again; default 30s (Jira Cloud's index lag).
 	IndexLag Duration `yaml:"index_lag" json:"index_lag"`
 	// DryRun logs the calls instead of making them. It is forced on when
-	// no url is configured.
+	// no url is configured, and by the top-level dry_run.
 	DryRun bool `yaml:"dry_run" json:"dry_run"`
 }
 

@@ -35,7 +35,7 @@ type Slack struct {
 	// entry lists "commander" (see permission in package slackbot).
 	Permissions map[string][]string `yaml:"permissions" json:"permissions"`
 	// DryRun logs the calls instead of making them. It is forced on when
-	// no bot token is configured.
+	// no bot token is configured, and by the top-level dry_run.
 	DryRun bool `yaml:"dry_run" json:"dry_run"`
 }
 

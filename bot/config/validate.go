@@ -48,6 +48,15 @@ func (c *Config) validate() []error {
 	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		bad("listen: %q: port %q is not a number from 0 to 65535", c.Listen, port)
 	}
+	if c.PublicListen != "" {
+		if _, port, err := net.SplitHostPort(c.PublicListen); err != nil {
+			bad("public_listen: %q is not host:port: %v", c.PublicListen, err)
+		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			bad("public_listen: %q: port %q is not a number from 0 to 65535", c.PublicListen, port)
+		} else if c.PublicListen == c.Listen && port != "0" {
+			bad("public_listen: %q is listen's address too; give it its own port", c.PublicListen)
+		}
+	}
 	checkURL(bad, "public_url", c.PublicURL)
 	c.Storage.validate(bad)
 	if !c.src.resolved {

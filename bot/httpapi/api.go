@@ -108,11 +108,12 @@ func (a *API) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	hosts := a.hosts
+	hosts := a.linkHosts()
 	for i := range list {
 		list[i] = hosts.Incident(list[i])
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": list,
+		"slack_dry_run": a.cfg.SlackDryRun(), "jira_dry_run": a.cfg.JiraDryRun()})
 	return nil
 }
 
@@ -136,6 +137,11 @@ type IncidentView struct {
 	// Jobs lists the newest jobs, oldest first; JobsTotal counts them all.
 	Jobs      []incident.JobStatus `json:"jobs"`
 	JobsTotal int                  `json:"jobs_total"`
+	// SlackDryRun says that Slack runs in dry run: slack_channel is the
+	// name a war room would have, and no channel was made. JiraDryRun
+	// says the same of Jira: no ticket is filed.
+	SlackDryRun bool `json:"slack_dry_run"`
+	JiraDryRun  bool `json:"jira_dry_run"`
 }
 
 // The bounds of the single-incident view's lists: the default size, and
@@ -225,7 +231,7 @@ func (a *API) view(r *http.Request, id string) (*IncidentView, error) {
 		return nil, err
 	}
 	// The evidence's links are the war room's: only to allowed hosts.
-	v := &IncidentView{Incident: a.hosts.Incident(inc)}
+	v := &IncidentView{Incident: a.linkHosts().Incident(inc), SlackDryRun: a.cfg.SlackDryRun(), JiraDryRun: a.cfg.JiraDryRun()}
 	if v.Alerts, err = a.store.Alerts(ctx, id, vq.alerts); err != nil {
 		return nil, err
 	}

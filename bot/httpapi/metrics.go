@@ -20,6 +20,8 @@ type Metrics struct {
 	jobDuration     *prometheus.HistogramVec
 	apiRequests     *prometheus.CounterVec
 	withheld        prometheus.Counter
+	reloadOK        prometheus.Gauge
+	reloadAt        prometheus.Gauge
 }
 
 // NewMetrics registers the metrics with reg; the incident counts are read
@@ -57,11 +59,31 @@ func NewMetrics(reg prometheus.Registerer, store incident.Store) *Metrics {
 			Name: "warroom_war_rooms_withheld_total",
 			Help: "War rooms not opened because of a cap on new war rooms (limits.*); the incidents were recorded instead.",
 		}),
+		// The names Prometheus and Alertmanager give theirs.
+		reloadOK: f.NewGauge(prometheus.GaugeOpts{
+			Name: "warroom_config_last_reload_successful",
+			Help: "Whether the last configuration reload attempt was successful.",
+		}),
+		reloadAt: f.NewGauge(prometheus.GaugeOpts{
+			Name: "warroom_config_last_reload_success_timestamp_seconds",
+			Help: "Timestamp of the last successful configuration reload.",
+		}),
 	}
 	reg.MustRegister(&incidentCollector{store: store, desc: prometheus.NewDesc(
 		"warroom_incidents", "Incidents by state; war_room=\"false\" are the recorded ones.",
 		[]string{"state", "war_room"}, nil)})
 	return m
+}
+
+// ConfigLoaded records a load of the configuration, at start or on a
+// reload: ok says whether it is in force now; at is when.
+func (m *Metrics) ConfigLoaded(ok bool, at time.Time) {
+	if !ok {
+		m.reloadOK.Set(0)
+		return
+	}
+	m.reloadOK.Set(1)
+	m.reloadAt.Set(float64(at.UnixNano()) / 1e9)
 }
 
 // ObserveJob counts a run of a step of kind and its duration: the job

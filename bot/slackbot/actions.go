@@ -63,7 +63,7 @@ func (sl *Surface) cmdDeploys(ctx context.Context, c *cmdCall) (slackMessage, er
 		}
 	}
 	lines := []string{fmt.Sprintf("*Deploys of %s*, newest first:", slackmsg.Escape(service))}
-	for _, d := range sl.hosts.Deploys(ds) {
+	for _, d := range sl.settings(ctx).Hosts.Deploys(ds) {
 		lines = append(lines, slackmsg.DeployLine(d, start, suspect != nil && d.SHA == suspect.SHA, ""))
 	}
 	return cmdEphemeral("%s", strings.Join(lines, "\n")), nil
@@ -92,7 +92,7 @@ func (sl *Surface) cmdSilence(ctx context.Context, c *cmdCall) (slackMessage, er
 	if !c.inc.State.Open() {
 		return slackMessage{}, incident.Errorf(incident.ECONFLICT, "%s is resolved", c.inc.ID)
 	}
-	text, err := sl.silencer.Silence(ctx, c.inc, c.user, d)
+	text, err := sl.settings(ctx).Silencer.Silence(ctx, c.inc, c.user, d)
 	if err != nil {
 		return slackMessage{}, err
 	}
@@ -121,7 +121,7 @@ func (sl *Surface) rollbackButton(ctx context.Context, user string, inc *inciden
 		text += " (" + render.OneLine(ev.RollbackWithheld, 300) + ")"
 	}
 	var steps []incident.JobKind
-	r, ok := sl.rules.Lookup(inc.Rule)
+	r, ok := sl.settings(ctx).Rules.Lookup(inc.Rule)
 	hook := ok && r.Rollback.WebhookURL != ""
 	if hook {
 		steps = append(steps, incident.JobRollbackWebhook)

@@ -29,7 +29,7 @@ func (sl *Surface) interaction(ctx context.Context, ic *slack.InteractionCallbac
 	if ic.Type != slack.InteractionTypeBlockActions || len(ic.ActionCallback.BlockActions) == 0 {
 		return slackMessage{}, false
 	}
-	ctx, cancel := context.WithTimeout(ctx, slackHandleBudget)
+	ctx, cancel := context.WithTimeout(sl.begin(ctx), slackHandleBudget)
 	defer cancel()
 	if !cmdUserID.MatchString(ic.User.ID) {
 		return cmdEphemeral("Slack sent this button press without a user; nothing done."), true
@@ -68,7 +68,7 @@ func (sl *Surface) button(ctx context.Context, user string, a *slack.BlockAction
 	case slackmsg.ActionRollback:
 		return sl.rollbackButton(ctx, user, inc)
 	case slackmsg.ActionSilence:
-		text, err := sl.silencer.Silence(ctx, inc, user, time.Hour)
+		text, err := sl.settings(ctx).Silencer.Silence(ctx, inc, user, time.Hour)
 		if err != nil {
 			return sl.errorText("button "+action, err)
 		}

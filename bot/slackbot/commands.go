@@ -121,7 +121,7 @@ var cmdUserID = regexp.MustCompile(`^[UW][A-Z0-9]{1,31}$`)
 // command runs one /warroom invocation, whichever transport brought it,
 // and returns the reply. It never fails: errors become ephemeral replies.
 func (sl *Surface) command(ctx context.Context, cmd slack.SlashCommand) slackMessage {
-	ctx, cancel := context.WithTimeout(ctx, slackHandleBudget)
+	ctx, cancel := context.WithTimeout(sl.begin(ctx), slackHandleBudget)
 	defer cancel()
 	if !cmdUserID.MatchString(cmd.UserID) {
 		return cmdEphemeral("Slack sent this command without a user; nothing done.")
@@ -441,12 +441,13 @@ func (sl *Surface) cmdTimeline(ctx context.Context, c *cmdCall) (slackMessage, e
 // its threshold: "" when it cannot be told (no query, no Prometheus, no
 // value) within a second.
 func (sl *Surface) rateNow(ctx context.Context, inc *incident.Incident) string {
-	if sl.valueNow == nil {
+	valueNow := sl.settings(ctx).ValueNow
+	if valueNow == nil {
 		return ""
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	v, ok, err := sl.valueNow(ctx, inc)
+	v, ok, err := valueNow(ctx, inc)
 	switch {
 	case err != nil:
 		return ":warning: Prometheus could not say whether the rate is back: " + slackmsg.Escape(render.OneLine(err.Error(), 200))

@@ -74,8 +74,9 @@ func newTestEnv(tb testing.TB, perms map[string][]string, dir Directory, secret,
 	}
 	log := slog.New(slog.DiscardHandler)
 	silencer := actions.New(steps.Deps{Store: store, Service: svc, Rules: set, Log: log, Now: clock.Now}, silences, "")
-	return testEnv{store: store, svc: svc, clock: clock, deps: Deps{Service: svc, Store: store, Rules: set, Hosts: render.NewHosts(nil, amURL),
-		Permissions: perms, Directory: dir, Silencer: silencer, SigningSecret: secret, Log: log, Now: clock.Now}}
+	return testEnv{store: store, svc: svc, clock: clock, deps: Deps{Service: svc, Store: store,
+		Settings:      Static(Settings{Rules: set, Hosts: render.NewHosts(nil, amURL), Permissions: perms, Directory: dir, Silencer: silencer}),
+		SigningSecret: secret, Log: log, Now: clock.Now}}
 }
 
 // slackFixture is a Slack surface on a store, with a fake directory and a
@@ -680,10 +681,10 @@ func TestGroupCache(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
 	dir := &fakeDirectory{groups: map[string][]string{"sre": {"U1"}}}
-	g := &groupCache{dir: dir, ttl: time.Minute, now: func() time.Time { return now }, m: map[string]groupEntry{}}
+	g := &groupCache{ttl: time.Minute, now: func() time.Time { return now }, m: map[string]groupEntry{}}
 	ctx := context.Background()
 	for range 3 {
-		if m, err := g.members(ctx, "sre"); err != nil || len(m) != 1 {
+		if m, err := g.members(ctx, dir, "sre"); err != nil || len(m) != 1 {
 			t.Fatalf("members: %v %v", m, err)
 		}
 	}
@@ -691,16 +692,16 @@ func TestGroupCache(t *testing.T) {
 		t.Errorf("%d lookups within a minute; want 1", n)
 	}
 	now = now.Add(61 * time.Second)
-	_, _ = g.members(ctx, "sre")
+	_, _ = g.members(ctx, dir, "sre")
 	if n := dir.lookups("sre"); n != 2 {
 		t.Errorf("%d lookups after a minute; want 2", n)
 	}
 	dir.err = errors.New("slack down")
 	now = now.Add(61 * time.Second)
-	if _, err := g.members(ctx, "sre"); err == nil {
+	if _, err := g.members(ctx, dir, "sre"); err == nil {
 		t.Error("a failed lookup answered from the expired cache")
 	}
-	if _, err := (&groupCache{}).members(ctx, "sre"); !errors.Is(err, errNoDirectory) {
+	if _, err := (&groupCache{}).members(ctx, nil, "sre"); !errors.Is(err, errNoDirectory) {
 		t.Errorf("no directory: %v; want errNoDirectory", err)
 	}
 }

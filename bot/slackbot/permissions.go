@@ -22,7 +22,8 @@ import (
 // user group that cannot be looked up allows nobody (and the refusal says
 // so). Commands and buttons both pass here.
 func (sl *Surface) authorize(ctx context.Context, action, user string, inc *incident.Incident) string {
-	who, restricted := permission(sl.perms, action)
+	st := sl.settings(ctx)
+	who, restricted := permission(st.Permissions, action)
 	if !restricted {
 		return ""
 	}
@@ -41,7 +42,7 @@ func (sl *Surface) authorize(ctx context.Context, action, user string, inc *inci
 	}
 	var unchecked []string
 	for _, g := range groups {
-		members, err := sl.groups.members(ctx, g)
+		members, err := sl.groups.members(ctx, st.Directory, g)
 		if err != nil {
 			sl.log.Warn("slack: user group not checked", "group", g, "err", err)
 			unchecked = append(unchecked, "@"+g)
@@ -121,7 +122,6 @@ func describeWho(who []string) string {
 // groupCache keeps user-group memberships for a while, so that a burst of
 // button presses costs one usergroups.users.list call.
 type groupCache struct {
-	dir Directory
 	ttl time.Duration
 	now func() time.Time
 
@@ -136,10 +136,10 @@ type groupEntry struct {
 
 var errNoDirectory = errors.New("no Slack directory configured")
 
-// members returns the user IDs of the group handle (without "@").
-// Failures are not cached.
-func (g *groupCache) members(ctx context.Context, handle string) ([]string, error) {
-	if g.dir == nil {
+// members returns the user IDs of the group handle (without "@"), asking
+// dir when they are not known. Failures are not cached.
+func (g *groupCache) members(ctx context.Context, dir Directory, handle string) ([]string, error) {
+	if dir == nil {
 		return nil, errNoDirectory
 	}
 	g.mu.Lock()
@@ -148,7 +148,7 @@ func (g *groupCache) members(ctx context.Context, handle string) ([]string, erro
 	if ok && g.now().Sub(e.at) < g.ttl {
 		return e.members, nil
 	}
-	members, err := g.dir.UserGroupMembers(ctx, handle)
+	members, err := dir.UserGroupMembers(ctx, handle)
 	if err != nil {
 		return nil, err
 	}

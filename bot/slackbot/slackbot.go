@@ -50,6 +50,20 @@ type Deps struct {
 	// Service changes incidents: every command and button goes through it.
 	Service *incident.Service
 	Store   Store
+	// Settings returns the settings in force. A reload of the
+	// configuration swaps them; a command or a button press reads them
+	// once, when it starts, and keeps them to its end.
+	Settings func() *Settings
+	// SigningSecret verifies Slack's requests (slack.signing_secret);
+	// without it the HTTP endpoints answer 503.
+	SigningSecret string
+	Log           *slog.Logger
+	Now           func() time.Time
+}
+
+// Settings are what the Slack surface takes from the configuration that
+// a reload replaces: never changed once handed over.
+type Settings struct {
 	// Rules say whether an incident's rule has a rollback webhook.
 	Rules *rules.Set
 	// Hosts are the hosts deploy links may point at.
@@ -63,26 +77,21 @@ type Deps struct {
 	// ValueNow asks Prometheus for an incident's value now (ok false when
 	// it cannot be told), for the answer to /warroom resolve.
 	ValueNow func(ctx context.Context, inc *incident.Incident) (v float64, ok bool, err error)
-	// SigningSecret verifies Slack's requests (slack.signing_secret);
-	// without it the HTTP endpoints answer 503.
-	SigningSecret string
-	Log           *slog.Logger
-	Now           func() time.Time
 }
+
+// Static returns a Settings func of fixed settings: a surface whose
+// configuration is never reloaded.
+func Static(st Settings) func() *Settings { return func() *Settings { return &st } }
 
 // Surface is the Slack side of the bot: the verification of Slack's
 // requests, the answers already given (for retries), the user-group
 // memberships that permissions name, and the client that answers through
 // response_url. Both transports, HTTP and Socket Mode, go through it.
 type Surface struct {
-	svc      *incident.Service
-	store    Store
-	rules    *rules.Set
-	hosts    render.Hosts
-	perms    map[string][]string
-	silencer Silencer
-	valueNow func(ctx context.Context, inc *incident.Incident) (float64, bool, error)
-	log      *slog.Logger
+	svc   *incident.Service
+	store Store
+	live  func() *Settings
+	log   *slog.Logger
 
 	secret  string
 	answers *answerCache
@@ -107,11 +116,10 @@ func New(d Deps) *Surface {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Surface{
-		svc: d.Service, store: d.Store, rules: d.Rules, hosts: d.Hosts, perms: d.Permissions, silencer: d.Silencer,
-		valueNow: d.ValueNow, log: log,
+		svc: d.Service, store: d.Store, live: d.Settings, log: log,
 		secret:  d.SigningSecret,
 		answers: newAnswerCache(slackAnswerTTL, slackMaxAnswers, now),
-		groups:  &groupCache{dir: d.Directory, ttl: slackGroupTTL, now: now, m: map[string]groupEntry{}},
+		groups:  &groupCache{ttl: slackGroupTTL, now: now, m: map[string]groupEntry{}},
 		client: &http.Client{
 			Timeout: slackResponseTimeout,
 			// A redirect could lead the post away from Slack.
@@ -120,6 +128,25 @@ func New(d Deps) *Surface {
 		responsePrefix: slackResponseURLPrefix,
 		now:            now,
 	}
+}
+
+// settingsKey keys the settings a command or a button press started with
+// in its context.
+type settingsKey struct{}
+
+// begin pins the settings in force to ctx: a request that straddles a
+// reload runs to its end under the settings it started with.
+func (sl *Surface) begin(ctx context.Context) context.Context {
+	return context.WithValue(ctx, settingsKey{}, sl.live())
+}
+
+// settings are the settings ctx's request started with (see begin), or
+// those in force.
+func (sl *Surface) settings(ctx context.Context) *Settings {
+	if st, ok := ctx.Value(settingsKey{}).(*Settings); ok {
+		return st
+	}
+	return sl.live()
 }
 
 // Paths are Slack's HTTP endpoints: they check Slack's signatures, not

@@ -25,6 +25,10 @@ import (
 // they use the standard flag package rather than a CLI library.
 type cli struct {
 	stdout, stderr io.Writer
+	// reloadSignals starts taking SIGHUP, on which serve reads its
+	// configuration again, and returns the signals and how to stop; nil
+	// (tests that run serve in-process): no signal.
+	reloadSignals func() (<-chan os.Signal, func())
 }
 
 // A command is one `warroom` subcommand, or one of a group's (incidents,
@@ -72,7 +76,12 @@ func (h *helpRequest) Error() string { return "help requested" }
 func (h *helpRequest) Unwrap() error { return flag.ErrHelp }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := &cli{stdout: stdout, stderr: stderr}
+	return runWith(ctx, &cli{stdout: stdout, stderr: stderr}, args)
+}
+
+// runWith runs the command line args with c.
+func runWith(ctx context.Context, c *cli, args []string) int {
+	stderr := c.stderr
 	if len(args) == 0 {
 		c.usage(stderr)
 		return 2
@@ -99,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		if isHelp(args[0]) {
-			c.groupUsage(stdout, cmd)
+			c.groupUsage(c.stdout, cmd)
 			return 0
 		}
 		cmds = cmd.sub
@@ -282,6 +291,24 @@ func loadConfig(path string, warn io.Writer) (*config.Config, error) {
 	return cfg, nil
 }
 
+// serveConfig is serve's configuration: FILE (the embedded defaults when
+// path is empty) with --listen over it. A secret that is configured but
+// cannot be resolved is an error: serve does not start (or reload)
+// without it.
+func serveConfig(path, listen string) (*config.Config, error) {
+	cfg := config.Default()
+	if path != "" {
+		var err error
+		if cfg, err = config.LoadStrict(path); err != nil {
+			return nil, err
+		}
+	}
+	if listen != "" {
+		cfg.Listen = listen
+	}
+	return cfg, nil
+}
+
 func serve(ctx context.Context, c *cli, args []string) error {
 	fs := newFlags("serve")
 	path := fs.String("config", "", "config `FILE` (default: embedded defaults)")
@@ -298,17 +325,34 @@ func serve(ctx context.Context, c *cli, args []string) error {
 	}
 	log := newLogger(c.stderr, *logFormat)
 	tuneGC()
-	cfg, err := loadConfig(*path, c.stderr)
+	cfg, err := serveConfig(*path, *listen)
 	if err != nil {
 		return err
 	}
-	if *listen != "" {
-		cfg.Listen = *listen
-	}
-	srv, err := bot.New(ctx, cfg, bot.Deps{Logger: log})
+	srv, err := bot.New(ctx, cfg, bot.Deps{Logger: log,
+		Load: func() (*config.Config, error) { return serveConfig(*path, *listen) }})
 	if err != nil {
 		return err
 	}
+	var reload <-chan os.Signal // nil: never
+	if c.reloadSignals != nil {
+		var stopSignals func()
+		reload, stopSignals = c.reloadSignals()
+		defer stopSignals()
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-reload:
+				log.Info("SIGHUP: reloading the configuration", "config", *path)
+				_, _ = srv.Reload(ctx) // Reload logs how it went
+			}
+		}
+	}()
 	if *path == "" {
 		log.Info("no --config: embedded defaults (SQLite in warroom.db, Slack and Jira in dry run)", "dry_run_log", cfg.DryRunLog)
 	}

@@ -536,6 +536,16 @@ func TestServeListen(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Errorf("serve exited %d after the signal: %s", code, stderr.String())
 	}
+	// Neither Slack nor Jira is configured: one warning names both.
+	var warns []string
+	for line := range strings.Lines(stderr.String()) {
+		if strings.Contains(line, "dry run") && strings.Contains(line, "level=WARN") {
+			warns = append(warns, line)
+		}
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], `systems="slack (no slack.bot_token), jira (no jira.url)"`) {
+		t.Errorf("dry-run warnings: %q; want one naming slack and jira", warns)
+	}
 }
 
 // startServer runs warroom on the driver's store (SQLite in a temporary
@@ -572,5 +582,71 @@ func waitListening(t *testing.T, srv *bot.Server) {
 			t.Fatal("the server did not start listening")
 		}
 		time.Sleep(5 * time.Millisecond) // polling the listener
+	}
+}
+
+// A secret that is configured but cannot be resolved stops serve at once,
+// with one line naming the key and the cause; nothing listens.
+func TestServeFailsFastOnSecrets(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("SLACK_BOT_TOKEN", "")
+	if err := os.Unsetenv("SLACK_BOT_TOKEN"); err != nil {
+		t.Fatal(err)
+	}
+	base := "listen: 127.0.0.1:0\nstorage: {driver: sqlite, dsn: " + filepath.Join(dir, "w.db") + "}\ndry_run_log: " + filepath.Join(dir, "dry.jsonl") + "\n"
+	jira := "jira: {url: 'https://example.atlassian.net', project: OPS, issue_type: Incident, auth: {email: bot@example.com, api_token_file: missing-token}}\n"
+	for _, tc := range []struct{ name, cfg, want string }{
+		{"slack token unset", base + "slack: {bot_token: '${SLACK_BOT_TOKEN}'}\n",
+			"warroom: slack.bot_token: environment variable SLACK_BOT_TOKEN is not set\n"},
+		{"jira token file unreadable", base + jira,
+			"warroom: jira.auth.api_token_file: cannot read secret file: open " + filepath.Join(dir, "missing-token") + ": no such file or directory\n"},
+	} {
+		file := filepath.Join(dir, "warroom.yaml")
+		if err := os.WriteFile(file, []byte(tc.cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := runCLI(t, "serve", "--config", file)
+		if code != 1 || stderr != tc.want {
+			t.Errorf("%s: exit %d, stderr %q; want exit 1 and %q", tc.name, code, stderr, tc.want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "w.db")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: serve opened its store before it refused: %v", tc.name, err)
+		}
+	}
+}
+
+// show and list mark a war room and a ticket that only a dry run names.
+func TestPrintDryRun(t *testing.T) {
+	t.Parallel()
+	inc := &incident.Incident{ID: "INC-1", Title: "payment-gateway", State: incident.Triggered, WarRoom: true,
+		SlackChannel: "inc-20261206-payment-gateway-1", OpenedAt: time.Unix(1764900000, 0)}
+	for _, tc := range []struct {
+		slack, jira bool
+		want, not   []string
+	}{
+		{true, true, []string{"#inc-20261206-payment-gateway-1 (dry run)\n", "jira      (dry run: no ticket filed)\n"}, nil},
+		{false, false, []string{"#inc-20261206-payment-gateway-1\n"}, []string{"dry run"}},
+	} {
+		var b strings.Builder
+		if err := printView(&b, &httpapi.IncidentView{Incident: inc, SlackDryRun: tc.slack, JiraDryRun: tc.jira}); err != nil {
+			t.Fatal(err)
+		}
+		var l strings.Builder
+		if err := printList(&l, []*incident.Incident{inc}, tc.slack); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("show (slack %v, jira %v) lacks %q:\n%s", tc.slack, tc.jira, w, b.String())
+			}
+		}
+		if tc.slack != strings.Contains(l.String(), "#inc-20261206-payment-gateway-1 (dry run)") {
+			t.Errorf("list (slack %v):\n%s", tc.slack, l.String())
+		}
+		for _, n := range tc.not {
+			if strings.Contains(b.String()+l.String(), n) {
+				t.Errorf("show or list of a real war room says %q:\n%s%s", n, b.String(), l.String())
+			}
+		}
 	}
 }

@@ -164,7 +164,9 @@ func listIncidents(ctx context.Context, c *cli, args []string) error {
 		q.Set("service", *service)
 	}
 	var out struct {
-		Incidents []*incident.Incident `json:"incidents"`
+		Incidents   []*incident.Incident `json:"incidents"`
+		SlackDryRun bool                 `json:"slack_dry_run"`
+		JiraDryRun  bool                 `json:"jira_dry_run"`
 	}
 	if err := newClient(*server).do(ctx, http.MethodGet, "/api/v1/incidents?"+q.Encode(), nil, &out); err != nil {
 		return err
@@ -172,7 +174,7 @@ func listIncidents(ctx context.Context, c *cli, args []string) error {
 	if *output == "json" {
 		return printJSON(c.stdout, out)
 	}
-	return printList(c.stdout, out.Incidents)
+	return printList(c.stdout, out.Incidents, out.SlackDryRun)
 }
 
 // incidentAction runs show or an action on one incident and prints the
@@ -252,13 +254,20 @@ func incidentAction(action string) func(ctx context.Context, c *cli, args []stri
 	}
 }
 
-func printList(w io.Writer, list []*incident.Incident) error {
+// dryRunMark follows what a dry run only names: a war room that was
+// never made, a ticket never filed.
+const dryRunMark = " (dry run)"
+
+func printList(w io.Writer, list []*incident.Incident, slackDryRun bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tSERVICE\tENV\tSEVERITY\tVALUE\tWAR ROOM\tOPENED\tTITLE")
 	for _, inc := range list {
 		room := "-"
 		if inc.WarRoom {
 			room = "#" + inc.SlackChannel
+			if slackDryRun {
+				room += dryRunMark
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.State, inc.Service, inc.Env, inc.Severity,
 			value(inc.Unit, inc.Value), room, inc.OpenedAt.Local().Format("2006-01-02 15:04"), inc.Title)
@@ -285,10 +294,17 @@ func printView(w io.Writer, v *httpapi.IncidentView) error {
 		inc.State, inc.Service, inc.Env, inc.Severity, inc.Rule, value(inc.Unit, inc.Value), value(inc.Unit, inc.PeakValue), value(inc.Unit, inc.Threshold),
 		inc.OpenedAt.Local().Format(time.RFC3339))
 	if inc.WarRoom {
-		fmt.Fprintf(tw, "war room\t#%s\n", inc.SlackChannel)
+		mark := ""
+		if v.SlackDryRun {
+			mark = dryRunMark
+		}
+		fmt.Fprintf(tw, "war room\t#%s%s\n", inc.SlackChannel, mark)
 	}
-	if inc.JiraKey != "" {
+	switch {
+	case inc.JiraKey != "":
 		fmt.Fprintf(tw, "jira\t%s\n", inc.JiraKey)
+	case inc.WarRoom && v.JiraDryRun:
+		fmt.Fprintf(tw, "jira\t(dry run: no ticket filed)\n")
 	}
 	for _, role := range []struct{ name, who string }{{"commander", inc.Commander}, {"comms", inc.Comms}, {"scribe", inc.Scribe}} {
 		if role.who != "" {

@@ -12,7 +12,14 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	// SIGHUP reloads serve's configuration, as it does Prometheus's; the
+	// other commands keep its default (they end).
+	onHUP := func() (<-chan os.Signal, func()) {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		return hup, func() { signal.Stop(hup) }
+	}
+	code := runWith(ctx, &cli{stdout: os.Stdout, stderr: os.Stderr, reloadSignals: onHUP}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

@@ -30,7 +30,13 @@ import (
 type Executor struct {
 	d steps.Deps
 	p steps.Planner
+	*journal
+}
 
+// journal is the log and what it holds: one per file, shared by the
+// executors With makes, so that a step is logged once whichever of them
+// runs it.
+type journal struct {
 	mu   sync.Mutex
 	f    *os.File
 	done map[string]bool
@@ -68,8 +74,8 @@ func New(path string, d steps.Deps, slack steps.SlackOptions, jira steps.JiraOpt
 	if err != nil {
 		return nil, fmt.Errorf("dry-run log: %w", err)
 	}
-	x := &Executor{d: d, p: steps.Planner{Deps: d, Slack: slack, Jira: jira}, f: f, done: map[string]bool{},
-		bookmarks: map[string]map[string]bool{}}
+	x := &Executor{d: d, p: steps.Planner{Deps: d, Slack: slack, Jira: jira},
+		journal: &journal{f: f, done: map[string]bool{}, bookmarks: map[string]map[string]bool{}}}
 	good, err := x.index()
 	if err == nil {
 		err = f.Truncate(good)
@@ -82,6 +88,13 @@ func New(path string, d steps.Deps, slack steps.SlackOptions, jira steps.JiraOpt
 		return nil, fmt.Errorf("dry-run log %s: %w", path, err)
 	}
 	return x, nil
+}
+
+// With returns an executor that plans under d, slack and jira (a reloaded
+// configuration's) and logs to x's log: the steps either logged are known
+// to both. Closing either closes the log.
+func (x *Executor) With(d steps.Deps, slack steps.SlackOptions, jira steps.JiraOptions) *Executor {
+	return &Executor{d: d, p: steps.Planner{Deps: d, Slack: slack, Jira: jira}, journal: x.journal}
 }
 
 // index reads the log and returns the length of its steps logged whole.
@@ -112,7 +125,7 @@ func (x *Executor) index() (int64, error) {
 
 // logged notes that the step of key logged calls. The caller holds x.mu,
 // or has x to itself.
-func (x *Executor) logged(key string, calls []steps.Call) {
+func (x *journal) logged(key string, calls []steps.Call) {
 	x.done[key] = true
 	for _, c := range calls {
 		if c.Method != "bookmarks.add" {

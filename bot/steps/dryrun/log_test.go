@@ -50,5 +50,11 @@ func TestLogKeepsWholeSteps(t *testing.T) {
 		if err := x.Execute(context.Background(), j); err != nil {
 			t.Errorf("%s, logged whole: %v, want done", key, err)
 		}
+		// The executor of a reloaded configuration shares the log, and
+		// what it knows.
+		y := x.With(steps.Deps{Log: slog.New(slog.DiscardHandler), Now: time.Now}, steps.SlackOptions{Responders: []string{"@new"}}, steps.JiraOptions{})
+		if err := y.Execute(context.Background(), j); err != nil {
+			t.Errorf("%s, logged whole, by the executor of a reload: %v, want done", key, err)
+		}
 	}
 }
