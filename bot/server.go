@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"github.com/warroom/warroom/bot/steps/actions"
 	"github.com/warroom/warroom/bot/steps/dryrun"
 	"github.com/warroom/warroom/bot/steps/evidence"
+	"github.com/warroom/warroom/bot/telemetry"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
 	islack "github.com/warroom/warroom/integrations/slack"
@@ -42,6 +44,12 @@ type Deps struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // nil: a fresh one
 	Now      func() time.Time
+	// Version is the stamped version, for warroom_build_info and the
+	// traces; "" takes the module's.
+	Version string
+	// Getenv reads the OTEL_* variables that configure tracing; nil is
+	// os.Getenv.
+	Getenv func(string) string
 }
 
 // Server is a running warroom: store, service, job worker and HTTP surface.
@@ -55,6 +63,8 @@ type Server struct {
 	svc     *incident.Service
 	worker  *incident.Worker
 	metrics *httpapi.Metrics
+	telem   *telemetry.Metrics
+	tracing *telemetry.Tracing
 	api     *httpapi.API
 	slack   *slackbot.Surface
 	// The executors the slack surface and Close need beyond the table:
@@ -83,8 +93,20 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	if s.reg == nil {
 		s.reg = prometheus.NewRegistry()
 	}
+	getenv := deps.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	tracing, err := telemetry.NewTracing(ctx, getenv, deps.Version)
+	if err != nil {
+		return nil, err
+	}
+	s.tracing = tracing
+	s.telem = telemetry.NewMetrics(s.reg, deps.Version)
+	tracer := tracing.Tracer()
 	set, err := cfg.RuleSet()
 	if err != nil {
+		_ = tracing.Shutdown(ctx)
 		return nil, err
 	}
 	s.rules = set
@@ -92,10 +114,11 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	store, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{Logger: s.log,
 		Timeout: cfg.Storage.Timeout.Duration(), WALLimit: cfg.Storage.WALLimitBytes})
 	if err != nil {
+		_ = tracing.Shutdown(ctx)
 		return nil, err
 	}
 	s.store = store
-	s.metrics = httpapi.NewMetrics(s.reg, store)
+	s.metrics = httpapi.NewMetrics(s.reg, store, s.now)
 	if store.Driver() == sqlstore.SQLite {
 		s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "warroom_store_wal_bytes",
@@ -115,14 +138,17 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		Now: s.now, AfterCommit: func() { s.worker.Notify() },
 		MaxNewWarRoomsPerDelivery: cfg.Limits.MaxNewWarRoomsPerDelivery,
 		MaxNewWarRoomsPerMinute:   cfg.Limits.MaxNewWarRoomsPerMinute,
+		Tracer:                    tracer,
+		WarRoomReady:              s.telem.WarRoomReady,
+		Ready:                     incident.ReadyParts{Channel: slackReal(cfg), Ticket: !cfg.Jira.DryRun},
 	})
 
 	// Slack for real when a bot token is configured (and dry_run is not
 	// asked for).
 	var slackClient *islack.Client
 	var directory slackbot.Directory
-	if !cfg.Slack.DryRun && cfg.Slack.BotToken != "" {
-		slackClient = islack.New(string(cfg.Slack.BotToken), cfg.Slack.APIURL, nil)
+	if slackReal(cfg) {
+		slackClient = islack.New(string(cfg.Slack.BotToken), cfg.Slack.APIURL, s.httpClient(telemetry.APISlack, islack.DefaultTimeout))
 		directory = slackClient
 	}
 	table, err := s.steps(slackClient)
@@ -131,12 +157,12 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.worker = incident.NewWorker(store, table, incident.WorkerOptions{
-		Logger: s.log, Now: s.now, Observe: s.metrics.ObserveJob,
+		Logger: s.log, Now: s.now, Observe: s.metrics.ObserveJob, Tracer: tracer,
 		Lease: cfg.Jobs.Lease.Duration(), Heartbeat: cfg.Jobs.Heartbeat.Duration(),
 		ShutdownGrace: cfg.Jobs.ShutdownGrace.Duration(), Concurrency: cfg.Jobs.Concurrency,
 	})
 	s.api = httpapi.New(httpapi.Deps{Config: cfg, Store: store, Service: s.svc, Hosts: linkHosts(cfg), Metrics: s.metrics,
-		Registry: s.reg, Log: s.log, Now: s.now})
+		Registry: s.reg, Log: s.log, Now: s.now, Tracer: tracer})
 	s.slack = slackbot.New(slackbot.Deps{Service: s.svc, Store: store, Rules: set, Hosts: linkHosts(cfg),
 		Permissions: cfg.Slack.Permissions, Directory: directory, Silencer: s.actions, ValueNow: s.evidence.ValueNow,
 		SigningSecret: string(cfg.Slack.SigningSecret), Log: s.log, Now: s.now})
@@ -262,13 +288,30 @@ func (s *Server) Run(ctx context.Context) error {
 // ShutdownGrace bounds how long in-flight requests may take at shutdown.
 const ShutdownGrace = 10 * time.Second
 
-// Close releases the store and the dry-run log.
+// Close releases the store and the dry-run log, and sends the spans
+// still batched.
 func (s *Server) Close() error {
-	err := s.store.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	err := errors.Join(s.store.Close(), s.tracing.Shutdown(ctx))
 	if s.dryRun != nil {
 		err = errors.Join(err, s.dryRun.Close())
 	}
 	return err
+}
+
+// slackReal reports whether Slack is for real: a bot token is configured
+// and dry_run is not asked for.
+func slackReal(cfg *config.Config) bool { return !cfg.Slack.DryRun && cfg.Slack.BotToken != "" }
+
+// httpClient is a client for calls to api, counted, timed and traced.
+func (s *Server) httpClient(api string, timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: s.transport(api)}
+}
+
+// transport counts, times and traces the calls to api.
+func (s *Server) transport(api string) http.RoundTripper {
+	return s.telem.Transport(api, http.DefaultTransport, s.tracing.Tracer())
 }
 
 func archiveAfter(cfg *config.Config) time.Duration {

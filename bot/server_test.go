@@ -59,6 +59,12 @@ func start(t testing.TB, mutate func(*config.Config)) *harness {
 // the benchmarks, which measure it.
 func startOn(t testing.TB, clock *clocktest.Clock, mutate func(*config.Config)) *harness {
 	t.Helper()
+	return startWith(t, clock, bot.Deps{}, mutate)
+}
+
+// startWith is startOn with deps (the clock aside).
+func startWith(t testing.TB, clock *clocktest.Clock, deps bot.Deps, mutate func(*config.Config)) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
@@ -68,7 +74,6 @@ func startOn(t testing.TB, clock *clocktest.Clock, mutate func(*config.Config)) 
 	if mutate != nil {
 		mutate(cfg)
 	}
-	deps := bot.Deps{}
 	if clock != nil {
 		deps.Now = clock.Now
 	}

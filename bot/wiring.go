@@ -3,6 +3,7 @@ package bot
 import (
 	"cmp"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/warroom/warroom/bot/config"
@@ -13,6 +14,7 @@ import (
 	"github.com/warroom/warroom/bot/steps/evidence"
 	"github.com/warroom/warroom/bot/steps/jiraticket"
 	"github.com/warroom/warroom/bot/steps/slackroom"
+	"github.com/warroom/warroom/bot/telemetry"
 	"github.com/warroom/warroom/correlate"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager"
@@ -38,9 +40,9 @@ func (s *Server) steps(slackClient *islack.Client) (*steps.Table, error) {
 	}
 	var silences *alertmanager.SilenceClient // nil without alertmanager.url
 	if u := cfg.Alertmanager.URL; u != "" {
-		silences = alertmanager.NewSilenceClient(u, nil)
+		silences = alertmanager.NewSilenceClient(u, s.httpClient(telemetry.APIAlertmanager, alertmanager.DefaultTimeout))
 	}
-	s.actions = actions.New(d, silences, string(cfg.Rollback.WebhookSecret))
+	s.actions = actions.New(d, silences, string(cfg.Rollback.WebhookSecret), s.transport(telemetry.APIRollback))
 	g, err := s.gatherer()
 	if err != nil {
 		return nil, err
@@ -51,7 +53,7 @@ func (s *Server) steps(slackClient *islack.Client) (*steps.Table, error) {
 		slackSteps = slackroom.New(slackClient, d, slackOpts)
 	}
 	if !cfg.Jira.DryRun {
-		jc, err := newJiraClient(cfg)
+		jc, err := newJiraClient(cfg, s.transport(telemetry.APIJira))
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +89,7 @@ func planner(cfg *config.Config, set *rules.Set, log *slog.Logger, now func() ti
 func (s *Server) gatherer() (*correlate.Gatherer, error) {
 	cfg := s.cfg
 	o := evidence.SourceOptions{GrafanaURL: cfg.Grafana.URL, GrafanaToken: string(cfg.Grafana.Token),
-		JaegerURL: cfg.Jaeger.URL, PrometheusURL: cfg.Prometheus.URL}
+		JaegerURL: cfg.Jaeger.URL, PrometheusURL: cfg.Prometheus.URL, Transport: s.transport}
 	if g := cfg.Deploys.Git; g != nil {
 		o.Git = &evidence.GitOptions{URL: g.URL, Branch: g.Branch, Path: g.Path, Env: g.Env, Token: string(g.Token)}
 	}
@@ -102,10 +104,11 @@ func (s *Server) gatherer() (*correlate.Gatherer, error) {
 	}), nil
 }
 
-// newJiraClient builds the client of the jira section.
-func newJiraClient(cfg *config.Config) (*ijira.Client, error) {
+// newJiraClient builds the client of the jira section; rt carries its
+// calls (nil: http.DefaultTransport).
+func newJiraClient(cfg *config.Config, rt http.RoundTripper) (*ijira.Client, error) {
 	return ijira.New(ijira.Options{URL: cfg.Jira.URL, Deployment: cfg.Jira.Deployment, Email: cfg.Jira.Auth.Email,
-		APIToken: string(cfg.Jira.Auth.APIToken), PAT: string(cfg.Jira.Auth.PersonalAccessToken)})
+		APIToken: string(cfg.Jira.Auth.APIToken), PAT: string(cfg.Jira.Auth.PersonalAccessToken), Transport: rt})
 }
 
 // linkHosts are the hosts links may point at: links.allowed_hosts and

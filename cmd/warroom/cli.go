@@ -305,7 +305,7 @@ func serve(ctx context.Context, c *cli, args []string) error {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
-	srv, err := bot.New(ctx, cfg, bot.Deps{Logger: log})
+	srv, err := bot.New(ctx, cfg, bot.Deps{Logger: log, Version: version})
 	if err != nil {
 		return err
 	}
