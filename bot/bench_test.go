@@ -3,11 +3,15 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/internal/loadgen"
 	"github.com/warroom/warroom/internal/pgtest"
@@ -59,3 +63,41 @@ var benchServices = func() int {
 	}
 	return 50
 }()
+
+// BenchmarkIntakeTracing is BenchmarkIntake's SQLite shape with tracing
+// off and on (spans sent over OTLP/HTTP to a receiver that drops them):
+// off must cost nothing beside BenchmarkIntake, on is the price of
+// tracing.
+//
+//	go test ./bot -run '^$' -bench IntakeTracing -benchtime 20000x
+func BenchmarkIntakeTracing(b *testing.B) {
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	b.Cleanup(sink.Close)
+	for _, tracing := range []bool{false, true} {
+		b.Run(fmt.Sprintf("tracing=%v", tracing), func(b *testing.B) {
+			env := map[string]string{}
+			if tracing {
+				env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.URL
+			}
+			h := startWith(b, nil, bot.Deps{Getenv: func(k string) string { return env[k] }}, nil)
+			o := loadgen.Options{URL: h.base + "/api/v1/alerts/alertmanager", Token: testToken,
+				Concurrency: 32, Requests: b.N, Duration: 5 * time.Minute, Alerts: 1, Services: benchServices,
+				Value: 0.031, Seed: fmt.Sprint(time.Now().UnixNano())}
+			b.ResetTimer()
+			res, err := loadgen.Run(context.Background(), o)
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Statuses[200] != res.Requests || res.Errors > 0 {
+				b.Fatalf("not every webhook was stored: %s", res)
+			}
+			b.ReportMetric(res.PerSecond, "webhooks/s")
+			b.ReportMetric(float64(res.P50.Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(res.P99.Microseconds())/1000, "p99-ms")
+		})
+	}
+}

@@ -73,7 +73,7 @@ func checkSlack(ctx context.Context, cfg *config.Config) []string {
 }
 
 func checkJira(ctx context.Context, cfg *config.Config) []string {
-	c, err := newJiraClient(cfg)
+	c, err := newJiraClient(cfg, nil)
 	if err != nil {
 		return []string{err.Error()}
 	}

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,7 @@ import (
 	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/bot/slackbot"
 	"github.com/warroom/warroom/bot/steps/dryrun"
+	"github.com/warroom/warroom/bot/telemetry"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/incident/sqlstore"
 )
@@ -44,6 +46,12 @@ type Deps struct {
 	// Load reads the configuration again, for Reload (SIGHUP and POST
 	// /-/reload); nil: the configuration cannot be reloaded.
 	Load func() (*config.Config, error)
+	// Version is the stamped version, for warroom_build_info and the
+	// traces; "" takes the module's.
+	Version string
+	// Getenv reads the OTEL_* variables that configure tracing; nil is
+	// os.Getenv.
+	Getenv func(string) string
 }
 
 // Server is a running warroom: store, service, job worker and HTTP surface.
@@ -61,6 +69,8 @@ type Server struct {
 	svc     *incident.Service
 	worker  *incident.Worker
 	metrics *httpapi.Metrics
+	telem   *telemetry.Metrics
+	tracing *telemetry.Tracing
 	api     *httpapi.API
 	slack   *slackbot.Surface
 	// dryRun is the dry run's log, which every configuration's dry-run
@@ -97,14 +107,26 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	if _, err := cfg.RuleSet(); err != nil {
 		return nil, err
 	}
+	getenv := deps.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	tracing, err := telemetry.NewTracing(ctx, getenv, deps.Version)
+	if err != nil {
+		return nil, err
+	}
+	s.tracing = tracing
+	s.telem = telemetry.NewMetrics(s.reg, deps.Version)
+	tracer := tracing.Tracer()
 
 	store, err := sqlstore.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, sqlstore.Options{Logger: s.log,
 		Timeout: cfg.Storage.Timeout.Duration(), WALLimit: cfg.Storage.WALLimitBytes})
 	if err != nil {
+		_ = tracing.Shutdown(ctx)
 		return nil, err
 	}
 	s.store = store
-	s.metrics = httpapi.NewMetrics(s.reg, store)
+	s.metrics = httpapi.NewMetrics(s.reg, store, s.now)
 	if store.Driver() == sqlstore.SQLite {
 		s.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "warroom_store_wal_bytes",
@@ -126,6 +148,9 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		Now: s.now, AfterCommit: func() { s.worker.Notify() },
 		MaxNewWarRoomsPerDelivery: cfg.Limits.MaxNewWarRoomsPerDelivery,
 		MaxNewWarRoomsPerMinute:   cfg.Limits.MaxNewWarRoomsPerMinute,
+		Tracer:                    tracer,
+		WarRoomReady:              s.telem.WarRoomReady,
+		Ready:                     incident.ReadyParts{Channel: !cfg.SlackDryRun(), Ticket: !cfg.JiraDryRun()},
 	})
 	l, err := s.build(cfg, nil)
 	if err != nil {
@@ -135,12 +160,12 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	s.cur.Store(l)
 	s.metrics.ConfigLoaded(true, s.now())
 	s.worker = incident.NewWorker(store, liveTable{&s.cur}, incident.WorkerOptions{
-		Logger: s.log, Now: s.now, Observe: s.metrics.ObserveJob,
+		Logger: s.log, Now: s.now, Observe: s.metrics.ObserveJob, Tracer: tracer,
 		Lease: cfg.Jobs.Lease.Duration(), Heartbeat: cfg.Jobs.Heartbeat.Duration(),
 		ShutdownGrace: cfg.Jobs.ShutdownGrace.Duration(), Concurrency: cfg.Jobs.Concurrency,
 	})
 	d := httpapi.Deps{Config: cfg, Store: store, Service: s.svc, Hosts: func() render.Hosts { return s.cur.Load().hosts },
-		Metrics: s.metrics, Registry: s.reg, Log: s.log, Now: s.now}
+		Metrics: s.metrics, Registry: s.reg, Log: s.log, Now: s.now, Tracer: tracer}
 	if s.load != nil {
 		d.Reload = s.Reload
 	}
@@ -318,13 +343,26 @@ func (s *Server) Run(ctx context.Context) error {
 // ShutdownGrace bounds how long in-flight requests may take at shutdown.
 const ShutdownGrace = 10 * time.Second
 
-// Close releases the store and the dry-run log.
+// Close releases the store and the dry-run log, and sends the spans
+// still batched.
 func (s *Server) Close() error {
-	err := s.store.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	err := errors.Join(s.store.Close(), s.tracing.Shutdown(ctx))
 	if s.dryRun != nil {
 		err = errors.Join(err, s.dryRun.Close())
 	}
 	return err
+}
+
+// httpClient is a client for calls to api, counted, timed and traced.
+func (s *Server) httpClient(api string, timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: s.transport(api)}
+}
+
+// transport counts, times and traces the calls to api.
+func (s *Server) transport(api string) http.RoundTripper {
+	return s.telem.Transport(api, http.DefaultTransport, s.tracing.Tracer())
 }
 
 func archiveAfter(cfg *config.Config) time.Duration {

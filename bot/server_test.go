@@ -59,6 +59,12 @@ func start(t testing.TB, mutate func(*config.Config)) *harness {
 // the benchmarks, which measure it.
 func startOn(t testing.TB, clock *clocktest.Clock, mutate func(*config.Config)) *harness {
 	t.Helper()
+	return startWith(t, clock, bot.Deps{}, mutate)
+}
+
+// startWith is startOn with deps (the clock aside).
+func startWith(t testing.TB, clock *clocktest.Clock, deps bot.Deps, mutate func(*config.Config)) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.Listen = "127.0.0.1:0"
@@ -68,7 +74,6 @@ func startOn(t testing.TB, clock *clocktest.Clock, mutate func(*config.Config)) 
 	if mutate != nil {
 		mutate(cfg)
 	}
-	deps := bot.Deps{}
 	if clock != nil {
 		deps.Now = clock.Now
 	}
@@ -386,11 +391,12 @@ func TestHealthAndMetrics(t *testing.T) {
 	eq(t, "healthz", h.get("/healthz").code, http.StatusOK)
 	eq(t, "readyz", h.get("/readyz").code, http.StatusOK)
 	h.waitCall("slack.create_channel:INC-1")
-	// The job's outcome is counted just after the log line is written.
+	// The job's outcome is counted just after the log line is written
+	// (every kind's "failed" series is there from the start, at 0).
 	var m string
 	h.waitFor("the job's outcome in the metrics", func() bool {
 		m = string(h.get("/metrics").body)
-		return strings.Contains(m, `warroom_job_runs_total{kind="slack.create_channel"`)
+		return strings.Contains(m, `warroom_job_runs_total{kind="slack.create_channel",outcome="completed"}`)
 	})
 	for _, want := range []string{
 		`warroom_webhooks_total{outcome="accepted",source="alertmanager"} 2`,

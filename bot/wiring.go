@@ -3,6 +3,7 @@ package bot
 import (
 	"cmp"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/warroom/warroom/bot/config"
@@ -14,6 +15,7 @@ import (
 	"github.com/warroom/warroom/bot/steps/evidence"
 	"github.com/warroom/warroom/bot/steps/jiraticket"
 	"github.com/warroom/warroom/bot/steps/slackroom"
+	"github.com/warroom/warroom/bot/telemetry"
 	"github.com/warroom/warroom/correlate"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager"
@@ -49,9 +51,9 @@ func (s *Server) build(cfg *config.Config, prev *live) (*live, error) {
 	dry := s.dryRun.With(d, slackOpts, jiraOpts)
 	var silences *alertmanager.SilenceClient // nil without alertmanager.url
 	if u := cfg.Alertmanager.URL; u != "" {
-		silences = alertmanager.NewSilenceClient(u, nil)
+		silences = alertmanager.NewSilenceClient(u, s.httpClient(telemetry.APIAlertmanager, alertmanager.DefaultTimeout))
 	}
-	acts := actions.New(d, silences, string(cfg.Rollback.WebhookSecret))
+	acts := actions.New(d, silences, string(cfg.Rollback.WebhookSecret), s.transport(telemetry.APIRollback))
 	g, err := s.gatherer(cfg)
 	if err != nil {
 		return nil, err
@@ -64,7 +66,7 @@ func (s *Server) build(cfg *config.Config, prev *live) (*live, error) {
 		l.slackClient, l.slackKey = prev.keptSlack(cfg)
 		if l.slackClient == nil {
 			l.slackKey = slackKey(cfg)
-			l.slackClient = islack.New(string(cfg.Slack.BotToken), cfg.Slack.APIURL, nil)
+			l.slackClient = islack.New(string(cfg.Slack.BotToken), cfg.Slack.APIURL, s.httpClient(telemetry.APISlack, islack.DefaultTimeout))
 		}
 		slackSteps = slackroom.New(l.slackClient, d, slackOpts)
 		l.slack.Directory = l.slackClient
@@ -73,7 +75,7 @@ func (s *Server) build(cfg *config.Config, prev *live) (*live, error) {
 		l.jiraClient, l.jiraKey = prev.keptJira(cfg)
 		if l.jiraClient == nil {
 			l.jiraKey = jiraKey(cfg)
-			if l.jiraClient, err = newJiraClient(cfg); err != nil {
+			if l.jiraClient, err = newJiraClient(cfg, s.transport(telemetry.APIJira)); err != nil {
 				return nil, err
 			}
 		}
@@ -111,7 +113,7 @@ func planner(cfg *config.Config, set *rules.Set, log *slog.Logger, now func() ti
 // the other sources when configured.
 func (s *Server) gatherer(cfg *config.Config) (*correlate.Gatherer, error) {
 	o := evidence.SourceOptions{GrafanaURL: cfg.Grafana.URL, GrafanaToken: string(cfg.Grafana.Token),
-		JaegerURL: cfg.Jaeger.URL, PrometheusURL: cfg.Prometheus.URL}
+		JaegerURL: cfg.Jaeger.URL, PrometheusURL: cfg.Prometheus.URL, Transport: s.transport}
 	if g := cfg.Deploys.Git; g != nil {
 		o.Git = &evidence.GitOptions{URL: g.URL, Branch: g.Branch, Path: g.Path, Env: g.Env, Token: string(g.Token)}
 	}
@@ -126,10 +128,11 @@ func (s *Server) gatherer(cfg *config.Config) (*correlate.Gatherer, error) {
 	}), nil
 }
 
-// newJiraClient builds the client of the jira section.
-func newJiraClient(cfg *config.Config) (*ijira.Client, error) {
+// newJiraClient builds the client of the jira section; rt carries its
+// calls (nil: http.DefaultTransport).
+func newJiraClient(cfg *config.Config, rt http.RoundTripper) (*ijira.Client, error) {
 	return ijira.New(ijira.Options{URL: cfg.Jira.URL, Deployment: cfg.Jira.Deployment, Email: cfg.Jira.Auth.Email,
-		APIToken: string(cfg.Jira.Auth.APIToken), PAT: string(cfg.Jira.Auth.PersonalAccessToken)})
+		APIToken: string(cfg.Jira.Auth.APIToken), PAT: string(cfg.Jira.Auth.PersonalAccessToken), Transport: rt})
 }
 
 // linkHosts are the hosts links may point at: links.allowed_hosts and

@@ -12,3 +12,11 @@ func TestDeployExamples(t *testing.T) {
 	runTool(t, promtool, "test", "rules", "../deploy/prometheus/rules_test.yml")
 	runTool(t, amtool, "check-config", "../deploy/alertmanager/alertmanager.yml")
 }
+
+// The rules that watch warroom itself (deploy/prometheus/warroom-rules.yml)
+// are checked and unit-tested by promtool.
+func TestWarroomRules(t *testing.T) {
+	promtool := requireTool(t, "promtool")
+	runTool(t, promtool, "check", "rules", "../deploy/prometheus/warroom-rules.yml")
+	runTool(t, promtool, "test", "rules", "../deploy/prometheus/warroom-rules.test.yml")
+}

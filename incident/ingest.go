@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Outcome is what ingesting one alert did.
@@ -52,8 +56,24 @@ func (r *IngestResult) Incidents(o Outcome) []string {
 const MaxTruncatedAlerts = 1_000_000
 
 // Ingest decides on a delivery's alerts and applies the decisions in one
-// transaction: nothing of it is stored unless all of it is.
+// transaction: nothing of it is stored unless all of it is. With a
+// Tracer, it is a span, and the jobs it enqueues carry its trace.
 func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error) {
+	if s.opts.Tracer == nil {
+		return s.ingest(ctx, d)
+	}
+	ctx, span := s.opts.Tracer.Start(ctx, "incident.Ingest", trace.WithAttributes(
+		attribute.String("warroom.source", string(d.Source)), attribute.Int("warroom.alerts", len(d.Alerts))))
+	defer span.End()
+	res, err := s.ingest(ctx, d)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		return nil, err
+	}
+	return res, nil
+}
+
+func (s *Service) ingest(ctx context.Context, d *Delivery) (*IngestResult, error) {
 	// truncatedAlerts comes from the sender unchecked: bound it, so that
 	// the war room never claims 9223372036854775807 more alerts.
 	d.TruncatedAlerts = min(max(d.TruncatedAlerts, 0), MaxTruncatedAlerts)
@@ -68,7 +88,7 @@ func (s *Service) Ingest(ctx context.Context, d *Delivery) (*IngestResult, error
 		route = decisions[0].Key // Alertmanager groups are one key as a rule
 	}
 	err := s.store.Update(ctx, route, func(tx Tx) error {
-		tx = countJobs(tx, &queued)
+		tx = countJobs(ctx, tx, &queued)
 		res = &IngestResult{}
 		now := s.opts.Now()
 		if err := tx.RecordDelivery(d); err != nil {

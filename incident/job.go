@@ -164,6 +164,10 @@ type Job struct {
 	// renamed key#id (once: a rescued run keeps its name), so a change
 	// after the claim queues a new run.
 	Coalesce bool `json:"coalesce,omitempty"`
+	// TraceParent is the W3C traceparent of the span that enqueued the
+	// job (a webhook's, a responder's request, the run of the step
+	// before), "" without tracing: the run continues that trace.
+	TraceParent string `json:"-"`
 }
 
 // FirstRun reports whether the job's own state proves that no earlier run
@@ -208,7 +212,9 @@ func Successors(j Job, now time.Time) []Job {
 		if s.after == j.Kind {
 			var args JobArgs
 			_ = json.Unmarshal(j.Args, &args)
-			out = append(out, NewJob(s.kind, j.IncidentID, args, now))
+			n := NewJob(s.kind, j.IncidentID, args, now)
+			n.TraceParent = j.TraceParent
+			out = append(out, n)
 		}
 	}
 	return out

@@ -101,7 +101,7 @@ func (s *Service) Declare(ctx context.Context, service, env, summary, actor stri
 	var out *Incident
 	var queued int
 	err := s.store.Update(ctx, key, func(tx Tx) error {
-		tx = countJobs(tx, &queued)
+		tx = countJobs(ctx, tx, &queued)
 		if open, err := tx.LockOpenIncident(key); err != nil {
 			return err
 		} else if open != nil {
@@ -154,7 +154,7 @@ func (s *Service) transition(ctx context.Context, id, actor string, to State, te
 	var out *Incident
 	var queued int
 	err := s.store.Update(ctx, id, func(tx Tx) error {
-		tx = countJobs(tx, &queued)
+		tx = countJobs(ctx, tx, &queued)
 		inc, err := tx.LockIncident(id)
 		if err != nil {
 			return err
@@ -207,7 +207,7 @@ func (s *Service) Note(ctx context.Context, id, actor, text string, forJira bool
 	var ev *Event
 	var queued int
 	err := s.store.Update(ctx, id, func(tx Tx) error {
-		tx = countJobs(tx, &queued)
+		tx = countJobs(ctx, tx, &queued)
 		inc, err := tx.IncidentByID(id)
 		if err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Options tune a Service. Zero values take the defaults below.
@@ -30,6 +32,30 @@ type Options struct {
 	// counted in the store so that replicas share one count. Default
 	// DefaultMaxNewWarRoomsPerMinute; negative: no cap.
 	MaxNewWarRoomsPerMinute int
+	// Tracer, if set, traces Ingest (tracing is off without one).
+	Tracer trace.Tracer
+	// WarRoomReady, if set, is told once per war room, after the commit
+	// of the step that completed it, how long after the incident opened
+	// its war room became ready: the parts Ready names are all made.
+	WarRoomReady func(d time.Duration)
+	// Ready names the parts of a ready war room: those of the systems
+	// that are real, not in dry run.
+	Ready ReadyParts
+}
+
+// ReadyParts are the parts a war room needs to be ready.
+type ReadyParts struct {
+	Channel bool // the Slack channel and its summary
+	Ticket  bool // the Jira ticket
+}
+
+// ready reports whether inc's war room has every part p needs; never
+// when p needs none.
+func (p ReadyParts) ready(inc *Incident) bool {
+	if !inc.WarRoom || !p.Channel && !p.Ticket {
+		return false
+	}
+	return (!p.Channel || inc.SlackChannelID != "" && inc.SummaryTS != "") && (!p.Ticket || inc.JiraKey != "")
 }
 
 // The caps on new war rooms. Slack's conversations.create is a Tier 2
@@ -188,7 +214,7 @@ func (s *Service) save(c *change, extra []Job) error {
 func (s *Service) change(ctx context.Context, id string, fn func(c *change) error) error {
 	var queued int
 	err := s.store.Update(ctx, id, func(tx Tx) error {
-		tx = countJobs(tx, &queued)
+		tx = countJobs(ctx, tx, &queued)
 		inc, err := tx.LockIncident(id)
 		if err != nil {
 			return err

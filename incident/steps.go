@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // RecordStep stores what a side-effect step made (a channel, a message,
@@ -29,6 +30,7 @@ type stepResult struct {
 func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *Incident) (stepResult, error)) (*Incident, error) {
 	var out *Incident
 	var queued int
+	var readyAfter time.Duration // > 0: this change made the war room ready
 	lease, leased := LeaseFrom(ctx)
 	err := s.store.Update(ctx, id, func(tx Tx) error {
 		if leased {
@@ -38,11 +40,13 @@ func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *In
 				return err
 			}
 		}
-		tx = countJobs(tx, &queued)
+		tx = countJobs(ctx, tx, &queued)
+		readyAfter = 0
 		inc, err := tx.LockIncident(id)
 		if err != nil {
 			return err
 		}
+		wasReady := s.opts.Ready.ready(inc)
 		r, err := apply(tx, inc)
 		if err != nil {
 			return err
@@ -53,6 +57,9 @@ func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *In
 		}
 		now := s.opts.Now()
 		inc.UpdatedAt = now
+		if !wasReady && s.opts.Ready.ready(inc) {
+			readyAfter = max(now.Sub(inc.OpenedAt), time.Nanosecond)
+		}
 		if r.text != "" {
 			e := &Event{IncidentID: inc.ID, At: now, Kind: EventStep, Actor: ActorSystem, Text: r.text}
 			if err := tx.AppendEvent(e); err != nil {
@@ -71,6 +78,9 @@ func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *In
 	})
 	if err == nil && queued > 0 {
 		s.opts.AfterCommit()
+	}
+	if err == nil && readyAfter > 0 && s.opts.WarRoomReady != nil {
+		s.opts.WarRoomReady(readyAfter)
 	}
 	return out, err
 }

@@ -41,6 +41,10 @@ type Store interface {
 	Jobs(ctx context.Context, incidentID string) ([]JobStatus, error)
 	// Counts counts incidents by state and kind, for metrics.
 	Counts(ctx context.Context) ([]Count, error)
+	// JobQueue counts the jobs available (waiting or due), running and
+	// failed for good, by kind and state, and finds when the oldest job
+	// due at now became due, for metrics.
+	JobQueue(ctx context.Context, now time.Time) (JobQueue, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error
@@ -164,6 +168,21 @@ type JobStatus struct {
 	LastError string     `json:"last_error,omitempty"`
 }
 
+// JobQueue is the state of the job queue.
+type JobQueue struct {
+	Counts []JobCount
+	// OldestDue is the run_at of the oldest job due and not claimed, zero
+	// when none is.
+	OldestDue time.Time
+}
+
+// JobCount is the number of jobs of one kind in one state.
+type JobCount struct {
+	Kind  JobKind
+	State JobOutcome
+	N     int
+}
+
 // Count is the number of incidents in one state, war rooms or recorded.
 type Count struct {
 	State   State
@@ -172,16 +191,17 @@ type Count struct {
 }
 
 // countJobs wraps tx to count the jobs it enqueues, so that the worker is
-// woken only when there is work. The count restarts with every run of the
-// transaction function.
-func countJobs(tx Tx, n *int) Tx {
+// woken only when there is work, and to give them the trace of ctx. The
+// count restarts with every run of the transaction function.
+func countJobs(ctx context.Context, tx Tx, n *int) Tx {
 	*n = 0
-	return &countingTx{Tx: tx, n: n}
+	return &countingTx{Tx: tx, n: n, traceParent: TraceParent(ctx)}
 }
 
 type countingTx struct {
 	Tx
-	n *int
+	n           *int
+	traceParent string
 }
 
 func (t *countingTx) WakeJobs(incidentID string, kind JobKind, now time.Time) (int, error) {
@@ -191,6 +211,9 @@ func (t *countingTx) WakeJobs(incidentID string, kind JobKind, now time.Time) (i
 }
 
 func (t *countingTx) Enqueue(j Job) (bool, error) {
+	if j.TraceParent == "" {
+		j.TraceParent = t.traceParent
+	}
 	ok, err := t.Tx.Enqueue(j)
 	if ok {
 		*t.n++

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Executor performs one side-effect step. It must be idempotent: unless
@@ -42,6 +46,9 @@ type WorkerOptions struct {
 	Logger        *slog.Logger
 	// Observe, if set, is told the outcome and duration of every run.
 	Observe func(kind JobKind, outcome JobOutcome, d time.Duration)
+	// Tracer, if set, makes every run a span of the trace the job was
+	// enqueued in (Job.TraceParent); tracing is off without one.
+	Tracer trace.Tracer
 }
 
 // The WorkerOptions defaults.
@@ -306,7 +313,17 @@ func (w *Worker) run(parent context.Context, j Job) {
 	defer cancelTimeout()
 
 	start := time.Now()
+	var span trace.Span
+	if w.opts.Tracer != nil {
+		ctx, span = w.opts.Tracer.Start(RemoteParent(ctx, j.TraceParent), "job "+string(j.Kind),
+			trace.WithAttributes(attribute.String("warroom.job.kind", string(j.Kind)), attribute.String("warroom.incident", j.IncidentID),
+				attribute.Int("warroom.job.attempt", j.Attempt)))
+		defer span.End()
+	}
 	err := w.safeExecute(ctx, j)
+	if span != nil && err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
 	now := w.opts.Now()
 	log := w.opts.Logger.With("job", j.Key, "attempt", j.Attempt, "run", j.Runs)
 	// The record is written whatever happened to the run's context.
@@ -360,6 +377,13 @@ func (w *Worker) run(parent context.Context, j Job) {
 	var next []Job
 	if outcome == JobDone {
 		next = Successors(j, now)
+		if span != nil {
+			// The steps that follow are children of this run.
+			tp := TraceParent(ctx)
+			for i := range next {
+				next[i].TraceParent = tp
+			}
+		}
 	}
 	uerr := w.store.Update(rctx, j.IncidentID, func(tx Tx) error {
 		if err := tx.FinishJob(j.Lease(), outcome, runAt, errText, next); err != nil {

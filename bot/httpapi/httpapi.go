@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/bot/render"
@@ -41,6 +42,8 @@ type Deps struct {
 	Registry *prometheus.Registry
 	Log      *slog.Logger
 	Now      func() time.Time
+	// Tracer, if set, makes every webhook a span; nil: tracing off.
+	Tracer trace.Tracer
 }
 
 // API serves the HTTP surface.
@@ -54,6 +57,7 @@ type API struct {
 	reg     *prometheus.Registry
 	log     *slog.Logger
 	now     func() time.Time
+	tracer  trace.Tracer // nil: tracing off
 	// auth guards the alert webhooks, apiAuth the JSON API and deployAuth
 	// the deploy records (see newCredentials).
 	auth, apiAuth, deployAuth authenticator
@@ -64,7 +68,7 @@ type API struct {
 // New returns the HTTP surface of d.
 func New(d Deps) *API {
 	a := &API{cfg: d.Config, store: d.Store, svc: d.Service, hosts: d.Hosts, reload: d.Reload, metrics: d.Metrics, reg: d.Registry,
-		log: d.Log, now: d.Now,
+		log: d.Log, now: d.Now, tracer: d.Tracer,
 		inflight: &budget{limit: cmp.Or(d.Config.Webhook.MaxInFlightBytes, config.DefaultMaxInFlightBytes)}}
 	a.auth, a.apiAuth, a.deployAuth = newCredentials(d.Config)
 	return a

@@ -24,9 +24,9 @@ type Metrics struct {
 	reloadAt        prometheus.Gauge
 }
 
-// NewMetrics registers the metrics with reg; the incident counts are read
-// from store at scrape time.
-func NewMetrics(reg prometheus.Registerer, store incident.Store) *Metrics {
+// NewMetrics registers the metrics with reg; the incident counts and the
+// job queue are read from store at scrape time, the queue's age as of now.
+func NewMetrics(reg prometheus.Registerer, store incident.Store, now func() time.Time) *Metrics {
 	f := promauto.With(reg)
 	m := &Metrics{
 		webhooks: f.NewCounterVec(prometheus.CounterOpts{
@@ -72,6 +72,22 @@ func NewMetrics(reg prometheus.Registerer, store incident.Store) *Metrics {
 	reg.MustRegister(&incidentCollector{store: store, desc: prometheus.NewDesc(
 		"warroom_incidents", "Incidents by state; war_room=\"false\" are the recorded ones.",
 		[]string{"state", "war_room"}, nil)})
+	reg.MustRegister(&jobCollector{store: store, now: now,
+		jobs: prometheus.NewDesc("warroom_jobs",
+			"Jobs (steps) by kind and state: available (waiting or due), running, failed (for good).",
+			[]string{"kind", "state"}, nil),
+		oldest: prometheus.NewDesc("warroom_jobs_oldest_due_age_seconds",
+			"How long the oldest job due and not claimed has been due; 0 when none is.", nil, nil)})
+	// Every series a rule or the dashboard reads exists from the start,
+	// at 0, so that rate() and absence checks see it.
+	for _, source := range []incident.Source{incident.SourceAlertmanager, incident.SourceGrafana} {
+		for _, outcome := range webhookOutcomes {
+			m.webhooks.WithLabelValues(string(source), outcome)
+		}
+	}
+	for _, k := range incident.JobKinds() {
+		m.jobRuns.WithLabelValues(string(k), string(incident.JobFailed))
+	}
 	return m
 }
 
@@ -85,6 +101,9 @@ func (m *Metrics) ConfigLoaded(ok bool, at time.Time) {
 	m.reloadOK.Set(1)
 	m.reloadAt.Set(float64(at.UnixNano()) / 1e9)
 }
+
+// webhookOutcomes are the outcome label's values of warroom_webhooks_total.
+var webhookOutcomes = []string{"accepted", "bad_request", "unauthorized", "too_large", "busy", "unavailable"}
 
 // ObserveJob counts a run of a step of kind and its duration: the job
 // worker's Observe.
@@ -124,6 +143,46 @@ func (c *incidentCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+}
+
+// jobCollector reads the job queue from the store at scrape time (a
+// GROUP BY on the index of due jobs, under the store's read timeout):
+// the queue is shared by the replicas, so every replica reports the same
+// truth, and it outlives a restart, which counters kept by a worker would
+// not.
+type jobCollector struct {
+	store        incident.Store
+	now          func() time.Time
+	jobs, oldest *prometheus.Desc
+}
+
+func (c *jobCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.jobs; ch <- c.oldest }
+
+func (c *jobCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	now := c.now()
+	q, err := c.store.JobQueue(ctx, now)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.jobs, err)
+		ch <- prometheus.NewInvalidMetric(c.oldest, err)
+		return
+	}
+	n := map[[2]string]int{}
+	for _, jc := range q.Counts {
+		n[[2]string{string(jc.Kind), string(jc.State)}] += jc.N
+	}
+	for _, k := range incident.JobKinds() {
+		for _, st := range []incident.JobOutcome{incident.JobPending, incident.JobRunning, incident.JobFailed} {
+			key := [2]string{string(k), string(st)}
+			ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(n[key]), key[0], key[1])
+		}
+	}
+	age := 0.0
+	if !q.OldestDue.IsZero() {
+		age = max(now.Sub(q.OldestDue).Seconds(), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
 }
 
 func boolLabel(b bool) string {

@@ -12,6 +12,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager/payload"
 )
@@ -42,15 +47,18 @@ func (a *API) webhook(source incident.Source) http.Handler {
 	if source == incident.SourceGrafana {
 		version = payload.VersionGrafana
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		outcome := "accepted"
+		outcome, status := "accepted", http.StatusOK
 		defer func() {
 			a.metrics.webhooks.WithLabelValues(string(source), outcome).Inc()
 			a.metrics.webhookDuration.WithLabelValues(string(source)).Observe(time.Since(start).Seconds())
+			if a.tracer != nil {
+				endWebhookSpan(trace.SpanFromContext(r.Context()), outcome, status)
+			}
 		}()
 		fail := func(code int, o, msg string) {
-			outcome = o
+			outcome, status = o, code
 			writeError(w, code, msg)
 		}
 		if why := a.auth.check(r); why != "" {
@@ -111,6 +119,26 @@ func (a *API) webhook(source incident.Source) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, resp)
 	})
+	if a.tracer == nil {
+		return h // tracing off: nothing more on the intake's path
+	}
+	route := "POST /api/v1/alerts/" + string(source)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A sender that traces its own requests makes this span a child.
+		ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := a.tracer.Start(ctx, route, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("http.route", route)))
+		defer span.End()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// endWebhookSpan records a webhook's outcome on its span.
+func endWebhookSpan(span trace.Span, outcome string, status int) {
+	span.SetAttributes(attribute.String("warroom.outcome", outcome), attribute.Int("http.response.status_code", status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, outcome)
+	}
 }
 
 // budget counts bytes in hand against a limit.

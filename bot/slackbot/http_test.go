@@ -73,7 +73,7 @@ func newTestEnv(tb testing.TB, perms map[string][]string, dir Directory, secret,
 		silences = alertmanager.NewSilenceClient(amURL, nil)
 	}
 	log := slog.New(slog.DiscardHandler)
-	silencer := actions.New(steps.Deps{Store: store, Service: svc, Rules: set, Log: log, Now: clock.Now}, silences, "")
+	silencer := actions.New(steps.Deps{Store: store, Service: svc, Rules: set, Log: log, Now: clock.Now}, silences, "", nil)
 	return testEnv{store: store, svc: svc, clock: clock, deps: Deps{Service: svc, Store: store,
 		Settings:      Static(Settings{Rules: set, Hosts: render.NewHosts(nil, amURL), Permissions: perms, Directory: dir, Silencer: silencer}),
 		SigningSecret: secret, Log: log, Now: clock.Now}}

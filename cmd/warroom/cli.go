@@ -329,7 +329,7 @@ func serve(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := bot.New(ctx, cfg, bot.Deps{Logger: log,
+	srv, err := bot.New(ctx, cfg, bot.Deps{Logger: log, Version: version,
 		Load: func() (*config.Config, error) { return serveConfig(*path, *listen) }})
 	if err != nil {
 		return err

@@ -156,10 +156,10 @@ const pgInsertDeliveries = `INSERT INTO deliveries (source, receiver, group_key,
 const pgInsertEvents = `INSERT INTO events (id, incident_id, at, kind, actor, text)
 	SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])`
 
-const pgInsertJobs = `INSERT INTO jobs (kind, key, incident_id, args, state, coalesce, max_attempts, run_at, created_at)
-	SELECT kind, key, incident_id, args, 'available', coalesce, max_attempts, run_at, $8
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
-	AS j (kind, key, incident_id, args, coalesce, max_attempts, run_at)
+const pgInsertJobs = `INSERT INTO jobs (kind, key, incident_id, args, state, coalesce, max_attempts, run_at, created_at, trace_parent)
+	SELECT kind, key, incident_id, args, 'available', coalesce, max_attempts, run_at, $8, trace_parent
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $9::text[])
+	AS j (kind, key, incident_id, args, coalesce, max_attempts, run_at, trace_parent)
 	ON CONFLICT (key) DO NOTHING`
 
 // flushPostgres queues the writes of everything buffered: alerts and
@@ -199,7 +199,7 @@ func (t *txn) flushPostgres() error {
 	if len(t.jobs) > 0 {
 		// One row per key: ON CONFLICT drops a later duplicate anyway.
 		seen := make(map[string]bool, len(t.jobs))
-		var kinds, keys, incs, jargs []string
+		var kinds, keys, incs, jargs, traces []string
 		var coalesce, attempts, runAt []int64
 		for _, j := range t.jobs {
 			if seen[j.Key] {
@@ -212,8 +212,9 @@ func (t *txn) flushPostgres() error {
 			}
 			kinds, keys, incs, jargs = append(kinds, string(j.Kind)), append(keys, j.Key), append(incs, j.IncidentID), append(jargs, string(j.Args))
 			coalesce, attempts, runAt = append(coalesce, c), append(attempts, int64(j.MaxAttempt)), append(runAt, nanos(j.RunAt))
+			traces = append(traces, j.TraceParent)
 		}
-		args := []any{kinds, keys, incs, jargs, coalesce, attempts, runAt, nanos(time.Now())}
+		args := []any{kinds, keys, incs, jargs, coalesce, attempts, runAt, nanos(time.Now()), traces}
 		if err := checkArgs(args); err != nil {
 			return fmt.Errorf("enqueue jobs: %w", err)
 		}

@@ -16,7 +16,7 @@ import (
 // them (docs: incident.Tx).
 
 // jobColumns are the columns a claim returns.
-const jobColumns = `id, kind, key, incident_id, args, run_at, attempt, max_attempts, coalesce, runs, prev_claimed_at`
+const jobColumns = `id, kind, key, incident_id, args, run_at, attempt, max_attempts, coalesce, runs, prev_claimed_at, trace_parent`
 
 func (t *txn) ClaimJobs(n int, now time.Time, lease time.Duration) ([]incident.Job, error) {
 	lock := ""
@@ -37,7 +37,7 @@ func (t *txn) ClaimJobs(n int, now time.Time, lease time.Duration) ([]incident.J
 			var j incident.Job
 			var kind, args string
 			var runAt, coalesce, lastRun int64
-			if err := row.Scan(&j.ID, &kind, &j.Key, &j.IncidentID, &args, &runAt, &j.Attempt, &j.MaxAttempt, &coalesce, &j.Runs, &lastRun); err != nil {
+			if err := row.Scan(&j.ID, &kind, &j.Key, &j.IncidentID, &args, &runAt, &j.Attempt, &j.MaxAttempt, &coalesce, &j.Runs, &lastRun, &j.TraceParent); err != nil {
 				return err
 			}
 			j.Kind, j.Args, j.RunAt, j.Coalesce = incident.JobKind(kind), json.RawMessage(args), fromNanos(runAt), coalesce != 0

@@ -303,6 +303,42 @@ func (s *Store) Counts(ctx context.Context) ([]incident.Count, error) {
 	return out, rows.Err()
 }
 
+// JobQueue implements incident.Store: two reads on the index of due jobs
+// (state, run_at), whose cost grows with the jobs waiting, running or
+// failed for good, never with the completed ones that pile up.
+func (s *Store) JobQueue(ctx context.Context, now time.Time) (incident.JobQueue, error) {
+	ctx, cancel := s.readCtx(ctx)
+	defer cancel()
+	var q incident.JobQueue
+	rows, err := s.read.QueryContext(ctx, `SELECT kind, state, COUNT(*) FROM jobs
+		WHERE state IN ('available', 'running', 'failed') GROUP BY kind, state`)
+	if err != nil {
+		return q, fmt.Errorf("sqlstore: count jobs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c incident.JobCount
+		var kind, state string
+		if err := rows.Scan(&kind, &state, &c.N); err != nil {
+			return q, fmt.Errorf("sqlstore: count jobs: %w", err)
+		}
+		c.Kind, c.State = incident.JobKind(kind), incident.JobOutcome(state)
+		q.Counts = append(q.Counts, c)
+	}
+	if err := rows.Err(); err != nil {
+		return q, fmt.Errorf("sqlstore: count jobs: %w", err)
+	}
+	var oldest sql.NullInt64
+	if err := s.read.QueryRowContext(ctx, s.rebind(`SELECT MIN(run_at) FROM jobs WHERE state = 'available' AND run_at <= ?`),
+		nanos(now)).Scan(&oldest); err != nil {
+		return q, fmt.Errorf("sqlstore: oldest due job: %w", err)
+	}
+	if oldest.Valid {
+		q.OldestDue = fromNanos(oldest.Int64)
+	}
+	return q, nil
+}
+
 // evidenceJSON stores evidence as JSON, "" for none.
 func evidenceJSON(ev *incident.Evidence) string {
 	if ev == nil {

@@ -345,16 +345,17 @@ func (t *txn) flush() error {
 		}
 	}
 	for chunk := range slices.Chunk(jobs, flushChunk) {
-		args := make([]any, 0, 9*len(chunk))
+		args := make([]any, 0, 10*len(chunk))
 		for _, j := range chunk {
 			coalesce := 0
 			if j.Coalesce {
 				coalesce = 1
 			}
-			args = append(args, string(j.Kind), j.Key, j.IncidentID, string(j.Args), "available", coalesce, j.MaxAttempt, nanos(j.RunAt), now)
+			args = append(args, string(j.Kind), j.Key, j.IncidentID, string(j.Args), "available", coalesce, j.MaxAttempt, nanos(j.RunAt), now,
+				j.TraceParent)
 		}
-		if _, err := t.exec(`INSERT INTO jobs (kind, key, incident_id, args, state, coalesce, max_attempts, run_at, created_at) VALUES `+
-			rows(len(chunk), 9)+` ON CONFLICT (key) DO NOTHING`, args...); err != nil {
+		if _, err := t.exec(`INSERT INTO jobs (kind, key, incident_id, args, state, coalesce, max_attempts, run_at, created_at, trace_parent) VALUES `+
+			rows(len(chunk), 10)+` ON CONFLICT (key) DO NOTHING`, args...); err != nil {
 			return fmt.Errorf("enqueue jobs: %w", err)
 		}
 	}

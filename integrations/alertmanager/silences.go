@@ -36,9 +36,10 @@ const (
 	maxListBody  = 32 << 20
 	maxBody      = 1 << 20
 	maxErrorBody = 4 << 10
-	// defaultTimeout bounds one call when NewSilenceClient is given no client.
-	defaultTimeout = 15 * time.Second
 )
+
+// DefaultTimeout bounds one call when NewSilenceClient is given no client.
+const DefaultTimeout = 15 * time.Second
 
 // ErrSilenceNotFound is what Get and Expire return (wrapped in an *Error)
 // for a silence Alertmanager does not know: never made, or expired longer
@@ -93,7 +94,7 @@ type SilenceClient struct {
 // authentication.
 func NewSilenceClient(baseURL string, hc *http.Client) *SilenceClient {
 	if hc == nil {
-		hc = &http.Client{Timeout: defaultTimeout}
+		hc = &http.Client{Timeout: DefaultTimeout}
 	}
 	return &SilenceClient{base: strings.TrimRight(baseURL, "/"), hc: hc}
 }

@@ -38,6 +38,9 @@ type Options struct {
 	PAT string
 	// Timeout bounds one call; default 15s.
 	Timeout time.Duration
+	// Transport carries the calls under the authentication; nil is
+	// http.DefaultTransport.
+	Transport http.RoundTripper
 }
 
 // Client calls one Jira site.
@@ -58,9 +61,9 @@ func New(o Options) (*Client, error) {
 	var hc *http.Client
 	switch {
 	case o.PAT != "":
-		hc = (&jira.PATAuthTransport{Token: o.PAT}).Client()
+		hc = (&jira.PATAuthTransport{Token: o.PAT, Transport: o.Transport}).Client()
 	case o.Email != "" && o.APIToken != "":
-		hc = (&jira.BasicAuthTransport{Username: o.Email, Password: o.APIToken}).Client()
+		hc = (&jira.BasicAuthTransport{Username: o.Email, Password: o.APIToken, Transport: o.Transport}).Client()
 	default:
 		return nil, errors.New("jira: no credentials (auth.email and auth.api_token for Cloud, auth.personal_access_token for Data Center)")
 	}

@@ -26,12 +26,15 @@ type Client struct {
 	groups  map[string]string // user-group handle → ID
 }
 
+// DefaultTimeout bounds one call when New is given no http.Client.
+const DefaultTimeout = 15 * time.Second
+
 // New returns a client for the bot token. apiURL, if not empty, replaces
 // https://slack.com/api/ (a test double). slack-go's own retries stay off:
 // a rate-limited call is the job's to reschedule.
 func New(token, apiURL string, hc *http.Client) *Client {
 	if hc == nil {
-		hc = &http.Client{Timeout: 15 * time.Second}
+		hc = &http.Client{Timeout: DefaultTimeout}
 	}
 	opts := []slack.Option{slack.OptionHTTPClient(hc)}
 	if apiURL != "" {

@@ -47,10 +47,11 @@ func Kinds() []incident.JobKind {
 
 // New returns the executor of responders' requests: silences is nil
 // without alertmanager.url, secret signs the rollback webhook's calls
-// (rollback.webhook_secret).
-func New(d steps.Deps, silences *alertmanager.SilenceClient, secret string) *Executor {
+// (rollback.webhook_secret), rt carries them (nil: http.DefaultTransport).
+func New(d steps.Deps, silences *alertmanager.SilenceClient, secret string, rt http.RoundTripper) *Executor {
 	return &Executor{d: d, p: steps.Planner{Deps: d}, silences: silences, secret: secret,
-		http: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		http: &http.Client{Timeout: 10 * time.Second, Transport: rt,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // Execute implements incident.Executor.

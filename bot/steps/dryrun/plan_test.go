@@ -237,7 +237,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.actions = actions.New(d, alertmanager.NewSilenceClient(w.am.URL(), nil), "rollback-secret")
+	w.actions = actions.New(d, alertmanager.NewSilenceClient(w.am.URL(), nil), "rollback-secret", nil)
 	if w.real, err = steps.NewTable(incident.JobKinds(),
 		steps.Route{Kinds: slackroom.Kinds(), Exec: slackroom.New(islack.New(slacktest.BotToken, w.slack.URL(), nil), d, slackOpts)},
 		steps.Route{Kinds: jiraticket.Kinds(), Exec: jiraticket.New(w.jiraClient, d, jiraOpts)},

@@ -140,6 +140,9 @@ type SourceOptions struct {
 	PrometheusURL            string
 	// Git is a GitOps repository to read deploys from; nil for none.
 	Git *GitOptions
+	// Transport, if set, returns what carries the calls to one source,
+	// named "grafana", "jaeger" or "prometheus" (the metrics' api label).
+	Transport func(api string) http.RoundTripper
 }
 
 // GitOptions locate a GitOps repository: a commit that touches a
@@ -153,9 +156,15 @@ type GitOptions struct {
 // deploys always, the others when configured.
 func NewSources(deploys correlate.DeployLister, o SourceOptions) (correlate.Sources, error) {
 	src := correlate.Sources{Deploys: deploys}
-	hc := func() *http.Client { return &http.Client{Timeout: sourceTimeout} }
+	hc := func(api string) *http.Client {
+		c := &http.Client{Timeout: sourceTimeout}
+		if o.Transport != nil {
+			c.Transport = o.Transport(api)
+		}
+		return c
+	}
 	if u := o.GrafanaURL; u != "" {
-		src.Grafana = grafanaBoards{grafana.New(u, o.GrafanaToken, hc())}
+		src.Grafana = grafanaBoards{grafana.New(u, o.GrafanaToken, hc("grafana"))}
 	}
 	if g := o.Git; g != nil && g.URL != "" {
 		path := g.Path
@@ -168,10 +177,10 @@ func NewSources(deploys correlate.DeployLister, o SourceOptions) (correlate.Sour
 		src.Git = gitDeploys{src: &git.Source{URL: g.URL, Branch: g.Branch, Token: g.Token}, path: path, env: g.Env}
 	}
 	if u := o.JaegerURL; u != "" {
-		src.Jaeger = jaegerTraces{jaeger.New(u, hc())}
+		src.Jaeger = jaegerTraces{jaeger.New(u, hc("jaeger"))}
 	}
 	if u := o.PrometheusURL; u != "" {
-		p, err := prometheus.New(u, hc())
+		p, err := prometheus.New(u, hc("prometheus"))
 		if err != nil {
 			return src, fmt.Errorf("prometheus: %w", err)
 		}
