@@ -857,3 +857,33 @@ func TestRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEInstall renders the chart as the README's "Run it in
+// Kubernetes" installs it, in both modes, with its values file.
+func TestREADMEInstall(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile("(?s)```yaml\n(# warroom-values.yaml\n.*?)```").FindSubmatch(readme)
+	if block == nil {
+		t.Fatal("README.md has no ```yaml block starting with # warroom-values.yaml")
+	}
+	values := filepath.Join(t.TempDir(), "warroom-values.yaml")
+	if err := os.WriteFile(values, block[1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, sets := range [][]string{
+		nil,
+		{"storage.driver=postgres", "storage.postgres.dsn=postgres://warroom@postgres.db:5432/warroom?sslmode=require", "storage.postgres.passwordSecret.name=warroom-postgres"},
+	} {
+		r := render(t, values, sets...)
+		c := r.config()
+		if c.Slack.BotTokenFile != secretsDir+"/slack-bot-token" || c.Jira.URL == "" {
+			t.Errorf("%v: the README's config did not arrive: slack.bot_token_file %q, jira.url %q", sets, c.Slack.BotTokenFile, c.Jira.URL)
+		}
+		if img := r.container("warroom").Image; img != "registry.example.com/warroom:v0.1.0" {
+			t.Errorf("%v: image %q, want the README's registry.example.com/warroom:v0.1.0", sets, img)
+		}
+	}
+}
