@@ -405,7 +405,11 @@ func TestPostgresMode(t *testing.T) {
 		}
 	}
 	if secretVolume == nil || secretVolume.SecretName != "warroom-secrets" {
-		t.Errorf("secrets volume %+v, want the existing Secret warroom-secrets", secretVolume)
+		t.Fatalf("secrets volume %+v, want the existing Secret warroom-secrets", secretVolume)
+	}
+	// Readable by the pod's group (fsGroup), by nobody else.
+	if m := secretVolume.DefaultMode; m == nil || *m != 0o440 {
+		t.Errorf("secret files' mode %v, want 0440", m)
 	}
 	if _, ok := d.Spec.Template.Annotations["checksum/secret"]; ok {
 		t.Error("checksum/secret with an existing Secret: it would not follow that Secret")
