@@ -63,7 +63,7 @@ func TestStepAndWebhookTakeLocksInOneOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer watch.Close(ctx)
+	defer func() { _ = watch.Close(ctx) }()
 	// waiting waits until the step's batch waits for a lock.
 	waiting := func() error {
 		deadline := time.Now().Add(20 * time.Second)
