@@ -59,6 +59,8 @@ func (r *request) take(s *Store) bool {
 // writerLoop is one group-commit loop and its queue.
 type writerLoop struct {
 	reqs chan *request
+	// wrote says the last batch committed changed a row.
+	wrote bool
 	// busy is when the batch now running started (unix nanos), 0 when idle.
 	busy atomic.Int64
 	// eventIDs is a block of event IDs taken from the sequence ahead of
@@ -278,7 +280,7 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 		s.failAll(live, err)
 		return
 	case err == nil && failed < 0:
-		s.committed(nil)
+		s.committed(nil, w.wrote)
 		for _, r := range live {
 			r.result <- nil
 		}
@@ -300,7 +302,7 @@ func (s *Store) runBatch(w *writerLoop, batch []*request) {
 		s.failAll(rest, cmp.Or(err, ferr))
 		return
 	}
-	s.committed(nil)
+	s.committed(nil, w.wrote)
 	for i, r := range rest {
 		if results[i] != nil {
 			s.finish(r, results[i])
@@ -412,6 +414,7 @@ func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, resul
 	if err := t.commit(); err != nil {
 		return abort(err)
 	}
+	w.wrote = t.wrote
 	return -1, nil, nil
 }
 
@@ -456,7 +459,7 @@ func (s *Store) finish(r *request, err error) {
 func (s *Store) failAll(batch []*request, err error) {
 	if !isConflict(err) {
 		s.log.Error("store commit failed", "driver", s.driver, "requests", len(batch), "err", redactErr(err))
-		s.committed(err)
+		s.committed(err, false)
 		s.resetWriter()
 	}
 	for _, r := range batch {

@@ -34,11 +34,18 @@ type health struct {
 }
 
 // committed records a commit's outcome: nil, or a failure of the store.
-func (s *Store) committed(err error) {
+// A commit that changed no row (a worker finding no job due) proves
+// nothing: SQLite commits it on a full disk without writing, and a fault
+// that fails only some writes passes it. Only one that wrote clears a
+// failure; the readiness probe writes a row.
+func (s *Store) committed(err error, wrote bool) {
 	h := &s.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err == nil {
+		if !wrote {
+			return
+		}
 		h.ok, h.err = s.now(), nil
 		return
 	}
@@ -89,7 +96,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		if err != nil && ctx.Err() != nil {
 			// The probe did not finish in time: that is the answer (a
 			// batch that ran has recorded its own outcome).
-			s.committed(ctx.Err())
+			s.committed(ctx.Err(), false)
 		}
 	}
 	h := &s.health

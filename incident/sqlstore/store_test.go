@@ -1590,6 +1590,18 @@ func TestCommitFailureWritesNothing(t *testing.T) {
 			if err := s.Ping(ctx); err == nil {
 				t.Error("readiness: Ping succeeded right after a failed commit")
 			}
+			// A worker finding no job due commits a transaction that
+			// changed nothing: it commits whatever the fault, and says
+			// nothing of whether the webhooks' commits would.
+			if err := s.Update(ctx, "", func(tx incident.Tx) error {
+				_, err := tx.ClaimJobs(10, time.Now().Add(-time.Hour), time.Minute)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Ping(ctx); err == nil {
+				t.Error("readiness: Ping succeeded after a commit that wrote nothing, with the fault still on")
+			}
 			incs, err := s.Incidents(ctx, incident.Filter{})
 			if err != nil {
 				t.Fatal(err)

@@ -14,6 +14,9 @@ import (
 
 // txn is the incident.Tx of one writer inside a group commit.
 type txn struct {
+	// wrote says the transaction changed a row (see isWrite): only a
+	// commit that wrote proves that commits succeed (see committed).
+	wrote bool
 	s     *Store
 	tx    *sql.Tx // SQLite
 	pg    *pipe   // PostgreSQL (see pipe.go)
@@ -135,13 +138,34 @@ func (t *txn) exec(q string, args ...any) (sql.Result, error) {
 	if err := checkArgs(args); err != nil {
 		return nil, err
 	}
-	if t.pg != nil {
-		return t.pg.execNow(t.s.rebind(q), args...)
+	var res sql.Result
+	var err error
+	switch st := t.stmt(q); {
+	case t.pg != nil:
+		res, err = t.pg.execNow(t.s.rebind(q), args...)
+	case st != nil:
+		res, err = st.ExecContext(t.ctx, args...)
+	default:
+		res, err = t.tx.ExecContext(t.ctx, t.s.rebind(q), args...)
 	}
-	if st := t.stmt(q); st != nil {
-		return st.ExecContext(t.ctx, args...)
+	if err == nil && isWrite(q) {
+		if n, nerr := res.RowsAffected(); nerr == nil && n > 0 {
+			t.wrote = true
+		}
 	}
-	return t.tx.ExecContext(t.ctx, t.s.rebind(q), args...)
+	return res, err
+}
+
+// isWrite reports whether q changes rows when it matches any: an UPDATE
+// of no row commits on a full disk too, and proves nothing.
+func isWrite(q string) bool {
+	q = strings.TrimSpace(q)
+	for _, verb := range []string{"INSERT", "UPDATE", "DELETE"} {
+		if len(q) >= len(verb) && strings.EqualFold(q[:len(verb)], verb) {
+			return true
+		}
+	}
+	return false
 }
 
 // write runs a statement whose result nobody reads: on PostgreSQL it
@@ -156,6 +180,7 @@ func (t *txn) write(q string, args ...any) error {
 		return err
 	}
 	t.pg.queue(t.s.rebind(q), args...)
+	t.wrote = t.wrote || isWrite(q)
 	return nil
 }
 
@@ -165,6 +190,7 @@ func (t *txn) queryRow(q string, args ...any) scanner {
 	if err := checkArgs(args); err != nil {
 		return nulRow{err}
 	}
+	t.wrote = t.wrote || isWrite(q) // a write that returns its row (a counter)
 	if t.pg != nil {
 		return pgRow{t.pg, t.s.rebind(q), args}
 	}
@@ -178,6 +204,13 @@ func (t *txn) queryRow(q string, args ...any) scanner {
 func (t *txn) query(q string, args []any, row func(scanner) error) error {
 	if err := checkArgs(args); err != nil {
 		return err
+	}
+	if isWrite(q) { // UPDATE … RETURNING: a row returned is a row written
+		each := row
+		row = func(r scanner) error {
+			t.wrote = true
+			return each(r)
+		}
 	}
 	if t.pg != nil {
 		return t.pg.each(t.s.rebind(q), args, row)
@@ -305,6 +338,9 @@ func (t *txn) Enqueue(j incident.Job) (bool, error) {
 // and jobs refer to incidents), then the append-only rows, a few multi-row
 // INSERTs per table.
 func (t *txn) flush() error {
+	if len(t.alerts)+len(t.dirty)+len(t.bumped)+len(t.deliveries)+len(t.events)+len(t.jobs) > 0 {
+		t.wrote = true
+	}
 	if t.pg != nil {
 		return t.flushPostgres()
 	}
