@@ -52,15 +52,7 @@ func startFromFile(t *testing.T, threshold string) (*harness, func(threshold, pe
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, srv: srv, clock: clock, dryRun: cfg.DryRunLog, cancel: cancel, done: make(chan error, 1)}
-	go func() { h.done <- srv.Run(ctx) }()
-	if !eventually(func() bool { return srv.Addr() != "" || len(h.done) > 0 }, nil) || srv.Addr() == "" {
-		t.Fatal("server did not start listening")
-	}
-	h.base = "http://" + srv.Addr()
-	t.Cleanup(h.stop)
-	return h, write
+	return runServer(t, srv, clock, cfg), write
 }
 
 // decisionOf delivers a fixture's alerts and returns the decision on the

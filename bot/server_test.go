@@ -81,6 +81,12 @@ func startWith(t testing.TB, clock *clocktest.Clock, deps bot.Deps, mutate func(
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
+	return runServer(t, srv, clock, cfg)
+}
+
+// runServer runs srv until the test ends and waits until it listens.
+func runServer(t testing.TB, srv *bot.Server, clock *clocktest.Clock, cfg *config.Config) *harness {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, srv: srv, clock: clock, dryRun: cfg.DryRunLog, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- srv.Run(ctx) }()
