@@ -7,6 +7,7 @@ package incident
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,15 +53,36 @@ func ParseState(s string) (State, error) {
 }
 
 // Severity is the rule's judgement of how bad an incident is. The usual
-// values are critical, warning and info; rules may name others.
+// values are critical, warning and info; rules may name others. A
+// responder sets one of the levels (SeverityLevels): critical, major or
+// minor.
 type Severity string
 
-// The usual severities.
+// The usual severities, and the levels a responder sets.
 const (
 	Critical Severity = "critical"
 	Warning  Severity = "warning"
 	Info     Severity = "info"
+	Major    Severity = "major"
+	Minor    Severity = "minor"
 )
+
+// SeverityLevels are the severities a responder may set (/warroom
+// severity, the API, the CLI), worst first.
+func SeverityLevels() []Severity { return []Severity{Critical, Major, Minor} }
+
+// ParseSeverityLevel parses a level a responder typed; an unknown one is
+// EINVALID, naming the valid levels.
+func ParseSeverityLevel(s string) (Severity, error) {
+	sev := Severity(strings.ToLower(strings.TrimSpace(s)))
+	if slices.Contains(SeverityLevels(), sev) {
+		return sev, nil
+	}
+	if r := []rune(s); len(r) > 20 {
+		s = string(r[:20]) + "…"
+	}
+	return "", Errorf(EINVALID, "unknown severity %q (valid: critical, major, minor)", s)
+}
 
 // Source says where an alert came from.
 type Source string

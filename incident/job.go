@@ -77,6 +77,8 @@ var steps = []step{
 	{kind: JobJiraComment, needs: JobJiraCreateIssue},
 	{kind: JobJiraTransition, needs: JobJiraCreateIssue},
 	{kind: JobJiraUpdate, needs: JobJiraCreateIssue, coalesced: true},
+	{kind: JobSlackUpdateTopic, needs: JobSlackCreateChannel, coalesced: true},
+	{kind: JobJiraSetPriority, needs: JobJiraCreateIssue, coalesced: true},
 	{kind: JobRollbackWebhook},
 	{kind: JobExpireSilences},
 }

@@ -153,7 +153,8 @@ func (c *Config) applyDefaults() {
 		c.Jira.Deployment = DefaultJiraDeployment
 	}
 	// Severities a config does not map keep the default mapping.
-	for sev, prio := range map[string]string{"critical": "Highest", "warning": "High", "info": "Medium"} {
+	// major and minor are the levels a responder sets (/warroom severity).
+	for sev, prio := range map[string]string{"critical": "Highest", "warning": "High", "info": "Medium", "major": "High", "minor": "Medium"} {
 		if _, ok := c.Jira.Priorities[sev]; !ok {
 			if c.Jira.Priorities == nil {
 				c.Jira.Priorities = map[string]string{}

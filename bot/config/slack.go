@@ -44,7 +44,7 @@ type Slack struct {
 func PermissionActions() []string {
 	return []string{
 		"ack", "assign", "declare", "deploys", "help", "list", "mitigate", "note",
-		"reopen", "resolve", "rollback", "silence", "status", "timeline",
+		"reopen", "resolve", "rollback", "severity", "silence", "status", "timeline",
 	}
 }
 

@@ -267,6 +267,8 @@ type actionRequest struct {
 	// scribe); a Slack user ID renders as a mention.
 	User string `json:"user"`
 	Role string `json:"role"`
+	// Severity is severity's level: critical, major or minor.
+	Severity string `json:"severity"`
 }
 
 // MaxActionBody caps an action's JSON body.
@@ -311,13 +313,29 @@ func (a *API) incidentAction(w http.ResponseWriter, r *http.Request) error {
 		_, err = a.svc.Note(ctx, id, actor, req.Text, req.Jira)
 	case "assign":
 		err = a.assign(ctx, id, actor, req)
+	case "severity":
+		err = a.severity(ctx, id, actor, req)
 	default:
-		return incident.Errorf(incident.ENOTFOUND, "unknown action %q (want ack, mitigate, resolve, note or assign)", action)
+		return incident.Errorf(incident.ENOTFOUND, "unknown action %q (want ack, mitigate, resolve, note, assign or severity)", action)
 	}
 	if err != nil {
 		return err
 	}
 	return a.writeView(w, r, id)
+}
+
+// severity sets the incident's severity; the one it has already changes
+// nothing, and is answered like a change.
+func (a *API) severity(ctx context.Context, id, actor string, req actionRequest) error {
+	if strings.TrimSpace(req.Severity) == "" {
+		return incident.Errorf(incident.EINVALID, `severity needs a "severity" (valid: critical, major, minor)`)
+	}
+	sev, err := incident.ParseSeverityLevel(req.Severity)
+	if err != nil {
+		return err
+	}
+	_, _, err = a.svc.SetSeverity(ctx, id, actor, sev)
+	return err
 }
 
 // maxUser bounds the user an assign names, as the actor is bounded.

@@ -30,6 +30,7 @@ var eventWords = map[incident.EventKind]Wording{
 	incident.EventAssigned:          {":bust_in_silhouette:", "Roles changed", " by ", "", false},
 	incident.EventRollbackRequested: {":rewind:", "Rollback requested", " by ", "rollback requested", false},
 	incident.EventSilenceRequested:  {":no_bell:", "Silence requested", " by ", "silence requested", false},
+	incident.EventSeverityChanged:   {":level_slider:", "Severity changed", " by ", "", false},
 	incident.EventEscalated:         {":rotating_light:", "Escalated", "", "", false},
 	incident.EventOpened:            {":new:", "Opened", "", "", false},
 	incident.EventRecorded:          {":file_folder:", "Recorded", "", "", false},

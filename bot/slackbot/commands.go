@@ -88,6 +88,7 @@ func slackCommands() []subcommand {
 		{name: "ack", args: "[INC-n]", about: "acknowledge", incident: needsIncident, run: (*Surface).cmdAck},
 		{name: "assign", args: "[INC-n] <@user> <commander|comms|scribe>", about: "give a role", incident: needsIncident, run: (*Surface).cmdAssign},
 		{name: "note", args: "[INC-n] [--jira] <text>", about: "add a note to the timeline (--jira: and to the ticket)", incident: needsIncident, run: (*Surface).cmdNote},
+		{name: "severity", args: "[INC-n] <critical|major|minor>", about: "change the severity: topic, ticket priority and summary follow", incident: needsIncident, run: (*Surface).cmdSeverity},
 		{name: "mitigate", args: "[INC-n]", about: "the bleeding stopped", incident: needsIncident, run: (*Surface).cmdMitigate},
 		{name: "resolve", args: "[INC-n] [summary]", about: "close the incident", incident: needsIncident, run: (*Surface).cmdResolve},
 		{name: "timeline", args: "[INC-n]", about: "what happened so far", incident: needsIncident, run: (*Surface).cmdTimeline},
@@ -385,6 +386,26 @@ func (sl *Surface) cmdAssign(ctx context.Context, c *cmdCall) (slackMessage, err
 		return slackMessage{}, err
 	}
 	return cmdInChannel("<@%s> is now %s of *%s* (assigned by <@%s>).", user, role, inc.ID, c.user), nil
+}
+
+func (sl *Surface) cmdSeverity(ctx context.Context, c *cmdCall) (slackMessage, error) {
+	if len(c.args) != 1 {
+		return slackMessage{}, badUsage("severity needs one level: critical, major or minor")
+	}
+	sev, err := incident.ParseSeverityLevel(c.args[0])
+	if err != nil {
+		return slackMessage{}, badUsage("%s", incident.ErrorMessage(err))
+	}
+	old := c.inc.Severity
+	inc, changed, err := sl.svc.SetSeverity(ctx, c.inc.ID, c.user, sev)
+	if err != nil {
+		return slackMessage{}, err
+	}
+	if !changed {
+		return cmdEphemeral("*%s* is already %s; nothing changed.", inc.ID, sev), nil
+	}
+	return cmdInChannel("<@%s> changed the severity of *%s* (%s) from %s to %s.", c.user, inc.ID,
+		slackmsg.Escape(inc.Service), slackmsg.Escape(string(old)), sev), nil
 }
 
 func (sl *Surface) cmdNote(ctx context.Context, c *cmdCall) (slackMessage, error) {

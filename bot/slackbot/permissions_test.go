@@ -63,7 +63,7 @@ func referencePermissions(t *testing.T) map[string][]string {
 func TestReferencePermissionsHold(t *testing.T) {
 	t.Parallel()
 	perms := referencePermissions(t)
-	for _, a := range []string{"ack", "assign", "mitigate", "resolve", "rollback", "silence"} {
+	for _, a := range []string{"ack", "assign", "mitigate", "resolve", "rollback", "severity", "silence"} {
 		if who := perms[a]; len(who) == 0 {
 			t.Errorf("reference slack.permissions.%s = %q; want the on-call group and the commander", a, who)
 		}
@@ -81,6 +81,7 @@ func TestReferencePermissionsHold(t *testing.T) {
 		{name: "mitigate", text: "mitigate INC-1", action: "mitigate", kind: incident.EventMitigated},
 		{name: "resolve", text: "resolve INC-1 fixed", action: "resolve", kind: incident.EventResolved},
 		{name: "silence", text: "silence INC-1 1h", action: "silence", kind: incident.EventSilenceRequested},
+		{name: "severity", text: "severity INC-1 major", action: "severity", kind: incident.EventSeverityChanged},
 		{name: "rollback", text: "rollback INC-1", action: "rollback"},
 		{name: "ack button", button: slackmsg.ActionAck, action: "ack", kind: incident.EventAcknowledged},
 		{name: "mitigate button", button: slackmsg.ActionMitigate, action: "mitigate", kind: incident.EventMitigated},

@@ -172,6 +172,17 @@ type JiraDescription struct {
 	Description string `json:"description"`
 }
 
+// JiraSetPriority is PUT /rest/api/2/issue/{key} of the priority.
+type JiraSetPriority struct {
+	Key    string       `json:"key"`
+	Fields JiraPriority `json:"fields"`
+}
+
+// JiraPriority is the field a priority update sets.
+type JiraPriority struct {
+	Priority JiraRef `json:"priority"`
+}
+
 // JiraComment is POST /rest/api/2/issue/{key}/comment.
 type JiraComment struct {
 	Key  string `json:"key"`
@@ -201,6 +212,9 @@ type JiraLink struct {
 
 func (JiraCreateIssue) call() (string, string) { return SystemJira, "POST /rest/api/2/issue" }
 func (JiraSetDescription) call() (string, string) {
+	return SystemJira, "PUT /rest/api/2/issue/{key}"
+}
+func (JiraSetPriority) call() (string, string) {
 	return SystemJira, "PUT /rest/api/2/issue/{key}"
 }
 func (JiraComment) call() (string, string) { return SystemJira, "POST /rest/api/2/issue/{key}/comment" }

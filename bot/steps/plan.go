@@ -85,6 +85,17 @@ func (p Planner) Plan(j incident.Job, inc *incident.Incident, f Facts, known Kno
 			return nil, nil
 		}
 		return []Call{p.SetDescription(inc, p.JiraView(inc, f))}, nil
+	case incident.JobSlackUpdateTopic:
+		if !inc.WarRoom {
+			return nil, nil
+		}
+		return []Call{p.UpdateTopic(inc)}, nil
+	case incident.JobJiraSetPriority:
+		prio := p.Priority(inc)
+		if inc.JiraKey == "" && !inc.WarRoom || prio == "" {
+			return nil, nil
+		}
+		return []Call{p.SetPriority(inc, prio)}, nil
 	case incident.JobJiraComment:
 		if inc.JiraKey == "" && !inc.WarRoom {
 			return nil, nil

@@ -53,6 +53,17 @@ func (p Planner) SetDescription(inc *incident.Incident, v jirawiki.View) Call {
 	return NewCall(JiraSetDescription{Key: inc.JiraKey, Fields: JiraDescription{Description: jirawiki.Description(v)}})
 }
 
+// Priority is the ticket priority jira.priorities maps the incident's
+// severity to ("" when it maps none).
+func (p Planner) Priority(inc *incident.Incident) string {
+	return p.Jira.Priorities[string(inc.Severity)]
+}
+
+// SetPriority sets the ticket's priority to priority.
+func (p Planner) SetPriority(inc *incident.Incident, priority string) Call {
+	return NewCall(JiraSetPriority{Key: inc.JiraKey, Fields: JiraPriority{Priority: JiraRef{Name: priority}}})
+}
+
 // Comment comments a timeline event on the ticket, with the event's
 // marker, by which a repeat finds it; the resolve's comment says how
 // long the incident lasted and how bad it got.

@@ -56,6 +56,12 @@ func (p Planner) Topic(inc *incident.Incident) []Call {
 	}
 }
 
+// UpdateTopic sets the war room's topic again, as the incident is now
+// (its purpose does not change).
+func (p Planner) UpdateTopic(inc *incident.Incident) Call {
+	return NewCall(SlackSetTopic{Channel: Room(inc), Topic: slackmsg.Topic(inc)})
+}
+
 // Responders are who a war room invites, as configured: the slack
 // section's, the rule's and the commander (user IDs, @user-groups and
 // emails; the executor looks the last two up).

@@ -52,6 +52,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"incidents", "show", "INC-1", "INC-2"}, 2, "incidents show takes one incident ID"},
 		{[]string{"incidents", "note", "INC-1"}, 2, "incidents note takes an incident ID and the note's text"},
 		{[]string{"incidents", "assign", "INC-1", "alice"}, 2, "incidents assign takes an incident ID, a user and a role (commander, comms or scribe)"},
+		{[]string{"incidents", "severity", "INC-1"}, 2, "incidents severity takes an incident ID and a level (critical, major or minor)"},
+		{[]string{"incidents", "severity", "INC-1", "sev1"}, 2, `incidents severity: unknown severity "sev1" (valid: critical, major, minor)`},
 		{[]string{"incidents", "show", "banana"}, 1, `warroom: "banana" is not an incident ID`},
 		{[]string{"deploys", "record", "--finished-at", "yesterday"}, 2, `--finished-at "yesterday": want RFC 3339`},
 		{[]string{"serve", "--nope"}, 2, "warroom serve: flag provided but not defined: -nope"},
@@ -344,6 +346,9 @@ func TestIncidentsCommands(t *testing.T) {
 	if code, out, stderr := runCLI(t, "incidents", "assign", "INC-1", "U0ALICE01", "commander"); code != 0 || !regexp.MustCompile(`(?m)^commander +U0ALICE01$`).MatchString(out) {
 		t.Errorf("assign: exit %d %q\n%s", code, stderr, out)
 	}
+	if code, out, stderr := runCLI(t, "incidents", "severity", "INC-1", "major"); code != 0 || !regexp.MustCompile(`(?m)^severity +major$`).MatchString(out) {
+		t.Errorf("severity: exit %d %q\n%s", code, stderr, out)
+	}
 	if code, _, stderr := runCLI(t, "incidents", "assign", "INC-1", "U0ALICE01", "captain"); code != 1 || !strings.Contains(stderr, `unknown role "captain" (want commander, comms or scribe) (HTTP 400)`) {
 		t.Errorf("assign a role that is none: exit %d %q", code, stderr)
 	}
@@ -355,8 +360,9 @@ func TestIncidentsCommands(t *testing.T) {
 	for _, e := range v.Timeline {
 		actors[e.Kind] = e.Actor
 	}
-	if want := "api:cli:" + me.Username; actors[incident.EventMitigated] != want || actors[incident.EventAssigned] != want || actors[incident.EventNote] != "api:cli:bob" {
-		t.Errorf("actors %v, want %s for mitigate and assign, api:cli:bob for the note", actors, want)
+	if want := "api:cli:" + me.Username; actors[incident.EventMitigated] != want || actors[incident.EventAssigned] != want ||
+		actors[incident.EventSeverityChanged] != want || actors[incident.EventNote] != "api:cli:bob" {
+		t.Errorf("actors %v, want %s for mitigate, assign and severity, api:cli:bob for the note", actors, want)
 	}
 	if v.Commander != "U0ALICE01" {
 		t.Errorf("commander %q", v.Commander)

@@ -128,6 +128,7 @@ var incidentCommands = []command{
 	{name: "resolve", args: "ID [-m SUMMARY] [--actor NAME]", summary: "resolve an incident", run: incidentAction("resolve")},
 	{name: "note", args: "ID TEXT… [--jira] [--actor NAME]", summary: "add a note to an incident's timeline (--jira: and to its ticket)", run: incidentAction("note")},
 	{name: "assign", args: "ID USER commander|comms|scribe [--actor NAME]", summary: "give a responder a role", run: incidentAction("assign")},
+	{name: "severity", args: "ID critical|major|minor [--actor NAME]", summary: "change an incident's severity (the topic, the ticket's priority and the summary follow)", run: incidentAction("severity")},
 }
 
 // clientFlags are the flags of every command that talks to a server.
@@ -205,7 +206,8 @@ func incidentAction(action string) func(ctx context.Context, c *cli, args []stri
 		if err := oneOf(*output, "table", "json"); err != nil {
 			return err
 		}
-		want := map[string]string{"note": "an incident ID and the note's text", "assign": "an incident ID, a user and a role"}[action]
+		want := map[string]string{"note": "an incident ID and the note's text", "assign": "an incident ID, a user and a role",
+			"severity": "an incident ID and a level"}[action]
 		switch {
 		case len(rest) == 0:
 			return fmt.Errorf("%w: incidents %s takes %s", errUsage, action, cmp.Or(want, "one incident ID"))
@@ -213,6 +215,12 @@ func incidentAction(action string) func(ctx context.Context, c *cli, args []stri
 			return fmt.Errorf("%w: incidents note takes %s", errUsage, want)
 		case action == "assign" && len(rest) != 3:
 			return fmt.Errorf("%w: incidents assign takes %s (commander, comms or scribe)", errUsage, want)
+		case action == "severity" && len(rest) != 2:
+			return fmt.Errorf("%w: incidents severity takes %s (critical, major or minor)", errUsage, want)
+		case action == "severity":
+			if _, err := incident.ParseSeverityLevel(rest[1]); err != nil {
+				return fmt.Errorf("%w: incidents severity: %s", errUsage, incident.ErrorMessage(err))
+			}
 		case want == "" && len(rest) != 1:
 			return fmt.Errorf("%w: incidents %s takes one incident ID", errUsage, action)
 		}
@@ -241,6 +249,8 @@ func incidentAction(action string) func(ctx context.Context, c *cli, args []stri
 				body["text"], body["jira"] = strings.Join(rest[1:], " "), *jira
 			case "assign":
 				body["user"], body["role"] = rest[1], rest[2]
+			case "severity":
+				body["severity"] = rest[1]
 			}
 			err = cl.do(ctx, http.MethodPost, "/api/v1/incidents/"+id+"/"+action, body, &v)
 		}

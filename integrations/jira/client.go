@@ -221,6 +221,30 @@ func (c *Client) SetDescription(ctx context.Context, key, description string) er
 		map[string]any{"fields": map[string]any{"description": description}}, nil)
 }
 
+// SetPriority sets an issue's priority, by name.
+func (c *Client) SetPriority(ctx context.Context, key, priority string) error {
+	return c.call(ctx, http.MethodPut, "rest/api/2/issue/"+url.PathEscape(key),
+		map[string]any{"fields": map[string]any{"priority": map[string]string{"name": priority}}}, nil)
+}
+
+// Priority returns the name of an issue's priority ("" for none).
+func (c *Client) Priority(ctx context.Context, key string) (string, error) {
+	var out struct {
+		Fields struct {
+			Priority *struct {
+				Name string `json:"name"`
+			} `json:"priority"`
+		} `json:"fields"`
+	}
+	if err := c.call(ctx, http.MethodGet, "rest/api/2/issue/"+url.PathEscape(key)+"?fields=priority", nil, &out); err != nil {
+		return "", err
+	}
+	if out.Fields.Priority == nil {
+		return "", nil
+	}
+	return out.Fields.Priority.Name, nil
+}
+
 // Comment is a comment on an issue.
 type Comment struct {
 	ID, Body string

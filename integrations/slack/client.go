@@ -121,10 +121,11 @@ type Channel struct {
 	Creator  string
 	Archived bool
 	Purpose  string
+	Topic    string
 }
 
 func channelOf(ch *slack.Channel) Channel {
-	return Channel{ID: ch.ID, Name: ch.Name, Creator: ch.Creator, Archived: ch.IsArchived, Purpose: ch.Purpose.Value}
+	return Channel{ID: ch.ID, Name: ch.Name, Creator: ch.Creator, Archived: ch.IsArchived, Purpose: ch.Purpose.Value, Topic: ch.Topic.Value}
 }
 
 // CreateChannel creates a channel. A taken name (archived channels count)

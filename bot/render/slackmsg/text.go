@@ -35,9 +35,9 @@ func severityEmoji(s incident.Severity) string {
 	switch s {
 	case incident.Critical:
 		return ":red_circle:"
-	case incident.Warning:
+	case incident.Warning, incident.Major:
 		return ":large_orange_circle:"
-	case incident.Info:
+	case incident.Info, incident.Minor:
 		return ":large_blue_circle:"
 	}
 	return ":white_circle:"

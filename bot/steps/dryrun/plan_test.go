@@ -95,6 +95,15 @@ func TestDryRunLogsTheCallsTheExecutorsMake(t *testing.T) {
 	same(incident.JobJiraComment, incident.JobArgs{EventID: ack})
 	same(incident.JobJiraUpdate, incident.JobArgs{})
 
+	// A change of severity: the topic and the ticket's priority follow.
+	w.clock.Add(time.Minute)
+	if _, _, err := w.svc.SetSeverity(ctx, w.inc, "U0ALICE01", incident.Major); err != nil {
+		t.Fatal(err)
+	}
+	sev := w.lastEvent(ctx, incident.EventSeverityChanged)
+	same(incident.JobSlackUpdateTopic, incident.JobArgs{EventID: sev})
+	same(incident.JobJiraSetPriority, incident.JobArgs{EventID: sev})
+
 	w.clock.Add(time.Minute)
 	req, err := w.svc.Request(ctx, w.inc, "U0ALICE01", incident.EventRollbackRequested, "rollback decided by U0ALICE01",
 		incident.JobRollbackWebhook)
@@ -230,7 +239,7 @@ func newWorld(t *testing.T) *world {
 		Sites:          steps.Sites{JiraURL: w.jira.URL()},
 		EvidenceBudget: time.Second, Log: slog.New(slog.DiscardHandler), Now: w.clock.Now}
 	slackOpts := steps.SlackOptions{Responders: []string{"U0ALICE01"}}
-	jiraOpts := steps.JiraOptions{Project: "OPS", IssueType: "Incident", Priorities: map[string]string{"critical": "Highest"},
+	jiraOpts := steps.JiraOptions{Project: "OPS", IssueType: "Incident", Priorities: map[string]string{"critical": "Highest", "major": "High"},
 		ResolveTransition: "Done", ReopenTransition: "Reopen", Labels: []string{"warroom"}, IndexLag: time.Second}
 
 	src, err := evidence.NewSources(w.store, evidence.SourceOptions{})

@@ -33,7 +33,8 @@ var _ incident.Executor = (*Executor)(nil)
 // Kinds are the steps the Jira executor runs (or the dry run in its
 // place).
 func Kinds() []incident.JobKind {
-	return []incident.JobKind{incident.JobJiraCreateIssue, incident.JobJiraComment, incident.JobJiraTransition, incident.JobJiraUpdate}
+	return []incident.JobKind{incident.JobJiraCreateIssue, incident.JobJiraComment, incident.JobJiraTransition, incident.JobJiraUpdate,
+		incident.JobJiraSetPriority}
 }
 
 // New returns the Jira executor.
@@ -60,6 +61,8 @@ func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
 		err = x.transition(ctx, inc, args.Target)
 	case incident.JobJiraUpdate:
 		err = x.update(ctx, inc)
+	case incident.JobJiraSetPriority:
+		err = x.setPriority(ctx, inc)
 	default:
 		return incident.Permanent(fmt.Errorf("no Jira step %s", j.Kind))
 	}
@@ -101,6 +104,8 @@ func (x *Executor) send(ctx context.Context, c steps.Call) (string, error) {
 		return x.client.Create(ctx, a.Issue)
 	case steps.JiraSetDescription:
 		return "", x.client.SetDescription(ctx, a.Key, a.Fields.Description)
+	case steps.JiraSetPriority:
+		return "", x.client.SetPriority(ctx, a.Key, a.Fields.Priority.Name)
 	case steps.JiraComment:
 		return "", x.client.AddComment(ctx, a.Key, a.Body)
 	case steps.JiraTransition:
@@ -241,6 +246,29 @@ func (x *Executor) update(ctx context.Context, inc *incident.Incident) error {
 	return err
 }
 
+// setPriority gives the ticket the priority jira.priorities maps the
+// incident's severity to, unless it has it already: an earlier run set
+// it, or the ticket was filed after the change. A severity the mapping
+// does not name leaves the priority alone.
+func (x *Executor) setPriority(ctx context.Context, inc *incident.Incident) error {
+	if inc.JiraKey == "" {
+		return x.waitForTicket(ctx, inc, incident.JobJiraSetPriority)
+	}
+	want := x.p.Priority(inc)
+	if want == "" {
+		return nil
+	}
+	have, err := x.client.Priority(ctx, inc.JiraKey)
+	if err != nil {
+		return err
+	}
+	if have == want {
+		return nil
+	}
+	_, err = x.send(ctx, x.p.SetPriority(inc, want))
+	return err
+}
+
 // comment adds a timeline event to the ticket once: the event's marker in
 // a comment means an earlier attempt added it.
 func (x *Executor) comment(ctx context.Context, inc *incident.Incident, eventID int64) error {
@@ -272,14 +300,14 @@ func (x *Executor) comment(ctx context.Context, inc *incident.Incident, eventID 
 // waitForTicket is the answer of a step that needs the ticket before it
 // is filed: wait while the create step may still succeed; once it cannot,
 // a comment or a transition fails for good (what it would have told the
-// ticket is lost, and status says so), while a description update gives
-// up quietly: the ticket it would refresh does not exist, and the create's
-// own failure already says why.
+// ticket is lost, and status says so), while a description or priority
+// update gives up quietly: the ticket it would refresh does not exist, and
+// the create's own failure already says why.
 func (x *Executor) waitForTicket(ctx context.Context, inc *incident.Incident, kind incident.JobKind) error {
 	if !inc.WarRoom {
 		return nil
 	}
-	return steps.AwaitNeed(ctx, x.d, kind, inc, kind != incident.JobJiraUpdate)
+	return steps.AwaitNeed(ctx, x.d, kind, inc, kind != incident.JobJiraUpdate && kind != incident.JobJiraSetPriority)
 }
 
 // transition moves the ticket to the incident's state: the resolve

@@ -46,7 +46,7 @@ func Kinds() []incident.JobKind {
 	return []incident.JobKind{
 		incident.JobSlackCreateChannel, incident.JobSlackSetTopic, incident.JobSlackInvite, incident.JobSlackPostSummary,
 		incident.JobSlackPinSummary, incident.JobSlackBookmarks, incident.JobSlackAnnounce, incident.JobSlackUpdate,
-		incident.JobSlackArchive,
+		incident.JobSlackArchive, incident.JobSlackUpdateTopic,
 	}
 }
 
@@ -80,6 +80,8 @@ func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
 		err = x.update(ctx, inc)
 	case incident.JobSlackArchive:
 		err = x.archive(ctx, inc, j)
+	case incident.JobSlackUpdateTopic:
+		err = x.updateTopic(ctx, inc)
 	default:
 		return incident.Permanent(fmt.Errorf("no Slack step %s", j.Kind))
 	}
@@ -238,6 +240,29 @@ func (x *Executor) setTopic(ctx context.Context, inc *incident.Incident) error {
 		return incident.Permanent(fmt.Errorf("%s has no war-room channel", inc.ID))
 	}
 	return x.sendAll(ctx, x.p.Topic(inc))
+}
+
+// updateTopic sets the topic as the incident is now, unless the channel
+// has it already: an earlier run set it, or the opening's topic step
+// rendered the change. A war room whose channel never came gives up
+// quietly: the create's own failure says why.
+func (x *Executor) updateTopic(ctx context.Context, inc *incident.Incident) error {
+	if !inc.WarRoom {
+		return nil
+	}
+	if inc.SlackChannelID == "" {
+		return steps.AwaitNeed(ctx, x.d, incident.JobSlackUpdateTopic, inc, false)
+	}
+	c := x.p.UpdateTopic(inc)
+	ch, err := x.client.ChannelInfo(ctx, inc.SlackChannelID)
+	if err != nil {
+		return err
+	}
+	if a, ok := c.Args.(steps.SlackSetTopic); ok && ch.Topic == a.Topic {
+		return nil
+	}
+	_, err = x.send(ctx, c)
+	return err
 }
 
 // view gathers what the summary shows.
