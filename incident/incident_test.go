@@ -89,6 +89,53 @@ func TestFormatUnits(t *testing.T) {
 	}
 }
 
+// A unit keeps the name of what it measures and a count's window beside
+// its kind and noun, and formats as its base.
+func TestUnitNameAndWindow(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		u          Unit
+		kind       Unit
+		noun, name string
+		window     time.Duration
+		format     string
+	}{
+		{UnitSeconds.Named("P99 latency"), UnitSeconds, "", "P99 latency", 0, "1.8 s"},
+		{CountOf("auth failure").Over(10 * time.Minute), UnitCount, "auth failure", "", 10 * time.Minute, "1.8 auth failures"},
+		{CountOf("failure").Named("TLS").Over(time.Minute), UnitCount, "failure", "TLS", time.Minute, "1.8 failures"},
+		{UnitRatio.Named("error rate"), UnitRatio, "", "error rate", 0, "180%"},
+		{UnitSeconds.Named("").Over(0), UnitSeconds, "", "", 0, "1.8 s"},
+		{Unit(""), UnitRatio, "", "", 0, "180%"},
+		{Unit("count:x;window=soon"), UnitCount, "x", "", 0, "1.8 xes"},
+	} {
+		if k, n, name, w, f := tc.u.Kind(), tc.u.Noun(), tc.u.Name(), tc.u.Window(), tc.u.Format(1.8); k != tc.kind || n != tc.noun || name != tc.name || w != tc.window || f != tc.format {
+			t.Errorf("Unit(%q): kind %q, noun %q, name %q, window %v, Format(1.8) %q; want %q, %q, %q, %v, %q",
+				tc.u, k, n, name, w, f, tc.kind, tc.noun, tc.name, tc.window, tc.format)
+		}
+	}
+	for _, tc := range []struct {
+		u              Unit
+		v              float64
+		measure, limit string
+	}{
+		{UnitSeconds.Named("P99 latency"), 1.8, "P99 latency 1.8 s", "1.8 s"},
+		{CountOf("auth failure").Over(10 * time.Minute), 63, "63 auth failures in 10 min", "63"},
+		{CountOf("TLS handshake failure").Over(5 * time.Minute), 1, "1 TLS handshake failure in 5 min", "1"},
+		{UnitRatio, 0.0311, "3.11%", "3.11%"},
+		{CountOf("failure"), 50, "50 failures", "50"},
+	} {
+		if m, l := tc.u.Measure(tc.v), tc.u.Limit(tc.v); m != tc.measure || l != tc.limit {
+			t.Errorf("Unit(%q): Measure(%v) = %q, Limit = %q; want %q, %q", tc.u, tc.v, m, l, tc.measure, tc.limit)
+		}
+	}
+	if m := UnitSeconds.Named("P99 latency").MeasurePrecise(0.5000001); m != "P99 latency 500 ms" {
+		t.Errorf("MeasurePrecise = %q", m)
+	}
+	if u := UnitSeconds.Named("P99 latency"); u != "seconds;name=P99 latency" {
+		t.Errorf("stored form %q", u)
+	}
+}
+
 // TestFormatValueTotal checks, over float64 values spread across every
 // exponent, that a finite value never shows as an infinity or NaN, and that
 // the text stays short.

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Unit is what an incident's numbers measure, and so how they read: a
@@ -12,7 +13,13 @@ import (
 // shown to people goes through Unit.Format. The zero Unit is a ratio, so
 // that incidents stored before units existed read as they did.
 //
-// A count may name what it counts: "count:failure" (see CountOf).
+// A count may name what it counts: "count:failure" (see CountOf). A unit
+// may also carry the name of what is measured, "seconds;name=P99 latency"
+// (see Named), and the window a count is counted over,
+// "count:auth failure;window=10m0s" (see Over): the headline then reads
+// "P99 latency 1.8 s", "63 auth failures in 10 min". The unit is stored as
+// this one string, so incidents keep their wording across configuration
+// changes.
 type Unit string
 
 // The units of a rule's value.
@@ -31,20 +38,77 @@ func CountOf(noun string) Unit {
 	return UnitCount + ":" + Unit(noun)
 }
 
-// Kind is the unit without the noun of a count: ratio, seconds or count.
-func (u Unit) Kind() Unit {
-	switch {
-	case u == "":
-		return UnitRatio
-	case strings.HasPrefix(string(u), string(UnitCount)+":"):
-		return UnitCount
+// The keys of a unit's parts after its base ("seconds;name=P99 latency").
+const (
+	unitSep       = ";"
+	unitNameKey   = "name="
+	unitWindowKey = "window="
+)
+
+// Named returns u with the name of what it measures, e.g. "P99 latency";
+// an empty name leaves u as it is. The name must not contain ";".
+func (u Unit) Named(name string) Unit {
+	if name == "" {
+		return u
 	}
-	return u
+	return u + unitSep + unitNameKey + Unit(name)
+}
+
+// Over returns u with the window its values are counted over, e.g. 10
+// minutes for "63 auth failures in 10 min"; zero leaves u as it is.
+func (u Unit) Over(window time.Duration) Unit {
+	if window <= 0 {
+		return u
+	}
+	return u + unitSep + unitWindowKey + Unit(window.String())
+}
+
+// base is the unit without its name and window: "count:failure".
+func (u Unit) base() Unit {
+	b, _, _ := strings.Cut(string(u), unitSep)
+	return Unit(b)
+}
+
+// part is the value of the part of u after key, "" when u has none.
+func (u Unit) part(key string) string {
+	parts := strings.Split(string(u), unitSep)
+	for _, p := range parts[1:] {
+		if v, ok := strings.CutPrefix(p, key); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// Name is the name of what is measured ("P99 latency"), "" when the
+// unit names none.
+func (u Unit) Name() string { return u.part(unitNameKey) }
+
+// Window is the window a count is counted over, 0 when the unit has none.
+func (u Unit) Window() time.Duration {
+	d, err := time.ParseDuration(u.part(unitWindowKey))
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d
+}
+
+// Kind is the unit without the noun of a count, its name and window:
+// ratio, seconds or count.
+func (u Unit) Kind() Unit {
+	switch b := u.base(); {
+	case b == "":
+		return UnitRatio
+	case strings.HasPrefix(string(b), string(UnitCount)+":"):
+		return UnitCount
+	default:
+		return b
+	}
 }
 
 // Noun is what a count counts, "" for none and for the other units.
 func (u Unit) Noun() string {
-	_, noun, _ := strings.Cut(string(u), ":")
+	_, noun, _ := strings.Cut(string(u.base()), ":")
 	return noun
 }
 
@@ -77,6 +141,34 @@ func (u Unit) format(v float64, precise bool) string {
 		return strconv.FormatFloat(v*100, 'g', 6, 64) + "%"
 	}
 	return fixed(v*100, 2) + "%"
+}
+
+// Measure renders v as a headline reads it: the name of what is measured,
+// the value, and the window of a count: "P99 latency 1.8 s", "63 auth
+// failures in 10 min"; without a name or window it is Format.
+func (u Unit) Measure(v float64) string { return u.measure(u.Format(v)) }
+
+// MeasurePrecise is Measure with FormatPrecise's digits.
+func (u Unit) MeasurePrecise(v float64) string { return u.measure(u.FormatPrecise(v)) }
+
+func (u Unit) measure(value string) string {
+	if name := u.Name(); name != "" {
+		value = name + " " + value
+	}
+	if w := u.Window(); w > 0 {
+		value += " in " + UnitSeconds.Format(w.Seconds())
+	}
+	return value
+}
+
+// Limit renders a threshold beside a Measure of the same unit: as Format,
+// but a count without its noun, which the value beside it says already:
+// "63 auth failures in 10 min vs 50".
+func (u Unit) Limit(v float64) string {
+	if u.Kind() == UnitCount {
+		return UnitCount.Format(v)
+	}
+	return u.Format(v)
 }
 
 // maxPlainValue bounds the values shown in their unit's form: a ratio of

@@ -5,8 +5,11 @@
 package rules
 
 import (
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/warroom/warroom/incident"
 )
@@ -80,20 +83,48 @@ type Value struct {
 	// Noun is what a count counts, singular, e.g. "failure": 63 shows as
 	// "63 failures" ("person/people" names an irregular plural).
 	Noun string `yaml:"noun,omitempty" json:"noun,omitempty"`
+	// Name is what the value measures, shown before it in the headline:
+	// "P99 latency" reads "P99 latency 1.8 s vs 500 ms". Empty: "error
+	// rate" for a ratio, nothing for the other units.
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	// Window is the window a count is counted over, as a duration ("10m"):
+	// 63 then reads "63 auth failures in 10 min". Only for a count.
+	Window string `yaml:"window,omitempty" json:"window,omitempty"`
 }
 
-// maxNounLen bounds a count's noun, which every value of the rule shows.
+// maxNounLen bounds a count's noun and a value's name, which every value
+// of the rule shows.
 const maxNounLen = 40
 
-// unit is the incident.Unit of the value; "" for a unit that New refuses.
+// unit is the incident.Unit of the value, with its name and window; "" for
+// a unit that New refuses.
 func (v Value) unit() incident.Unit {
-	switch u := incident.Unit(v.Unit); u {
+	var u incident.Unit
+	switch k := incident.Unit(v.Unit); k {
 	case "", incident.UnitRatio, incident.UnitSeconds:
-		return u.Kind()
+		u = k.Kind()
 	case incident.UnitCount:
-		return incident.CountOf(v.Noun)
+		u = incident.CountOf(v.Noun)
+	default:
+		return ""
 	}
-	return ""
+	w, _ := v.window()
+	return u.Named(v.Name).Over(w)
+}
+
+// window is the parsed Window, 0 when unset.
+func (v Value) window() (time.Duration, error) {
+	if v.Window == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v.Window))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as \"10m\"", v.Window)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration", v.Window)
+	}
+	return d, nil
 }
 
 // defaultAnnotations are the annotations tried, in order, when a rule names

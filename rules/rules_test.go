@@ -365,7 +365,7 @@ func TestEvaluateRuleFields(t *testing.T) {
 		{
 			name:  "a count of what it counts",
 			alert: firing(map[string]string{"alertname": "FailedPayments", "service": "x", "env": "prod"}, map[string]string{"failures": "63"}),
-			want:  want{action: incident.ActionWarRoom, rule: "failed-payments", key: "failed-payments/env=prod,service=x", service: "x", env: "prod", severity: incident.Warning, value: ptr(63), threshold: ptr(50), reason: "63 failures above 50 failures", unit: incident.CountOf("failure")},
+			want:  want{action: incident.ActionWarRoom, rule: "failed-payments", key: "failed-payments/env=prod,service=x", service: "x", env: "prod", severity: incident.Warning, value: ptr(63), threshold: ptr(50), reason: "63 failures above 50", unit: incident.CountOf("failure")},
 		},
 		{
 			name:  "negative matcher skips the rule",
@@ -541,8 +541,8 @@ func TestRuleYAMLAllFields(t *testing.T) {
 		{Name: "availability", Match: `{alertname="Availability"}`, Threshold: &Threshold{Value: 0.995, Below: true, text: "99.5%"}},
 		{Name: "plain-string", Match: "{}", Threshold: &Threshold{Value: 0.008, text: "0.008"}},
 		{Name: "plain-number", Match: "{}", Threshold: &Threshold{Value: 0.02, text: "0.02"}},
-		{Name: "latency", Match: "{}", Value: Value{Unit: "seconds"}, Threshold: &Threshold{Value: 0.5, text: "500ms"}},
-		{Name: "failures", Match: "{}", Value: Value{Unit: "count", Noun: "failure"}, Threshold: &Threshold{Value: 50, text: "50"}},
+		{Name: "latency", Match: "{}", Value: Value{Unit: "seconds", Name: "P99 latency"}, Threshold: &Threshold{Value: 0.5, text: "500ms"}},
+		{Name: "failures", Match: "{}", Value: Value{Unit: "count", Noun: "failure", Window: "10m"}, Threshold: &Threshold{Value: 50, text: "50"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("decoded\n%+v\nwant\n%+v", got, want)
@@ -699,6 +699,11 @@ func TestRuleNewErrors(t *testing.T) {
 		{"unclosed matcher", []Rule{{Name: "m", Match: `{alertname="HighErrorRate"`}}, []string{`rules[0] (m): bad matcher "{alertname=\"HighErrorRate\"": 0:26: end of input: expected close brace`}},
 		{"unknown unit", []Rule{{Name: "u", Match: "{}", Value: Value{Unit: "percent"}}}, []string{`rules[0] (u): value.unit: unknown unit "percent" (valid: ratio, seconds, count)`}},
 		{"noun without count", []Rule{{Name: "u", Match: "{}", Value: Value{Noun: "failure"}}}, []string{`rules[0] (u): value.noun: only a count has a noun (set value.unit: count)`}},
+		{"window without count", []Rule{{Name: "u", Match: "{}", Value: Value{Unit: "seconds", Window: "10m"}}}, []string{`rules[0] (u): value.window: only a count has a window (set value.unit: count)`}},
+		{"bad window", []Rule{{Name: "u", Match: "{}", Value: Value{Unit: "count", Window: "ten minutes"}}}, []string{`rules[0] (u): value.window: "ten minutes" is not a duration such as "10m"`}},
+		{"zero window", []Rule{{Name: "u", Match: "{}", Value: Value{Unit: "count", Window: "0s"}}}, []string{`rules[0] (u): value.window: "0s" is not a positive duration`}},
+		{"name with a separator", []Rule{{Name: "u", Match: "{}", Value: Value{Name: "P99;latency"}}}, []string{`rules[0] (u): value.name: "P99;latency" is not a few short words`}},
+		{"noun with a separator", []Rule{{Name: "u", Match: "{}", Value: Value{Unit: "count", Noun: "a;b"}}}, []string{`rules[0] (u): value.noun: "a;b" is not a short word`}},
 		{"negative threshold", []Rule{{Name: "t", Match: "{}", Threshold: &Threshold{Value: -1}}}, []string{"rules[0] (t): bad threshold: -1 is negative"}},
 		{"unknown decision", []Rule{{Name: "d", Match: "{}", Decision: "resolve"}}, []string{`rules[0] (d): unknown decision "resolve" (valid: war_room, record, ignore)`}},
 		{"unknown when_unknown", []Rule{{Name: "w", Match: "{}", WhenUnknown: "ignore"}}, []string{`rules[0] (w): unknown when_unknown "ignore" (valid: war_room, record)`}},

@@ -121,8 +121,16 @@ func checkFields(r Rule, bad func(field, format string, args ...any)) {
 		bad("value.unit", "value.unit: unknown unit %q (valid: ratio, seconds, count)", r.Value.Unit)
 	case r.Value.Noun != "" && unit.Kind() != incident.UnitCount:
 		bad("value.noun", "value.noun: only a count has a noun (set value.unit: count)")
-	case len(r.Value.Noun) > maxNounLen || strings.ContainsFunc(r.Value.Noun, func(c rune) bool { return c < ' ' || c == 0x7f }):
+	case !shortWords(r.Value.Noun):
 		bad("value.noun", "value.noun: %q is not a short word", r.Value.Noun)
+	}
+	if !shortWords(r.Value.Name) {
+		bad("value.name", "value.name: %q is not a few short words", r.Value.Name)
+	}
+	if _, err := r.Value.window(); err != nil {
+		bad("value.window", "value.window: %v", err)
+	} else if r.Value.Window != "" && unit != "" && unit.Kind() != incident.UnitCount {
+		bad("value.window", "value.window: only a count has a window (set value.unit: count)")
 	}
 	if r.Threshold != nil && unit != "" {
 		if err := r.Threshold.validate(unit); err != nil {
@@ -169,6 +177,13 @@ func checkFields(r Rule, bad func(field, format string, args ...any)) {
 			bad("value.query", "value.query: %v", err)
 		}
 	}
+}
+
+// shortWords reports whether s can show in every value of a rule: short,
+// without control characters, and without ";", which ends a part of the
+// stored unit (incident.Unit).
+func shortWords(s string) bool {
+	return len(s) <= maxNounLen && !strings.ContainsFunc(s, func(c rune) bool { return c < ' ' || c == 0x7f || c == ';' })
 }
 
 // Rules returns the rules of the set in order, with defaults filled in.
@@ -274,14 +289,14 @@ func (c *compiled) decide(a *incident.Alert) incident.Decision {
 	return d
 }
 
-// formatPair renders a value and its threshold in their unit, with more
-// digits where the usual ones would make them look equal.
+// formatPair renders a value as a headline reads it and its threshold in
+// their unit ("63 auth failures in 10 min", "50"), with more digits where
+// the usual ones would make them look equal.
 func formatPair(unit incident.Unit, v, th float64) (string, string) {
-	vs, ts := unit.Format(v), unit.Format(th)
-	if vs == ts && v != th {
-		vs = unit.FormatPrecise(v)
+	if unit.Format(v) == unit.Format(th) && v != th {
+		return unit.MeasurePrecise(v), unit.Limit(th)
 	}
-	return vs, ts
+	return unit.Measure(v), unit.Limit(th)
 }
 
 // extract finds the alert's number: the annotation, then Grafana's values.
