@@ -184,13 +184,33 @@ func NowAndPeak(inc *incident.Incident) string {
 	return s
 }
 
-// ValueHeadline renders the value for a one-line title: " error rate
-// 3.11%" for a ratio, " at 750 ms" for the other units.
+// ValueHeadline renders the value for a one-line title: " P99 latency
+// 1.8 s" or " 63 auth failures in 10 min" for a unit that names what it
+// measures or a count's window, else " error rate 3.11%" for a ratio and
+// " at 750 ms" for the other units.
 func ValueHeadline(inc *incident.Incident, v float64) string {
-	if inc.Unit.Kind() == incident.UnitRatio {
-		return " error rate " + inc.Unit.Format(v)
+	switch u := inc.Unit; {
+	case u.Name() != "" || u.Window() > 0:
+		return " " + u.Measure(v)
+	case u.Kind() == incident.UnitRatio:
+		return " error rate " + u.Format(v)
+	default:
+		return " at " + u.Format(v)
 	}
-	return " at " + inc.Unit.Format(v)
+}
+
+// Headline renders the value and the threshold for a one-line title:
+// " P99 latency 1.8 s vs 500 ms", " 63 auth failures in 10 min vs 50",
+// " error rate 3.11% vs 0.8%"; "" when the value is unknown.
+func Headline(inc *incident.Incident) string {
+	if inc.Value == nil {
+		return ""
+	}
+	s := ValueHeadline(inc, *inc.Value)
+	if inc.Threshold != nil {
+		s += " vs " + inc.Unit.Limit(*inc.Threshold)
+	}
+	return s
 }
 
 // SummaryAlerts is how many alerts a summary lists; the rest are counted.

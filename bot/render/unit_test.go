@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warroom/warroom/bot/render/jirawiki"
 	"github.com/warroom/warroom/bot/render/slackmsg"
@@ -26,21 +27,35 @@ func TestValuesRenderInTheirUnit(t *testing.T) {
 			name: "seconds", unit: incident.UnitSeconds, value: 0.75, peak: 1.2, thresh: 0.5, alert: 0.75,
 			facts:     "now 750 ms (peak 1.2 s) vs 500 ms threshold",
 			fallback:  "INC-7 payment-gateway at 750 ms &gt; 500 ms (triggered)",
-			jira:      "[INC-7] payment-gateway at 750 ms (prod)",
+			jira:      "[INC-7] payment-gateway at 750 ms vs 500 ms (prod)",
 			alertText: "750 ms",
 		},
 		{
 			name: "count", unit: incident.CountOf("failure"), value: 63, peak: 63, thresh: 50, alert: 1,
 			facts:     "now 63 failures (peak 63 failures) vs 50 failures threshold",
-			fallback:  "INC-7 payment-gateway at 63 failures &gt; 50 failures (triggered)",
-			jira:      "[INC-7] payment-gateway at 63 failures (prod)",
+			fallback:  "INC-7 payment-gateway at 63 failures &gt; 50 (triggered)",
+			jira:      "[INC-7] payment-gateway at 63 failures vs 50 (prod)",
 			alertText: "1 failure",
+		},
+		{
+			name: "named seconds", unit: incident.UnitSeconds.Named("P99 latency"), value: 1.8, peak: 1.8, thresh: 0.5, alert: 1.8,
+			facts:     "now 1.8 s (peak 1.8 s) vs 500 ms threshold",
+			fallback:  "INC-7 payment-gateway P99 latency 1.8 s &gt; 500 ms (triggered)",
+			jira:      "[INC-7] payment-gateway P99 latency 1.8 s vs 500 ms (prod)",
+			alertText: "1.8 s",
+		},
+		{
+			name: "count in a window", unit: incident.CountOf("auth failure").Over(10 * time.Minute), value: 63, peak: 70, thresh: 50, alert: 63,
+			facts:     "now 63 auth failures (peak 70 auth failures) vs 50 auth failures threshold",
+			fallback:  "INC-7 payment-gateway 63 auth failures in 10 min &gt; 50 (triggered)",
+			jira:      "[INC-7] payment-gateway 63 auth failures in 10 min vs 50 (prod)",
+			alertText: "63 auth failures",
 		},
 		{
 			name: "ratio", unit: incident.UnitRatio, value: 0.0311, peak: 0.035, thresh: 0.008, alert: 0.0311,
 			facts:     "now 3.11% (peak 3.5%) vs 0.8% threshold",
 			fallback:  "INC-7 payment-gateway error rate 3.11% &gt; 0.8% (triggered)",
-			jira:      "[INC-7] payment-gateway error rate 3.11% (prod)",
+			jira:      "[INC-7] payment-gateway error rate 3.11% vs 0.8% (prod)",
 			alertText: "3.11%",
 		},
 	} {

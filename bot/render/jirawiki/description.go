@@ -431,11 +431,12 @@ func Label(s string) string {
 
 // Summary renders the ticket summary: one line, at most 255 characters.
 //
-//	[INC-7] payment-gateway error rate 3.1% (prod)
+//	[INC-7] payment-gateway error rate 3.11% vs 0.8% (prod)
+//	[INC-8] payment-gateway P99 latency 1.8 s vs 500 ms (prod)
 func Summary(inc *incident.Incident) string {
 	s := fmt.Sprintf("[%s] %s", inc.ID, inc.Service)
 	if inc.Value != nil {
-		s += render.ValueHeadline(inc, *inc.Value)
+		s += render.Headline(inc)
 	} else {
 		s += " " + inc.Title
 	}

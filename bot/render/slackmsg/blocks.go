@@ -387,7 +387,7 @@ func SummaryFallback(v SummaryView) string {
 			if *inc.Value <= *t {
 				cmp = " ≤ "
 			}
-			s += cmp + Escape(inc.Unit.Format(*t))
+			s += cmp + Escape(inc.Unit.Limit(*t))
 		}
 	} else if title := inline(inc.Title); title != "" {
 		s += ": " + EscapeCut(title, titleInline)
