@@ -20,3 +20,12 @@ func TestWarroomRules(t *testing.T) {
 	runTool(t, promtool, "check", "rules", "../deploy/prometheus/warroom-rules.yml")
 	runTool(t, promtool, "test", "rules", "../deploy/prometheus/warroom-rules.test.yml")
 }
+
+// The runbook's golden signals (deploy/prometheus/golden-signals.yml), the
+// alerts the reference rules of examples/warroom.yaml read, are checked and
+// unit-tested by promtool.
+func TestGoldenSignalRules(t *testing.T) {
+	promtool := requireTool(t, "promtool")
+	runTool(t, promtool, "check", "rules", "../deploy/prometheus/golden-signals.yml")
+	runTool(t, promtool, "test", "rules", "../deploy/prometheus/golden-signals.test.yml")
+}
