@@ -157,13 +157,14 @@ func OneLine(s string, n int) string {
 }
 
 // ValueVsThreshold renders "3.11% vs 0.8% threshold", in the incident's
-// unit, or what is known.
+// unit with what it measures ("P99 latency 1.8 s vs 500 ms threshold",
+// "63 auth failures in 10 min vs 50 threshold"), or what is known.
 func ValueVsThreshold(inc *incident.Incident) string {
 	switch {
 	case inc.Value != nil && inc.Threshold != nil:
-		return inc.Unit.Format(*inc.Value) + " vs " + inc.Unit.Format(*inc.Threshold) + " threshold"
+		return inc.Unit.Measure(*inc.Value) + " vs " + inc.Unit.Limit(*inc.Threshold) + " threshold"
 	case inc.Value != nil:
-		return inc.Unit.Format(*inc.Value)
+		return inc.Unit.Measure(*inc.Value)
 	}
 	return "value unknown"
 }
