@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -206,6 +207,39 @@ func TestEvaluateFixtures(t *testing.T) {
 				action: incident.ActionWarRoom, rule: "api-error-rate", key: "api-error-rate/env=prod,service=payment-gateway",
 				service: "payment-gateway", env: "prod", severity: incident.Critical,
 				value: ptr(0.03107142857142857), threshold: th, reason: "3.11% above 0.8%",
+			}},
+		},
+		{
+			name:    "example/P99 latency",
+			rules:   example,
+			fixture: "alertmanager/firing-high-latency-p99.json",
+			want: []want{{
+				action: incident.ActionWarRoom, rule: "api-latency", key: "api-latency/env=prod,service=payment-gateway",
+				service: "payment-gateway", env: "prod", severity: incident.Critical,
+				value: ptr(1.8), threshold: ptr(0.5), reason: "P99 latency 1.8 s above 500 ms",
+				unit: incident.UnitSeconds.Named("P99 latency"),
+			}},
+		},
+		{
+			name:    "example/auth-failure spike",
+			rules:   example,
+			fixture: "alertmanager/firing-auth-failure-spike.json",
+			want: []want{{
+				action: incident.ActionWarRoom, rule: "auth-failures", key: "auth-failures/env=prod,service=login",
+				service: "login", env: "prod", severity: incident.Critical,
+				value: ptr(63), threshold: ptr(50), reason: "63 auth failures in 10 min above 50",
+				unit: incident.CountOf("auth failure").Over(10 * time.Minute),
+			}},
+		},
+		{
+			name:    "example/TLS handshake failures",
+			rules:   example,
+			fixture: "alertmanager/firing-tls-handshake-failures.json",
+			want: []want{{
+				action: incident.ActionWarRoom, rule: "tls-handshake-failures", key: "tls-handshake-failures/env=prod,service=api-gateway",
+				service: "api-gateway", env: "prod", severity: incident.Critical,
+				value: ptr(30), threshold: ptr(20), reason: "30 TLS handshake failures in 10 min above 20",
+				unit: incident.CountOf("TLS handshake failure").Over(10 * time.Minute),
 			}},
 		},
 		{

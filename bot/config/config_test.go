@@ -120,8 +120,30 @@ func TestConfigExample(t *testing.T) {
 	for _, r := range set.Rules() {
 		names = append(names, r.Name)
 	}
-	if want := []string{"api-error-rate", "everything-else"}; !slices.Equal(names, want) {
+	if want := []string{"api-error-rate", "api-latency", "auth-failures", "tls-handshake-failures", "everything-else"}; !slices.Equal(names, want) {
 		t.Errorf("rules = %q, want %q", names, want)
+	}
+	// The runbook's other golden signals, each in its unit with its wording,
+	// board and runbook.
+	for _, tc := range []struct {
+		rule      string
+		value     rules.Value
+		threshold float64
+		board     string
+	}{
+		{"api-latency", rules.Value{Annotation: "latency_p99", Unit: "seconds", Name: "P99 latency"}, 0.5, "api-golden-signals"},
+		{"auth-failures", rules.Value{Annotation: "auth_failures", Unit: "count", Noun: "auth failure", Window: "10m"}, 50, "auth-golden-signals"},
+		{"tls-handshake-failures", rules.Value{Annotation: "tls_handshake_failures", Unit: "count", Noun: "TLS handshake failure", Window: "10m"}, 20, "tls-golden-signals"},
+	} {
+		r, ok := set.Lookup(tc.rule)
+		if !ok {
+			t.Errorf("no rule %s", tc.rule)
+			continue
+		}
+		if r.Value != tc.value || r.Threshold.Value != tc.threshold || len(r.Grafana.Dashboards) != 1 ||
+			r.Grafana.Dashboards[0].UID != tc.board || r.Runbook != "{{.Annotations.runbook_url}}" || r.Severity != incident.Critical {
+			t.Errorf("%s = %+v", tc.rule, r)
+		}
 	}
 	r, _ := set.Lookup("api-error-rate")
 	if r.WhenUnknown != incident.ActionWarRoom || r.Severity != incident.Critical || r.Threshold.Value != 0.008 ||

@@ -187,7 +187,7 @@ func TestCheckConfigReference(t *testing.T) {
 			t.Errorf("unexpected warning: %s", line)
 		}
 	}
-	if len(lines) != 5 || !strings.Contains(out, "OK (2 rules, 5 warnings)") {
+	if len(lines) != 5 || !strings.Contains(out, "OK (5 rules, 5 warnings)") {
 		t.Errorf("summary line missing or warnings miscounted:\n%s\n%s", out, stderr)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
@@ -273,6 +273,35 @@ func TestSimulate(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `alert 7d3c0e0a5f1b2c44 (API error rate, firing): war_room by rule "api-error-rate" — 1.23% above 0.8%`) ||
 		!strings.Contains(out, `slack.create_channel: would call slack conversations.create`) {
 		t.Errorf("grafana under the reference rules: exit %d\n%s", code, out)
+	}
+	// The runbook's other golden signals open war rooms under the reference
+	// config, each worded in its unit in the ticket's summary and the topic.
+	for _, tc := range []struct{ fixture, decision, summary, topic string }{
+		{
+			"firing-high-latency-p99.json",
+			`alert 3c1f0a9d2b7e4f61 (HighLatencyP99, firing): war_room by rule "api-latency" — P99 latency 1.8 s above 500 ms`,
+			`"summary":"[INC-?] payment-gateway P99 latency 1.8 s vs 500 ms (prod)"`,
+			`| P99 latency 1.8 s vs 500 ms threshold"`,
+		},
+		{
+			"firing-auth-failure-spike.json",
+			`alert 8e02d4b6a1c95f37 (AuthFailureSpike, firing): war_room by rule "auth-failures" — 63 auth failures in 10 min above 50`,
+			`"summary":"[INC-?] login 63 auth failures in 10 min vs 50 (prod)"`,
+			`| 63 auth failures in 10 min vs 50 threshold"`,
+		},
+		{
+			"firing-tls-handshake-failures.json",
+			`alert f4a7c2e09b13d586 (TLSHandshakeFailures, firing): war_room by rule "tls-handshake-failures" — 30 TLS handshake failures in 10 min above 20`,
+			`"summary":"[INC-?] api-gateway 30 TLS handshake failures in 10 min vs 20 (prod)"`,
+			`| 30 TLS handshake failures in 10 min vs 20 threshold"`,
+		},
+	} {
+		code, out, _ = runCLI(t, "simulate", "--config", "../../examples/warroom.yaml", fixtureDir+"/alertmanager/"+tc.fixture)
+		for _, want := range []string{tc.decision, tc.summary, tc.topic} {
+			if code != 0 || !strings.Contains(out, want) {
+				t.Errorf("%s under the reference rules: exit %d, output lacks %q:\n%s", tc.fixture, code, want, out)
+			}
+		}
 	}
 	truncated := filepath.Join(t.TempDir(), "t.json")
 	if err := os.WriteFile(truncated, []byte(`{"version":"4","status":"firing","alerts":[`), 0o600); err != nil {
