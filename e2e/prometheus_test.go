@@ -22,10 +22,6 @@ import (
 // and warroom opens one war room; when the errors stop, the resolved
 // notification resolves that same incident.
 func TestPrometheusAlertmanagerEndToEnd(t *testing.T) {
-	prometheus := requireTool(t, "prometheus")
-	promtool := requireTool(t, "promtool")
-	alertmanager := requireTool(t, "prometheus-alertmanager", "alertmanager")
-	amtool := requireTool(t, "amtool")
 	dir := t.TempDir()
 
 	// The service: 100 requests/s, 3% of them 500s until the switch flips.
@@ -39,41 +35,7 @@ func TestPrometheusAlertmanagerEndToEnd(t *testing.T) {
 	w := newWarroom(t, dir)
 	w.start()
 
-	promAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	amAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-
-	// Alertmanager first, so that Prometheus's first notification finds it.
-	tokenFile := filepath.Join(dir, "webhook-token")
-	writeFile(t, tokenFile, w.token)
-	amConfig := filepath.Join(dir, "alertmanager.yml")
-	writeFile(t, amConfig, fmt.Sprintf(`route:
-  receiver: warroom
-  group_by: [service, env]
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: 1m
-receivers:
-  - name: warroom
-    webhook_configs:
-      - url: %q
-        send_resolved: true
-        http_config:
-          authorization:
-            type: Bearer
-            credentials_file: %q
-`, w.url("/api/v1/alerts/alertmanager"), tokenFile))
-	runTool(t, amtool, "check-config", amConfig)
-	am := startProcess(t, "alertmanager", filepath.Join(dir, "alertmanager.log"), alertmanager,
-		"--config.file="+amConfig,
-		"--storage.path="+filepath.Join(dir, "alertmanager-data"),
-		"--web.listen-address="+amAddr,
-		"--cluster.listen-address=", // no clustering: no gossip port
-		"--log.level=debug",
-	)
-	waitReady(t, "alertmanager", "http://"+amAddr+"/-/ready", am)
-
-	rulesFile := filepath.Join(dir, "rules.yml")
-	writeFile(t, rulesFile, `groups:
+	pl := startPipeline(t, dir, w, strings.TrimPrefix(metrics.URL, "http://"), `groups:
   - name: warroom-e2e
     rules:
       - alert: HighErrorRate
@@ -88,37 +50,6 @@ receivers:
           error_rate: "{{ $value }}"
           summary: "{{ $labels.service }} error rate is {{ $value | humanizePercentage }}"
 `)
-	runTool(t, promtool, "check", "rules", rulesFile)
-	promConfig := filepath.Join(dir, "prometheus.yml")
-	writeFile(t, promConfig, fmt.Sprintf(`global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files:
-  - %q
-alerting:
-  alertmanagers:
-    - static_configs:
-        - targets: [%q]
-scrape_configs:
-  - job_name: payment-gateway
-    static_configs:
-      - targets: [%q]
-`, rulesFile, amAddr, strings.TrimPrefix(metrics.URL, "http://")))
-	runTool(t, promtool, "check", "config", promConfig)
-	prom := startProcess(t, "prometheus", filepath.Join(dir, "prometheus.log"), prometheus,
-		"--config.file="+promConfig,
-		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
-		"--web.listen-address="+promAddr,
-	)
-	waitReady(t, "prometheus", "http://"+promAddr+"/-/ready", prom)
-
-	procs := []*process{w.proc, am, prom}
-	pipeline := func() string {
-		return fmt.Sprintf("prometheus alerts: %s; alertmanager alerts: %s; alertmanager webhook notifications: %s",
-			httpGet("http://"+promAddr+"/api/v1/alerts", 400),
-			httpGet("http://"+amAddr+"/api/v2/alerts", 400),
-			amNotifications(amAddr))
-	}
 	ours := func() ([]apiIncident, []apiIncident, error) {
 		all, err := w.incidents(true)
 		var pg []apiIncident
@@ -135,14 +66,14 @@ scrape_configs:
 	waitFor(t, 90*time.Second, "a war room for payment-gateway", func() (bool, string) {
 		all, pg, err := ours()
 		if err != nil {
-			return false, err.Error() + "; " + pipeline()
+			return false, err.Error() + "; " + pl.status()
 		}
 		if len(pg) > 0 && pg[0].WarRoom {
 			inc = pg[0]
 			return true, ""
 		}
-		return false, "warroom incidents: " + summarize(all) + "; " + pipeline()
-	}, procs...)
+		return false, "warroom incidents: " + summarize(all) + "; " + pl.status()
+	}, pl.procs...)
 	t.Logf("war room %s opened %s after the pipeline started", inc, time.Since(start).Round(time.Millisecond))
 
 	all, pg, err := ours()
@@ -183,15 +114,15 @@ scrape_configs:
 	waitFor(t, 90*time.Second, inc.ID+" to be resolved", func() (bool, string) {
 		all, pg, err := ours()
 		if err != nil {
-			return false, err.Error() + "; " + pipeline()
+			return false, err.Error() + "; " + pl.status()
 		}
 		for _, i := range pg {
 			if i.ID == inc.ID && i.State == "resolved" {
 				return true, ""
 			}
 		}
-		return false, "warroom incidents: " + summarize(all) + "; " + pipeline()
-	}, procs...)
+		return false, "warroom incidents: " + summarize(all) + "; " + pl.status()
+	}, pl.procs...)
 	t.Logf("%s resolved %s after the errors stopped", inc.ID, time.Since(flipped).Round(time.Millisecond))
 
 	all, pg, err = ours()
@@ -221,31 +152,158 @@ scrape_configs:
 	}
 	// Every delivery was accepted: Alertmanager counts refused ones (a
 	// wrong token, a 4xx or 5xx) as failed notifications.
-	t.Logf("alertmanager webhook notifications: %s", amNotifications(amAddr))
-	if failed := amMetric(amAddr, "alertmanager_notifications_failed_total"); failed != 0 {
+	t.Logf("alertmanager webhook notifications: %s", amNotifications(pl.amAddr))
+	if failed := amMetric(pl.amAddr, "alertmanager_notifications_failed_total"); failed != 0 {
 		t.Errorf("alertmanager counts %v failed webhook notifications (see its log)", failed)
 	}
 }
 
-// fakeService is a service whose only interface is its /metrics page: a
-// goroutine counts simulated requests, a given percentage of them 500s.
-type fakeService struct {
-	mu         sync.Mutex
-	errPercent int
-	acc        int // error budget carried between requests, in percent
-	ok, failed uint64
+// pipeline is a running Prometheus and Alertmanager that deliver to a
+// warroom.
+type pipeline struct {
+	promAddr, amAddr string
+	procs            []*process // warroom's, Alertmanager's and Prometheus's
 }
 
-func newFakeService(errPercent int) *fakeService { return &fakeService{errPercent: errPercent} }
+// startPipeline starts Alertmanager, routing every alert (grouped by
+// service and env) to w's webhook with its bearer token, then Prometheus,
+// scraping target every second and evaluating rules (a rule file's text)
+// every second. Both configurations are checked by their tools first.
+func startPipeline(t *testing.T, dir string, w *warroom, target, rules string) *pipeline {
+	t.Helper()
+	prometheus := requireTool(t, "prometheus")
+	promtool := requireTool(t, "promtool")
+	alertmanager := requireTool(t, "prometheus-alertmanager", "alertmanager")
+	amtool := requireTool(t, "amtool")
+	pl := &pipeline{
+		promAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		amAddr:   fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+	}
+	// Alertmanager first, so that Prometheus's first notification finds it.
+	tokenFile := filepath.Join(dir, "webhook-token")
+	writeFile(t, tokenFile, w.token)
+	amConfig := filepath.Join(dir, "alertmanager.yml")
+	writeFile(t, amConfig, fmt.Sprintf(`route:
+  receiver: warroom
+  group_by: [service, env]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1m
+receivers:
+  - name: warroom
+    webhook_configs:
+      - url: %q
+        send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials_file: %q
+`, w.url("/api/v1/alerts/alertmanager"), tokenFile))
+	runTool(t, amtool, "check-config", amConfig)
+	am := startProcess(t, "alertmanager", filepath.Join(dir, "alertmanager.log"), alertmanager,
+		"--config.file="+amConfig,
+		"--storage.path="+filepath.Join(dir, "alertmanager-data"),
+		"--web.listen-address="+pl.amAddr,
+		"--cluster.listen-address=", // no clustering: no gossip port
+		"--log.level=debug",
+	)
+	waitReady(t, "alertmanager", "http://"+pl.amAddr+"/-/ready", am)
+
+	rulesFile := filepath.Join(dir, "rules.yml")
+	writeFile(t, rulesFile, rules)
+	runTool(t, promtool, "check", "rules", rulesFile)
+	promConfig := filepath.Join(dir, "prometheus.yml")
+	writeFile(t, promConfig, fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - %q
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: [%q]
+scrape_configs:
+  - job_name: payment-gateway
+    static_configs:
+      - targets: [%q]
+`, rulesFile, pl.amAddr, target))
+	runTool(t, promtool, "check", "config", promConfig)
+	prom := startProcess(t, "prometheus", filepath.Join(dir, "prometheus.log"), prometheus,
+		"--config.file="+promConfig,
+		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
+		"--web.listen-address="+pl.promAddr,
+	)
+	waitReady(t, "prometheus", "http://"+pl.promAddr+"/-/ready", prom)
+
+	pl.procs = []*process{w.proc, am, prom}
+	return pl
+}
+
+// status says what Prometheus and Alertmanager hold, for failure messages.
+func (pl *pipeline) status() string {
+	return fmt.Sprintf("prometheus alerts: %s; alertmanager alerts: %s; alertmanager webhook notifications: %s",
+		httpGet("http://"+pl.promAddr+"/api/v1/alerts", 400),
+		httpGet("http://"+pl.amAddr+"/api/v2/alerts", 400),
+		amNotifications(pl.amAddr))
+}
+
+// fakeService is a service whose only interface is its /metrics page: a
+// goroutine counts simulated requests, a given percentage of them 500s, of
+// them slow (1.5 s, the others 100 ms), and of them coming with a refused
+// login or a failed TLS handshake.
+type fakeService struct {
+	mu       sync.Mutex
+	percent  trouble
+	acc      trouble // budget carried between requests, in percent
+	ok       uint64
+	failed   uint64
+	fast     uint64
+	slow     uint64
+	authFail uint64
+	tlsFail  uint64
+}
+
+// trouble is how many requests in a hundred go wrong in each way.
+type trouble struct{ errors, slow, auth, tls int }
+
+// Latencies of the fake requests, and the histogram's buckets: a slow
+// request falls in (1, 2], so that 5% slow puts the 99th percentile at
+// 1 s + 1 s × 4/5 = 1.8 s.
+const (
+	fastSeconds = 0.1
+	slowSeconds = 1.5
+)
+
+var latencyBuckets = []float64{0.25, 0.5, 1, 2}
+
+func newFakeService(errPercent int) *fakeService {
+	return &fakeService{percent: trouble{errors: errPercent}}
+}
 
 func (s *fakeService) setErrorPercent(p int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.errPercent = p
+	s.percent.errors = p
 }
 
-// run simulates one request every tick until ctx ends. Errors are spread
-// evenly: with 3%, one request in about 33 fails.
+func (s *fakeService) setTrouble(t trouble) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.percent = t
+}
+
+// spread reports whether this request is one of percent in a hundred,
+// spreading them evenly: with 3%, one request in about 33.
+func spread(acc *int, percent int) bool {
+	*acc += percent
+	if *acc >= 100 {
+		*acc -= 100
+		return true
+	}
+	return false
+}
+
+// run simulates one request every tick until ctx ends.
 func (s *fakeService) run(ctx context.Context, tick time.Duration) {
 	tk := time.NewTicker(tick)
 	defer tk.Stop()
@@ -256,28 +314,63 @@ func (s *fakeService) run(ctx context.Context, tick time.Duration) {
 		case <-tk.C:
 		}
 		s.mu.Lock()
-		s.acc += s.errPercent
-		if s.acc >= 100 {
-			s.acc -= 100
+		if spread(&s.acc.errors, s.percent.errors) {
 			s.failed++
 		} else {
 			s.ok++
+		}
+		if spread(&s.acc.slow, s.percent.slow) {
+			s.slow++
+		} else {
+			s.fast++
+		}
+		if spread(&s.acc.auth, s.percent.auth) {
+			s.authFail++
+		}
+		if spread(&s.acc.tls, s.percent.tls) {
+			s.tlsFail++
 		}
 		s.mu.Unlock()
 	}
 }
 
-// ServeHTTP writes the counters in the Prometheus text format.
+// ServeHTTP writes the counters and the histogram in the Prometheus text
+// format.
 func (s *fakeService) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
-	ok, failed := s.ok, s.failed
+	ok, failed, fast, slow, authFail, tlsFail := s.ok, s.failed, s.fast, s.slow, s.authFail, s.tlsFail
 	s.mu.Unlock()
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	fmt.Fprintf(w, `# HELP http_requests_total Requests served.
+	const labels = `service="payment-gateway",env="prod"`
+	var b strings.Builder
+	fmt.Fprintf(&b, `# HELP http_requests_total Requests served.
 # TYPE http_requests_total counter
-http_requests_total{service="payment-gateway",env="prod",status="200"} %d
-http_requests_total{service="payment-gateway",env="prod",status="500"} %d
-`, ok, failed)
+http_requests_total{%[1]s,status="200"} %[2]d
+http_requests_total{%[1]s,status="500"} %[3]d
+# HELP http_request_duration_seconds Time to serve a request.
+# TYPE http_request_duration_seconds histogram
+`, labels, ok, failed)
+	for _, le := range latencyBuckets {
+		n := uint64(0)
+		if fastSeconds <= le {
+			n += fast
+		}
+		if slowSeconds <= le {
+			n += slow
+		}
+		fmt.Fprintf(&b, "http_request_duration_seconds_bucket{%s,le=%q} %d\n", labels, strconv.FormatFloat(le, 'g', -1, 64), n)
+	}
+	fmt.Fprintf(&b, `http_request_duration_seconds_bucket{%[1]s,le="+Inf"} %[2]d
+http_request_duration_seconds_sum{%[1]s} %[3]g
+http_request_duration_seconds_count{%[1]s} %[2]d
+# HELP auth_failures_total Refused logins and tokens.
+# TYPE auth_failures_total counter
+auth_failures_total{%[1]s} %[4]d
+# HELP tls_handshake_failures_total Failed TLS handshakes.
+# TYPE tls_handshake_failures_total counter
+tls_handshake_failures_total{%[1]s} %[5]d
+`, labels, fast+slow, float64(fast)*fastSeconds+float64(slow)*slowSeconds, authFail, tlsFail)
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	_, _ = io.WriteString(w, b.String())
 }
 
 func writeFile(t *testing.T, path, content string) {

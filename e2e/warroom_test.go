@@ -63,6 +63,23 @@ limits:
 	return w
 }
 
+// addConfig appends yaml (top-level keys the config has not set yet, such
+// as rules) to the config file.
+func (w *warroom) addConfig(yaml string) {
+	w.t.Helper()
+	f, err := os.OpenFile(w.config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		w.t.Fatalf("open warroom config: %v", err)
+	}
+	_, err = f.WriteString(yaml)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		w.t.Fatalf("append to warroom config: %v", err)
+	}
+}
+
 // start runs `warroom serve`, waits until /readyz answers 200 and checks
 // that /healthz does.
 func (w *warroom) start() {
@@ -143,6 +160,7 @@ type apiIncident struct {
 	Key     string   `json:"key"`
 	Service string   `json:"service"`
 	Env     string   `json:"env"`
+	Rule    string   `json:"rule"`
 	State   string   `json:"state"`
 	WarRoom bool     `json:"war_room"`
 	Value   *float64 `json:"value"`
