@@ -212,7 +212,7 @@ func TestEvaluateFixtures(t *testing.T) {
 		{
 			name:    "example/P99 latency",
 			rules:   example,
-			fixture: "alertmanager/firing-high-latency-p99.json",
+			fixture: "written/alertmanager/firing-high-latency-p99.json",
 			want: []want{{
 				action: incident.ActionWarRoom, rule: "api-latency", key: "api-latency/env=prod,service=payment-gateway",
 				service: "payment-gateway", env: "prod", severity: incident.Critical,
@@ -223,7 +223,7 @@ func TestEvaluateFixtures(t *testing.T) {
 		{
 			name:    "example/auth-failure spike",
 			rules:   example,
-			fixture: "alertmanager/firing-auth-failure-spike.json",
+			fixture: "written/alertmanager/firing-auth-failure-spike.json",
 			want: []want{{
 				action: incident.ActionWarRoom, rule: "auth-failures", key: "auth-failures/env=prod,service=login",
 				service: "login", env: "prod", severity: incident.Critical,
@@ -234,7 +234,7 @@ func TestEvaluateFixtures(t *testing.T) {
 		{
 			name:    "example/TLS handshake failures",
 			rules:   example,
-			fixture: "alertmanager/firing-tls-handshake-failures.json",
+			fixture: "written/alertmanager/firing-tls-handshake-failures.json",
 			want: []want{{
 				action: incident.ActionWarRoom, rule: "tls-handshake-failures", key: "tls-handshake-failures/env=prod,service=api-gateway",
 				service: "api-gateway", env: "prod", severity: incident.Critical,

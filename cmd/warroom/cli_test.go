@@ -296,7 +296,7 @@ func TestSimulate(t *testing.T) {
 			`| 30 TLS handshake failures in 10 min vs 20 threshold"`,
 		},
 	} {
-		code, out, _ = runCLI(t, "simulate", "--config", "../../examples/warroom.yaml", fixtureDir+"/alertmanager/"+tc.fixture)
+		code, out, _ = runCLI(t, "simulate", "--config", "../../examples/warroom.yaml", fixtureDir+"/written/alertmanager/"+tc.fixture)
 		for _, want := range []string{tc.decision, tc.summary, tc.topic} {
 			if code != 0 || !strings.Contains(out, want) {
 				t.Errorf("%s under the reference rules: exit %d, output lacks %q:\n%s", tc.fixture, code, want, out)
