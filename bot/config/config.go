@@ -70,6 +70,8 @@ type Config struct {
 	Alertmanager Alertmanager `yaml:"alertmanager" json:"alertmanager"`
 	Deploys      Deploys      `yaml:"deploys" json:"deploys"`
 	Rollback     Rollback     `yaml:"rollback" json:"rollback"`
+	PagerDuty    PagerDuty    `yaml:"pagerduty" json:"pagerduty"`
+	Reminders    Reminders    `yaml:"reminders" json:"reminders"`
 	Limits       Limits       `yaml:"limits" json:"limits"`
 	Links        Links        `yaml:"links" json:"links"`
 	// CorrelationBudget bounds the evidence that goes into the first
@@ -182,6 +184,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.DryRunLog == "" {
 		c.DryRunLog = DefaultDryRunLog
+	}
+	if c.PagerDuty.URL == "" {
+		c.PagerDuty.URL = DefaultPagerDutyURL
+	}
+	if c.Reminders.AckWithin == 0 {
+		c.Reminders.AckWithin = Duration(DefaultAckWithin)
 	}
 	c.Limits.applyDefaults()
 }
@@ -317,6 +325,10 @@ func (c *Config) SlackDryRun() bool {
 // JiraDryRun reports whether Jira runs in dry run: asked for (dry_run,
 // jira.dry_run) or not configured (no url).
 func (c *Config) JiraDryRun() bool { return c.DryRun || c.Jira.DryRun || c.Jira.URL == "" }
+
+// PagerDutyDryRun reports whether paging runs in dry run: asked for
+// (dry_run) or not configured (no pagerduty.routing_key).
+func (c *Config) PagerDutyDryRun() bool { return c.DryRun || !c.PagerDuty.Configured() }
 
 // Unresolved reports whether the secret at key (e.g. "api.bearer_token")
 // was configured but could not be resolved, and so is empty: a credential

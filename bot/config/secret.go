@@ -60,6 +60,7 @@ func (c *Config) secretRefs() []secretRef {
 		refs = append(refs, secretRef{"webhook.basic_auth.password", &b.Password, &b.PasswordFile})
 	}
 	refs = append(refs, secretRef{"rollback.webhook_secret", &c.Rollback.WebhookSecret, &c.Rollback.WebhookSecretFile})
+	refs = append(refs, secretRef{"pagerduty.routing_key", &c.PagerDuty.RoutingKey, &c.PagerDuty.RoutingKeyFile})
 	if g := c.Deploys.Git; g != nil {
 		refs = append(refs, secretRef{"deploys.git.token", &g.Token, &g.TokenFile})
 	}

@@ -82,6 +82,8 @@ func (c *Config) validate() []error {
 	}
 	c.Deploys.validate(bad)
 	c.Jobs.validate(bad)
+	c.PagerDuty.validate(bad, c.src.resolved)
+	c.Reminders.validate(bad)
 	if c.CorrelationBudget < 0 {
 		bad("correlation_budget: %v is negative", c.CorrelationBudget)
 	}
