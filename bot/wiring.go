@@ -14,12 +14,14 @@ import (
 	"github.com/warroom/warroom/bot/steps/dryrun"
 	"github.com/warroom/warroom/bot/steps/evidence"
 	"github.com/warroom/warroom/bot/steps/jiraticket"
+	"github.com/warroom/warroom/bot/steps/paging"
 	"github.com/warroom/warroom/bot/steps/slackroom"
 	"github.com/warroom/warroom/bot/telemetry"
 	"github.com/warroom/warroom/correlate"
 	"github.com/warroom/warroom/incident"
 	"github.com/warroom/warroom/integrations/alertmanager"
 	ijira "github.com/warroom/warroom/integrations/jira"
+	"github.com/warroom/warroom/integrations/pagerduty"
 	islack "github.com/warroom/warroom/integrations/slack"
 	"github.com/warroom/warroom/rules"
 )
@@ -81,11 +83,17 @@ func (s *Server) build(cfg *config.Config, prev *live) (*live, error) {
 		}
 		jiraSteps = jiraticket.New(l.jiraClient, d, jiraOpts)
 	}
+	var pageSteps incident.Executor = dry
+	if !s.cfg.PagerDutyDryRun() {
+		pageSteps = paging.New(pagerduty.New(pagerduty.Options{URL: cfg.PagerDuty.URL, RoutingKey: string(cfg.PagerDuty.RoutingKey),
+			HTTP: s.httpClient(telemetry.APIPagerDuty, 10*time.Second)}), d)
+	}
 	if l.table, err = steps.NewTable(incident.JobKinds(),
 		steps.Route{Kinds: slackroom.Kinds(), Exec: slackSteps},
 		steps.Route{Kinds: jiraticket.Kinds(), Exec: jiraSteps},
 		steps.Route{Kinds: evidence.Kinds(), Exec: ev},
 		steps.Route{Kinds: actions.Kinds(), Exec: acts},
+		steps.Route{Kinds: paging.Kinds(), Exec: pageSteps},
 	); err != nil {
 		return nil, err
 	}

@@ -156,6 +156,8 @@ type Decision struct {
 	Unit Unit
 	// Reason says in a few words why, e.g. "3.11% above 0.8%".
 	Reason string
+	// Page says to page (JobPageTrigger) when the war room opens.
+	Page bool
 }
 
 // Evaluator decides what to do with alerts; package rules implements it.

@@ -242,7 +242,7 @@ func (s *Service) open(tx Tx, a *Alert, dec Decision, now time.Time) (*Incident,
 	}
 	if dec.Action == ActionWarRoom {
 		c := &change{tx: tx, inc: inc, now: now}
-		if err := s.startWarRoom(c); err != nil {
+		if err := s.startWarRoom(c, dec.Page); err != nil {
 			return nil, err
 		}
 		if err := tx.UpdateIncident(inc); err != nil {
@@ -255,7 +255,7 @@ func (s *Service) open(tx Tx, a *Alert, dec Decision, now time.Time) (*Incident,
 func (s *Service) escalate(c *change, a *Alert, dec Decision, why string) error {
 	c.inc.Rule, c.inc.Severity, c.inc.Threshold, c.inc.Unit = dec.Rule, dec.Severity, dec.Threshold, dec.Unit
 	c.inc.Title = title(a, dec) // the alert that made it a war room names it
-	if err := s.startWarRoom(c); err != nil {
+	if err := s.startWarRoom(c, dec.Page); err != nil {
 		return err
 	}
 	return c.event(EventEscalated, ActorAlert, "war room opened by rule "+dec.Rule+": "+why)

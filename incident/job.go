@@ -36,6 +36,14 @@ const (
 	// JobExpireSilences expires the Alertmanager silences warroom made for
 	// an incident, when it resolves.
 	JobExpireSilences JobKind = "alertmanager.expire_silences"
+	// JobPageTrigger pages through PagerDuty, the incident's ID as the
+	// dedup_key: when a war room of a rule with page opens, or when the
+	// unacknowledged reminder fires.
+	JobPageTrigger JobKind = "pagerduty.trigger"
+	// JobPageAcknowledge and JobPageResolve follow the incident's
+	// acknowledge and resolve on the page, if it was paged.
+	JobPageAcknowledge JobKind = "pagerduty.acknowledge"
+	JobPageResolve     JobKind = "pagerduty.resolve"
 )
 
 // step says how one kind of step is ordered among the others.
@@ -81,6 +89,9 @@ var steps = []step{
 	{kind: JobJiraSetPriority, needs: JobJiraCreateIssue, coalesced: true},
 	{kind: JobRollbackWebhook},
 	{kind: JobExpireSilences},
+	{kind: JobPageTrigger},
+	{kind: JobPageAcknowledge, needs: JobPageTrigger},
+	{kind: JobPageResolve, needs: JobPageTrigger},
 }
 
 // stepOf returns the step of kind (the zero step for an unknown kind).

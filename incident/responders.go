@@ -121,7 +121,7 @@ func (s *Service) Declare(ctx context.Context, service, env, summary, actor stri
 		if err := c.event(EventDeclared, actor, "declared by "+actor+": "+inc.Title); err != nil {
 			return err
 		}
-		if err := s.startWarRoom(c); err != nil {
+		if err := s.startWarRoom(c, false); err != nil {
 			return err
 		}
 		out = inc
@@ -178,6 +178,7 @@ func (s *Service) transition(ctx context.Context, id, actor string, to State, te
 			out = inc
 			return nil
 		}
+		unacked := inc.AcknowledgedAt == nil
 		inc.State = to
 		at := now
 		kind := EventAcknowledged
@@ -191,7 +192,14 @@ func (s *Service) transition(ctx context.Context, id, actor string, to State, te
 			return err
 		}
 		out = inc
-		return s.save(c, nil)
+		var extra []Job
+		if unacked && inc.WarRoom {
+			// Acknowledged, or mitigated without an acknowledge first:
+			// someone is on it. A no-op unless the incident was paged
+			// (the step looks).
+			extra = append(extra, NewJob(JobPageAcknowledge, inc.ID, JobArgs{EventID: c.lastEvent}, now))
+		}
+		return s.save(c, extra)
 	})
 	if err == nil && queued > 0 {
 		s.opts.AfterCommit()

@@ -141,8 +141,9 @@ func (c *change) event(kind EventKind, actor, text string) error {
 	return nil
 }
 
-// startWarRoom reserves the channel name and enqueues the opening steps.
-func (s *Service) startWarRoom(c *change) error {
+// startWarRoom reserves the channel name and enqueues the opening steps,
+// and the page when page is set.
+func (s *Service) startWarRoom(c *change, page bool) error {
 	c.inc.WarRoom = true
 	day := c.inc.OpenedAt.UTC().Format("20060102") // the day the name carries
 	n, err := c.tx.NextSeq("channel/" + day + "/" + c.inc.Service)
@@ -155,6 +156,11 @@ func (s *Service) startWarRoom(c *change) error {
 	}
 	for _, k := range openSteps {
 		if _, err := c.tx.Enqueue(NewJob(k, c.inc.ID, JobArgs{}, c.now)); err != nil {
+			return err
+		}
+	}
+	if page {
+		if _, err := c.tx.Enqueue(NewJob(JobPageTrigger, c.inc.ID, JobArgs{}, c.now)); err != nil {
 			return err
 		}
 	}
@@ -174,6 +180,7 @@ func (s *Service) resolve(c *change, actor, text string) error {
 	if c.inc.WarRoom {
 		extra = append(extra, NewJob(JobJiraTransition, c.inc.ID, JobArgs{EventID: c.lastEvent, Target: Resolved}, c.now))
 		extra = append(extra, NewJob(JobExpireSilences, c.inc.ID, JobArgs{EventID: c.lastEvent}, c.now))
+		extra = append(extra, NewJob(JobPageResolve, c.inc.ID, JobArgs{EventID: c.lastEvent}, c.now))
 		if s.opts.ArchiveAfter > 0 {
 			extra = append(extra, NewJob(JobSlackArchive, c.inc.ID, JobArgs{EventID: c.lastEvent}, c.now.Add(s.opts.ArchiveAfter)))
 		}

@@ -58,6 +58,9 @@ type Rule struct {
 	Rollback Rollback `yaml:"rollback,omitempty" json:"rollback,omitzero"`
 	// Jira overrides the jira section for incidents of this rule.
 	Jira Jira `yaml:"jira,omitempty" json:"jira,omitzero"`
+	// Page pages through PagerDuty (pagerduty.routing_key) when the
+	// rule's war room opens.
+	Page bool `yaml:"page,omitempty" json:"page,omitempty"`
 }
 
 // Value says where an alert's number comes from. The sources are tried in

@@ -255,6 +255,7 @@ func (c *compiled) decide(a *incident.Alert) incident.Decision {
 		Value:    extract(r.Value, a),
 		Below:    r.Threshold.Below,
 		Unit:     r.Value.unit(),
+		Page:     r.Page,
 	}
 	if r.Decision == "" {
 		th := r.Threshold.Value

@@ -256,7 +256,7 @@ func TestConfigBadFixtures(t *testing.T) {
 			// Unknown keys do not stop validation: one run shows everything.
 			file: "with-bad-rules-file.yaml",
 			want: []string{
-				dir + `bad-rules.yaml:4: unknown key "when_unkown" in rules[0] (valid: announce_channel, decision, grafana, incident_key, jira, match, name, responders, rollback, runbook, severity, threshold, value, when_unknown)`,
+				dir + `bad-rules.yaml:4: unknown key "when_unkown" in rules[0] (valid: announce_channel, decision, grafana, incident_key, jira, match, name, page, responders, rollback, runbook, severity, threshold, value, when_unknown)`,
 				dir + `bad-rules.yaml:5: rules[1] (api-error-rate): name "api-error-rate" is also the name of rules[0]`,
 				dir + `bad-rules.yaml:7: rules[1] (api-error-rate): unknown decision "page" (valid: war_room, record, ignore)`,
 			},

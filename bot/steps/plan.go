@@ -121,6 +121,8 @@ func (p Planner) Plan(j incident.Job, inc *incident.Incident, f Facts, known Kno
 		return []Call{c}, err
 	case incident.JobExpireSilences:
 		return nil, nil // the silences are found in Alertmanager
+	case incident.JobPageTrigger, incident.JobPageAcknowledge, incident.JobPageResolve:
+		return p.planPage(j.Kind, inc), nil
 	}
 	return nil, incident.Permanent(fmt.Errorf("no plan for steps of kind %q", j.Kind))
 }

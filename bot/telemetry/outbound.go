@@ -21,6 +21,7 @@ const (
 	APIPrometheus   = "prometheus"
 	APIAlertmanager = "alertmanager"
 	APIRollback     = "rollback"
+	APIPagerDuty    = "pagerduty"
 )
 
 // routes are the route patterns of the calls warroom makes, by API: the
@@ -42,6 +43,7 @@ var routes = map[string][]string{
 	APIJaeger:       {"GET /api/v3/traces", "GET /api/traces"},
 	APIPrometheus:   {"GET /api/v1/query", "POST /api/v1/query"},
 	APIAlertmanager: {"GET /api/v2/silences", "POST /api/v2/silences", "GET /api/v2/silence/{id}", "DELETE /api/v2/silence/{id}"},
+	APIPagerDuty:    {"POST /v2/enqueue"},
 }
 
 // other is the method label of a call no pattern names.

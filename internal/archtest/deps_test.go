@@ -181,7 +181,7 @@ func TestDependencyRule(t *testing.T) {
 	// The rules name these rooms: a rename must bring its rule along.
 	for _, room := range []string{"bot", "bot/config", "bot/render", "bot/render/slackmsg", "bot/render/jirawiki",
 		"bot/steps", "bot/steps/slackroom", "bot/steps/jiraticket", "bot/steps/evidence", "bot/steps/actions",
-		"bot/steps/dryrun", "bot/httpapi", "bot/slackbot", payload} {
+		"bot/steps/paging", "bot/steps/dryrun", "bot/httpapi", "bot/slackbot", payload} {
 		if !seen[room] {
 			t.Errorf("no package %s: the rules of this test name it", room)
 		}
@@ -219,6 +219,9 @@ func TestAllowedRefusesBrokenRules(t *testing.T) {
 		{"bot/steps/dryrun", "integrations/slack", false},
 		{"bot/steps/dryrun", "integrations/jira", false},
 		{"bot/steps/dryrun", "integrations/alertmanager", false},
+		{"bot/steps/dryrun", "integrations/pagerduty", false},
+		{"bot/steps/paging", "bot/steps/actions", false},
+		{"bot/steps/paging", "integrations/pagerduty", true},
 		{"bot/steps/dryrun", "bot/steps", true},
 		{"bot/steps/dryrun", "bot/render/slackmsg", true},
 		{"bot/steps", "bot/config", false},

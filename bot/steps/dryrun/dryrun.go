@@ -1,4 +1,4 @@
-// Package dryrun is the executor used until Slack and Jira are
+// Package dryrun is the executor used until Slack, Jira and PagerDuty are
 // configured: for each step it logs the step's plan (steps.Planner), the
 // calls the real executor would make, as JSON lines, one per call, and it
 // keeps the idempotency rule of the real executors.
@@ -221,6 +221,13 @@ func (x *Executor) plan(ctx context.Context, j incident.Job) (*incident.Incident
 		return nil, steps.Facts{}, nil, err
 	}
 	switch j.Kind {
+	case incident.JobPageAcknowledge, incident.JobPageResolve:
+		// As the real step, follow a page only if one was sent.
+		if err := steps.Paged(ctx, x.d, j.Kind, inc); errors.Is(err, steps.ErrNotPaged) {
+			return inc, steps.Facts{}, nil, nil
+		} else if err != nil {
+			return nil, steps.Facts{}, nil, err
+		}
 	case incident.JobSlackPostSummary, incident.JobJiraCreateIssue:
 		// As in the real steps, the first summary and the ticket show
 		// the evidence found within the budget.

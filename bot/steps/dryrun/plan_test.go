@@ -24,6 +24,7 @@ import (
 	"github.com/warroom/warroom/bot/steps/dryrun"
 	"github.com/warroom/warroom/bot/steps/evidence"
 	"github.com/warroom/warroom/bot/steps/jiraticket"
+	"github.com/warroom/warroom/bot/steps/paging"
 	"github.com/warroom/warroom/bot/steps/slackroom"
 	"github.com/warroom/warroom/correlate"
 	"github.com/warroom/warroom/incident"
@@ -32,6 +33,8 @@ import (
 	"github.com/warroom/warroom/integrations/alertmanager/amtest"
 	ijira "github.com/warroom/warroom/integrations/jira"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
+	"github.com/warroom/warroom/integrations/pagerduty"
+	"github.com/warroom/warroom/integrations/pagerduty/pagerdutytest"
 	islack "github.com/warroom/warroom/integrations/slack"
 	"github.com/warroom/warroom/integrations/slack/slacktest"
 	"github.com/warroom/warroom/rules"
@@ -81,6 +84,11 @@ func TestDryRunLogsTheCallsTheExecutorsMake(t *testing.T) {
 	same(incident.JobSlackPinSummary, incident.JobArgs{})
 	same(incident.JobSlackBookmarks, incident.JobArgs{}) // the runbook: no ticket yet
 	same(incident.JobJiraCreateIssue, incident.JobArgs{})
+	// The rule pages: the trigger, with the war room and the ticket
+	// linked. The acknowledge and the resolve below follow it once it is
+	// done.
+	same(incident.JobPageTrigger, incident.JobArgs{})
+	w.finish(ctx, incident.JobPageTrigger)
 
 	// A restarted dry run knows from its log what it bookmarked.
 	w.restartDryRun()
@@ -93,6 +101,7 @@ func TestDryRunLogsTheCallsTheExecutorsMake(t *testing.T) {
 	// (the runbook's is there), and the change.
 	same(incident.JobSlackUpdate, incident.JobArgs{EventID: ack})
 	same(incident.JobJiraComment, incident.JobArgs{EventID: ack})
+	same(incident.JobPageAcknowledge, incident.JobArgs{EventID: ack})
 	same(incident.JobJiraUpdate, incident.JobArgs{})
 
 	// A change of severity: the topic and the ticket's priority follow.
@@ -165,6 +174,10 @@ func TestDryRunLogsTheCallsTheExecutorsMake(t *testing.T) {
 	}
 
 	same(incident.JobSlackArchive, incident.JobArgs{EventID: resolved})
+	same(incident.JobPageResolve, incident.JobArgs{EventID: resolved})
+	if got := w.pd.Status(w.inc); got != pagerdutytest.Resolved {
+		t.Errorf("the page of %s is %q, want resolved", w.inc, got)
+	}
 
 	// The summary and the update told the war room what happened: their
 	// dry runs recorded it, so that the next update tells only what is new.
@@ -189,6 +202,7 @@ type world struct {
 	jira       *jiratest.Server
 	jiraClient *ijira.Client
 	am         *amtest.Server
+	pd         *pagerdutytest.Server
 	hook       *hook
 	real       *steps.Table
 	dry        *dryrun.Executor
@@ -226,10 +240,11 @@ func newWorld(t *testing.T) *world {
 	w.am = amtest.New(amtest.WithClock(w.clock.Now))
 	t.Cleanup(w.am.Close)
 	w.hook = newHook(t)
+	w.pd = pagerdutytest.New(t)
 
 	set, err := rules.New([]rules.Rule{{Name: "api-error-rate", Match: `{alertname="HighErrorRate"}`, Severity: incident.Critical,
 		Responders: []string{"U0BOB0001"}, AnnounceChannel: announce, Runbook: "https://runbooks.example.com/{{.Service}}",
-		Rollback: rules.Rollback{Command: "deployctl rollback {{.Service}} {{.TargetRevision}}", WebhookURL: w.hook.URL + "/rollback"}}})
+		Rollback: rules.Rollback{Command: "deployctl rollback {{.Service}} {{.TargetRevision}}", WebhookURL: w.hook.URL + "/rollback"}, Page: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,6 +267,7 @@ func newWorld(t *testing.T) *world {
 		steps.Route{Kinds: jiraticket.Kinds(), Exec: jiraticket.New(w.jiraClient, d, jiraOpts)},
 		steps.Route{Kinds: evidence.Kinds(), Exec: evidence.New(correlate.New(src, correlate.Options{Budget: time.Second, Now: w.clock.Now}), d)},
 		steps.Route{Kinds: actions.Kinds(), Exec: w.actions},
+		steps.Route{Kinds: paging.Kinds(), Exec: paging.New(pagerduty.New(pagerduty.Options{URL: w.pd.URL(), RoutingKey: pagerdutytest.RoutingKey}), d)},
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -368,10 +384,40 @@ func (w *world) logged(key string) []steps.Call {
 }
 
 // mark is how many calls each fake had taken.
-type mark struct{ slack, jira, am, hook int }
+type mark struct{ slack, jira, am, hook, pd int }
 
 func (w *world) mark() mark {
-	return mark{len(w.slack.Calls()), len(w.jira.Calls()), len(w.am.Calls()), len(w.hook.calls())}
+	return mark{len(w.slack.Calls()), len(w.jira.Calls()), len(w.am.Calls()), len(w.hook.calls()), len(w.pd.Calls())}
+}
+
+// finish marks the incident's job of kind done, as the worker would
+// after its run: the steps that follow it look at the jobs' states.
+func (w *world) finish(ctx context.Context, kind incident.JobKind) {
+	w.t.Helper()
+	now := w.clock.Now()
+	found := false
+	err := w.store.Update(ctx, "", func(tx incident.Tx) error {
+		found = false
+		jobs, err := tx.ClaimJobs(1000, now.Add(time.Hour), time.Minute)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if j.Kind == kind && j.IncidentID == w.inc {
+				found = true
+				err = tx.FinishJob(j.Lease(), incident.JobDone, now, "", nil)
+			} else {
+				err = tx.ReleaseJob(j.Lease(), j.RunAt)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || !found {
+		w.t.Fatalf("finish %s of %s: found %v, %v", kind, w.inc, found, err)
+	}
 }
 
 // changes are the Slack methods that change something; the others are
@@ -408,6 +454,21 @@ func (w *world) sent(m mark) []steps.Call {
 		}
 		route := map[string]string{amtest.OpDeleteSilence: "DELETE /api/v2/silence/{id}", amtest.OpPostSilences: "POST /api/v2/silences"}[c.Op]
 		out = append(out, steps.Call{System: steps.SystemAlertmanager, Method: route, Args: w.rest(route, c.Path, c.Body)})
+	}
+	for _, c := range w.pd.Calls()[m.pd:] {
+		raw, err := json.Marshal(c.Event)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		var args map[string]any
+		if err := json.Unmarshal(raw, &args); err != nil {
+			w.t.Fatal(err)
+		}
+		if args["routing_key"] != pagerdutytest.RoutingKey {
+			w.t.Errorf("PagerDuty took the routing key %v", args["routing_key"])
+		}
+		delete(args, "routing_key") // the client's, never in a plan
+		out = append(out, steps.Call{System: steps.SystemPagerDuty, Method: "POST /v2/enqueue", Args: args})
 	}
 	for _, c := range w.hook.calls()[m.hook:] {
 		var body any
