@@ -22,6 +22,7 @@ storage: {driver: sqlite, dsn: %[2]s}
 dry_run_log: %[3]s
 webhook: {bearer_token: ` + testToken + `}
 slack: {signing_secret: ` + testSigningSecret + `, permissions: {%[4]s}}
+reminders: {ack_within: 0s, update_every: 0s}
 rules:
   - name: error-rate
     match: '{}'

@@ -151,6 +151,10 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		Tracer:                    tracer,
 		WarRoomReady:              s.telem.WarRoomReady,
 		Ready:                     incident.ReadyParts{Channel: !cfg.SlackDryRun(), Ticket: !cfg.JiraDryRun()},
+		Reminders: incident.Reminders{AckWithin: cfg.Reminders.AckWithinOr(), Page: cfg.PagerDuty.Configured(),
+			UpdateEvery: func(sev incident.Severity) time.Duration {
+				return cfg.Reminders.UpdateEveryFor(sev == incident.Critical)
+			}},
 	})
 	l, err := s.build(cfg, nil)
 	if err != nil {

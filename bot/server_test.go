@@ -71,6 +71,10 @@ func startWith(t testing.TB, clock *clocktest.Clock, deps bot.Deps, mutate func(
 	cfg.Storage.DSN = filepath.Join(dir, "warroom.db")
 	cfg.DryRunLog = filepath.Join(dir, "dryrun.jsonl")
 	cfg.Webhook.BearerToken = testToken
+	// Reminders are off unless a test turns them on: a nudge five
+	// minutes in would be a side effect of every test that waits.
+	off := config.Duration(0)
+	cfg.Reminders.AckWithin, cfg.Reminders.UpdateEvery = &off, &off
 	if mutate != nil {
 		mutate(cfg)
 	}

@@ -94,6 +94,7 @@ func (s *Server) build(cfg *config.Config, prev *live) (*live, error) {
 		steps.Route{Kinds: evidence.Kinds(), Exec: ev},
 		steps.Route{Kinds: actions.Kinds(), Exec: acts},
 		steps.Route{Kinds: paging.Kinds(), Exec: pageSteps},
+		steps.Route{Kinds: incident.ReminderKinds(), Exec: s.svc.Reminders()},
 	); err != nil {
 		return nil, err
 	}

@@ -56,6 +56,9 @@ dry_run_log: %q
 limits:
   max_new_war_rooms_per_delivery: 1000
   max_new_war_rooms_per_minute: 1000
+# The crash tests wait until every job is done; reminders are due minutes
+# later (their restarts and replicas are tested in incident/).
+reminders: {ack_within: 0s, update_every: 0s}
 `, w.addr, filepath.Join(dir, "warroom.db"), w.token, w.dryRunLog)
 	if err := os.WriteFile(w.config, []byte(cfg), 0o600); err != nil {
 		t.Fatalf("write warroom config: %v", err)

@@ -44,6 +44,15 @@ const (
 	// acknowledge and resolve on the page, if it was paged.
 	JobPageAcknowledge JobKind = "pagerduty.acknowledge"
 	JobPageResolve     JobKind = "pagerduty.resolve"
+	// JobRemindAck and JobRemindUpdate are the reminders, scheduled when
+	// a war room opens (run_at in the future) and run by the domain
+	// itself (Service.Reminders): each looks at the incident when it is
+	// due and does nothing if it has moved on.
+	JobRemindAck    JobKind = "reminder.ack"
+	JobRemindUpdate JobKind = "reminder.update"
+	// JobSlackNudge posts a reminder's nudge in the war room (and, for
+	// the unacknowledged one, the announce channel).
+	JobSlackNudge JobKind = "slack.nudge"
 )
 
 // step says how one kind of step is ordered among the others.
@@ -92,6 +101,9 @@ var steps = []step{
 	{kind: JobPageTrigger},
 	{kind: JobPageAcknowledge, needs: JobPageTrigger},
 	{kind: JobPageResolve, needs: JobPageTrigger},
+	{kind: JobRemindAck},
+	{kind: JobRemindUpdate},
+	{kind: JobSlackNudge, needs: JobSlackCreateChannel},
 }
 
 // stepOf returns the step of kind (the zero step for an unknown kind).
@@ -199,6 +211,9 @@ type JobArgs struct {
 	EventID int64 `json:"event_id,omitempty"`
 	// Target is the state a transition step moves the ticket to.
 	Target State `json:"target,omitempty"`
+	// Round counts the runs of a rescheduled reminder, from 1: each
+	// round is its own job.
+	Round int `json:"round,omitempty"`
 }
 
 // NewJob makes a step for an incident. The key is kind, incident and, for
@@ -209,6 +224,9 @@ func NewJob(kind JobKind, incidentID string, args JobArgs, runAt time.Time) Job 
 	key := string(kind) + ":" + incidentID
 	if args.EventID != 0 && !coalesced {
 		key += fmt.Sprintf(":%d", args.EventID)
+	}
+	if args.Round != 0 {
+		key += fmt.Sprintf(":r%d", args.Round)
 	}
 	raw, _ := json.Marshal(args) // a struct of plain fields: cannot fail
 	if coalesced {

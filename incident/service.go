@@ -41,6 +41,8 @@ type Options struct {
 	// Ready names the parts of a ready war room: those of the systems
 	// that are real, not in dry run.
 	Ready ReadyParts
+	// Reminders keep a war room moving; the zero value schedules none.
+	Reminders Reminders
 }
 
 // ReadyParts are the parts a war room needs to be ready.
@@ -163,6 +165,9 @@ func (s *Service) startWarRoom(c *change, page bool) error {
 		if _, err := c.tx.Enqueue(NewJob(JobPageTrigger, c.inc.ID, JobArgs{}, c.now)); err != nil {
 			return err
 		}
+	}
+	if err := s.scheduleReminders(c); err != nil {
+		return err
 	}
 	c.dirty = true
 	return nil

@@ -188,9 +188,6 @@ func (c *Config) applyDefaults() {
 	if c.PagerDuty.URL == "" {
 		c.PagerDuty.URL = DefaultPagerDutyURL
 	}
-	if c.Reminders.AckWithin == 0 {
-		c.Reminders.AckWithin = Duration(DefaultAckWithin)
-	}
 	c.Limits.applyDefaults()
 }
 

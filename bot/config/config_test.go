@@ -367,7 +367,6 @@ func TestConfigDefault(t *testing.T) {
 		DryRunLog:         "warroom-dryrun.jsonl",
 		Limits:            Limits{MaxNewWarRoomsPerDelivery: 10, MaxNewWarRoomsPerMinute: 20},
 		PagerDuty:         PagerDuty{URL: "https://events.pagerduty.com"},
-		Reminders:         Reminders{AckWithin: Duration(5 * time.Minute)},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)

@@ -39,32 +39,42 @@ func (p PagerDuty) validate(bad func(string, ...any), resolved bool) {
 	}
 }
 
-// Reminders keep an open incident moving.
+// Reminders keep an open incident moving. Each is on by default; an
+// explicit 0 turns it off.
 type Reminders struct {
 	// AckWithin: an incident not acknowledged this long after its war
 	// room opened gets a nudge in the room and the announce channel, and
 	// a page when paging is configured. Default 5m.
-	AckWithin Duration `yaml:"ack_within" json:"ack_within"`
+	AckWithin *Duration `yaml:"ack_within" json:"ack_within"`
 	// UpdateEvery: an open incident without a status update (a note, a
 	// state change) this long gets a nudge to its commander. Default 30m
 	// for critical incidents, 60m for the others.
-	UpdateEvery Duration `yaml:"update_every" json:"update_every"`
+	UpdateEvery *Duration `yaml:"update_every" json:"update_every"`
 }
 
 func (r Reminders) validate(bad func(string, ...any)) {
-	if r.AckWithin < 0 {
-		bad("reminders.ack_within: %v is negative", r.AckWithin)
+	if r.AckWithin != nil && *r.AckWithin < 0 {
+		bad("reminders.ack_within: %v is negative (0 turns it off)", *r.AckWithin)
 	}
-	if r.UpdateEvery < 0 {
-		bad("reminders.update_every: %v is negative", r.UpdateEvery)
+	if r.UpdateEvery != nil && *r.UpdateEvery < 0 {
+		bad("reminders.update_every: %v is negative (0 turns it off)", *r.UpdateEvery)
 	}
 }
 
-// UpdateEveryFor is how long an incident of severity may go without a
-// status update.
+// AckWithinOr is how long a war room may stay unacknowledged; 0: no
+// reminder.
+func (r Reminders) AckWithinOr() time.Duration {
+	if r.AckWithin == nil {
+		return DefaultAckWithin
+	}
+	return r.AckWithin.Duration()
+}
+
+// UpdateEveryFor is how long an incident, critical or not, may go
+// without a status update; 0: no reminder.
 func (r Reminders) UpdateEveryFor(critical bool) time.Duration {
 	switch {
-	case r.UpdateEvery > 0:
+	case r.UpdateEvery != nil:
 		return r.UpdateEvery.Duration()
 	case critical:
 		return DefaultUpdateEveryCritical

@@ -15,8 +15,8 @@ func TestConfigPagerDuty(t *testing.T) {
 	if c.PagerDuty.URL != "https://events.pagerduty.com" || c.PagerDuty.Configured() || !c.PagerDutyDryRun() {
 		t.Errorf("default: url %q, configured %v, dry run %v", c.PagerDuty.URL, c.PagerDuty.Configured(), c.PagerDutyDryRun())
 	}
-	if c.Reminders.AckWithin.Duration() != 5*time.Minute || c.Reminders.UpdateEveryFor(true) != 30*time.Minute || c.Reminders.UpdateEveryFor(false) != time.Hour {
-		t.Errorf("reminder defaults: ack %v, update %v / %v", c.Reminders.AckWithin, c.Reminders.UpdateEveryFor(true), c.Reminders.UpdateEveryFor(false))
+	if c.Reminders.AckWithinOr() != 5*time.Minute || c.Reminders.UpdateEveryFor(true) != 30*time.Minute || c.Reminders.UpdateEveryFor(false) != time.Hour {
+		t.Errorf("reminder defaults: ack %v, update %v / %v", c.Reminders.AckWithinOr(), c.Reminders.UpdateEveryFor(true), c.Reminders.UpdateEveryFor(false))
 	}
 
 	c, err := Parse([]byte("pagerduty: {routing_key: \"${PD_KEY}\", url: \"https://pd.example\"}\nreminders: {ack_within: 2s, update_every: 10m}\n"), "pd.yaml")
@@ -32,8 +32,12 @@ func TestConfigPagerDuty(t *testing.T) {
 	if string(c.PagerDuty.RoutingKey) != key || c.PagerDuty.URL != "https://pd.example" || c.PagerDutyDryRun() {
 		t.Errorf("pagerduty = %+v, dry run %v", c.PagerDuty, c.PagerDutyDryRun())
 	}
-	if c.Reminders.AckWithin.Duration() != 2*time.Second || c.Reminders.UpdateEveryFor(true) != 10*time.Minute {
-		t.Errorf("reminders = %+v", c.Reminders)
+	if c.Reminders.AckWithinOr() != 2*time.Second || c.Reminders.UpdateEveryFor(true) != 10*time.Minute || c.Reminders.UpdateEveryFor(false) != 10*time.Minute {
+		t.Errorf("reminders = %v, %v", c.Reminders.AckWithinOr(), c.Reminders.UpdateEveryFor(true))
+	}
+	off, err := Parse([]byte("reminders: {ack_within: 0s, update_every: 0s}\n"), "off.yaml")
+	if err != nil || off.Reminders.AckWithinOr() != 0 || off.Reminders.UpdateEveryFor(true) != 0 {
+		t.Errorf("0 turns them off: %v", err)
 	}
 
 	dir := t.TempDir()
@@ -53,7 +57,7 @@ func TestConfigPagerDuty(t *testing.T) {
 func TestConfigPagerDutyRefusesBadValues(t *testing.T) {
 	t.Parallel()
 	_, err := Parse([]byte("pagerduty: {url: \"ftp://pd\"}\nreminders: {ack_within: -1s, update_every: -1m}\n"), "pd.yaml")
-	for _, want := range []string{"pd.yaml:1: pagerduty.url", "pd.yaml:2: reminders.ack_within: -1s is negative", "pd.yaml:2: reminders.update_every: -1m0s is negative"} {
+	for _, want := range []string{"pd.yaml:1: pagerduty.url", "pd.yaml:2: reminders.ack_within: -1s is negative (0 turns it off)", "pd.yaml:2: reminders.update_every: -1m0s is negative (0 turns it off)"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse = %v, want %q", err, want)
 		}

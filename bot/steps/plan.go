@@ -123,6 +123,23 @@ func (p Planner) Plan(j incident.Job, inc *incident.Incident, f Facts, known Kno
 		return nil, nil // the silences are found in Alertmanager
 	case incident.JobPageTrigger, incident.JobPageAcknowledge, incident.JobPageResolve:
 		return p.planPage(j.Kind, inc), nil
+	case incident.JobRemindAck, incident.JobRemindUpdate:
+		return nil, nil // the domain's: it changes nothing outside
+	case incident.JobSlackNudge:
+		if !inc.WarRoom {
+			return nil, nil
+		}
+		ev, err := Event(inc, f.Timeline, args.EventID)
+		if err != nil {
+			return nil, err
+		}
+		ch := ""
+		if ev.Kind == incident.EventNudgedAck {
+			if ch = p.AnnounceChannel(inc); ch != "" && !IsChannelID(ch) {
+				ch = "#" + ch
+			}
+		}
+		return p.Nudge(inc, ev, ch, j.Key), nil
 	}
 	return nil, incident.Permanent(fmt.Errorf("no plan for steps of kind %q", j.Kind))
 }

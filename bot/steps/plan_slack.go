@@ -16,7 +16,9 @@ import (
 const (
 	MetaSummary  = "warroom_summary"
 	MetaAnnounce = "warroom_announce"
-	MetaChange   = "warroom_change"
+	// MetaNudge marks a reminder's nudge, keyed by the nudge's step.
+	MetaNudge  = "warroom_nudge"
+	MetaChange = "warroom_change"
 )
 
 // Room names the war room in a Slack call: its ID once the channel

@@ -277,8 +277,14 @@ func (d *demoRun) replay(name string) error {
 	return nil
 }
 
+// later reports whether steps of kind are scheduled for later (the
+// archive after resolve, the reminders), not part of setting up.
+func later(kind incident.JobKind) bool {
+	return kind == incident.JobSlackArchive || kind == incident.JobRemindAck || kind == incident.JobRemindUpdate
+}
+
 // waitReady waits until the war room is set up: channel, pinned summary,
-// ticket, evidence, and every step run.
+// ticket, evidence, and every step run but those scheduled for later.
 func (d *demoRun) waitReady(id string) error {
 	deadline := time.Now().Add(8 * time.Second)
 	for time.Now().Before(deadline) {
@@ -288,7 +294,7 @@ func (d *demoRun) waitReady(id string) error {
 		}
 		settled := v.SlackChannelID != "" && v.SummaryTS != "" && v.JiraKey != "" && v.Evidence != nil && len(v.Evidence.Pending) == 0
 		for _, j := range v.Jobs {
-			settled = settled && (j.State == incident.JobDone || j.Kind == incident.JobSlackArchive)
+			settled = settled && (j.State == incident.JobDone || later(j.Kind))
 		}
 		if settled {
 			return nil
@@ -305,7 +311,7 @@ func (d *demoRun) waitReady(id string) error {
 	}
 	var waiting []string
 	for _, j := range v.Jobs {
-		if j.State != incident.JobDone && j.Kind != incident.JobSlackArchive {
+		if j.State != incident.JobDone && !later(j.Kind) {
 			waiting = append(waiting, fmt.Sprintf("%s (%s %s)", j.Key, j.State, j.LastError))
 		}
 	}

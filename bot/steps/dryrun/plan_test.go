@@ -90,6 +90,22 @@ func TestDryRunLogsTheCallsTheExecutorsMake(t *testing.T) {
 	same(incident.JobPageTrigger, incident.JobArgs{})
 	w.finish(ctx, incident.JobPageTrigger)
 
+	// The reminders are the domain's: no call of their own, but the
+	// unacknowledged one puts a nudge on the timeline for Slack to post,
+	// in the war room and the announce channel.
+	w.clock.Add(5 * time.Minute)
+	for _, k := range incident.ReminderKinds() {
+		logged, sent := step(k, incident.JobArgs{Round: 1})
+		if len(logged) != 0 || len(sent) != 0 {
+			t.Errorf("%s: changes nothing outside, but the dry run logged %v and the fakes took %v", k, logged, sent)
+		}
+	}
+	nudge := incident.NewJob(incident.JobSlackNudge, w.inc, incident.JobArgs{EventID: w.lastEvent(ctx, incident.EventNudgedAck)}, w.clock.Now())
+	same(incident.JobSlackNudge, incident.JobArgs{EventID: w.lastEvent(ctx, incident.EventNudgedAck)})
+	if n := len(w.logged(nudge.Key)); n != 2 {
+		t.Errorf("the nudge: %d calls, want the war room's and the announce channel's", n)
+	}
+
 	// A restarted dry run knows from its log what it bookmarked.
 	w.restartDryRun()
 	w.clock.Add(time.Minute)
@@ -268,6 +284,7 @@ func newWorld(t *testing.T) *world {
 		steps.Route{Kinds: evidence.Kinds(), Exec: evidence.New(correlate.New(src, correlate.Options{Budget: time.Second, Now: w.clock.Now}), d)},
 		steps.Route{Kinds: actions.Kinds(), Exec: w.actions},
 		steps.Route{Kinds: paging.Kinds(), Exec: paging.New(pagerduty.New(pagerduty.Options{URL: w.pd.URL(), RoutingKey: pagerdutytest.RoutingKey}), d)},
+		steps.Route{Kinds: incident.ReminderKinds(), Exec: w.svc.Reminders()},
 	); err != nil {
 		t.Fatal(err)
 	}

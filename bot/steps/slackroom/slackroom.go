@@ -46,7 +46,7 @@ func Kinds() []incident.JobKind {
 	return []incident.JobKind{
 		incident.JobSlackCreateChannel, incident.JobSlackSetTopic, incident.JobSlackInvite, incident.JobSlackPostSummary,
 		incident.JobSlackPinSummary, incident.JobSlackBookmarks, incident.JobSlackAnnounce, incident.JobSlackUpdate,
-		incident.JobSlackArchive, incident.JobSlackUpdateTopic,
+		incident.JobSlackArchive, incident.JobSlackUpdateTopic, incident.JobSlackNudge,
 	}
 }
 
@@ -82,6 +82,8 @@ func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
 		err = x.archive(ctx, inc, j)
 	case incident.JobSlackUpdateTopic:
 		err = x.updateTopic(ctx, inc)
+	case incident.JobSlackNudge:
+		err = x.nudge(ctx, inc, j)
 	default:
 		return incident.Permanent(fmt.Errorf("no Slack step %s", j.Kind))
 	}
