@@ -1,14 +1,18 @@
 package bot_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/bot"
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/bot/httpapi"
+	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/incident"
+	"github.com/warroom/warroom/integrations/alertmanager/payload"
 	"github.com/warroom/warroom/integrations/jira/jiratest"
 	"github.com/warroom/warroom/integrations/pagerduty"
 	"github.com/warroom/warroom/integrations/pagerduty/pagerdutytest"
@@ -227,4 +231,45 @@ func startReminders(t *testing.T, mutate func(*config.Config)) (*harness, *pager
 		mutate(c)
 	}))
 	return h, pd, slack
+}
+
+// simulate shows the page of a rule that pages, and names no routing key.
+func TestSimulateShowsThePage(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse([]byte(slackConfig), "simulate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.PagerDuty.RoutingKey = pagerdutytest.RoutingKey
+	var msg payload.Message
+	if err := json.Unmarshal(fixture(t, "alertmanager/firing-high-error-rate.json"), &msg); err != nil {
+		t.Fatal(err)
+	}
+	pages := func(page bool) (n int, shown string) {
+		cfg.Rules[0].Page = page
+		set, err := cfg.RuleSet()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range bot.Simulate(cfg, set, &msg, incident.SourceAlertmanager, time.Now()) {
+			for _, c := range a.Calls {
+				raw, _ := json.Marshal(c)
+				shown += string(raw)
+				if c.Step == incident.JobPageTrigger && c.System == steps.SystemPagerDuty {
+					n++
+				}
+			}
+		}
+		return n, shown
+	}
+	if n, _ := pages(false); n != 0 {
+		t.Errorf("a rule without page: %d pages simulated", n)
+	}
+	n, shown := pages(true)
+	if n == 0 {
+		t.Error("a rule with page: true: no page simulated")
+	}
+	if strings.Contains(shown, pagerdutytest.RoutingKey) {
+		t.Error("simulate shows the routing key")
+	}
 }

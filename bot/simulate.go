@@ -60,7 +60,11 @@ func Simulate(cfg *config.Config, set *rules.Set, msg *payload.Message, source i
 			}
 			inc.SlackChannel = slackmsg.ChannelName(cfg.Slack.ChannelPrefix, now, dec.Service, 1)
 			f := steps.Facts{Alerts: []incident.Alert{a}, Total: 1, Firing: 1}
-			for _, k := range incident.OpeningSteps() {
+			kinds := incident.OpeningSteps()
+			if dec.Page {
+				kinds = append(kinds, incident.JobPageTrigger)
+			}
+			for _, k := range kinds {
 				calls, err := p.Plan(incident.NewJob(k, inc.ID, incident.JobArgs{}, now), inc, f, steps.Known{})
 				if err != nil {
 					sa.Problems = append(sa.Problems, string(k)+": "+err.Error())
