@@ -132,12 +132,15 @@ func Paged(ctx context.Context, d Deps, kind incident.JobKind, inc *incident.Inc
 // ErrNotPaged says that an incident was never paged.
 var ErrNotPaged = errors.New("not paged")
 
-// pageSeverity is PagerDuty's severity of an incident's.
+// pageSeverity is PagerDuty's severity of an incident's: a responder's
+// major is PagerDuty's error, minor its warning.
 func pageSeverity(s incident.Severity) string {
 	switch s {
 	case incident.Critical:
 		return pagerduty.Critical
-	case incident.Warning:
+	case incident.Major:
+		return pagerduty.Err
+	case incident.Warning, incident.Minor:
 		return pagerduty.Warning
 	case incident.Info:
 		return pagerduty.Info
