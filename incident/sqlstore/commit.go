@@ -361,7 +361,7 @@ func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, resul
 	savepoints := results != nil
 	for i, r := range reqs {
 		t.touched, t.touchedJobs, t.touchedFPs = t.touched[:0], t.touchedJobs[:0], t.touchedFPs[:0]
-		mark := 0
+		mark, warRoomsLocked := 0, t.warRoomsLocked
 		if savepoints {
 			if err := t.control("SAVEPOINT w"); err != nil {
 				return abort(err)
@@ -393,6 +393,8 @@ func (s *Store) runTx(ctx context.Context, w *writerLoop, reqs []*request, resul
 			if err := t.control("ROLLBACK TO SAVEPOINT w"); err != nil {
 				return abort(err)
 			}
+			// A lock taken inside the savepoint went with it.
+			t.warRoomsLocked = warRoomsLocked
 			if err := t.sync(); err != nil {
 				return abort(err)
 			}

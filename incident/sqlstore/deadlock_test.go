@@ -130,3 +130,86 @@ func TestStepAndWebhookTakeLocksInOneOrder(t *testing.T) {
 		t.Fatalf("check the job's row: %v", jobRowFree)
 	}
 }
+
+// A batch that opened an incident (the incident counter's row, its key)
+// and then counted war rooms, beside one that counted war rooms first and
+// then opened another, waited on each other until PostgreSQL broke the
+// cycle. A batch that may open an incident takes the war-room lock before
+// any writer runs: the second batch waits for that lock holding nothing
+// the first needs.
+func TestOpeningAndCountingTakeTheWarRoomLockFirst(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.Fresh(t)
+	ctx := context.Background()
+	open := func(app string) *sqlstore.Store {
+		s, err := sqlstore.Open(ctx, sqlstore.Postgres, dsn+"&application_name="+app, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	first, second := open("wr_cap_first"), open("wr_cap_second")
+	watch, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = watch.Close(ctx) }()
+	// waitingOn waits until the second batch waits for a lock and
+	// returns the kind of lock.
+	waitingOn := func() (string, error) {
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			var kind string
+			err := watch.QueryRow(ctx, `SELECT l.locktype FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+				WHERE a.application_name = 'wr_cap_second' AND NOT l.granted LIMIT 1`).Scan(&kind)
+			if err == nil {
+				return kind, nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return "", err
+			}
+			time.Sleep(time.Millisecond) // polling the server's state
+		}
+		return "", errors.New("the second batch never waited")
+	}
+	incidentFor := func(tx incident.Tx, key string) error {
+		seq, err := tx.NextSeq("incident")
+		if err != nil {
+			return err
+		}
+		return tx.InsertIncident(&incident.Incident{ID: incident.FormatID(seq), Seq: seq, Key: key, Service: key,
+			State: incident.Triggered, Severity: incident.Critical, OpenedAt: time.Now(), UpdatedAt: time.Now()})
+	}
+
+	opened := make(chan struct{})
+	firstDone := make(chan error, 1)
+	var waitedOn string
+	go func() {
+		firstDone <- first.Update(ctx, "rule/service=a", func(tx incident.Tx) error {
+			if err := incidentFor(tx, "rule/service=a"); err != nil {
+				return err
+			}
+			close(opened)
+			var err error
+			if waitedOn, err = waitingOn(); err != nil {
+				return err
+			}
+			_, err = tx.WarRoomsSince(time.Now().Add(-time.Minute))
+			return err
+		})
+	}()
+	<-opened
+	secondErr := second.Update(ctx, "rule/service=b", func(tx incident.Tx) error {
+		if _, err := tx.WarRoomsSince(time.Now().Add(-time.Minute)); err != nil {
+			return err
+		}
+		return incidentFor(tx, "rule/service=b")
+	})
+	if err := <-firstDone; err != nil || secondErr != nil {
+		t.Fatalf("first batch: %v; second batch: %v", err, secondErr)
+	}
+	if waitedOn != "advisory" {
+		t.Fatalf("the second batch waited on a %s lock while the first held its new incident: it held the war-room lock, a deadlock", waitedOn)
+	}
+}

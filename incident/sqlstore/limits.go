@@ -23,11 +23,12 @@ const keepWarRoomStarts = 24 * time.Hour
 // statement after the wait sees what the lock's last holder committed.
 // SQLite has one writer, which is the same guarantee.
 func (t *txn) lockWarRooms() error {
-	if t.s.driver != Postgres {
+	if t.s.driver != Postgres || t.warRoomsLocked {
 		return nil
 	}
 	// It waits in the pipe: the count or insert that follows it goes in
-	// the same round trip, after it.
+	// the same round trip, after it. Held until the transaction ends.
+	t.warRoomsLocked = true
 	return t.write(`SELECT pg_advisory_xact_lock(?)`, warRoomLock)
 }
 

@@ -182,7 +182,20 @@ func (t *txn) beginPostgres(reqs []*request) error {
 		return nil // BEGIN goes with the first statement
 	}
 	t.queueLockKeys(keys)
-	return t.pg.send()
+	if err := t.pg.send(); err != nil {
+		return err
+	}
+	if len(t.none) > 0 {
+		// A key with no open incident may open one: the batch takes the
+		// war-room lock now, after its incidents and before any writer
+		// runs, as every batch that may count war rooms or open an
+		// incident does. Taken by a writer midway, after another writer
+		// of the batch had opened an incident (its key, the incident
+		// counter's row), it deadlocked with a batch that held the lock
+		// and opened the same key (two replicas, one storm).
+		return t.lockWarRooms()
+	}
+	return nil
 }
 
 // queueEventIDs queues the taking of n event IDs from the sequence.

@@ -17,11 +17,14 @@ type txn struct {
 	// wrote says the transaction changed a row (see isWrite): only a
 	// commit that wrote proves that commits succeed (see committed).
 	wrote bool
-	s     *Store
-	tx    *sql.Tx // SQLite
-	pg    *pipe   // PostgreSQL (see pipe.go)
-	ctx   context.Context
-	stmts map[string]*sql.Stmt // nil: no statement cache
+	// warRoomsLocked says this transaction holds the war-room lock
+	// (PostgreSQL; see lockWarRooms).
+	warRoomsLocked bool
+	s              *Store
+	tx             *sql.Tx // SQLite
+	pg             *pipe   // PostgreSQL (see pipe.go)
+	ctx            context.Context
+	stmts          map[string]*sql.Stmt // nil: no statement cache
 	// open caches the open incident per key for the rest of the batch:
 	// an alert storm sends many alerts of one incident in one batch. It is
 	// dropped whenever a writer's savepoint is rolled back.
