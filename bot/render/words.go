@@ -40,6 +40,8 @@ var eventWords = map[incident.EventKind]Wording{
 	incident.EventStep:              {":gear:", "Done", "", "", false},
 	incident.EventStepFailed:        {":warning:", "Step failed", "", "", false},
 	incident.EventWithheld:          {":no_entry:", "War room withheld", "", "war room withheld", false},
+	incident.EventNudgedAck:         {":alarm_clock:", "Reminder: acknowledge", "", "", false},
+	incident.EventNudgedUpdate:      {":alarm_clock:", "Reminder: post an update", "", "", false},
 }
 
 // WordEvent returns the wording of ev (ok false for a kind it does not

@@ -544,6 +544,9 @@ func TestChangeText(t *testing.T) {
 		{ev(incident.EventAlertAttached, incident.ActorAlert, "alert attached: <!here>"), ":heavy_plus_sign: Alerts: alert attached: &lt;!here&gt;"},
 		{ev(incident.EventAlertResolved, incident.ActorAlert, "alert resolved: HighErrorRate"), ":large_green_circle: Alert resolved: HighErrorRate"},
 		{ev(incident.EventStepFailed, incident.ActorSystem, "jira_create_issue failed: 400"), ":warning: Step failed: jira_create_issue failed: 400"},
+		{ev(incident.EventNudgedAck, incident.ActorSystem, "not acknowledged 5m after the war room opened"),
+			":alarm_clock: Reminder: acknowledge: not acknowledged 5m after the war room opened"},
+		{ev(incident.EventNudgedUpdate, incident.ActorSystem, "no status update for 30m"), ":alarm_clock: Reminder: post an update: no status update for 30m"},
 		{ev("<!channel>", "U1", "x"), "&lt;!channel&gt; by <@U1>: x"},
 	}
 	for _, c := range cases {
