@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -24,17 +25,9 @@ import (
 // webhook's batch could need.
 func TestStepAndWebhookTakeLocksInOneOrder(t *testing.T) {
 	t.Parallel()
-	dsn := pgtest.Fresh(t)
 	ctx := context.Background()
-	open := func(app string) *sqlstore.Store {
-		s, err := sqlstore.Open(ctx, sqlstore.Postgres, dsn+"&application_name="+app, sqlstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}
-	stepSide, hookSide := open("wr_deadlock_step"), open("wr_deadlock_hook")
+	l := newLockLab(t)
+	stepSide, hookSide := l.replica("wr_deadlock_step"), l.replica("wr_deadlock_hook")
 	svc := incident.NewService(hookSide, testRules{}, incident.Options{})
 	mustIngest(t, svc, delivery(alert("pay", "a1", "0.031", incident.AlertFiring)))
 	inc, err := hookSide.Incident(ctx, "INC-1")
@@ -59,27 +52,9 @@ func TestStepAndWebhookTakeLocksInOneOrder(t *testing.T) {
 	}
 	update := incident.NewJob(claimed.Kind, inc.ID, args, time.Now()) // its key again
 
-	watch, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = watch.Close(ctx) }()
+	watch := l.watch
 	// waiting waits until the step's batch waits for a lock.
-	waiting := func() error {
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			var n int
-			if err := watch.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-				WHERE application_name = 'wr_deadlock_step' AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			time.Sleep(time.Millisecond) // polling the server's state
-		}
-		return errors.New("the step's batch never waited for the incident")
-	}
+	waiting := func() error { _, err := l.waitingOn("wr_deadlock_step"); return err }
 
 	holding := make(chan struct{})
 	hookDone := make(chan error, 1)
@@ -139,40 +114,10 @@ func TestStepAndWebhookTakeLocksInOneOrder(t *testing.T) {
 // the first needs.
 func TestOpeningAndCountingTakeTheWarRoomLockFirst(t *testing.T) {
 	t.Parallel()
-	dsn := pgtest.Fresh(t)
 	ctx := context.Background()
-	open := func(app string) *sqlstore.Store {
-		s, err := sqlstore.Open(ctx, sqlstore.Postgres, dsn+"&application_name="+app, sqlstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}
-	first, second := open("wr_cap_first"), open("wr_cap_second")
-	watch, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = watch.Close(ctx) }()
-	// waitingOn waits until the second batch waits for a lock and
-	// returns the kind of lock.
-	waitingOn := func() (string, error) {
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			var kind string
-			err := watch.QueryRow(ctx, `SELECT l.locktype FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-				WHERE a.application_name = 'wr_cap_second' AND NOT l.granted LIMIT 1`).Scan(&kind)
-			if err == nil {
-				return kind, nil
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return "", err
-			}
-			time.Sleep(time.Millisecond) // polling the server's state
-		}
-		return "", errors.New("the second batch never waited")
-	}
+	l := newLockLab(t)
+	first, second := l.replica("wr_cap_first"), l.replica("wr_cap_second")
+	waitingOn := func() (string, error) { return l.waitingOn("wr_cap_second") }
 	incidentFor := func(tx incident.Tx, key string) error {
 		seq, err := tx.NextSeq("incident")
 		if err != nil {
@@ -212,4 +157,56 @@ func TestOpeningAndCountingTakeTheWarRoomLockFirst(t *testing.T) {
 	if waitedOn != "advisory" {
 		t.Fatalf("the second batch waited on a %s lock while the first held its new incident: it held the war-room lock, a deadlock", waitedOn)
 	}
+}
+
+// lockLab is two or more replicas on one fresh PostgreSQL schema, each
+// named by its application_name, and a connection that watches their
+// locks.
+type lockLab struct {
+	t     *testing.T
+	dsn   string
+	watch *pgx.Conn
+}
+
+func newLockLab(t *testing.T) *lockLab {
+	t.Helper()
+	l := &lockLab{t: t, dsn: pgtest.Fresh(t)}
+	watch, err := pgx.Connect(context.Background(), l.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = watch.Close(context.Background()) })
+	l.watch = watch
+	return l
+}
+
+// replica opens a store whose connections are named app.
+func (l *lockLab) replica(app string) *sqlstore.Store {
+	l.t.Helper()
+	s, err := sqlstore.Open(context.Background(), sqlstore.Postgres, l.dsn+"&application_name="+app, sqlstore.Options{})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// waitingOn waits until a connection of app waits for a lock, and returns
+// the kind of lock (pg_locks.locktype).
+func (l *lockLab) waitingOn(app string) (string, error) {
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var kind string
+		err := l.watch.QueryRow(ctx, `SELECT l.locktype FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+			WHERE a.application_name = $1 AND NOT l.granted LIMIT 1`, app).Scan(&kind)
+		if err == nil {
+			return kind, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return "", err
+		}
+		time.Sleep(time.Millisecond) // polling the server's state
+	}
+	return "", fmt.Errorf("%s never waited for a lock", app)
 }
