@@ -224,7 +224,7 @@ func TestConfigBadFixtures(t *testing.T) {
 		{
 			file: "invalid-values.yaml",
 			want: []string{
-				dir + `invalid-values.yaml:2: listen: "localhost" is not host:port: address localhost: missing port in address`,
+				dir + `invalid-values.yaml:2: listen: "localhost" is not host:port: missing port in address`,
 				dir + `invalid-values.yaml:3: public_url: "warroom.example.com" is not an http(s) URL`,
 				dir + `invalid-values.yaml:4: storage.dsn: required for postgres`,
 				dir + `invalid-values.yaml:6: storage.timeout: -1s is negative`,
@@ -664,7 +664,7 @@ func TestConfigValidateInCode(t *testing.T) {
 	}
 
 	for in, want := range map[string]string{
-		"0.0.0.0":        `public_listen: "0.0.0.0" is not host:port: address 0.0.0.0: missing port in address`,
+		"0.0.0.0":        `public_listen: "0.0.0.0" is not host:port: missing port in address`,
 		"0.0.0.0:https":  `public_listen: "0.0.0.0:https": port "https" is not a number from 0 to 65535`,
 		"127.0.0.1:9095": `public_listen: "127.0.0.1:9095" is listen's address too; give it its own port`,
 	} {

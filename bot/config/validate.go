@@ -37,6 +37,17 @@ func (p Problem) Error() string { return p.String() }
 // Problems of Load, not errors.
 func (c *Config) Validate() error { return errors.Join(c.validate()...) }
 
+// addrReason is why net.SplitHostPort refused an address, without the
+// address, which the message quotes already (net's error repeats it raw,
+// newlines and all).
+func addrReason(err error) string {
+	var ae *net.AddrError
+	if errors.As(err, &ae) {
+		return ae.Err
+	}
+	return err.Error()
+}
+
 // validate checks every section, each where it is declared, in the order
 // of the file.
 func (c *Config) validate() []error {
@@ -44,13 +55,13 @@ func (c *Config) validate() []error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
-		bad("listen: %q is not host:port: %v", c.Listen, err)
+		bad("listen: %q is not host:port: %s", c.Listen, addrReason(err))
 	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		bad("listen: %q: port %q is not a number from 0 to 65535", c.Listen, port)
 	}
 	if c.PublicListen != "" {
 		if _, port, err := net.SplitHostPort(c.PublicListen); err != nil {
-			bad("public_listen: %q is not host:port: %v", c.PublicListen, err)
+			bad("public_listen: %q is not host:port: %s", c.PublicListen, addrReason(err))
 		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 			bad("public_listen: %q: port %q is not a number from 0 to 65535", c.PublicListen, port)
 		} else if c.PublicListen == c.Listen && port != "0" {
