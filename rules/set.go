@@ -88,7 +88,9 @@ func New(rules []Rule) (*Set, error) {
 		case strings.TrimSpace(r.Match) == "":
 			bad("match", `match is empty (write '{}' to match every alert)`)
 		case err != nil:
-			bad("match", "bad matcher %q: %v", r.Match, err)
+			// The parser's message may quote the matcher raw, newlines
+			// and all: the error is one line, the matcher quoted once.
+			bad("match", "bad matcher %q: %s", r.Match, strings.Join(strings.Fields(err.Error()), " "))
 		default:
 			c.matchers = ms
 		}
