@@ -79,7 +79,7 @@ var (
 // for Grafana) and returns the first problem as a one-line error.
 func (m *Message) Validate(version string) error {
 	if m.Version != version {
-		return fmt.Errorf("unsupported version %q (want %q)", m.Version, version)
+		return fmt.Errorf("unsupported version %q (want %q)", truncate(m.Version), version)
 	}
 	if len(m.Alerts) == 0 {
 		return errors.New("no alerts")
@@ -88,7 +88,7 @@ func (m *Message) Validate(version string) error {
 		return fmt.Errorf("%d alerts; at most %d per payload", len(m.Alerts), MaxAlerts)
 	}
 	if m.Status != "firing" && m.Status != "resolved" {
-		return fmt.Errorf("status %q (want firing or resolved)", m.Status)
+		return fmt.Errorf("status %q (want firing or resolved)", truncate(m.Status))
 	}
 	if m.TruncatedAlerts < 0 {
 		return errors.New("truncatedAlerts is negative")
@@ -105,7 +105,7 @@ func (m *Message) Validate(version string) error {
 			return fmt.Errorf("alert %d: %w", i, err)
 		}
 		if seen[a.Fingerprint] {
-			return fmt.Errorf("alert %d: duplicate fingerprint %q", i, a.Fingerprint)
+			return fmt.Errorf("alert %d: duplicate fingerprint %q", i, truncate(a.Fingerprint))
 		}
 		seen[a.Fingerprint] = true
 	}
@@ -114,7 +114,7 @@ func (m *Message) Validate(version string) error {
 
 func (a *Alert) validate() error {
 	if a.Status != "firing" && a.Status != "resolved" {
-		return fmt.Errorf("status %q (want firing or resolved)", a.Status)
+		return fmt.Errorf("status %q (want firing or resolved)", truncate(a.Status))
 	}
 	if a.Fingerprint == "" || len(a.Fingerprint) > MaxFingerprintLen || !utf8.ValidString(a.Fingerprint) {
 		return errors.New("fingerprint missing or malformed")
