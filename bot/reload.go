@@ -144,6 +144,7 @@ func RestartNeeded(running, next *config.Config) []string {
 		{"limits", running.Limits, next.Limits},
 		{"reopen_window", running.ReopenWindow, next.ReopenWindow},
 		{"reminders", running.Reminders, next.Reminders},
+		{"storm", running.Storm, next.Storm},
 		{"dry_run", [3]bool{running.SlackDryRun(), running.JiraDryRun(), running.PagerDutyDryRun()},
 			[3]bool{next.SlackDryRun(), next.JiraDryRun(), next.PagerDutyDryRun()}},
 		{"dry_run_log", running.DryRunLog, next.DryRunLog},

@@ -155,6 +155,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 			UpdateEvery: func(sev incident.Severity) time.Duration {
 				return cfg.Reminders.UpdateEveryFor(sev == incident.Critical)
 			}},
+		Storm: incident.Storm{Threshold: cfg.Storm.ThresholdOr(), Window: cfg.Storm.WindowOr()},
 	})
 	l, err := s.build(cfg, nil)
 	if err != nil {

@@ -95,6 +95,7 @@ func (s *Server) build(cfg *config.Config, prev *live) (*live, error) {
 		steps.Route{Kinds: actions.Kinds(), Exec: acts},
 		steps.Route{Kinds: paging.Kinds(), Exec: pageSteps},
 		steps.Route{Kinds: incident.ReminderKinds(), Exec: s.svc.Reminders()},
+		steps.Route{Kinds: incident.StormKinds(), Exec: s.svc.Storms()},
 	); err != nil {
 		return nil, err
 	}

@@ -168,9 +168,12 @@ type Evaluator interface {
 
 // Incident is one problem, with one war room (or, when recorded, none).
 type Incident struct {
-	ID       string   `json:"id"` // INC-7
-	Seq      int64    `json:"-"`
-	Key      string   `json:"key"`
+	ID  string `json:"id"` // INC-7
+	Seq int64  `json:"-"`
+	// Kind is "incident", or "storm" for the war room of a storm (many
+	// war rooms at once: docs/DECISIONS.md, D18).
+	Kind Kind   `json:"kind"`
+	Key  string `json:"key"`
 	Service  string   `json:"service"`
 	Env      string   `json:"env"`
 	Rule     string   `json:"rule"`
@@ -215,6 +218,16 @@ type Incident struct {
 	TruncatedAlerts int `json:"truncated_alerts"`
 	// LastError is the last permanent failure of a side-effect step.
 	LastError string `json:"last_error,omitempty"`
+
+	// Storm is, on a storm's child, the storm's ID: the child has no war
+	// room of its own and shows in the storm's.
+	Storm string `json:"storm,omitempty"`
+	// Children lists, on a storm, the incidents that joined it, oldest
+	// first (read from the store; not written with the storm).
+	Children []string `json:"children,omitempty"`
+	// Linked lists, on a storm, the war rooms opened within the storm
+	// window before it was declared: they keep their own rooms.
+	Linked []string `json:"linked,omitempty"`
 }
 
 // IDPrefix is the prefix of incident IDs.
@@ -291,7 +304,10 @@ type Delivery struct {
 type Filter struct {
 	State   State  // empty: any
 	Service string // empty: any
-	// All includes recorded incidents; by default only war rooms are listed.
-	All   bool
+	// All includes recorded incidents; by default only war rooms and the
+	// children of storms (whose war room is their storm's) are listed.
+	All bool
+	// Storm lists the children of this storm only.
+	Storm string
 	Limit int // 0: the store's default
 }

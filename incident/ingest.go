@@ -30,6 +30,8 @@ type AlertResult struct {
 	// window (a storm's) report Withheld without it, so that the log says
 	// it once, as the timeline does.
 	WithheldNow bool `json:"-"`
+	// Storm is the storm whose child holds the alert.
+	Storm string `json:"storm,omitempty"`
 }
 
 // IngestResult reports what a delivery did.
@@ -150,7 +152,13 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 			}
 			res.Outcome = OutcomeReopened
 		} else {
+			var storm *Incident
 			if warRoom {
+				if storm, err = s.stormFor(tx, budget, now); err != nil {
+					return res, "", err
+				}
+			}
+			if warRoom && storm == nil {
 				if res.Withheld, err = s.withhold(tx, budget, now); err != nil {
 					return res, "", err
 				}
@@ -158,12 +166,16 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 					warRoom, dec.Action = false, ActionRecord
 				}
 			}
-			if c.inc, err = s.open(tx, a, dec, now); err != nil {
+			if c.inc, err = s.open(tx, a, dec, storm, now); err != nil {
 				return res, "", err
 			}
-			res.Outcome = OutcomeRecorded
-			if warRoom {
+			switch {
+			case storm != nil:
+				warRoom, res.Outcome = false, OutcomeStorm
+			case warRoom:
 				res.Outcome = OutcomeOpened
+			default:
+				res.Outcome = OutcomeRecorded
 			}
 		}
 	case warRoom && !inc.WarRoom:
@@ -171,6 +183,20 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 	}
 	res.Incident = c.inc.ID
 
+	if warRoom && !c.inc.WarRoom {
+		// A war room would open (a recorded incident escalating, a child
+		// reopening): during a storm, it joins the storm instead.
+		joined, err := s.joinStorm(c, a, dec, budget, res.Outcome == OutcomeReopened)
+		if err != nil {
+			return res, "", err
+		}
+		if joined {
+			warRoom = false
+			if res.Outcome == OutcomeEscalated {
+				res.Outcome = OutcomeIgnored // what attach did says it
+			}
+		}
+	}
 	told := false
 	if why, ok := budget.withheld[c.inc.ID]; ok && warRoom && !c.inc.WarRoom {
 		// Another alert of this delivery was withheld the same war room:
@@ -201,16 +227,21 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 		}
 	}
 
-	attached, err := s.attach(c, a, res.Outcome == OutcomeOpened || res.Outcome == OutcomeRecorded && inc == nil, dec.Below, att)
+	opening := inc == nil && (res.Outcome == OutcomeOpened || res.Outcome == OutcomeRecorded || res.Outcome == OutcomeStorm)
+	attached, err := s.attach(c, a, opening, dec.Below, att)
 	if err != nil {
 		return res, "", err
 	}
 	if res.Outcome == OutcomeIgnored {
 		res.Outcome = attached
-		if attached == OutcomeAttached && !c.inc.WarRoom {
+		switch {
+		case attached == OutcomeAttached && c.inc.Storm != "":
+			res.Outcome = OutcomeStorm
+		case attached == OutcomeAttached && !c.inc.WarRoom:
 			res.Outcome = OutcomeRecorded
 		}
 	}
+	res.Storm = c.inc.Storm
 	if truncated > c.inc.TruncatedAlerts {
 		c.inc.TruncatedAlerts = truncated
 		c.dirty = true
@@ -218,19 +249,30 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 	return res, "", s.save(c, nil)
 }
 
-// open creates an incident for the alert's key, a war room or a recorded one.
-func (s *Service) open(tx Tx, a *Alert, dec Decision, now time.Time) (*Incident, error) {
+// open creates an incident for the alert's key: a war room, a recorded
+// one, or (storm set) a child of the storm.
+func (s *Service) open(tx Tx, a *Alert, dec Decision, storm *Incident, now time.Time) (*Incident, error) {
 	seq, err := tx.NextSeq("incident")
 	if err != nil {
 		return nil, err
 	}
 	inc := &Incident{
-		ID: FormatID(seq), Seq: seq, Key: dec.Key, Service: dec.Service, Env: dec.Env,
+		ID: FormatID(seq), Seq: seq, Kind: KindIncident, Key: dec.Key, Service: dec.Service, Env: dec.Env,
 		Rule: dec.Rule, Severity: dec.Severity, State: Triggered, Title: title(a, dec),
 		Threshold: dec.Threshold, Unit: dec.Unit, OpenedAt: now, UpdatedAt: now,
 	}
+	if storm != nil {
+		inc.Storm = storm.ID // written with the row: the storm's summary may read it first
+	}
 	if err := tx.InsertIncident(inc); err != nil {
 		return nil, err
+	}
+	if storm != nil {
+		c := &change{tx: tx, inc: inc, now: now}
+		if err := s.adopt(c, storm, dec, "joined storm "+storm.ID+" by rule "+dec.Rule+": "+describe(a, dec)); err != nil {
+			return nil, err
+		}
+		return inc, s.save(c, nil)
 	}
 	kind, verb := EventRecorded, "recorded"
 	if dec.Action == ActionWarRoom {
@@ -329,6 +371,7 @@ const (
 	OutcomeAttached  Outcome = "attached"  // a new alert on an open war room
 	OutcomeEscalated Outcome = "escalated" // a recorded incident became a war room
 	OutcomeReopened  Outcome = "reopened"  // a resolved incident opened again
+	OutcomeStorm     Outcome = "storm"     // on a storm's child: no war room of its own
 	OutcomeUpdated   Outcome = "updated"   // a known alert changed (value, refire)
 	OutcomeResolved  Outcome = "resolved"  // the alert resolved; its incident may have too
 	OutcomeUnchanged Outcome = "unchanged" // a repeat delivery: nothing changed

@@ -50,6 +50,8 @@ func (w *withheldMemo) note(id, why string, now time.Time) {
 type warRoomBudget struct {
 	opened   int
 	withheld map[string]string
+	// storm is the open storm this run found or declared.
+	storm *Incident
 }
 
 func (b *warRoomBudget) withhold(id, why string) {

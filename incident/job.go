@@ -104,6 +104,7 @@ var steps = []step{
 	{kind: JobRemindAck},
 	{kind: JobRemindUpdate},
 	{kind: JobSlackNudge, needs: JobSlackCreateChannel},
+	{kind: JobStormSettle, coalesced: true},
 }
 
 // stepOf returns the step of kind (the zero step for an unknown kind).
@@ -136,7 +137,8 @@ func (k JobKind) Needs() JobKind {
 	return cmp.Or(s.after, s.needs)
 }
 
-// openSteps are the steps enqueued when a war room opens.
+// openSteps are the steps enqueued when a war room opens; a storm's
+// gathers no evidence of its own (its children's are what it shows).
 var openSteps = []JobKind{JobSlackCreateChannel, JobJiraCreateIssue, JobCorrelateGather}
 
 // OpeningSteps returns the steps a war room runs when it opens: those

@@ -112,7 +112,7 @@ func (s *Service) Declare(ctx context.Context, service, env, summary, actor stri
 		if err != nil {
 			return err
 		}
-		inc := &Incident{ID: FormatID(seq), Seq: seq, Key: key, Service: service, Env: env, Rule: "declared",
+		inc := &Incident{ID: FormatID(seq), Seq: seq, Kind: KindIncident, Key: key, Service: service, Env: env, Rule: "declared",
 			Severity: Critical, State: Triggered, Title: oneLine(summary), OpenedAt: now, UpdatedAt: now, Commander: actor}
 		if err := tx.InsertIncident(inc); err != nil {
 			return err

@@ -43,6 +43,9 @@ type Options struct {
 	Ready ReadyParts
 	// Reminders keep a war room moving; the zero value schedules none.
 	Reminders Reminders
+	// Storm turns many war rooms at once into one; the zero value never
+	// declares a storm.
+	Storm Storm
 }
 
 // ReadyParts are the parts a war room needs to be ready.
@@ -128,6 +131,7 @@ type change struct {
 var major = map[EventKind]bool{
 	EventEscalated: true, EventAcknowledged: true, EventMitigated: true, EventResolved: true,
 	EventReopened: true, EventAssigned: true, EventRollbackRequested: true, EventSilenceRequested: true,
+	EventJoinedStorm: true, EventLeftStorm: true,
 }
 
 func (c *change) event(kind EventKind, actor, text string) error {
@@ -153,10 +157,13 @@ func (s *Service) startWarRoom(c *change, page bool) error {
 		return err
 	}
 	c.inc.SlackChannel = s.opts.ChannelName(c.inc, n)
-	if err := c.tx.NoteWarRoom(c.inc.ID, c.now); err != nil {
+	if err := c.tx.NoteWarRoom(c.inc, c.now); err != nil {
 		return err
 	}
 	for _, k := range openSteps {
+		if k == JobCorrelateGather && c.inc.IsStorm() {
+			continue
+		}
 		if _, err := c.tx.Enqueue(NewJob(k, c.inc.ID, JobArgs{}, c.now)); err != nil {
 			return err
 		}
@@ -182,6 +189,10 @@ func (s *Service) resolve(c *change, actor, text string) error {
 		return err
 	}
 	var extra []Job
+	if c.inc.IsStorm() {
+		// Resolved by a responder, its open children resolve with it.
+		extra = append(extra, NewJob(JobStormSettle, c.inc.ID, JobArgs{}, c.now))
+	}
 	if c.inc.WarRoom {
 		extra = append(extra, NewJob(JobJiraTransition, c.inc.ID, JobArgs{EventID: c.lastEvent, Target: Resolved}, c.now))
 		extra = append(extra, NewJob(JobExpireSilences, c.inc.ID, JobArgs{EventID: c.lastEvent}, c.now))
@@ -194,7 +205,7 @@ func (s *Service) resolve(c *change, actor, text string) error {
 }
 
 // save writes a changed incident and, for a war room, enqueues the update
-// steps for its last event plus extra.
+// steps for its last event plus extra; for a storm's child, the storm's.
 func (s *Service) save(c *change, extra []Job) error {
 	if !c.dirty {
 		return nil
@@ -204,6 +215,14 @@ func (s *Service) save(c *change, extra []Job) error {
 		return err
 	}
 	if !c.inc.WarRoom {
+		if c.inc.Storm == "" {
+			return nil
+		}
+		for _, j := range stormJobs(c, false) {
+			if _, err := c.tx.Enqueue(j); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
 	jobs := extra

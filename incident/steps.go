@@ -66,10 +66,16 @@ func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *In
 				return err
 			}
 			for _, k := range r.steps {
-				if !inc.WarRoom {
+				var j Job
+				switch {
+				case inc.WarRoom:
+					j = NewJob(k, inc.ID, JobArgs{EventID: e.ID}, now)
+				case inc.Storm != "":
+					j = NewJob(k, inc.Storm, JobArgs{}, now) // a child shows in its storm's room
+				default:
 					continue // a recorded incident has no war room to show it
 				}
-				if _, err := tx.Enqueue(NewJob(k, inc.ID, JobArgs{EventID: e.ID}, now)); err != nil {
+				if _, err := tx.Enqueue(j); err != nil {
 					return err
 				}
 			}

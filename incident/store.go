@@ -145,7 +145,19 @@ type Tx interface {
 	// count the war rooms this one starts.
 	WarRoomsSince(since time.Time) (int, error)
 	// NoteWarRoom records that the incident's war room started at at.
-	NoteWarRoom(incidentID string, at time.Time) error
+	NoteWarRoom(inc *Incident, at time.Time) error
+	// WarRoomStarts lists, oldest first, the IDs of the war rooms
+	// started at or after since that are not storms, under the lock of
+	// WarRoomsSince.
+	WarRoomStarts(since time.Time) ([]string, error)
+	// OpenStorm returns the newest open storm, or nil, under the lock of
+	// WarRoomsSince: a storm declared by another replica is seen once
+	// its transaction ends.
+	OpenStorm() (*Incident, error)
+	// StormChildren lists the IDs of the storm's open children and
+	// counts all of them, under the lock of WarRoomsSince, so that no
+	// child joins before this transaction ends.
+	StormChildren(stormID string) (open []string, total int, err error)
 }
 
 // JobOutcome is how one run of a job ended.

@@ -72,6 +72,7 @@ type Config struct {
 	Rollback     Rollback     `yaml:"rollback" json:"rollback"`
 	PagerDuty    PagerDuty    `yaml:"pagerduty" json:"pagerduty"`
 	Reminders    Reminders    `yaml:"reminders" json:"reminders"`
+	Storm        Storm        `yaml:"storm" json:"storm"`
 	Limits       Limits       `yaml:"limits" json:"limits"`
 	Links        Links        `yaml:"links" json:"links"`
 	// CorrelationBudget bounds the evidence that goes into the first

@@ -95,6 +95,7 @@ func (c *Config) validate() []error {
 	c.Jobs.validate(bad)
 	c.PagerDuty.validate(bad, c.src.resolved)
 	c.Reminders.validate(bad)
+	c.Storm.validate(bad)
 	if c.CorrelationBudget < 0 {
 		bad("correlation_budget: %v is negative", c.CorrelationBudget)
 	}

@@ -123,7 +123,7 @@ func (p Planner) Plan(j incident.Job, inc *incident.Incident, f Facts, known Kno
 		return nil, nil // the silences are found in Alertmanager
 	case incident.JobPageTrigger, incident.JobPageAcknowledge, incident.JobPageResolve:
 		return p.planPage(j.Kind, inc), nil
-	case incident.JobRemindAck, incident.JobRemindUpdate:
+	case incident.JobRemindAck, incident.JobRemindUpdate, incident.JobStormSettle:
 		return nil, nil // the domain's: it changes nothing outside
 	case incident.JobSlackNudge:
 		if !inc.WarRoom {

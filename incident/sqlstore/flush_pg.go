@@ -71,15 +71,15 @@ const pgUpdateIncidents = `UPDATE incidents AS i SET rule = v.rule, severity = v
 	suspect_deploy = v.suspect_deploy, truncated_alerts = v.truncated_alerts, last_error = v.last_error,
 	comms = v.comms, scribe = v.scribe, announce_channel_id = v.announce_channel_id,
 	announce_ts = v.announce_ts, reported_event = v.reported_event, evidence = v.evidence, unit = v.unit,
-	version = i.version + 1
+	storm = v.storm, version = i.version + 1
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::float8[], $8::float8[],
 	$9::float8[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[], $15::text[], $16::text[],
 	$17::text[], $18::text[], $19::text[], $20::bigint[], $21::text[], $22::text[], $23::text[], $24::text[],
-	$25::text[], $26::bigint[], $27::text[], $28::text[])
+	$25::text[], $26::bigint[], $27::text[], $28::text[], $29::text[])
 	AS v (id, rule, severity, state, war_room, title, value, peak_value, threshold,
 	acknowledged_at, mitigated_at, resolved_at, updated_at, commander, slack_channel_id, slack_channel, summary_ts,
 	jira_key, suspect_deploy, truncated_alerts, last_error, comms, scribe, announce_channel_id, announce_ts,
-	reported_event, evidence, unit)
+	reported_event, evidence, unit, storm)
 	WHERE i.id = v.id`
 
 // flushIncidentsPostgres queues the version bumps of incidents given new
@@ -113,6 +113,7 @@ func (t *txn) flushIncidentsPostgres() error {
 		commanders, channelIDs, channels, summaries    = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		jiraKeys, suspects, lastErrors, comms, scribes = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		announceIDs, announceTSs, evidence, units      = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		storms                                         = make([]string, n)
 	)
 	for i, id := range t.dirtyOrder {
 		inc := t.dirty[id]
@@ -126,10 +127,11 @@ func (t *txn) flushIncidentsPostgres() error {
 		commanders[i], channelIDs[i], channels[i], summaries[i] = inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS
 		jiraKeys[i], suspects[i], lastErrors[i], comms[i], scribes[i] = inc.JiraKey, inc.SuspectDeploy, inc.LastError, inc.Comms, inc.Scribe
 		announceIDs[i], announceTSs[i], evidence[i], units[i] = inc.AnnounceChannelID, inc.AnnounceTS, evidenceJSON(inc.Evidence), string(inc.Unit)
+		storms[i] = inc.Storm
 	}
 	args := []any{ids, rules, severities, states, warRooms, titles, values, peaks, thresholds, acked, mitigated, resolved,
 		updated, commanders, channelIDs, channels, summaries, jiraKeys, suspects, truncated, lastErrors, comms, scribes,
-		announceIDs, announceTSs, reported, evidence, units}
+		announceIDs, announceTSs, reported, evidence, units, storms}
 	if err := checkArgs(args); err != nil {
 		return fmt.Errorf("update %d incidents: %w", n, err)
 	}

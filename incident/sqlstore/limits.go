@@ -47,18 +47,84 @@ func (t *txn) WarRoomsSince(since time.Time) (int, error) {
 // NoteWarRoom implements incident.Tx. It writes ahead of the batch's
 // flush (on PostgreSQL, with the next round trip), so that a count later
 // in the same transaction sees it.
-func (t *txn) NoteWarRoom(incidentID string, at time.Time) error {
+func (t *txn) NoteWarRoom(inc *incident.Incident, at time.Time) error {
 	if err := t.lockWarRooms(); err != nil {
-		return fmt.Errorf("note war room %s: lock: %w", incidentID, err)
+		return fmt.Errorf("note war room %s: lock: %w", inc.ID, err)
 	}
-	if err := t.write(`INSERT INTO war_room_starts (incident_id, at) VALUES (?, ?) ON CONFLICT (incident_id) DO NOTHING`,
-		incidentID, nanos(at)); err != nil {
-		return fmt.Errorf("note war room %s: %w", incidentID, err)
+	storm := 0
+	if inc.IsStorm() {
+		storm = 1
+	}
+	if err := t.write(`INSERT INTO war_room_starts (incident_id, at, storm) VALUES (?, ?, ?) ON CONFLICT (incident_id) DO NOTHING`,
+		inc.ID, nanos(at), storm); err != nil {
+		return fmt.Errorf("note war room %s: %w", inc.ID, err)
 	}
 	if err := t.write(`DELETE FROM war_room_starts WHERE at < ?`, nanos(at.Add(-keepWarRoomStarts))); err != nil {
-		return fmt.Errorf("note war room %s: prune: %w", incidentID, err)
+		return fmt.Errorf("note war room %s: prune: %w", inc.ID, err)
 	}
 	return nil
+}
+
+// WarRoomStarts implements incident.Tx.
+func (t *txn) WarRoomStarts(since time.Time) ([]string, error) {
+	if err := t.lockWarRooms(); err != nil {
+		return nil, fmt.Errorf("war rooms started: lock: %w", err)
+	}
+	ids, err := t.ids(`SELECT incident_id FROM war_room_starts WHERE at >= ? AND storm = 0 ORDER BY at, incident_id`, nanos(since))
+	if err != nil {
+		return nil, fmt.Errorf("war rooms started: %w", err)
+	}
+	return ids, nil
+}
+
+// ids runs a query of one text column and returns its values.
+func (t *txn) ids(q string, args ...any) ([]string, error) {
+	var out []string
+	err := t.query(q, args, func(r scanner) error {
+		var id string
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		out = append(out, id)
+		return nil
+	})
+	return out, err
+}
+
+// OpenStorm implements incident.Tx. The storm may have been opened or
+// resolved earlier in this transaction: the buffered incidents go to the
+// database first.
+func (t *txn) OpenStorm() (*incident.Incident, error) {
+	if err := t.lockWarRooms(); err != nil {
+		return nil, fmt.Errorf("open storm: lock: %w", err)
+	}
+	if err := t.flushIncidents(); err != nil {
+		return nil, err
+	}
+	inc, err := t.oneIncident(`WHERE kind = 'storm' AND state <> 'resolved' ORDER BY seq DESC LIMIT 1`)
+	if err != nil {
+		return nil, fmt.Errorf("open storm: %w", err)
+	}
+	return inc, nil
+}
+
+// StormChildren implements incident.Tx.
+func (t *txn) StormChildren(stormID string) ([]string, int, error) {
+	if err := t.lockWarRooms(); err != nil {
+		return nil, 0, fmt.Errorf("children of %s: lock: %w", stormID, err)
+	}
+	if err := t.flushIncidents(); err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := t.queryRow(`SELECT COUNT(*) FROM incidents WHERE storm = ? AND storm <> ''`, stormID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("children of %s: %w", stormID, err)
+	}
+	open, err := t.ids(`SELECT id FROM incidents WHERE storm = ? AND storm <> '' AND state <> 'resolved' ORDER BY seq`, stormID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("children of %s: %w", stormID, err)
+	}
+	return open, total, nil
 }
 
 // TimelinePage implements incident.Store. The timeline's order is (at,

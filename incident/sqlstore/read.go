@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -15,9 +16,9 @@ import (
 const incidentColumns = `id, seq, key, service, env, rule, severity, state, war_room, title, value, peak_value, threshold,
 	opened_at, acknowledged_at, mitigated_at, resolved_at, updated_at, commander, slack_channel_id, slack_channel,
 	summary_ts, jira_key, suspect_deploy, truncated_alerts, last_error, comms, scribe,
-	announce_channel_id, announce_ts, reported_event, evidence, unit`
+	announce_channel_id, announce_ts, reported_event, evidence, unit, kind, storm, storm_linked`
 
-const incidentColumnCount = 33
+const incidentColumnCount = 36
 
 const alertColumns = `fingerprint, status, labels, annotations, grafana_values, starts_at, ends_at, generator_url, value, source`
 
@@ -41,7 +42,8 @@ func incidentValues(inc *incident.Incident) []any {
 		nanos(inc.OpenedAt), optNanos(inc.AcknowledgedAt), optNanos(inc.MitigatedAt), optNanos(inc.ResolvedAt), nanos(inc.UpdatedAt),
 		inc.Commander, inc.SlackChannelID, inc.SlackChannel, inc.SummaryTS, inc.JiraKey, inc.SuspectDeploy,
 		inc.TruncatedAlerts, inc.LastError, inc.Comms, inc.Scribe,
-		inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence), string(inc.Unit)}
+		inc.AnnounceChannelID, inc.AnnounceTS, inc.ReportedEvent, evidenceJSON(inc.Evidence), string(inc.Unit),
+		string(cmp.Or(inc.Kind, incident.KindIncident)), inc.Storm, strings.Join(inc.Linked, ",")}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -53,15 +55,19 @@ func scanIncident(row scanner, extra ...any) (*incident.Incident, error) {
 	var warRoom, opened, updated int64
 	var ack, mit, res sql.NullInt64
 	var value, peak, threshold sql.NullFloat64
-	var evidence, unit string
+	var evidence, unit, kind, linked string
 	err := row.Scan(append([]any{&inc.ID, &inc.Seq, &inc.Key, &inc.Service, &inc.Env, &inc.Rule, &severity, &state, &warRoom, &inc.Title,
 		&value, &peak, &threshold, &opened, &ack, &mit, &res, &updated, &inc.Commander, &inc.SlackChannelID,
 		&inc.SlackChannel, &inc.SummaryTS, &inc.JiraKey, &inc.SuspectDeploy, &inc.TruncatedAlerts, &inc.LastError, &inc.Comms, &inc.Scribe,
-		&inc.AnnounceChannelID, &inc.AnnounceTS, &inc.ReportedEvent, &evidence, &unit}, extra...)...)
+		&inc.AnnounceChannelID, &inc.AnnounceTS, &inc.ReportedEvent, &evidence, &unit, &kind, &inc.Storm, &linked}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
 	inc.Severity, inc.State, inc.WarRoom, inc.Unit = incident.Severity(severity), incident.State(state), warRoom != 0, incident.Unit(unit)
+	inc.Kind = incident.Kind(kind)
+	if linked != "" {
+		inc.Linked = strings.Split(linked, ",")
+	}
 	inc.Value, inc.PeakValue, inc.Threshold = optFloat(value), optFloat(peak), optFloat(threshold)
 	inc.OpenedAt, inc.UpdatedAt = fromNanos(opened), fromNanos(updated)
 	inc.AcknowledgedAt, inc.MitigatedAt, inc.ResolvedAt = optTime(ack), optTime(mit), optTime(res)
@@ -102,7 +108,31 @@ func (s *Store) Incident(ctx context.Context, id string) (*incident.Incident, er
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: load incident %s: %w", id, err)
 	}
-	return inc, nil
+	return inc, s.children(ctx, inc)
+}
+
+// children fills in a storm's Children, oldest first.
+func (s *Store) children(ctx context.Context, inc *incident.Incident) error {
+	if !inc.IsStorm() {
+		return nil
+	}
+	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id FROM incidents WHERE storm = ? AND storm <> '' ORDER BY seq`), inc.ID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: children of %s: %w", inc.ID, err)
+	}
+	defer rows.Close()
+	inc.Children = []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("sqlstore: children of %s: %w", inc.ID, err)
+		}
+		inc.Children = append(inc.Children, id)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlstore: children of %s: %w", inc.ID, err)
+	}
+	return nil
 }
 
 // IncidentByChannel implements incident.Store.
@@ -117,7 +147,7 @@ func (s *Store) IncidentByChannel(ctx context.Context, channelID string) (*incid
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: load incident of channel %s: %w", channelID, err)
 	}
-	return inc, nil
+	return inc, s.children(ctx, inc)
 }
 
 // DefaultLimit bounds an incident listing.
@@ -129,8 +159,12 @@ func (s *Store) Incidents(ctx context.Context, f incident.Filter) ([]*incident.I
 	defer cancel()
 	var where []string
 	var args []any
-	if !f.All {
-		where = append(where, "war_room = 1")
+	if !f.All && f.Storm == "" {
+		where = append(where, "(war_room = 1 OR storm <> '')")
+	}
+	if f.Storm != "" {
+		where = append(where, "storm = ? AND storm <> ''")
+		args = append(args, f.Storm)
 	}
 	if f.State != "" {
 		where = append(where, "state = ?")
@@ -163,7 +197,16 @@ func (s *Store) Incidents(ctx context.Context, f incident.Filter) ([]*incident.I
 		}
 		out = append(out, inc)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list incidents: %w", err)
+	}
+	rows.Close()
+	for _, inc := range out {
+		if err := s.children(ctx, inc); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Alerts implements incident.Store.

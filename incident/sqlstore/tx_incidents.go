@@ -207,6 +207,10 @@ func (t *txn) flushIncidents() error {
 			q += `, slack_channel_id = ?`
 			args = append(args, inc.SlackChannelID)
 		}
+		if !known || stored.Storm != inc.Storm {
+			q += `, storm = ?` // indexed (incidents_storm_children)
+			args = append(args, inc.Storm)
+		}
 		_, err := t.exec(q+` WHERE id = ?`, append(args, inc.ID)...)
 		if err != nil {
 			return fmt.Errorf("update incident %s: %w", inc.ID, err)

@@ -90,11 +90,11 @@ func TestDryRunLogsTheCallsTheExecutorsMake(t *testing.T) {
 	same(incident.JobPageTrigger, incident.JobArgs{})
 	w.finish(ctx, incident.JobPageTrigger)
 
-	// The reminders are the domain's: no call of their own, but the
-	// unacknowledged one puts a nudge on the timeline for Slack to post,
-	// in the war room and the announce channel.
+	// The reminders (and a storm's settling) are the domain's: no call of
+	// their own, but the unacknowledged one puts a nudge on the timeline
+	// for Slack to post, in the war room and the announce channel.
 	w.clock.Add(5 * time.Minute)
-	for _, k := range incident.ReminderKinds() {
+	for _, k := range append(incident.ReminderKinds(), incident.StormKinds()...) {
 		logged, sent := step(k, incident.JobArgs{Round: 1})
 		if len(logged) != 0 || len(sent) != 0 {
 			t.Errorf("%s: changes nothing outside, but the dry run logged %v and the fakes took %v", k, logged, sent)
@@ -285,6 +285,7 @@ func newWorld(t *testing.T) *world {
 		steps.Route{Kinds: actions.Kinds(), Exec: w.actions},
 		steps.Route{Kinds: paging.Kinds(), Exec: paging.New(pagerduty.New(pagerduty.Options{URL: w.pd.URL(), RoutingKey: pagerdutytest.RoutingKey}), d)},
 		steps.Route{Kinds: incident.ReminderKinds(), Exec: w.svc.Reminders()},
+		steps.Route{Kinds: incident.StormKinds(), Exec: w.svc.Storms()},
 	); err != nil {
 		t.Fatal(err)
 	}
