@@ -172,8 +172,8 @@ type Incident struct {
 	Seq int64  `json:"-"`
 	// Kind is "incident", or "storm" for the war room of a storm (many
 	// war rooms at once: docs/DECISIONS.md, D18).
-	Kind Kind   `json:"kind"`
-	Key  string `json:"key"`
+	Kind     Kind     `json:"kind"`
+	Key      string   `json:"key"`
 	Service  string   `json:"service"`
 	Env      string   `json:"env"`
 	Rule     string   `json:"rule"`
