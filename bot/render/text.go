@@ -161,6 +161,8 @@ func OneLine(s string, n int) string {
 // "63 auth failures in 10 min vs 50 threshold"), or what is known.
 func ValueVsThreshold(inc *incident.Incident) string {
 	switch {
+	case inc.IsStorm():
+		return "many services breaching at once"
 	case inc.Value != nil && inc.Threshold != nil:
 		return inc.Unit.Measure(*inc.Value) + " vs " + inc.Unit.Limit(*inc.Threshold) + " threshold"
 	case inc.Value != nil:

@@ -74,7 +74,7 @@ type JiraOptions struct {
 }
 
 // WaitForEvidence holds the first summary and the ticket until the first
-// evidence is in, so that what correlation finds within its budget
+// evidence is in (a storm's gathers none of its own), so that what correlation finds within its budget
 // (correlation_budget) is in them; past the budget (and a margin) they go
 // without it and are updated when it comes.
 //
@@ -86,7 +86,7 @@ type JiraOptions struct {
 // its snooze.
 func WaitForEvidence(inc *incident.Incident, budget time.Duration, now time.Time) error {
 	deadline := inc.OpenedAt.Add(budget + evidenceMargin)
-	if inc.Evidence != nil || !now.Before(deadline) {
+	if inc.Evidence != nil || inc.IsStorm() || !now.Before(deadline) {
 		return nil
 	}
 	return &incident.SnoozeError{Wait: min(deadline.Sub(now), evidenceRecheck), Awaits: incident.JobCorrelateGather,
@@ -119,7 +119,7 @@ func (d Deps) WarRoomLinks(inc *incident.Incident, alerts []incident.Alert) []re
 	if inc.JiraKey != "" && d.Sites.JiraURL != "" {
 		links = append(links, render.Link{Kind: "jira", Title: "Jira " + inc.JiraKey, URL: strings.TrimSuffix(d.Sites.JiraURL, "/") + "/browse/" + inc.JiraKey})
 	}
-	if am := strings.TrimSuffix(d.Sites.AlertmanagerURL, "/"); am != "" && inc.Service != "" {
+	if am := strings.TrimSuffix(d.Sites.AlertmanagerURL, "/"); am != "" && inc.Service != "" && !inc.IsStorm() {
 		filter := fmt.Sprintf("{service=%q}", inc.Service)
 		if inc.Env != "" {
 			filter = fmt.Sprintf("{service=%q,env=%q}", inc.Service, inc.Env)

@@ -20,7 +20,14 @@ type Facts struct {
 	Total, Firing int
 	// Timeline holds the events Facts was asked for, not the whole.
 	Timeline []incident.Event
+	// Children and Linked are, for a storm, the incidents that joined it
+	// and the war rooms it links.
+	Children, Linked []*incident.Incident
 }
+
+// StormListed bounds the incidents of a storm its room and ticket read:
+// more than either lists.
+const StormListed = 1000
 
 // Since is the since of Facts for job j: the event it is about and all
 // after it, or (for a job about no event) the events not yet reported.
@@ -49,7 +56,24 @@ func (d Deps) Facts(ctx context.Context, inc *incident.Incident, since int64) (F
 	if err != nil {
 		return Facts{}, err
 	}
-	return Facts{Alerts: alerts, Total: total, Firing: firing, Timeline: tl}, nil
+	f := Facts{Alerts: alerts, Total: total, Firing: firing, Timeline: tl}
+	if !inc.IsStorm() {
+		return f, nil
+	}
+	if f.Children, err = d.Store.Incidents(ctx, incident.Filter{Storm: inc.ID, Limit: StormListed}); err != nil {
+		return Facts{}, err
+	}
+	for _, id := range inc.Linked {
+		l, err := d.Store.Incident(ctx, id)
+		if incident.ErrorCode(err) == incident.ENOTFOUND {
+			continue // listed by its ID alone
+		}
+		if err != nil {
+			return Facts{}, err
+		}
+		f.Linked = append(f.Linked, l)
+	}
+	return f, nil
 }
 
 // SlackView is what the war room's summary shows of an incident.
@@ -61,7 +85,18 @@ func (d Deps) SlackView(inc *incident.Incident, f Facts) slackmsg.SummaryView {
 	inc = hosts.Incident(inc)
 	return slackmsg.SummaryView{Incident: inc, Alerts: f.Alerts, TotalAlerts: f.Total, FiringAlerts: f.Firing,
 		Links:    hosts.Links(append(d.WarRoomLinks(inc, f.Alerts), render.EvidenceLinks(inc.Evidence)...)),
-		Rollback: slackmsg.RollbackText(inc.Evidence, start), Now: d.Now(), Start: start}
+		Rollback: slackmsg.RollbackText(inc.Evidence, start), Now: d.Now(), Start: start,
+		Children: hostsOf(hosts, f.Children), Linked: f.Linked}
+}
+
+// hostsOf passes a storm's incidents through the link allow-list, as
+// their own war rooms would show them.
+func hostsOf(hosts render.Hosts, incs []*incident.Incident) []*incident.Incident {
+	out := make([]*incident.Incident, len(incs))
+	for i, inc := range incs {
+		out[i] = hosts.Incident(inc)
+	}
+	return out
 }
 
 // JiraView is what the ticket shows of an incident.
@@ -76,5 +111,6 @@ func (d Deps) JiraView(inc *incident.Incident, f Facts) jirawiki.View {
 			URL: "https://slack.com/app_redirect?channel=" + url.QueryEscape(inc.SlackChannelID)}}, links...)
 	}
 	return jirawiki.View{Incident: inc, Alerts: f.Alerts, TotalAlerts: f.Total, FiringAlerts: f.Firing, Links: links,
-		Rollback: jirawiki.SuggestRollback(inc.Evidence), Start: render.AlertStart(inc, f.Alerts), Now: d.Now()}
+		Rollback: jirawiki.SuggestRollback(inc.Evidence), Start: render.AlertStart(inc, f.Alerts), Now: d.Now(),
+		Children: hostsOf(hosts, f.Children), Linked: f.Linked}
 }

@@ -78,6 +78,9 @@ type View struct {
 	Start time.Time
 	// Now is the time the description is rendered at.
 	Now time.Time
+	// Children are, for a storm, the incidents that joined it; Linked
+	// are the war rooms it links (those it names in Incident.Linked).
+	Children, Linked []*incident.Incident
 }
 
 // RollbackSuggestion is what correlation proposes to undo: the deploy it
@@ -100,6 +103,9 @@ func Description(v View) string {
 	inc := v.Incident
 	if inc == nil {
 		return ""
+	}
+	if inc.IsStorm() {
+		return stormDescription(v)
 	}
 	var b strings.Builder
 	b.WriteString("h2. What fired\n")
@@ -434,6 +440,9 @@ func Label(s string) string {
 //	[INC-7] payment-gateway error rate 3.11% vs 0.8% (prod)
 //	[INC-8] payment-gateway P99 latency 1.8 s vs 500 ms (prod)
 func Summary(inc *incident.Incident) string {
+	if inc.IsStorm() {
+		return render.OneLine(fmt.Sprintf("[%s] %s", inc.ID, inc.Title), 255)
+	}
 	s := fmt.Sprintf("[%s] %s", inc.ID, inc.Service)
 	if inc.Value != nil {
 		s += render.Headline(inc)

@@ -101,6 +101,9 @@ func SummaryBlocks(v SummaryView) []slack.Block {
 	if inc == nil {
 		return nil
 	}
+	if inc.IsStorm() {
+		return stormBlocks(v)
+	}
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plainText(headerText(inc)), slack.HeaderBlockOptionBlockID(blockHeader)),
 		slack.NewSectionBlock(nil, factFields(v), nil, slack.SectionBlockOptionBlockID(blockFacts)),
@@ -346,6 +349,11 @@ func actionsBlock(inc *incident.Incident) *slack.ActionBlock {
 	resolve := button(ActionResolve, "Resolve", inc.ID)
 	if inc.State == incident.Mitigated {
 		resolve.WithStyle(slack.StylePrimary)
+	}
+	if inc.IsStorm() {
+		// A storm has no deploy to roll back and no alerts to silence:
+		// its incidents' war rooms and lines say what to do.
+		return slack.NewActionBlock(blockActions, append(els, resolve)...)
 	}
 	svc := inline(inc.Service)
 	if svc == "" {

