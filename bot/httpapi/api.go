@@ -83,6 +83,13 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (a *API) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := incident.Filter{Service: q.Get("service")}
+	if v := q.Get("storm"); v != "" {
+		id, err := incident.ParseID(v)
+		if err != nil {
+			return err
+		}
+		f.Storm = id
+	}
 	if v := q.Get("state"); v != "" {
 		st, err := incident.ParseState(v)
 		if err != nil {

@@ -88,7 +88,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"migrate", "--help"}, []string{"--config FILE"}},
 		{[]string{"version", "--help"}, []string{"Usage: warroom version"}},
 		{[]string{"incidents", "--help"}, []string{"warroom incidents assign ID USER commander|comms|scribe", "warroom incidents mitigate ID"}},
-		{[]string{"incidents", "list", "--help"}, []string{"--all", "--state STATE", "--server URL", "-o FORMAT"}},
+		{[]string{"incidents", "list", "--help"}, []string{"--all", "--state STATE", "--storm ID", "--server URL", "-o FORMAT"}},
 		{[]string{"incidents", "note", "--help"}, []string{"--jira", "--actor NAME"}},
 		{[]string{"incidents", "resolve", "INC-1", "--help"}, []string{"-m SUMMARY"}},
 		{[]string{"help", "deploys", "record"}, []string{"--finished-at TIME", "--id KEY", "--service SERVICE"}},

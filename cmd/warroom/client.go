@@ -121,7 +121,7 @@ func whoami(getenv func(string) string, current func() (*user.User, error), host
 
 // incidentCommands drive a running server's incidents.
 var incidentCommands = []command{
-	{name: "list", args: "[--all] [--state S] [--service S] [-o json]", summary: "list the open war rooms (--all: recorded incidents and closed ones too)", run: listIncidents},
+	{name: "list", args: "[--all] [--state S] [--service S] [--storm ID] [-o json]", summary: "list the war rooms and the storms' incidents (--all: recorded incidents too; --storm: one storm's)", run: listIncidents},
 	{name: "show", args: "ID [--timeline-after EVENT] [-o json]", summary: "show an incident: its state, alerts and timeline", run: incidentAction("show")},
 	{name: "ack", args: "ID [--actor NAME]", summary: "acknowledge an incident", run: incidentAction("ack")},
 	{name: "mitigate", args: "ID [--actor NAME]", summary: "mark an incident mitigated", run: incidentAction("mitigate")},
@@ -144,6 +144,7 @@ func listIncidents(ctx context.Context, c *cli, args []string) error {
 	all := fs.Bool("all", false, "include recorded (below-threshold) incidents and closed ones")
 	state := fs.String("state", "", "only incidents in `STATE` (triggered, acknowledged, mitigated, resolved)")
 	service := fs.String("service", "", "only incidents of `SERVICE`")
+	storm := fs.String("storm", "", "only the incidents that joined the storm `ID`")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -163,6 +164,9 @@ func listIncidents(ctx context.Context, c *cli, args []string) error {
 	}
 	if *service != "" {
 		q.Set("service", *service)
+	}
+	if *storm != "" {
+		q.Set("storm", *storm)
 	}
 	var out struct {
 		Incidents   []*incident.Incident `json:"incidents"`
@@ -273,11 +277,14 @@ func printList(w io.Writer, list []*incident.Incident, slackDryRun bool) error {
 	fmt.Fprintln(tw, "ID\tSTATE\tSERVICE\tENV\tSEVERITY\tVALUE\tWAR ROOM\tOPENED\tTITLE")
 	for _, inc := range list {
 		room := "-"
-		if inc.WarRoom {
+		switch {
+		case inc.WarRoom:
 			room = "#" + inc.SlackChannel
 			if slackDryRun {
 				room += dryRunMark
 			}
+		case inc.Storm != "":
+			room = "storm " + inc.Storm
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.State, inc.Service, inc.Env, inc.Severity,
 			value(inc.Unit, inc.Value), room, inc.OpenedAt.Local().Format("2006-01-02 15:04"), inc.Title)
@@ -309,6 +316,15 @@ func printView(w io.Writer, v *httpapi.IncidentView) error {
 			mark = dryRunMark
 		}
 		fmt.Fprintf(tw, "war room\t#%s%s\n", inc.SlackChannel, mark)
+	}
+	switch {
+	case inc.IsStorm():
+		fmt.Fprintf(tw, "storm\t%d incidents joined (warroom incidents list --storm %s)\n", len(inc.Children), inc.ID)
+		if len(inc.Linked) > 0 {
+			fmt.Fprintf(tw, "linked\t%s\n", strings.Join(inc.Linked, ", "))
+		}
+	case inc.Storm != "":
+		fmt.Fprintf(tw, "storm\t%s: its war room is the storm's\n", inc.Storm)
 	}
 	switch {
 	case inc.JiraKey != "":
