@@ -171,6 +171,12 @@ func TestStormOfFortyServices(t *testing.T) {
 				t.Errorf("%s: war room %v, storm %q, channel %q, ticket %q; want a child of %s", id, child.WarRoom, child.Storm, child.SlackChannelID, child.JiraKey, r.stormID)
 			}
 		}
+		if reply := r.h.command("status " + r.stormID); !strings.Contains(reply, "Storm: 35 incidents joined, 5 war rooms opened just before it") {
+			t.Errorf("/warroom status %s: %q", r.stormID, reply)
+		}
+		if reply := r.h.command("status " + storm.Children[0]); !strings.Contains(reply, "Storm: part of "+r.stormID) {
+			t.Errorf("/warroom status %s: %q", storm.Children[0], reply)
+		}
 		is, _ := r.jira.Issue(storm.JiraKey)
 		for i := range 40 {
 			if !regexp.MustCompile(`svc\\?-` + fmt.Sprint(i) + `\b`).MatchString(is.Description) {

@@ -167,6 +167,8 @@ type apiIncident struct {
 	State   string   `json:"state"`
 	WarRoom bool     `json:"war_room"`
 	Value   *float64 `json:"value"`
+	Kind    string   `json:"kind"`
+	Storm   string   `json:"storm"` // a storm's child: the storm's ID
 }
 
 func (i apiIncident) String() string {

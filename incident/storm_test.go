@@ -140,7 +140,7 @@ func TestStormTakesTheWarRoomsPastTheThreshold(t *testing.T) {
 // Alertmanager groups a storm's alerts into one delivery: the same
 // three war rooms and one storm.
 func TestStormInOneDelivery(t *testing.T) {
-	onStores(t, func(t *testing.T, clock *clocktest.Clock, s *sqlstore.Store, svc *incident.Service) {
+	onStores(t, func(t *testing.T, _ *clocktest.Clock, s *sqlstore.Store, svc *incident.Service) {
 		res := breach(t, svc, incident.AlertFiring, services(8)...)
 		counts := map[incident.Outcome]int{}
 		for _, r := range res {

@@ -311,6 +311,12 @@ func (sl *Surface) cmdStatus(ctx context.Context, c *cmdCall) (slackMessage, err
 		fmt.Fprintf(&b, " | Jira: %s", slackmsg.Escape(inc.JiraKey))
 	}
 	fmt.Fprintf(&b, "\nAlerts: %d firing of %d", firing, total)
+	switch {
+	case inc.IsStorm():
+		fmt.Fprintf(&b, "\nStorm: %d incidents joined, %d war rooms opened just before it; the summary lists them", len(inc.Children), len(inc.Linked))
+	case inc.Storm != "":
+		fmt.Fprintf(&b, "\nStorm: part of %s, whose war room shows it", inc.Storm)
+	}
 	// Steps that failed for good (bad token, missing channel, refused
 	// field) stop; responders must see them.
 	var failed []string
