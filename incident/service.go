@@ -215,7 +215,11 @@ func (s *Service) save(c *change, extra []Job) error {
 		return err
 	}
 	if !c.inc.WarRoom {
-		if c.inc.Storm == "" {
+		if c.inc.Storm == "" || c.lastEvent == 0 {
+			// A child's storm is told of its events (joined, an alert
+			// resolved, resolved), as a war room is: not of every value
+			// a storm's alerts bring, which would make every writer
+			// enqueue the one update of the storm.
 			return nil
 		}
 		for _, j := range stormJobs(c, false) {
