@@ -105,14 +105,24 @@ func (s *Service) declareStorm(tx Tx, rooms []string, now time.Time) (*Incident,
 }
 
 // joinStorm makes c.inc, about to become a war room, a child of the open
-// storm instead, and reports whether it did: an incident already a child
-// of an open storm stays one; one whose storm has resolved leaves it and
-// is judged afresh.
+// storm instead, and reports whether it did. An open child stays one
+// without a look: its storm resolves only once no child is open, or, when
+// a responder resolved it, resolves its open children (storm.settle). A
+// child reopening was not open, and its storm may be over: it looks under
+// the war-room lock, and leaves a storm that has resolved to be judged
+// afresh.
 func (s *Service) joinStorm(c *change, a *Alert, dec Decision, budget *warRoomBudget, reopened bool) (bool, error) {
 	if c.inc.Storm != "" {
-		stays, err := s.stormHolds(c.tx, c.inc.Storm, budget, reopened)
-		if err != nil || stays {
-			return stays, err
+		if !reopened {
+			return true, nil
+		}
+		open, err := c.tx.OpenStorm()
+		if err != nil {
+			return false, err
+		}
+		budget.storm = open
+		if open != nil && open.ID == c.inc.Storm {
+			return true, nil
 		}
 		if err := c.event(EventLeftStorm, ActorSystem, "left storm "+c.inc.Storm+", which has resolved"); err != nil {
 			return false, err
@@ -124,29 +134,6 @@ func (s *Service) joinStorm(c *change, a *Alert, dec Decision, budget *warRoomBu
 		return false, err
 	}
 	return true, s.adopt(c, storm, dec, "joined storm "+storm.ID+" by rule "+dec.Rule+": "+describe(a, dec))
-}
-
-// stormHolds reports whether the storm id is open. An open child's storm
-// cannot resolve while the child is open (storm.settle counts it), so a
-// plain read will do; a child reopening was not open, and its storm may
-// be resolving now: the locked look says.
-func (s *Service) stormHolds(tx Tx, id string, budget *warRoomBudget, reopened bool) (bool, error) {
-	if reopened {
-		open, err := tx.OpenStorm()
-		if err != nil {
-			return false, err
-		}
-		budget.storm = open
-		return open != nil && open.ID == id, nil
-	}
-	if budget.storm != nil && budget.storm.ID == id {
-		return true, nil
-	}
-	storm, err := tx.IncidentByID(id)
-	if err != nil {
-		return false, err
-	}
-	return storm.State.Open(), nil
 }
 
 // adopt makes c.inc a child of storm: no channel, no ticket; its
