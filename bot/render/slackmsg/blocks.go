@@ -177,11 +177,22 @@ func factFields(v SummaryView) []*slack.TextBlockObject {
 		"*Started*\n" + started,
 		"*Alerts*\n" + alerts,
 	}
+	return fieldTexts(append(fields, roleFields(inc)...))
+}
+
+// roleFields are the fields of the incident's role holders.
+func roleFields(inc *incident.Incident) []string {
+	var fields []string
 	for _, role := range []struct{ name, who string }{{"Commander", inc.Commander}, {"Comms", inc.Comms}, {"Scribe", inc.Scribe}} {
 		if role.who != "" {
 			fields = append(fields, "*"+role.name+"*\n"+userRef(role.who))
 		}
 	}
+	return fields
+}
+
+// fieldTexts makes a section's fields, each cut to Block Kit's limit.
+func fieldTexts(fields []string) []*slack.TextBlockObject {
 	out := make([]*slack.TextBlockObject, 0, len(fields))
 	for _, f := range fields {
 		out = append(out, mrkdwnText(cutEscaped(f, maxFieldText)))

@@ -41,18 +41,9 @@ func stormBlocks(v SummaryView) []slack.Block {
 		fmt.Sprintf("*Incidents*\n%d breaching of %d joined", open, total),
 		fmt.Sprintf("*War rooms before it*\n%d", len(inc.Linked)),
 	}
-	for _, role := range []struct{ name, who string }{{"Commander", inc.Commander}, {"Comms", inc.Comms}, {"Scribe", inc.Scribe}} {
-		if role.who != "" {
-			fields = append(fields, "*"+role.name+"*\n"+userRef(role.who))
-		}
-	}
-	facts := make([]*slack.TextBlockObject, 0, len(fields))
-	for _, f := range fields {
-		facts = append(facts, mrkdwnText(cutEscaped(f, maxFieldText)))
-	}
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plainText(headerText(inc)), slack.HeaderBlockOptionBlockID(blockHeader)),
-		slack.NewSectionBlock(nil, facts, nil, slack.SectionBlockOptionBlockID(blockFacts)),
+		slack.NewSectionBlock(nil, fieldTexts(append(fields, roleFields(inc)...)), nil, slack.SectionBlockOptionBlockID(blockFacts)),
 	}
 	blocks = append(blocks, stormSections(inc, v.Children)...)
 	if t := linkedText(inc, v.Linked); t != "" {
