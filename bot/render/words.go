@@ -42,6 +42,8 @@ var eventWords = map[incident.EventKind]Wording{
 	incident.EventWithheld:          {":no_entry:", "War room withheld", "", "war room withheld", false},
 	incident.EventNudgedAck:         {":alarm_clock:", "Reminder: acknowledge", "", "", false},
 	incident.EventNudgedUpdate:      {":alarm_clock:", "Reminder: post an update", "", "", false},
+	incident.EventJoinedStorm:       {":thunder_cloud_and_rain:", "Joined the storm", "", "", false},
+	incident.EventLeftStorm:         {":sun_small_cloud:", "Left the storm", "", "", false},
 }
 
 // WordEvent returns the wording of ev (ok false for a kind it does not
