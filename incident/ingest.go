@@ -183,6 +183,13 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 	}
 	res.Incident = c.inc.ID
 
+	if res.Outcome == OutcomeReopened && c.inc.Storm != "" && !warRoom {
+		// A child reopening below its war-room rule: its storm may be
+		// over (joinStorm looks for one that would open a war room).
+		if err := s.leaveOverStorm(c, budget); err != nil {
+			return res, "", err
+		}
+	}
 	if warRoom && !c.inc.WarRoom {
 		// A war room would open (a recorded incident escalating, a child
 		// reopening): during a storm, it joins the storm instead.

@@ -116,24 +116,37 @@ func (s *Service) joinStorm(c *change, a *Alert, dec Decision, budget *warRoomBu
 		if !reopened {
 			return true, nil
 		}
-		open, err := c.tx.OpenStorm()
-		if err != nil {
-			return false, err
+		if err := s.leaveOverStorm(c, budget); err != nil || c.inc.Storm != "" {
+			return c.inc.Storm != "", err
 		}
-		budget.storm = open
-		if open != nil && open.ID == c.inc.Storm {
-			return true, nil
-		}
-		if err := c.event(EventLeftStorm, ActorSystem, "left storm "+c.inc.Storm+", which has resolved"); err != nil {
-			return false, err
-		}
-		c.inc.Storm = ""
 	}
 	storm, err := s.stormFor(c.tx, budget, c.now)
 	if err != nil || storm == nil {
 		return false, err
 	}
 	return true, s.adopt(c, storm, dec, "joined storm "+storm.ID+" by rule "+dec.Rule+": "+describe(a, dec))
+}
+
+// leaveOverStorm looks, under the war-room lock, whether the storm of
+// c.inc, a child reopening, is still open; when it is over, the child
+// leaves it (left_storm) and stands alone. Every reopened child looks,
+// whatever its alert's rule decided: one reopened below its war-room
+// rule and left in a resolved storm would, once it breached, "stay with
+// its storm" without a look, and have no war room anywhere.
+func (s *Service) leaveOverStorm(c *change, budget *warRoomBudget) error {
+	open, err := c.tx.OpenStorm()
+	if err != nil {
+		return err
+	}
+	budget.storm = open
+	if open != nil && open.ID == c.inc.Storm {
+		return nil
+	}
+	if err := c.event(EventLeftStorm, ActorSystem, "left storm "+c.inc.Storm+", which has resolved"); err != nil {
+		return err
+	}
+	c.inc.Storm = ""
+	return nil
 }
 
 // adopt makes c.inc a child of storm: no channel, no ticket; its
