@@ -124,6 +124,10 @@ func (s *Service) joinStorm(c *change, a *Alert, dec Decision, budget *warRoomBu
 	if err != nil || storm == nil {
 		return false, err
 	}
+	// The rule that would have opened its war room names it, as
+	// escalating names a war room (the storm's line shows its threshold).
+	c.inc.Rule, c.inc.Severity, c.inc.Threshold, c.inc.Unit = dec.Rule, dec.Severity, dec.Threshold, dec.Unit
+	c.inc.Title = title(a, dec)
 	return true, s.adopt(c, storm, dec, "joined storm "+storm.ID+" by rule "+dec.Rule+": "+describe(a, dec))
 }
 
