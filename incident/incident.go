@@ -225,6 +225,8 @@ type Incident struct {
 	// Children lists, on a storm, the incidents that joined it, oldest
 	// first (read from the store; not written with the storm).
 	Children []string `json:"children,omitempty"`
+	// ChildrenOpen counts, on a storm, its children still open.
+	ChildrenOpen int `json:"children_open,omitempty"`
 	// Linked lists, on a storm, the war rooms opened within the storm
 	// window before it was declared: they keep their own rooms.
 	Linked []string `json:"linked,omitempty"`

@@ -53,12 +53,17 @@ func isHex(s string) bool {
 	return true
 }
 
-// StormCounts counts a storm's incidents, and those still breaching.
-func StormCounts(children []*incident.Incident) (total, open int) {
-	for _, c := range children {
+// StormCounts counts a storm's incidents, and those still breaching:
+// as the store counted them (storm.Children, storm.ChildrenOpen) when it
+// did, else those listed.
+func StormCounts(storm *incident.Incident, listed []*incident.Incident) (total, open int) {
+	if storm.Children != nil {
+		return max(len(storm.Children), len(listed)), storm.ChildrenOpen
+	}
+	for _, c := range listed {
 		if c.State.Open() {
 			open++
 		}
 	}
-	return len(children), open
+	return len(listed), open
 }

@@ -116,18 +116,21 @@ func (s *Store) children(ctx context.Context, inc *incident.Incident) error {
 	if !inc.IsStorm() {
 		return nil
 	}
-	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id FROM incidents WHERE storm = ? AND storm <> '' ORDER BY seq`), inc.ID)
+	rows, err := s.read.QueryContext(ctx, s.rebind(`SELECT id, state FROM incidents WHERE storm = ? AND storm <> '' ORDER BY seq`), inc.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: children of %s: %w", inc.ID, err)
 	}
 	defer rows.Close()
-	inc.Children = []string{}
+	inc.Children, inc.ChildrenOpen = []string{}, 0
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var id, state string
+		if err := rows.Scan(&id, &state); err != nil {
 			return fmt.Errorf("sqlstore: children of %s: %w", inc.ID, err)
 		}
 		inc.Children = append(inc.Children, id)
+		if incident.State(state).Open() {
+			inc.ChildrenOpen++
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sqlstore: children of %s: %w", inc.ID, err)
@@ -178,12 +181,24 @@ func (s *Store) Incidents(ctx context.Context, f incident.Filter) ([]*incident.I
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
+	switch {
+	case f.Storm != "":
+		// A storm's children as its room lists them, breaching first;
+		// all of them unless asked for fewer: the room's "…and N more"
+		// sends responders here.
+		q += " ORDER BY CASE WHEN state = 'resolved' THEN 1 ELSE 0 END, seq"
+		if f.Limit > 0 {
+			q += " LIMIT ?"
+			args = append(args, f.Limit)
+		}
+	default:
+		limit := f.Limit
+		if limit <= 0 {
+			limit = DefaultLimit
+		}
+		q += " ORDER BY seq DESC LIMIT ?"
+		args = append(args, limit)
 	}
-	q += " ORDER BY seq DESC LIMIT ?"
-	args = append(args, limit)
 	rows, err := s.read.QueryContext(ctx, s.rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list incidents: %w", err)

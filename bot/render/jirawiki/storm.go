@@ -22,7 +22,7 @@ const (
 // rollback: each incident's suspect deploy is in its row.
 func stormDescription(v View) string {
 	inc := v.Incident
-	total, open := render.StormCounts(v.Children)
+	total, open := render.StormCounts(inc, v.Children)
 	var b strings.Builder
 	b.WriteString("h2. Storm\n")
 	b.WriteString("*" + wikiInline(inc.Title, wikiTitleMax) + "*\n")
@@ -38,11 +38,11 @@ func stormDescription(v View) string {
 	for _, c := range render.StormOrder(v.Children) {
 		rows = append(rows, stormRow(c))
 	}
-	if len(rows) == 0 {
+	if len(rows) == 0 && total == 0 {
 		b.WriteString("None yet.")
 	} else {
 		more := fmt.Sprintf("incidents (warroom incidents list --storm %s)", inc.ID)
-		b.WriteString(render.ListText("||incident||service||env||value||suspect deploy||state||", rows, 0, more, wikiStormMax))
+		b.WriteString(render.ListText("||incident||service||env||value||suspect deploy||state||", rows, total-len(rows), more, wikiStormMax))
 	}
 	if len(inc.Linked) > 0 {
 		b.WriteString("\n\nh2. War rooms opened just before the storm\n")

@@ -2,7 +2,6 @@ package slackmsg
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -28,7 +27,7 @@ const (
 // opened just before it, its links and its buttons.
 func stormBlocks(v SummaryView) []slack.Block {
 	inc := v.Incident
-	total, open := render.StormCounts(v.Children)
+	total, open := render.StormCounts(inc, v.Children)
 	declared := inc.OpenedAt.UTC().Format(render.TimeLayout)
 	if !v.Now.IsZero() {
 		declared += "\n" + render.HumanDuration(v.Now.Sub(inc.OpenedAt)) + " ago"
@@ -45,7 +44,7 @@ func stormBlocks(v SummaryView) []slack.Block {
 		slack.NewHeaderBlock(plainText(headerText(inc)), slack.HeaderBlockOptionBlockID(blockHeader)),
 		slack.NewSectionBlock(nil, fieldTexts(append(fields, roleFields(inc)...)), nil, slack.SectionBlockOptionBlockID(blockFacts)),
 	}
-	blocks = append(blocks, stormSections(inc, v.Children)...)
+	blocks = append(blocks, stormSections(inc, v.Children, total-len(v.Children))...)
 	if t := linkedText(inc, v.Linked); t != "" {
 		blocks = append(blocks, section(blockLinked, t))
 	}
@@ -69,46 +68,44 @@ func stormBlocks(v SummaryView) []slack.Block {
 }
 
 // stormSections lists the storm's incidents, breaching first, a line
-// each, over as many sections as they need up to maxStormSections; the last
-// counts those left out and says where to see them all.
-func stormSections(storm *incident.Incident, children []*incident.Incident) []slack.Block {
-	if len(children) == 0 {
+// each, over as many sections as they need up to maxStormSections; the
+// last counts those left out (unlisted: those the view was not given)
+// and says where to see them all.
+func stormSections(storm *incident.Incident, children []*incident.Incident, unlisted int) []slack.Block {
+	if len(children) == 0 && unlisted == 0 {
 		return []slack.Block{section(blockStorm, "*Incidents in the storm*\nNone yet.")}
 	}
 	var lines []string
 	for _, c := range render.StormOrder(children) {
 		lines = append(lines, stormLine(c))
 	}
-	var blocks []slack.Block
-	head := "*Incidents in the storm*"
-	for i := 0; len(lines) > 0 && i < maxStormSections; i++ {
-		var b strings.Builder
-		b.WriteString(head)
-		n := render.TextLen(head)
-		take := 0
-		last := i == maxStormSections-1
-		for _, l := range lines {
-			next := n + 1 + render.TextLen(l)
-			need := next
-			if last && take < len(lines)-1 {
-				need += 80 // room for the count of those left out
-			}
-			if need > maxSectionText {
+	var texts []string
+	cur := "*Incidents in the storm*"
+	for len(lines) > 0 {
+		last := len(texts) == maxStormSections-1
+		reserve := 0 // room for the count of those left out
+		if last && len(lines) > 1 || len(lines) == 1 && unlisted > 0 {
+			reserve = 80
+		}
+		if render.TextLen(cur)+1+render.TextLen(lines[0])+reserve > maxSectionText {
+			if last {
 				break
 			}
-			if b.Len() > 0 {
-				b.WriteString("\n")
-			}
-			b.WriteString(l)
-			n = next
-			take++
+			texts, cur = append(texts, cur), ""
+			continue
 		}
-		lines = lines[take:]
-		if last && len(lines) > 0 {
-			fmt.Fprintf(&b, "\n…and %d more: `warroom incidents list --storm %s`", len(lines), Escape(storm.ID))
+		if cur != "" {
+			cur += "\n"
 		}
-		blocks = append(blocks, section(fmt.Sprintf("%s_%d", blockStorm, i), strings.TrimPrefix(b.String(), "\n")))
-		head = ""
+		cur, lines = cur+lines[0], lines[1:]
+	}
+	if left := len(lines) + unlisted; left > 0 {
+		cur += fmt.Sprintf("\n…and %d more: `warroom incidents list --storm %s`", left, Escape(storm.ID))
+	}
+	texts = append(texts, cur)
+	blocks := make([]slack.Block, len(texts))
+	for i, t := range texts {
+		blocks[i] = section(fmt.Sprintf("%s_%d", blockStorm, i), t)
 	}
 	return blocks
 }

@@ -43,6 +43,9 @@ func stormView(children int, service func(i int) string) slackmsg.SummaryView {
 			c.State = incident.Resolved
 		}
 		storm.Children = append(storm.Children, c.ID)
+		if c.State.Open() {
+			storm.ChildrenOpen++
+		}
 		v.Children = append(v.Children, c)
 	}
 	return v

@@ -65,7 +65,7 @@ func onLevelStores(t *testing.T, fn func(t *testing.T, clock *clocktest.Clock, s
 // room must open for it somewhere (its own, or a new storm's). It stays
 // the child of the resolved storm instead, "without a look": no channel,
 // no ticket, no room shows it.
-func TestReviewStormChildReopenedBelowThenBreachingAfterItsStormResolved(t *testing.T) {
+func TestStormChildReopenedBelowThenBreachingAfterItsStormResolved(t *testing.T) {
 	onLevelStores(t, func(t *testing.T, clock *clocktest.Clock, s *sqlstore.Store, svc *incident.Service) {
 		for _, name := range services(4) { // INC-1..3 war rooms, INC-4 the storm, INC-5 (svc04) its child
 			fire(t, svc, incident.AlertFiring, name, "")
@@ -99,7 +99,7 @@ func TestReviewStormChildReopenedBelowThenBreachingAfterItsStormResolved(t *test
 // lists it by the rule that made it a war room, as escalating would have
 // named a war room of its own (rule, severity, threshold); it keeps the
 // recording rule's.
-func TestReviewStormChildEscalatedTakesTheBreachingRule(t *testing.T) {
+func TestStormChildEscalatedTakesTheBreachingRule(t *testing.T) {
 	onLevelStores(t, func(t *testing.T, _ *clocktest.Clock, s *sqlstore.Store, svc *incident.Service) {
 		if r := fire(t, svc, incident.AlertFiring, "quiet", "record"); r.Incident != "INC-1" || r.Outcome != incident.OutcomeRecorded {
 			t.Fatalf("quiet: %s on %q, want INC-1 recorded", r.Outcome, r.Incident)
