@@ -2,6 +2,8 @@ package incident_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,4 +125,81 @@ func deref(f *float64) any {
 		return nil
 	}
 	return *f
+}
+
+// Two replicas on one PostgreSQL: while a responder resolves the storm on
+// one (and storm.settle runs there), the other takes new breaches,
+// children's recoveries and their refiring. Once the settles have run,
+// no open incident may be the child of a resolved storm, and at most one
+// storm is open.
+func TestReviewStormSettleRacesJoinsOnTwoReplicas(t *testing.T) {
+	t.Parallel()
+	for _, b := range storetest.Backends {
+		if b.Driver != sqlstore.Postgres {
+			continue
+		}
+		t.Run(b.Driver, func(t *testing.T) {
+			dsn := b.DSN(t)
+			clock := clocktest.New(time.Now().UTC().Truncate(time.Second))
+			a, c := b.Open(t, dsn), b.Open(t, dsn)
+			sa := incident.NewService(a, warRoomRules{}, stormOptions(clock))
+			sc := incident.NewService(c, warRoomRules{}, stormOptions(clock))
+			breach(t, sa, incident.AlertFiring, services(10)...) // INC-4 the storm, 7 children
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				if _, err := sa.Resolve(context.Background(), "INC-4", "U1", "over"); err != nil {
+					t.Errorf("resolve the storm: %v", err)
+				}
+				for range 5 {
+					settle(t, sa, "INC-4")
+				}
+			})
+			for i := range 20 {
+				wg.Go(func() {
+					name := fmt.Sprintf("late%02d", i)
+					breach(t, sc, incident.AlertFiring, name)
+					breach(t, sa, incident.AlertResolved, name)
+					breach(t, sc, incident.AlertFiring, name)
+				})
+			}
+			for _, name := range services(10)[3:] {
+				wg.Go(func() {
+					breach(t, sc, incident.AlertResolved, name)
+					breach(t, sa, incident.AlertFiring, name)
+				})
+			}
+			wg.Wait()
+			all, err := a.Incidents(context.Background(), incident.Filter{All: true, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // as the worker would: every storm settles
+				for _, inc := range all {
+					if inc.IsStorm() {
+						settle(t, sa, inc.ID)
+					}
+				}
+			}
+			all, err = a.Incidents(context.Background(), incident.Filter{All: true, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			state := map[string]incident.State{}
+			open := 0
+			for _, inc := range all {
+				state[inc.ID] = inc.State
+				if inc.IsStorm() && inc.State.Open() {
+					open++
+				}
+			}
+			if open > 1 {
+				t.Errorf("%d storms open at once", open)
+			}
+			for _, inc := range all {
+				if inc.Storm != "" && inc.State.Open() && !state[inc.Storm].Open() {
+					t.Errorf("%s (%s) is open, the child of %s, which is %s: no war room shows it", inc.ID, inc.Service, inc.Storm, state[inc.Storm])
+				}
+			}
+		})
+	}
 }

@@ -39,6 +39,12 @@ func (t *txn) queueLockKeys(keys []string) {
 				t.open.put(inc.Key, *inc)
 				delete(t.none, inc.Key)
 			}
+			// A key that is this incident's ID (a step's, a responder's)
+			// opens nothing: the batch need not take the war-room lock
+			// for it. Taken, it held the incident's row waiting for that
+			// lock while a webhook firing the incident's key again held
+			// the lock and locked the row (LastResolved): a deadlock.
+			delete(t.none, inc.ID)
 			t.lockedVersion(inc.ID, version)
 		}
 		return rows.Err()
