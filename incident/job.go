@@ -105,6 +105,7 @@ var steps = []step{
 	{kind: JobRemindUpdate},
 	{kind: JobSlackNudge, needs: JobSlackCreateChannel},
 	{kind: JobStormSettle, coalesced: true},
+	{kind: JobJiraFollowup, needs: JobJiraCreateIssue},
 }
 
 // stepOf returns the step of kind (the zero step for an unknown kind).

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -21,6 +22,7 @@ func (s *Service) RecordStep(ctx context.Context, id string, apply func(inc *Inc
 // stepResult is what a side-effect step made of an incident.
 type stepResult struct {
 	text  string    // the timeline event, "" for none
+	kind  EventKind // the event's kind; "" is EventStep
 	steps []JobKind // queued for a war room, keyed by that event
 	skip  bool      // nothing changed: nothing is written
 }
@@ -61,7 +63,7 @@ func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *In
 			readyAfter = max(now.Sub(inc.OpenedAt), time.Nanosecond)
 		}
 		if r.text != "" {
-			e := &Event{IncidentID: inc.ID, At: now, Kind: EventStep, Actor: ActorSystem, Text: r.text}
+			e := &Event{IncidentID: inc.ID, At: now, Kind: cmp.Or(r.kind, EventStep), Actor: ActorSystem, Text: r.text}
 			if err := tx.AppendEvent(e); err != nil {
 				return err
 			}
