@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/bot/steps/slackroom"
 	islack "github.com/warroom/warroom/integrations/slack"
 )
@@ -15,7 +17,8 @@ import (
 // CheckOnline asks Slack and Jira whether the config will work there:
 // the tokens, the announce channel, the user groups, and the ticket's
 // project, issue type, priorities and fields (against Jira's create
-// metadata, once, rather than at every alert). It returns the problems
+// metadata, once, rather than at every alert), and the follow-ups' issue
+// type. It returns the problems
 // found, none when all is well; systems in dry run are not asked.
 func CheckOnline(ctx context.Context, cfg *config.Config) []string {
 	var problems []string
@@ -89,6 +92,12 @@ func checkJira(ctx context.Context, cfg *config.Config) []string {
 		if err == nil && !slices.ContainsFunc(prios, func(x string) bool { return strings.EqualFold(x, p) }) {
 			problems = append(problems, fmt.Sprintf("priorities.%s: no priority %q (Jira has %s)", sev, p, strings.Join(prios, ", ")))
 		}
+	}
+	// Follow-ups are filed in the ticket's project (a rule's own project
+	// aside), as issues of their own type.
+	followups := cmp.Or(strings.TrimSpace(cfg.Jira.FollowupIssueType), steps.DefaultFollowupIssueType)
+	if _, err := c.CreateFields(ctx, cfg.Jira.Project, followups); err != nil {
+		problems = append(problems, fmt.Sprintf("followup_issue_type: %v", err))
 	}
 	fields, err := c.CreateFields(ctx, cfg.Jira.Project, cfg.Jira.IssueType)
 	if err != nil {

@@ -19,6 +19,7 @@ func TestCheckOnline(t *testing.T) {
 	jiraFake := jiratest.New()
 	t.Cleanup(jiraFake.Close)
 	jiraFake.AddCustomField("customfield_10100", "Team", true)
+	jiraFake.AddProject("OPS", "Operations", "Task") // follow-ups are tasks
 	newConfig := func(mutate func(*config.Config)) *config.Config {
 		cfg := config.Default()
 		cfg.Slack.BotToken, cfg.Slack.APIURL, cfg.Slack.DryRun = slacktest.BotToken, slackFake.URL(), false
@@ -40,6 +41,7 @@ func TestCheckOnline(t *testing.T) {
 		c.Slack.Permissions = map[string][]string{"resolve": {"@no-such-group"}}
 		c.Jira.Priorities["critical"] = "Urgent"
 		c.Jira.Fields["customfield_10010"] = "x"
+		c.Jira.FollowupIssueType = "Chore"
 	}))
 	got := strings.Join(bad, "\n")
 	for _, want := range []string{
@@ -47,6 +49,7 @@ func TestCheckOnline(t *testing.T) {
 		"slack: user group @no-such-group",
 		`jira: priorities.critical: no priority "Urgent"`,
 		"jira: fields.customfield_10010: not on the create screen of OPS Incident",
+		`jira: followup_issue_type: jira: project OPS has no issue type "Chore"`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems lack %q:\n%s", want, got)

@@ -115,7 +115,8 @@ func planner(cfg *config.Config, set *rules.Set, log *slog.Logger, now func() ti
 		Jira: steps.JiraOptions{Project: cfg.Jira.Project, IssueType: cfg.Jira.IssueType, Priorities: cfg.Jira.Priorities,
 			ResolveTransition: cfg.Jira.ResolveTransition, ReopenTransition: cfg.Jira.ReopenTransition,
 			Labels: cfg.Jira.Labels, Components: cfg.Jira.Components, Fields: cfg.Jira.Fields,
-			IndexLag: cmp.Or(cfg.Jira.IndexLag.Duration(), config.DefaultJiraIndexLag)},
+			IndexLag:          cmp.Or(cfg.Jira.IndexLag.Duration(), config.DefaultJiraIndexLag),
+			FollowupIssueType: cfg.Jira.FollowupIssueType},
 	}
 }
 

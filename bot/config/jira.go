@@ -22,6 +22,10 @@ type Jira struct {
 	Fields map[string]any `yaml:"fields" json:"fields"`
 	// Components are set on every ticket, by name.
 	Components []string `yaml:"components" json:"components"`
+	// FollowupIssueType is the issue type of the follow-ups responders ask
+	// for (/warroom followup), filed in the project of the incident's
+	// ticket and linked to it; default Task.
+	FollowupIssueType string `yaml:"followup_issue_type" json:"followup_issue_type"`
 	// IndexLag is how long a create whose outcome is unknown waits before
 	// searching for the ticket again; default 30s (Jira Cloud's index lag).
 	IndexLag Duration `yaml:"index_lag" json:"index_lag"`
@@ -67,6 +71,9 @@ func (j *Jira) validate(bad func(string, ...any)) {
 		bad("jira.auth.personal_access_token: Jira Cloud takes email and api_token")
 	case j.Deployment == "cloud" && apiToken && a.Email == "":
 		bad("jira.auth.email: required with api_token on Jira Cloud")
+	}
+	if j.FollowupIssueType != "" && strings.TrimSpace(j.FollowupIssueType) == "" {
+		bad("jira.followup_issue_type: blank (leave it out for Task)")
 	}
 	for _, l := range j.Labels {
 		if l == "" || strings.ContainsFunc(l, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' }) {

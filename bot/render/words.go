@@ -44,6 +44,8 @@ var eventWords = map[incident.EventKind]Wording{
 	incident.EventNudgedUpdate:      {":alarm_clock:", "Reminder: post an update", "", "", false},
 	incident.EventJoinedStorm:       {":thunder_cloud_and_rain:", "Joined the storm", "", "", false},
 	incident.EventLeftStorm:         {":sun_small_cloud:", "Left the storm", "", "", false},
+	incident.EventFollowup:          {":pushpin:", "Follow-up", " from ", "", false},
+	incident.EventFollowupFiled:     {":ticket:", "Follow-up filed", "", "", false},
 }
 
 // WordEvent returns the wording of ev (ok false for a kind it does not
@@ -58,6 +60,14 @@ func WordEvent(ev incident.Event) (w Wording, text string, ok bool) {
 		return w, "", true
 	case w.verb != "":
 		text = trimVerb(text, w.verb, ev.Actor)
+	case ev.Kind == incident.EventFollowupFiled:
+		// "follow-up OPS-9 filed: add a canary" reads "OPS-9: add a canary"
+		// after its title.
+		if rest, ok := strings.CutPrefix(text, "follow-up "); ok {
+			if key, what, found := strings.Cut(rest, " filed: "); found {
+				text = key + ": " + what
+			}
+		}
 	}
 	return w, text, true
 }

@@ -111,6 +111,15 @@ func (p Planner) Plan(j incident.Job, inc *incident.Incident, f Facts, known Kno
 		}
 		name, resolution := p.TransitionTo(args.Target)
 		return []Call{p.Transition(inc, JiraRef{Name: name}, resolution)}, nil
+	case incident.JobJiraFollowup:
+		if inc.JiraKey == "" && !inc.WarRoom {
+			return nil, nil
+		}
+		ev, err := Event(inc, f.Timeline, args.EventID)
+		if err != nil {
+			return nil, err
+		}
+		return p.Followup(inc, ev), nil
 	case incident.JobCorrelateGather:
 		return nil, nil // reads only
 	case incident.JobRollbackWebhook:

@@ -42,8 +42,9 @@ func (p Planner) CreateIssue(inc *incident.Incident, v jirawiki.View) Call {
 	}})
 }
 
-// Link links the ticket key to prev, the ticket of the previous incident
-// of the same key ("relates to").
+// Link links the issue key to prev ("relates to"): a ticket to the
+// ticket of the previous incident of the same key, a follow-up to its
+// incident's ticket.
 func (p Planner) Link(key, prev string) Call {
 	return NewCall(JiraLink{Type: JiraRef{Name: "Relates"}, InwardIssue: JiraRef{Key: key}, OutwardIssue: JiraRef{Key: prev}})
 }

@@ -71,6 +71,9 @@ type JiraOptions struct {
 	// IndexLag is how long a create whose outcome is unknown waits before
 	// it searches for the ticket again.
 	IndexLag time.Duration
+	// FollowupIssueType is the issue type of follow-ups;
+	// "" is DefaultFollowupIssueType.
+	FollowupIssueType string
 }
 
 // WaitForEvidence holds the first summary and the ticket until the first

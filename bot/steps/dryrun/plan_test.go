@@ -129,6 +129,25 @@ func TestDryRunLogsTheCallsTheExecutorsMake(t *testing.T) {
 	same(incident.JobSlackUpdateTopic, incident.JobArgs{EventID: sev})
 	same(incident.JobJiraSetPriority, incident.JobArgs{EventID: sev})
 
+	// A follow-up: its issue, then the link to the ticket. Only Jira
+	// knows the new issue's key: the dry run leaves it out of the link,
+	// and the test maps the key the fake took back to nothing.
+	w.clock.Add(time.Minute)
+	fu, err := w.svc.Followup(ctx, w.inc, "U0ALICE01", "alert on the connection pool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged, sent = step(incident.JobJiraFollowup, incident.JobArgs{EventID: fu.ID})
+	if len(sent) != 2 {
+		t.Errorf("%s: the fakes took %s, want the issue and its link", incident.JobJiraFollowup, show(sent))
+	}
+	for _, c := range sent {
+		if c.Method == "POST /rest/api/2/issueLink" {
+			c.Args.(map[string]any)["inwardIssue"] = map[string]any{}
+		}
+	}
+	w.equal(incident.JobJiraFollowup, logged, sent)
+
 	w.clock.Add(time.Minute)
 	req, err := w.svc.Request(ctx, w.inc, "U0ALICE01", incident.EventRollbackRequested, "rollback decided by U0ALICE01",
 		incident.JobRollbackWebhook)
@@ -249,6 +268,7 @@ func newWorld(t *testing.T) *world {
 	w.slack.SetMembers(announce, slacktest.BotUserID)
 	w.jira = jiratest.New(jiratest.WithClock(w.clock.Now))
 	t.Cleanup(w.jira.Close)
+	w.jira.AddProject("OPS", "Operations", "Task") // follow-ups are tasks
 	if w.jiraClient, err = ijira.New(ijira.Options{URL: w.jira.URL(), Deployment: ijira.Cloud,
 		Email: jiratest.DefaultEmail, APIToken: jiratest.DefaultAPIToken}); err != nil {
 		t.Fatal(err)

@@ -34,7 +34,7 @@ var _ incident.Executor = (*Executor)(nil)
 // place).
 func Kinds() []incident.JobKind {
 	return []incident.JobKind{incident.JobJiraCreateIssue, incident.JobJiraComment, incident.JobJiraTransition, incident.JobJiraUpdate,
-		incident.JobJiraSetPriority}
+		incident.JobJiraSetPriority, incident.JobJiraFollowup}
 }
 
 // New returns the Jira executor.
@@ -63,6 +63,8 @@ func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
 		err = x.update(ctx, inc)
 	case incident.JobJiraSetPriority:
 		err = x.setPriority(ctx, inc)
+	case incident.JobJiraFollowup:
+		err = x.followup(ctx, inc, j, args.EventID)
 	default:
 		return incident.Permanent(fmt.Errorf("no Jira step %s", j.Kind))
 	}
@@ -75,6 +77,18 @@ func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
 func (x *Executor) outcome(err error) error {
 	if err == nil {
 		return nil
+	}
+	var made *filed
+	if errors.As(err, &made) {
+		// What was filed stays filed: spend the attempt, so that the next
+		// run searches for it (a snooze would give the attempt back).
+		if wait, ok := ijira.RetryAfter(err); ok {
+			return &incident.RetryError{Wait: max(wait, 5*time.Second), Err: err}
+		}
+		if ijira.Permanent(err) || incident.IsPermanent(err) {
+			return incident.Permanent(err)
+		}
+		return err
 	}
 	if wait, ok := ijira.RetryAfter(err); ok {
 		if wait <= 0 {
