@@ -233,7 +233,7 @@ func TestConfigBadFixtures(t *testing.T) {
 				dir + `invalid-values.yaml:10: webhook.basic_auth.username: required`,
 				dir + `invalid-values.yaml:12: slack.channel_prefix: "INC!" must be 1 to 20 lowercase letters, digits, - or _`,
 				dir + `invalid-values.yaml:13: slack.archive_after: -1h0m0s is negative (0 means never)`,
-				dir + `invalid-values.yaml:14: slack.permissions: unknown action "resolv" (valid: ack, assign, declare, deploys, help, list, mitigate, note, reopen, resolve, rollback, severity, silence, status, timeline)`,
+				dir + `invalid-values.yaml:14: slack.permissions: unknown action "resolv" (valid: ack, assign, declare, deploys, followup, help, list, mitigate, note, reopen, resolve, rollback, severity, silence, status, timeline)`,
 				dir + `invalid-values.yaml:16: jira.project: required when jira.url is set (the project key, e.g. OPS)`,
 				dir + `invalid-values.yaml:16: jira.issue_type: required when jira.url is set (e.g. Incident)`,
 				dir + `invalid-values.yaml:18: jira.deployment: "server" is not cloud or datacenter`,
@@ -650,7 +650,7 @@ func TestConfigValidateInCode(t *testing.T) {
 	want := []string{
 		`listen: "127.0.0.1:http": port "http" is not a number from 0 to 65535`,
 		`storage.driver: unknown driver "" (valid: sqlite, postgres)`,
-		`slack.permissions: unknown action "nuke" (valid: ack, assign, declare, deploys, help, list, mitigate, note, reopen, resolve, rollback, severity, silence, status, timeline)`,
+		`slack.permissions: unknown action "nuke" (valid: ack, assign, declare, deploys, followup, help, list, mitigate, note, reopen, resolve, rollback, severity, silence, status, timeline)`,
 		`jira.auth.email: required with api_token on Jira Cloud`,
 		`rules[0] (x): bad matcher "{foo}": 4:5: unexpected }: expected an operator such as '=', '!=', '=~' or '!~'`,
 		`rules[1] (x): name "x" is also the name of rules[0]`,

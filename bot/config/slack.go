@@ -43,7 +43,7 @@ type Slack struct {
 // restrict.
 func PermissionActions() []string {
 	return []string{
-		"ack", "assign", "declare", "deploys", "help", "list", "mitigate", "note",
+		"ack", "assign", "declare", "deploys", "followup", "help", "list", "mitigate", "note",
 		"reopen", "resolve", "rollback", "severity", "silence", "status", "timeline",
 	}
 }

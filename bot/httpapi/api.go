@@ -322,8 +322,10 @@ func (a *API) incidentAction(w http.ResponseWriter, r *http.Request) error {
 		err = a.assign(ctx, id, actor, req)
 	case "severity":
 		err = a.severity(ctx, id, actor, req)
+	case "followups":
+		return a.followup(w, r, id, actor, req)
 	default:
-		return incident.Errorf(incident.ENOTFOUND, "unknown action %q (want ack, mitigate, resolve, note, assign or severity)", action)
+		return incident.Errorf(incident.ENOTFOUND, "unknown action %q (want ack, mitigate, resolve, note, assign, severity or followups)", action)
 	}
 	if err != nil {
 		return err
@@ -343,6 +345,23 @@ func (a *API) severity(ctx context.Context, id, actor string, req actionRequest)
 	}
 	_, _, err = a.svc.SetSeverity(ctx, id, actor, sev)
 	return err
+}
+
+// followup asks for a follow-up ({"actor", "text"}): 201 with the view,
+// whose timeline holds the request; its Jira issue follows as a step.
+func (a *API) followup(w http.ResponseWriter, r *http.Request, id, actor string, req actionRequest) error {
+	if req.Jira || req.User != "" || req.Role != "" || req.Severity != "" {
+		return incident.Errorf(incident.EINVALID, `a follow-up takes "actor" and "text" only`)
+	}
+	if _, err := a.svc.Followup(r.Context(), id, actor, req.Text); err != nil {
+		return err
+	}
+	v, err := a.view(r, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, v)
+	return nil
 }
 
 // maxUser bounds the user an assign names, as the actor is bounded.

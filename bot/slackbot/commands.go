@@ -88,6 +88,7 @@ func slackCommands() []subcommand {
 		{name: "ack", args: "[INC-n]", about: "acknowledge", incident: needsIncident, run: (*Surface).cmdAck},
 		{name: "assign", args: "[INC-n] <@user> <commander|comms|scribe>", about: "give a role", incident: needsIncident, run: (*Surface).cmdAssign},
 		{name: "note", args: "[INC-n] [--jira] <text>", about: "add a note to the timeline (--jira: and to the ticket)", incident: needsIncident, run: (*Surface).cmdNote},
+		{name: "followup", args: "[INC-n] <text>", about: "ask for a follow-up: a Jira issue linked to the ticket", incident: needsIncident, run: (*Surface).cmdFollowup},
 		{name: "severity", args: "[INC-n] <critical|major|minor>", about: "change the severity: topic, ticket priority and summary follow", incident: needsIncident, run: (*Surface).cmdSeverity},
 		{name: "mitigate", args: "[INC-n]", about: "the bleeding stopped", incident: needsIncident, run: (*Surface).cmdMitigate},
 		{name: "resolve", args: "[INC-n] [summary]", about: "close the incident", incident: needsIncident, run: (*Surface).cmdResolve},
@@ -435,6 +436,23 @@ func (sl *Surface) cmdNote(ctx context.Context, c *cmdCall) (slackMessage, error
 		where = " (and on the ticket)"
 	}
 	return cmdInChannel("<@%s> noted on *%s*%s: %s", c.user, c.inc.ID, where, slackmsg.Escape(text)), nil
+}
+
+func (sl *Surface) cmdFollowup(ctx context.Context, c *cmdCall) (slackMessage, error) {
+	text := slackPlain(strings.Join(c.args, " "))
+	if strings.TrimSpace(text) == "" {
+		return slackMessage{}, badUsage("a follow-up needs text")
+	}
+	ev, err := sl.svc.Followup(ctx, c.inc.ID, c.user, text)
+	if err != nil {
+		return slackMessage{}, err
+	}
+	ticket := "the incident's ticket"
+	if c.inc.JiraKey != "" {
+		ticket = slackmsg.Escape(c.inc.JiraKey)
+	}
+	return cmdInChannel("<@%s> asked for a follow-up on *%s*: %s\nwarroom files it in Jira, linked to %s.",
+		c.user, c.inc.ID, slackmsg.Escape(ev.Text), ticket), nil
 }
 
 func (sl *Surface) cmdTimeline(ctx context.Context, c *cmdCall) (slackMessage, error) {

@@ -54,6 +54,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"incidents", "assign", "INC-1", "alice"}, 2, "incidents assign takes an incident ID, a user and a role (commander, comms or scribe)"},
 		{[]string{"incidents", "severity", "INC-1"}, 2, "incidents severity takes an incident ID and a level (critical, major or minor)"},
 		{[]string{"incidents", "severity", "INC-1", "sev1"}, 2, `incidents severity: unknown severity "sev1" (valid: critical, major, minor)`},
+		{[]string{"incidents", "followup", "INC-1"}, 2, "incidents followup takes an incident ID and the follow-up's text"},
+		{[]string{"incidents", "followup", "INC-1", strings.Repeat("x", 201)}, 2, "incidents followup: a follow-up is at most 200 characters (this one has 201)"},
 		{[]string{"incidents", "show", "banana"}, 1, `warroom: "banana" is not an incident ID`},
 		{[]string{"deploys", "record", "--finished-at", "yesterday"}, 2, `--finished-at "yesterday": want RFC 3339`},
 		{[]string{"serve", "--nope"}, 2, "warroom serve: flag provided but not defined: -nope"},
@@ -377,6 +379,10 @@ func TestIncidentsCommands(t *testing.T) {
 	}
 	if code, out, stderr := runCLI(t, "incidents", "severity", "INC-1", "major"); code != 0 || !regexp.MustCompile(`(?m)^severity +major$`).MatchString(out) {
 		t.Errorf("severity: exit %d %q\n%s", code, stderr, out)
+	}
+	if code, out, stderr := runCLI(t, "incidents", "followup", "INC-1", "alert", "on", "ledger", "deadlocks", "--actor", "carol"); code != 0 ||
+		!regexp.MustCompile(`(?m)^  \S+ +followup +api:cli:carol +alert on ledger deadlocks$`).MatchString(out) {
+		t.Errorf("followup: exit %d %q\n%s", code, stderr, out)
 	}
 	if code, _, stderr := runCLI(t, "incidents", "assign", "INC-1", "U0ALICE01", "captain"); code != 1 || !strings.Contains(stderr, `unknown role "captain" (want commander, comms or scribe) (HTTP 400)`) {
 		t.Errorf("assign a role that is none: exit %d %q", code, stderr)

@@ -129,6 +129,7 @@ var incidentCommands = []command{
 	{name: "note", args: "ID TEXT… [--jira] [--actor NAME]", summary: "add a note to an incident's timeline (--jira: and to its ticket)", run: incidentAction("note")},
 	{name: "assign", args: "ID USER commander|comms|scribe [--actor NAME]", summary: "give a responder a role", run: incidentAction("assign")},
 	{name: "severity", args: "ID critical|major|minor [--actor NAME]", summary: "change an incident's severity (the topic, the ticket's priority and the summary follow)", run: incidentAction("severity")},
+	{name: "followup", args: "ID TEXT… [--actor NAME]", summary: "ask for a follow-up: a Jira issue linked to the incident's ticket", run: incidentAction("followup")},
 }
 
 // clientFlags are the flags of every command that talks to a server.
@@ -211,12 +212,18 @@ func incidentAction(action string) func(ctx context.Context, c *cli, args []stri
 			return err
 		}
 		want := map[string]string{"note": "an incident ID and the note's text", "assign": "an incident ID, a user and a role",
-			"severity": "an incident ID and a level"}[action]
+			"severity": "an incident ID and a level", "followup": "an incident ID and the follow-up's text"}[action]
 		switch {
 		case len(rest) == 0:
 			return fmt.Errorf("%w: incidents %s takes %s", errUsage, action, cmp.Or(want, "one incident ID"))
 		case action == "note" && len(rest) < 2:
 			return fmt.Errorf("%w: incidents note takes %s", errUsage, want)
+		case action == "followup" && len(rest) < 2:
+			return fmt.Errorf("%w: incidents followup takes %s", errUsage, want)
+		case action == "followup":
+			if _, err := incident.CleanFollowupText(strings.Join(rest[1:], " ")); err != nil {
+				return fmt.Errorf("%w: incidents followup: %s", errUsage, incident.ErrorMessage(err))
+			}
 		case action == "assign" && len(rest) != 3:
 			return fmt.Errorf("%w: incidents assign takes %s (commander, comms or scribe)", errUsage, want)
 		case action == "severity" && len(rest) != 2:
@@ -255,8 +262,14 @@ func incidentAction(action string) func(ctx context.Context, c *cli, args []stri
 				body["user"], body["role"] = rest[1], rest[2]
 			case "severity":
 				body["severity"] = rest[1]
+			case "followup":
+				body["text"] = strings.Join(rest[1:], " ")
 			}
-			err = cl.do(ctx, http.MethodPost, "/api/v1/incidents/"+id+"/"+action, body, &v)
+			path := action
+			if action == "followup" {
+				path = "followups" // the API's collection
+			}
+			err = cl.do(ctx, http.MethodPost, "/api/v1/incidents/"+id+"/"+path, body, &v)
 		}
 		if err != nil {
 			return err

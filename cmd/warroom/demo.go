@@ -82,6 +82,7 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	slackFake.AddChannel("reliability-alert", false, false)
 	jiraFake := jiratest.New()
 	defer jiraFake.Close()
+	jiraFake.AddProject("OPS", "Operations", "Task") // follow-ups (jira.followup_issue_type) are tasks
 
 	parsed, err := config.Parse([]byte(demoRules), "demo-rules.yaml")
 	if err != nil {
