@@ -1,10 +1,11 @@
 // Package jiratest is a strict, stateful, in-process fake of Jira's REST API
 // v2, in its Cloud and Data Center flavours, for warroom's tests and `warroom
 // demo`. It answers the endpoints warroom calls the way Jira documents them
-// and rejects what Jira rejects (fields that are not on the screen, summaries
-// with line breaks or over 255 characters, labels with spaces, transitions that
-// are not available from the issue's status, Cloud's removed search endpoint,
-// JQL it does not understand), with Jira's error shape:
+// and rejects what Jira rejects (an issue type the project lacks, fields that
+// are not on the screen, summaries with line breaks or over 255 characters,
+// labels with spaces, transitions that are not available from the issue's
+// status, Cloud's removed search endpoint, JQL it does not understand), with
+// Jira's error shape:
 //
 //	{"errorMessages":["..."],"errors":{"field":"message"}}
 //

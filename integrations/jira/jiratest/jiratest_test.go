@@ -280,6 +280,35 @@ func TestCreateValidation(t *testing.T) {
 	}
 }
 
+// Issue types are the project's: a type the site has (Task, in DEV) but
+// the project lacks is refused with the field error Jira sends, and
+// creates nothing; once the project has it, the same create files.
+func TestIssueTypeOfAnotherProject(t *testing.T) {
+	t.Parallel()
+	for _, d := range deployments {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			s, c := start(t, jiratest.WithDeployment(d))
+			s.AddProject("DEV", "Development", "Task")
+			task := incident("add a canary")
+			task.Fields.Type.Name = "Task"
+			_, resp, err := c.Issue.Create(task)
+			je := apiError(t, resp, err)
+			want := map[string]string{jiratest.Cloud: "Specify a valid issue type", jiratest.DataCenter: "valid issue type is required"}[d]
+			if status(resp) != http.StatusBadRequest || len(je.Errors) != 1 || je.Errors["issuetype"] != want || je.ErrorMessages == nil || len(je.ErrorMessages) != 0 {
+				t.Errorf("answered %d %#v %#v, want 400 with issuetype: %q", status(resp), je.ErrorMessages, je.Errors, want)
+			}
+			if n := len(s.Issues()); n != 0 {
+				t.Errorf("%d issues stored after a rejected create", n)
+			}
+			s.AddProject("OPS", "Operations", "Task")
+			if got := create(t, c, task); got.Key != "OPS-1" {
+				t.Errorf("created %s, want OPS-1", got.Key)
+			}
+		})
+	}
+}
+
 func TestCreateAcceptsTheLimits(t *testing.T) {
 	t.Parallel()
 	s, c := start(t)
