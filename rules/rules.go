@@ -54,6 +54,8 @@ type Rule struct {
 	// Runbook is a template (see TemplateData) for the runbook URL, e.g.
 	// "{{.Annotations.runbook_url}}".
 	Runbook string `yaml:"runbook,omitempty" json:"runbook,omitempty"`
+	// Links are more links of the rule's war rooms: the meeting bridge.
+	Links Links `yaml:"links,omitempty" json:"links,omitzero"`
 	// Rollback is how to roll the suspect deploy back.
 	Rollback Rollback `yaml:"rollback,omitempty" json:"rollback,omitzero"`
 	// Jira overrides the jira section for incidents of this rule.
@@ -148,6 +150,19 @@ type Dashboard struct {
 	// Vars maps variable names (without "var-") to templates (see
 	// TemplateData), e.g. {service: "{{.Labels.service}}"}.
 	Vars map[string]string `yaml:"vars,omitempty" json:"vars,omitempty"`
+}
+
+// Links are links a rule's war rooms show beside the runbook.
+type Links struct {
+	// Bridge is a template (see TemplateData) for the URL of the
+	// incident's meeting bridge, a Zoom or Meet link, e.g.
+	// "https://example.zoom.us/j/5550100" or "{{.Annotations.bridge_url}}":
+	// a bookmark in the war room, a line of the summary and a link in the
+	// ticket, each only to an allowed host (links.allowed_hosts), as
+	// every link; a URL rendered to another host, or that is not http(s),
+	// is shown as not linked, with why. A template without actions must
+	// be an http(s) URL.
+	Bridge string `yaml:"bridge,omitempty" json:"bridge,omitempty"`
 }
 
 // Rollback is how to undo the suspect deploy.

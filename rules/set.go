@@ -154,8 +154,15 @@ func checkFields(r Rule, bad func(field, format string, args ...any)) {
 		}
 	}
 
+	if b := r.Links.Bridge; b != "" && !strings.Contains(b, "{{") {
+		if u, err := url.Parse(b); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("links.bridge", "links.bridge: %q is not an http(s) URL (a bridge is a link, such as Zoom's or Meet's https URL)", b)
+		}
+	}
+
 	templates := []struct{ field, text string }{
 		{"runbook", r.Runbook},
+		{"links.bridge", r.Links.Bridge},
 		{"rollback.command", r.Rollback.Command},
 		{"value.query", r.Value.Query},
 	}

@@ -92,6 +92,9 @@ func TestConfigExample(t *testing.T) {
 		{"jira.priorities", c.Jira.Priorities, map[string]string{"critical": "Highest", "major": "High", "minor": "Medium", "warning": "High", "info": "Medium"}},
 		{"jira.transitions", [2]string{c.Jira.ResolveTransition, c.Jira.ReopenTransition}, [2]string{"Done", "Reopen"}},
 		{"jira.labels", c.Jira.Labels, []string{"warroom"}},
+		{"jira.followup_issue_type", c.Jira.FollowupIssueType, "Task"},
+		{"rules[0].links.bridge", c.Rules[0].Links.Bridge, "https://example.zoom.us/j/5550100"},
+		{"links.allowed_hosts", c.Links.AllowedHosts, []string{"runbooks.example.com", "ci.example.com", "example.zoom.us"}},
 		{"jira.dry_run", c.Jira.DryRun, false},
 		{"urls", []string{c.Grafana.URL, c.Jaeger.URL, c.Prometheus.URL, c.Alertmanager.URL}, []string{
 			"https://grafana.example.com", "https://jaeger.example.com", "https://prometheus.example.com", "https://alertmanager.example.com"}},
@@ -256,7 +259,7 @@ func TestConfigBadFixtures(t *testing.T) {
 			// Unknown keys do not stop validation: one run shows everything.
 			file: "with-bad-rules-file.yaml",
 			want: []string{
-				dir + `bad-rules.yaml:4: unknown key "when_unkown" in rules[0] (valid: announce_channel, decision, grafana, incident_key, jira, match, name, page, responders, rollback, runbook, severity, threshold, value, when_unknown)`,
+				dir + `bad-rules.yaml:4: unknown key "when_unkown" in rules[0] (valid: announce_channel, decision, grafana, incident_key, jira, links, match, name, page, responders, rollback, runbook, severity, threshold, value, when_unknown)`,
 				dir + `bad-rules.yaml:5: rules[1] (api-error-rate): name "api-error-rate" is also the name of rules[0]`,
 				dir + `bad-rules.yaml:7: rules[1] (api-error-rate): unknown decision "page" (valid: war_room, record, ignore)`,
 			},

@@ -5,13 +5,20 @@ import "github.com/warroom/warroom/incident"
 // Link is one link of a war room: a bookmark, a button, a line of the
 // summary.
 type Link struct {
-	Kind  string // jira, grafana, jaeger, runbook, war_room
+	Kind  string // jira, bridge, grafana, jaeger, runbook, war_room
 	Title string
 	URL   string
 	// Note, with no URL, says why the link is not shown: its URL came from
 	// alert content and points at a host that is not allowed.
 	Note string
 }
+
+// The meeting bridge's link: its kind, and its title (the text of the
+// link, the bookmark's name).
+const (
+	KindBridge  = "bridge"
+	BridgeTitle = "Join the bridge"
+)
 
 // EvidenceLinks are the links the evidence adds: boards and the trace search.
 func EvidenceLinks(ev *incident.Evidence) []Link {

@@ -115,7 +115,7 @@ func (p Planner) Pin(inc *incident.Incident) Call {
 
 // bookmarked are the kinds of links a war room bookmarks (README, Connect to Slack),
 // the first of each: the rest are in the summary.
-var bookmarked = []string{"jira", "grafana", "jaeger", "runbook"}
+var bookmarked = []string{"jira", render.KindBridge, "grafana", "jaeger", "runbook"}
 
 // BookmarkLinks are the links among links that the war room bookmarks.
 func BookmarkLinks(links []render.Link) []render.Link {

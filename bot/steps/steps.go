@@ -114,13 +114,17 @@ func Incident(ctx context.Context, store incident.Store, j incident.Job) (*incid
 }
 
 // WarRoomLinks are the links known for an incident: the Jira ticket, the
-// alerts in Alertmanager, the query that fired, and the rule's runbook.
-// Grafana and Jaeger links come with correlation.
+// rule's meeting bridge, the alerts in Alertmanager, the query that
+// fired, and the rule's runbook. Grafana and Jaeger links come with
+// correlation.
 func (d Deps) WarRoomLinks(inc *incident.Incident, alerts []incident.Alert) []render.Link {
 	set, log := d.Rules, d.Log
 	var links []render.Link
 	if inc.JiraKey != "" && d.Sites.JiraURL != "" {
 		links = append(links, render.Link{Kind: "jira", Title: "Jira " + inc.JiraKey, URL: strings.TrimSuffix(d.Sites.JiraURL, "/") + "/browse/" + inc.JiraKey})
+	}
+	if l, ok := d.bridge(inc, alerts); ok {
+		links = append(links, l)
 	}
 	if am := strings.TrimSuffix(d.Sites.AlertmanagerURL, "/"); am != "" && inc.Service != "" && !inc.IsStorm() {
 		filter := fmt.Sprintf("{service=%q}", inc.Service)
@@ -144,6 +148,33 @@ func (d Deps) WarRoomLinks(inc *incident.Incident, alerts []incident.Alert) []re
 		}
 	}
 	return links
+}
+
+// bridge is the link of the meeting bridge of inc's rule (links.bridge),
+// rendered with the rule's template data (of the first alert, if any):
+// false when the rule has none, or it renders nothing. Its URL is not
+// checked here: like every link, it passes the host allow-list
+// (Hosts.Links), which withholds one that is not http(s) or goes to a
+// host not allowed, saying why.
+func (d Deps) bridge(inc *incident.Incident, alerts []incident.Alert) (render.Link, bool) {
+	r, ok := d.Rules.Lookup(inc.Rule)
+	if !ok || r.Links.Bridge == "" {
+		return render.Link{}, false
+	}
+	data := rules.TemplateData{Service: inc.Service, Env: inc.Env, Rule: inc.Rule, Severity: string(inc.Severity), IncidentID: inc.ID}
+	if len(alerts) > 0 {
+		a := alerts[0]
+		data.Labels, data.Annotations, data.StartsAt = a.Labels, a.Annotations, a.StartsAt
+	}
+	u, err := rules.Render(r.Links.Bridge, data)
+	if err != nil {
+		d.Log.Warn("bridge template", "rule", inc.Rule, "err", err)
+		return render.Link{}, false
+	}
+	if u = strings.TrimSpace(u); u == "" {
+		return render.Link{}, false // e.g. an annotation the alert lacks
+	}
+	return render.Link{Kind: render.KindBridge, Title: render.BridgeTitle, URL: u}, true
 }
 
 // AwaitNeed is the answer of a step of kind whose incident lacks what the

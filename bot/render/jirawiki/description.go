@@ -317,6 +317,8 @@ func jiraLinkKind(kind string) string {
 		return "Jaeger"
 	case "runbook":
 		return "Runbook"
+	case render.KindBridge:
+		return "Bridge"
 	case "":
 		return "Link"
 	}

@@ -277,6 +277,15 @@ func linksText(v SummaryView) string {
 		if title == "" {
 			title = "link"
 		}
+		head := ""
+		if l.Kind == render.KindBridge {
+			// ":telephone_receiver: Bridge: <url|Join the bridge>", or
+			// ":telephone_receiver: Bridge _(not linked: …)_".
+			head, title = "Bridge: ", render.BridgeTitle
+			if l.URL == "" {
+				title = "Bridge"
+			}
+		}
 		if l.URL == "" && l.Note != "" {
 			// A link withheld by the host allow-list: its title and why,
 			// as plain text.
@@ -288,7 +297,7 @@ func linksText(v SummaryView) string {
 			continue
 		}
 		jira = jira || l.Kind == "jira"
-		lines = append(lines, linkEmoji(l.Kind)+" <"+u+"|"+EscapeCut(title, linkTitleMax)+">")
+		lines = append(lines, linkEmoji(l.Kind)+" "+head+"<"+u+"|"+EscapeCut(title, linkTitleMax)+">")
 	}
 	if !jira && v.Incident.JiraKey != "" {
 		lines = append([]string{linkEmoji("jira") + " Jira " + EscapeCut(inline(v.Incident.JiraKey), linkTitleMax)}, lines...)
@@ -336,6 +345,8 @@ func linkEmoji(kind string) string {
 		return ":mag:"
 	case "runbook":
 		return ":books:"
+	case render.KindBridge:
+		return ":telephone_receiver:"
 	case "war_room":
 		return ":speech_balloon:"
 	}
