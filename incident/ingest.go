@@ -85,12 +85,13 @@ func (s *Service) ingest(ctx context.Context, d *Delivery) (*IngestResult, error
 	}
 	var res *IngestResult
 	var queued int
+	var timings []Timing
 	route := ""
 	if len(decisions) > 0 {
 		route = decisions[0].Key // Alertmanager groups are one key as a rule
 	}
 	err := s.store.Update(ctx, route, func(tx Tx) error {
-		tx = countJobs(ctx, tx, &queued)
+		tx = timed(countJobs(ctx, tx, &queued), &timings)
 		res = &IngestResult{}
 		now := s.opts.Now()
 		if err := tx.RecordDelivery(d); err != nil {
@@ -118,6 +119,7 @@ func (s *Service) ingest(ctx context.Context, d *Delivery) (*IngestResult, error
 	if queued > 0 {
 		s.opts.AfterCommit()
 	}
+	s.reportTimings(timings)
 	return res, nil
 }
 

@@ -153,8 +153,9 @@ func (s *Service) Resolve(ctx context.Context, id, actor, summary string) (*Inci
 func (s *Service) transition(ctx context.Context, id, actor string, to State, text string) (*Incident, error) {
 	var out *Incident
 	var queued int
+	var timings []Timing
 	err := s.store.Update(ctx, id, func(tx Tx) error {
-		tx = countJobs(ctx, tx, &queued)
+		tx = timed(countJobs(ctx, tx, &queued), &timings)
 		inc, err := tx.LockIncident(id)
 		if err != nil {
 			return err
@@ -179,6 +180,9 @@ func (s *Service) transition(ctx context.Context, id, actor string, to State, te
 			return nil
 		}
 		unacked := inc.AcknowledgedAt == nil
+		if unacked && inc.MitigatedAt == nil {
+			noteTiming(c, Acknowledged)
+		}
 		inc.State = to
 		at := now
 		kind := EventAcknowledged
@@ -203,6 +207,9 @@ func (s *Service) transition(ctx context.Context, id, actor string, to State, te
 	})
 	if err == nil && queued > 0 {
 		s.opts.AfterCommit()
+	}
+	if err == nil {
+		s.reportTimings(timings)
 	}
 	return out, err
 }

@@ -38,6 +38,13 @@ type Options struct {
 	// of the step that completed it, how long after the incident opened
 	// its war room became ready: the parts Ready names are all made.
 	WarRoomReady func(d time.Duration)
+	// WarRoomTimed, if set, is told after the commit of each transition
+	// of a war room that its numbers count: its first acknowledge (or a
+	// mitigate before any) and each resolve, with the time since it
+	// opened. A transition that does not commit, or a repeat that
+	// changes nothing (a replayed webhook, an ack of an acknowledged
+	// incident), tells nothing.
+	WarRoomTimed func(t Timing)
 	// Ready names the parts of a ready war room: those of the systems
 	// that are real, not in dry run.
 	Ready ReadyParts
@@ -185,6 +192,7 @@ func (s *Service) resolve(c *change, actor, text string) error {
 	c.inc.State = Resolved
 	at := c.now
 	c.inc.ResolvedAt = &at
+	noteTiming(c, Resolved)
 	if err := c.event(EventResolved, actor, text); err != nil {
 		return err
 	}

@@ -215,6 +215,7 @@ func (x stormExecutor) Execute(ctx context.Context, j Job) error {
 func (s *Service) settleStorm(ctx context.Context, id string) error {
 	var release []string
 	var queued int
+	var timings []Timing
 	lease, leased := LeaseFrom(ctx)
 	err := s.store.Update(ctx, id, func(tx Tx) error {
 		if leased {
@@ -222,7 +223,7 @@ func (s *Service) settleStorm(ctx context.Context, id string) error {
 				return err
 			}
 		}
-		tx = countJobs(ctx, tx, &queued)
+		tx = timed(countJobs(ctx, tx, &queued), &timings)
 		release = nil
 		storm, err := tx.LockIncident(id)
 		if err != nil || !storm.IsStorm() {
@@ -255,6 +256,7 @@ func (s *Service) settleStorm(ctx context.Context, id string) error {
 	if queued > 0 {
 		s.opts.AfterCommit()
 	}
+	s.reportTimings(timings)
 	for _, child := range release {
 		_, err := s.transition(ctx, child, ActorSystem, Resolved, "with its storm "+id)
 		if err != nil && ErrorCode(err) != ECONFLICT {
