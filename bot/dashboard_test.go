@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -21,7 +22,8 @@ import (
 
 // The dashboard and the rules shipped in deploy/ read only metrics that
 // /metrics really exports, scraped from a warroom that has opened a war
-// room (through one 429 from Slack), and every query parses as PromQL.
+// room (through one 429 from Slack) and seen it acknowledged and
+// resolved, and every query parses as PromQL.
 func TestDashboardAndRulesNameExportedMetrics(t *testing.T) {
 	t.Parallel()
 	slack, jira := slacktest.New(), jiratest.New()
@@ -31,6 +33,13 @@ func TestDashboardAndRulesNameExportedMetrics(t *testing.T) {
 	h := startReal(t, slack, jira, bot.Deps{})
 	h.deliver("alertmanager/firing-high-error-rate.json")
 	h.roomReady("INC-1")
+	// Acknowledged and resolved: the times to acknowledge and to resolve
+	// have a series.
+	for _, action := range []string{"ack", "resolve"} {
+		if code := h.act("INC-1", action); code != http.StatusOK {
+			t.Fatalf("%s INC-1: HTTP %d", action, code)
+		}
+	}
 	h.settle()
 	exported := exportedNames(t, h.get("/metrics").body)
 
@@ -160,4 +169,10 @@ func exportedNames(t *testing.T, scrape []byte) map[string]bool {
 		}
 	}
 	return names
+}
+
+// act runs an action on id through the API, and returns the answer's code.
+func (h *harness) act(id, action string) int {
+	h.t.Helper()
+	return h.post("/api/v1/incidents/"+id+"/"+action, []byte(`{"actor": "alice"}`), nil).code
 }

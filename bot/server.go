@@ -150,6 +150,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 		MaxNewWarRoomsPerMinute:   cfg.Limits.MaxNewWarRoomsPerMinute,
 		Tracer:                    tracer,
 		WarRoomReady:              s.telem.WarRoomReady,
+		WarRoomTimed:              s.metrics.WarRoomTimed,
 		Ready:                     incident.ReadyParts{Channel: !cfg.SlackDryRun(), Ticket: !cfg.JiraDryRun()},
 		Reminders: incident.Reminders{AckWithin: cfg.Reminders.AckWithinOr(), Page: cfg.PagerDuty.Configured(),
 			UpdateEvery: func(sev incident.Severity) time.Duration {

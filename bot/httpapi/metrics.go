@@ -22,6 +22,8 @@ type Metrics struct {
 	withheld        prometheus.Counter
 	reloadOK        prometheus.Gauge
 	reloadAt        prometheus.Gauge
+	timeToAck       *prometheus.HistogramVec
+	timeToResolve   *prometheus.HistogramVec
 }
 
 // NewMetrics registers the metrics with reg; the incident counts and the
@@ -68,6 +70,17 @@ func NewMetrics(reg prometheus.Registerer, store incident.Store, now func() time
 			Name: "warroom_config_last_reload_success_timestamp_seconds",
 			Help: "Timestamp of the last successful configuration reload.",
 		}),
+		timeToAck: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "warroom_time_to_acknowledge_seconds",
+			Help: "Time from a war room's opening to its first acknowledge (or a mitigate before any), " +
+				"by rule and severity; observed once per acknowledge that commits.",
+			Buckets: responseBuckets,
+		}, []string{"rule", "severity"}),
+		timeToResolve: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "warroom_time_to_resolve_seconds",
+			Help:    "Time from a war room's opening to its resolve, by rule and severity; observed once per resolve that commits.",
+			Buckets: responseBuckets,
+		}, []string{"rule", "severity"}),
 	}
 	reg.MustRegister(&incidentCollector{store: store, desc: prometheus.NewDesc(
 		"warroom_incidents", "Incidents by state; war_room=\"false\" are the recorded ones.",
@@ -100,6 +113,33 @@ func (m *Metrics) ConfigLoaded(ok bool, at time.Time) {
 	}
 	m.reloadOK.Set(1)
 	m.reloadAt.Set(float64(at.UnixNano()) / 1e9)
+}
+
+// responseBuckets are the buckets of the times to acknowledge and to
+// resolve: from 30 seconds to a week.
+var responseBuckets = []float64{30, 60, 2 * 60, 5 * 60, 10 * 60, 15 * 60, 30 * 60, 3600, 2 * 3600, 4 * 3600,
+	8 * 3600, 12 * 3600, 86400, 2 * 86400, 4 * 86400, 7 * 86400}
+
+// WarRoomTimed observes a war room's time to acknowledge or to resolve:
+// incident.Options.WarRoomTimed. The rule is the configuration's; the
+// severity, which an alert's label may set, is one of the usual levels
+// or "other", so that an exporter cannot grow the series.
+func (m *Metrics) WarRoomTimed(t incident.Timing) {
+	h := m.timeToResolve
+	if t.To == incident.Acknowledged {
+		h = m.timeToAck
+	}
+	h.WithLabelValues(t.Rule, severityLabel(t.Severity)).Observe(t.After.Seconds())
+}
+
+// severityLabel bounds the severity label: the rules' usual severities
+// and the levels a responder sets, else "other".
+func severityLabel(s incident.Severity) string {
+	switch s {
+	case incident.Critical, incident.Major, incident.Minor, incident.Warning, incident.Info:
+		return string(s)
+	}
+	return "other"
 }
 
 // webhookOutcomes are the outcome label's values of warroom_webhooks_total.
