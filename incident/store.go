@@ -45,6 +45,9 @@ type Store interface {
 	// failed for good, by kind and state, and finds when the oldest job
 	// due at now became due, for metrics.
 	JobQueue(ctx context.Context, now time.Time) (JobQueue, error)
+	// ReportIncidents reads, for the report, the incidents opened at or
+	// after since.
+	ReportIncidents(ctx context.Context, since time.Time) ([]ReportIncident, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error
