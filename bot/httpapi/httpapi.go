@@ -86,6 +86,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	// credential guards the deploy records, a browser cannot send one.
 	mux.Handle("POST /api/v1/deploys/argocd", a.endpoint("deploy_argocd", a.deployAuth, !a.deployAuth.open(), a.recordArgoDeploy))
 	mux.Handle("GET /api/v1/deploys", a.api("deploys", a.listDeploys))
+	mux.Handle("GET /api/v1/report", a.api("report", a.report))
 	// /-/healthy and /-/ready are the names of the Prometheus ecosystem.
 	for _, path := range []string{"/healthz", "/-/healthy"} {
 		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, _ *http.Request) {
