@@ -2,10 +2,13 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/warroom/warroom/incident"
 )
@@ -53,19 +56,26 @@ func TestStepOnResolvedIncidentBesideItsRefire(t *testing.T) {
 				// The step's batch must finish while this one holds the
 				// war-room lock; one that waits for it instead shows in
 				// pg_locks.
-				waited := make(chan string, 1)
-				go func() {
-					if kind, err := l.waitingOn("wr_step_resolved"); err == nil {
-						waited <- kind
+				for {
+					select {
+					case err := <-stepped:
+						if err != nil {
+							return err
+						}
+					default:
+						var kind string
+						err := l.watch.QueryRow(ctx, `SELECT l.locktype FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+							WHERE a.application_name = 'wr_step_resolved' AND NOT l.granted LIMIT 1`).Scan(&kind)
+						switch {
+						case err == nil:
+							return fmt.Errorf("the step's batch waits for the %s lock while it holds %s's row, which this batch's LastResolved locks next: a deadlock", kind, inc.ID)
+						case !errors.Is(err, pgx.ErrNoRows):
+							return err
+						}
+						time.Sleep(time.Millisecond) // polling the server's state
+						continue
 					}
-				}()
-				select {
-				case err := <-stepped:
-					if err != nil {
-						return err
-					}
-				case kind := <-waited:
-					return fmt.Errorf("the step's batch waits for the %s lock while it holds %s's row, which this batch's LastResolved locks next: a deadlock", kind, inc.ID)
+					break
 				}
 			}
 			_, err := tx.LastResolved(inc.Key)
