@@ -20,6 +20,8 @@
 //     they import incident, bot/render (the part both media share) and
 //     the standard library, and slackmsg also slack-go's root package,
 //     whose Block Kit types are the values it returns.
+//   - bot/render/postmortem, the Markdown of the postmortem's draft, is
+//     pure like them: incident, bot/render and the standard library.
 //   - bot/steps/<system> imports bot/steps but no other executor, and no
 //     step imports bot/config, bot/httpapi or bot/slackbot: the root
 //     hands an executor its settings as plain values.
@@ -107,6 +109,8 @@ func allowed(from, to string) bool {
 		return d == "incident" || d == "rules"
 	case f == "bot/render":
 		return d == "incident"
+	case f == "bot/render/postmortem":
+		return d == "incident" || d == "bot/render"
 	case under(f, "bot/render"):
 		return d == "incident" || d == "bot/render"
 	case f == "bot/steps":
@@ -179,7 +183,7 @@ func TestDependencyRule(t *testing.T) {
 		}
 	}
 	// The rules name these rooms: a rename must bring its rule along.
-	for _, room := range []string{"bot", "bot/config", "bot/render", "bot/render/slackmsg", "bot/render/jirawiki",
+	for _, room := range []string{"bot", "bot/config", "bot/render", "bot/render/slackmsg", "bot/render/jirawiki", "bot/render/postmortem",
 		"bot/steps", "bot/steps/slackroom", "bot/steps/jiraticket", "bot/steps/evidence", "bot/steps/actions",
 		"bot/steps/paging", "bot/steps/dryrun", "bot/httpapi", "bot/slackbot", payload} {
 		if !seen[room] {
@@ -211,6 +215,11 @@ func TestAllowedRefusesBrokenRules(t *testing.T) {
 		{"bot/render/slackmsg", "bot/render", true},
 		{"bot/render/slackmsg", "github.com/slack-go/slack", true},
 		{"bot/render/jirawiki", "net/url", true},
+		{"bot/render/postmortem", "bot/render/jirawiki", false},
+		{"bot/render/postmortem", "bot/steps", false},
+		{"bot/render/postmortem", "github.com/yuin/goldmark", false},
+		{"bot/render/postmortem", "bot/render", true},
+		{"bot/render/postmortem", "incident", true},
 		// Steps take no surface and no configuration, and stay apart.
 		{"bot/steps/slackroom", "bot/config", false},
 		{"bot/steps/jiraticket", "bot/httpapi", false},
