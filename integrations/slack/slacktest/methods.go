@@ -63,6 +63,13 @@ func (c *channel) messageJSON(m *message, withMetadata bool) result {
 	if m.Pinned {
 		out["pinned_to"] = []string{c.ID}
 	}
+	if len(m.files) > 0 {
+		files := make([]result, 0, len(m.files))
+		for _, f := range m.files {
+			files = append(files, f.toJSON())
+		}
+		out["files"], out["upload"], out["display_as_bot"] = files, true, false
+	}
 	if withMetadata && m.Metadata != nil {
 		out["metadata"] = result{"event_type": m.Metadata.EventType, "event_payload": m.Metadata.Payload}
 	}

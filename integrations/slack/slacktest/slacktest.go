@@ -118,6 +118,9 @@ type Message struct {
 	ThreadTS string // the parent's ts for a thread reply, "" otherwise
 	Edits    int    // how many chat.update calls changed it
 	Pinned   bool
+	// Files are the IDs of the files the message shares
+	// (files.completeUploadExternal).
+	Files []string
 }
 
 // Metadata is a message's metadata as sent in chat.postMessage or chat.update.
@@ -154,6 +157,7 @@ type Server struct {
 	users    []user
 	groups   []userGroup
 	channels []*channel // in creation order
+	files    []*file    // in the order their uploads began
 	lastID   int
 	lastTS   int
 	calls    fakeapi.Log[Call]
@@ -181,6 +185,7 @@ type channel struct {
 type message struct {
 	Message
 	editedTS string
+	files    []*file
 }
 
 // New starts a Server on a loopback port. Close it when done.
@@ -338,6 +343,10 @@ func ok(fields result) result {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/upload/") {
+		s.serveUpload(w, r)
+		return
+	}
 	call := Call{Method: strings.TrimPrefix(r.URL.Path, "/api/"), Time: time.Now()}
 	params, token, badBody := readParams(r)
 	call.Params = params
@@ -436,6 +445,10 @@ func (s *Server) handler(method string) func(url.Values) result {
 		return s.usersLookupByEmail
 	case "users.info":
 		return s.usersInfo
+	case "files.getUploadURLExternal":
+		return s.filesGetUploadURLExternal
+	case "files.completeUploadExternal":
+		return s.filesCompleteUploadExternal
 	}
 	return nil
 }
@@ -610,6 +623,10 @@ func (c *channel) copy() Channel {
 func (m *message) copy() Message {
 	out := m.Message
 	out.Blocks = slices.Clone(m.Blocks)
+	out.Files = nil
+	for _, f := range m.files {
+		out.Files = append(out.Files, f.ID)
+	}
 	if m.Metadata != nil {
 		meta := *m.Metadata
 		meta.Payload = slices.Clone(meta.Payload)
