@@ -37,6 +37,7 @@ var routes = map[string][]string{
 		"GET /rest/api/2/issue/{key}/comment", "POST /rest/api/2/issue/{key}/comment",
 		"GET /rest/api/2/issue/{key}/transitions", "POST /rest/api/2/issue/{key}/transitions",
 		"POST /rest/api/2/issueLink", "GET /rest/api/2/search", "GET /rest/api/2/search/jql",
+		"POST /rest/api/2/issue/{key}/attachments",
 		"GET /rest/api/2/issue/createmeta/{project}/issuetypes", "GET /rest/api/2/issue/createmeta/{project}/issuetypes/{id}",
 	},
 	APIGrafana:      {"GET /api/dashboards/uid/{uid}", "GET /api/search"},

@@ -158,6 +158,7 @@ type Issue struct {
 	Custom      map[string]any // custom field ID → value as decoded from JSON
 	Comments    []Comment      // oldest first
 	Links       []Link         // in the order they were made
+	Attachments []Attachment   // in the order they were added
 	Created     time.Time
 }
 
@@ -355,6 +356,7 @@ func (s *Server) CallCount(method, pathPrefix string) int {
 //	GET  /rest/api/2/issue/{key}/transitions
 //	POST /rest/api/2/issue/{key}/transitions
 //	POST /rest/api/2/issueLink
+//	POST /rest/api/2/issue/{key}/attachments
 //	GET  /rest/api/2/search/jql, POST /rest/api/2/search/jql (Cloud)
 //	GET  /rest/api/2/search, POST /rest/api/2/search (both; 410 on Cloud)
 //
@@ -417,6 +419,7 @@ func (s *Server) routes() []route {
 		{"GET", api + "/issue/{key}/transitions", false, s.listTransitions},
 		{"POST", api + "/issue/{key}/transitions", false, s.doTransition},
 		{"POST", api + "/issueLink", false, s.addLink},
+		{"POST", api + "/issue/{key}/attachments", false, s.addAttachments},
 	}
 	if s.deployment == Cloud {
 		rs = append(rs,
@@ -529,7 +532,7 @@ func (s *Server) process(r *http.Request, rt route, params map[string]string, fo
 			return rep
 		}
 	}
-	if len(bytes.TrimSpace(body)) > 0 {
+	if len(bytes.TrimSpace(body)) > 0 && rt.pattern() != attachRoute { // attachments are multipart
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 			return reply{status: http.StatusUnsupportedMediaType}
 		}

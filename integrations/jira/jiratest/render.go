@@ -238,6 +238,10 @@ func (s *Server) issueJSON(is *issue, fs fieldSet) object {
 	for _, c := range is.comments {
 		comments = append(comments, s.commentJSON(is, c))
 	}
+	attachments := []object{}
+	for _, a := range is.attachments {
+		attachments = append(attachments, s.attachmentJSON(a))
+	}
 	links := []object{}
 	for _, l := range is.links {
 		link := object{"id": l.id, "self": s.self("issueLink/" + l.id), "type": s.linkTypeJSON(l.typ)}
@@ -260,6 +264,7 @@ func (s *Server) issueJSON(is *issue, fs fieldSet) object {
 		"project":        s.projectJSON(is.project, false),
 		"components":     comps,
 		"issuelinks":     links,
+		"attachment":     attachments,
 		"created":        is.created.Format(jiraTime),
 		"updated":        is.updated.Format(jiraTime),
 		"comment": object{

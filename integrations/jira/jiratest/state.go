@@ -70,6 +70,7 @@ type issue struct {
 	custom       map[string]any
 	comments     []*comment
 	links        []*issueLink
+	attachments  []*attachment
 	created      time.Time
 	updated      time.Time
 	indexedAfter time.Time // when search first sees it (WithSearchLag)
@@ -313,6 +314,9 @@ func (is *issue) copy() Issue {
 	}
 	for _, l := range is.links {
 		out.Links = append(out.Links, Link{Type: l.typ.name, Direction: l.direction, Key: l.other.key})
+	}
+	for _, a := range is.attachments {
+		out.Attachments = append(out.Attachments, a.copy())
 	}
 	return out
 }
