@@ -106,6 +106,8 @@ var steps = []step{
 	{kind: JobSlackNudge, needs: JobSlackCreateChannel},
 	{kind: JobStormSettle, coalesced: true},
 	{kind: JobJiraFollowup, needs: JobJiraCreateIssue},
+	{kind: JobSlackPostmortem, needs: JobSlackCreateChannel},
+	{kind: JobJiraPostmortem, needs: JobJiraCreateIssue},
 }
 
 // stepOf returns the step of kind (the zero step for an unknown kind).

@@ -205,6 +205,7 @@ func (s *Service) resolve(c *change, actor, text string) error {
 		extra = append(extra, NewJob(JobJiraTransition, c.inc.ID, JobArgs{EventID: c.lastEvent, Target: Resolved}, c.now))
 		extra = append(extra, NewJob(JobExpireSilences, c.inc.ID, JobArgs{EventID: c.lastEvent}, c.now))
 		extra = append(extra, NewJob(JobPageResolve, c.inc.ID, JobArgs{EventID: c.lastEvent}, c.now))
+		extra = append(extra, postmortemJobs(c.inc.ID, c.lastEvent, c.now)...)
 		if s.opts.ArchiveAfter > 0 {
 			extra = append(extra, NewJob(JobSlackArchive, c.inc.ID, JobArgs{EventID: c.lastEvent}, c.now.Add(s.opts.ArchiveAfter)))
 		}

@@ -149,6 +149,16 @@ func (p Planner) Plan(j incident.Job, inc *incident.Incident, f Facts, known Kno
 			}
 		}
 		return p.Nudge(inc, ev, ch, j.Key), nil
+	case incident.JobSlackPostmortem:
+		if !PostmortemDue(inc, f.Timeline, args.EventID) {
+			return nil, nil // reopened since: its next resolve posts its own
+		}
+		return []Call{p.PostPostmortem(inc, f, args.EventID)}, nil
+	case incident.JobJiraPostmortem:
+		if inc.JiraKey == "" && !inc.WarRoom || !PostmortemDue(inc, f.Timeline, args.EventID) {
+			return nil, nil
+		}
+		return []Call{p.AttachPostmortem(inc, f, args.EventID)}, nil
 	}
 	return nil, incident.Permanent(fmt.Errorf("no plan for steps of kind %q", j.Kind))
 }

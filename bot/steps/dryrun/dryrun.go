@@ -235,7 +235,7 @@ func (x *Executor) plan(ctx context.Context, j incident.Job) (*incident.Incident
 			return nil, steps.Facts{}, nil, err
 		}
 	}
-	f, err := x.d.Facts(ctx, inc, steps.Since(&j))
+	f, err := x.d.FactsFor(ctx, inc, &j)
 	if err != nil {
 		return nil, f, nil, err
 	}

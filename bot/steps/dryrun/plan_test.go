@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -206,6 +207,14 @@ func TestDryRunLogsTheCallsTheExecutorsMake(t *testing.T) {
 	w.equal(incident.JobExpireSilences, steps.Planner{}.ExpireSilences(tagged), sent)
 	if s, _ := w.am.Silence(tagged[0]); s.State != amtest.StateExpired {
 		t.Errorf("silence %s is %s, want expired", s.ID, s.State)
+	}
+
+	// The postmortem's draft, in the war room as a file (Slack's three
+	// calls of an upload are the plan's one) and on the ticket.
+	same(incident.JobSlackPostmortem, incident.JobArgs{EventID: resolved})
+	same(incident.JobJiraPostmortem, incident.JobArgs{EventID: resolved})
+	if f := w.slack.Files(); len(f) != 1 || !strings.HasPrefix(string(f[0].Content), "# Postmortem: "+w.inc) {
+		t.Errorf("files in Slack: %+v", f)
 	}
 
 	same(incident.JobSlackArchive, incident.JobArgs{EventID: resolved})
@@ -470,7 +479,28 @@ var changes = []string{"conversations.create", "conversations.setTopic", "conver
 func (w *world) sent(m mark) []steps.Call {
 	w.t.Helper()
 	var out []steps.Call
+	var upload map[string]any // the upload under way, of files.getUploadURLExternal
 	for _, c := range w.slack.Calls()[m.slack:] {
+		switch c.Method {
+		case "files.getUploadURLExternal":
+			// Slack's three calls of a file are the plan's one:
+			// files.uploadV2, with the arguments of the three.
+			upload = map[string]any{"filename": c.Params.Get("filename"), "length": c.Params.Get("length")}
+			continue
+		case "files.completeUploadExternal":
+			var files []struct{ ID, Title string }
+			if err := json.Unmarshal([]byte(c.Params.Get("files")), &files); err != nil || len(files) != 1 || upload == nil {
+				w.t.Fatalf("files.completeUploadExternal %v (%v) after %v", c.Params, err, upload)
+			}
+			upload["title"], upload["channel_id"], upload["initial_comment"] = files[0].Title, c.Params.Get("channel_id"), c.Params.Get("initial_comment")
+			for _, f := range w.slack.Files() {
+				if f.ID == files[0].ID {
+					upload["content"] = string(f.Content)
+				}
+			}
+			out = append(out, steps.Call{System: steps.SystemSlack, Method: "files.uploadV2", Args: upload})
+			continue
+		}
 		if !slices.Contains(changes, c.Method) {
 			continue
 		}
@@ -482,6 +512,10 @@ func (w *world) sent(m mark) []steps.Call {
 	}
 	for _, c := range w.jira.Calls()[m.jira:] {
 		if c.Method == http.MethodGet || strings.HasPrefix(c.Route, "POST /rest/api/2/search") {
+			continue
+		}
+		if strings.HasSuffix(c.Route, "/attachments") {
+			out = append(out, steps.Call{System: steps.SystemJira, Method: c.Route, Args: w.attachment(c.Route, c.Path, c.Body)})
 			continue
 		}
 		out = append(out, steps.Call{System: steps.SystemJira, Method: c.Route, Args: w.rest(c.Route, c.Path, c.Body)})
@@ -540,6 +574,24 @@ func (w *world) rest(route, path, body string) map[string]any {
 			args[strings.TrimSuffix(name, "}")] = got[i]
 		}
 	}
+	return args
+}
+
+// attachment reads an attachment's multipart form as a Call's arguments:
+// the path's key, the file's name and content.
+func (w *world) attachment(route, path, body string) map[string]any {
+	w.t.Helper()
+	args := w.rest(route, path, "")
+	boundary, _, _ := strings.Cut(strings.TrimPrefix(body, "--"), "\r\n")
+	part, err := multipart.NewReader(strings.NewReader(body), boundary).NextPart()
+	if err != nil || part.FormName() != "file" {
+		w.t.Fatalf("%s: no file part (%v)", route, err)
+	}
+	content, err := io.ReadAll(part)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	args["filename"], args["content"] = part.FileName(), string(content)
 	return args
 }
 

@@ -34,7 +34,7 @@ var _ incident.Executor = (*Executor)(nil)
 // place).
 func Kinds() []incident.JobKind {
 	return []incident.JobKind{incident.JobJiraCreateIssue, incident.JobJiraComment, incident.JobJiraTransition, incident.JobJiraUpdate,
-		incident.JobJiraSetPriority, incident.JobJiraFollowup}
+		incident.JobJiraSetPriority, incident.JobJiraFollowup, incident.JobJiraPostmortem}
 }
 
 // New returns the Jira executor.
@@ -65,6 +65,8 @@ func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
 		err = x.setPriority(ctx, inc)
 	case incident.JobJiraFollowup:
 		err = x.followup(ctx, inc, j, args.EventID)
+	case incident.JobJiraPostmortem:
+		err = x.postmortem(ctx, inc, j, args.EventID)
 	default:
 		return incident.Permanent(fmt.Errorf("no Jira step %s", j.Kind))
 	}
@@ -133,6 +135,8 @@ func (x *Executor) send(ctx context.Context, c steps.Call) (string, error) {
 		return "", x.client.DoTransition(ctx, a.Key, a.Transition.ID, resolution)
 	case steps.JiraLink:
 		return "", x.client.Link(ctx, a.Type.Name, a.InwardIssue.Key, a.OutwardIssue.Key)
+	case steps.JiraAttach:
+		return "", x.client.Attach(ctx, a.Key, a.Filename, []byte(a.Content))
 	}
 	return "", incident.Permanent(fmt.Errorf("jira: cannot send %s %T", c.Method, c.Args))
 }
@@ -315,13 +319,15 @@ func (x *Executor) comment(ctx context.Context, inc *incident.Incident, eventID 
 // is filed: wait while the create step may still succeed; once it cannot,
 // a comment or a transition fails for good (what it would have told the
 // ticket is lost, and status says so), while a description or priority
-// update gives up quietly: the ticket it would refresh does not exist, and
-// the create's own failure already says why.
+// update, or the postmortem's attachment, gives up quietly: the ticket it
+// would add to does not exist, and the create's own failure already says
+// why (the draft is in the war room and the API all the same).
 func (x *Executor) waitForTicket(ctx context.Context, inc *incident.Incident, kind incident.JobKind) error {
 	if !inc.WarRoom {
 		return nil
 	}
-	return steps.AwaitNeed(ctx, x.d, kind, inc, kind != incident.JobJiraUpdate && kind != incident.JobJiraSetPriority)
+	quiet := kind == incident.JobJiraUpdate || kind == incident.JobJiraSetPriority || kind == incident.JobJiraPostmortem
+	return steps.AwaitNeed(ctx, x.d, kind, inc, !quiet)
 }
 
 // transition moves the ticket to the incident's state: the resolve

@@ -46,7 +46,7 @@ func Kinds() []incident.JobKind {
 	return []incident.JobKind{
 		incident.JobSlackCreateChannel, incident.JobSlackSetTopic, incident.JobSlackInvite, incident.JobSlackPostSummary,
 		incident.JobSlackPinSummary, incident.JobSlackBookmarks, incident.JobSlackAnnounce, incident.JobSlackUpdate,
-		incident.JobSlackArchive, incident.JobSlackUpdateTopic, incident.JobSlackNudge,
+		incident.JobSlackArchive, incident.JobSlackUpdateTopic, incident.JobSlackNudge, incident.JobSlackPostmortem,
 	}
 }
 
@@ -84,6 +84,8 @@ func (x *Executor) Execute(ctx context.Context, j incident.Job) error {
 		err = x.updateTopic(ctx, inc)
 	case incident.JobSlackNudge:
 		err = x.nudge(ctx, inc, j)
+	case incident.JobSlackPostmortem:
+		err = x.postmortem(ctx, inc, j)
 	default:
 		return incident.Permanent(fmt.Errorf("no Slack step %s", j.Kind))
 	}
@@ -152,6 +154,10 @@ func (x *Executor) send(ctx context.Context, c steps.Call) (sent, error) {
 		return sent{}, x.client.AddBookmark(ctx, a.ChannelID, a.Title, a.Link)
 	case steps.SlackArchive:
 		return sent{}, x.client.Archive(ctx, a.Channel)
+	case steps.SlackUploadFile:
+		_, err := x.client.UploadFile(ctx, islack.Upload{Channel: a.ChannelID, Filename: a.Filename, Title: a.Title,
+			Comment: a.InitialComment, Content: []byte(a.Content)})
+		return sent{}, err
 	}
 	return sent{}, incident.Permanent(fmt.Errorf("slack: cannot send %s %T", c.Method, c.Args))
 }
