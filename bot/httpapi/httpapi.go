@@ -80,6 +80,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/alerts/grafana", a.webhook(incident.SourceGrafana))
 	mux.Handle("GET /api/v1/incidents", a.api("list", a.listIncidents))
 	mux.Handle("GET /api/v1/incidents/{id}", a.api("show", a.showIncident))
+	mux.Handle("GET /api/v1/incidents/{id}/postmortem", a.api("postmortem", a.showPostmortem))
 	mux.Handle("POST /api/v1/incidents/{id}/{action}", a.api("action", a.incidentAction))
 	mux.Handle("POST /api/v1/deploys", a.endpoint("deploy", a.deployAuth, false, a.recordDeploy))
 	// Argo CD's webhook sends no Content-Type unless told to; where a
