@@ -20,25 +20,29 @@ import (
 // markdownEscapes are the ASCII punctuation characters Text escapes with
 // a backslash, which CommonMark allows before any of them (spec 2.4):
 // those that make emphasis (* _ ~), code (`), links and images ([ ] !),
-// raw HTML, autolinks and entities (< > &), table cells (|), headings (#),
-// math ($, on GitHub) and mentions (@, which also starts an email
-// autolink), and the backslash itself.
-const markdownEscapes = "\\`*_~[]!<>&|#$@"
+// raw HTML, autolinks and entities (< > &), table cells (|), math ($, on
+// GitHub) and mentions (@, which also starts an email autolink), and the
+// backslash itself. A "#" makes a heading only at the start of a line,
+// where no value stands, or closes one at its end (Heading escapes it).
+const markdownEscapes = "\\`*_~[]!<>&|$@"
 
 // Text makes an untrusted value one line of inert Markdown text, cut to
 // limit characters (limit > 0) with "…": whitespace runs (newlines too)
 // become one space, control characters, bidirectional overrides and
-// zero-width characters are dropped, and the characters of
-// markdownEscapes are escaped. GitHub's extended autolinks (a bare
+// zero-width characters are dropped, the characters of markdownEscapes
+// are escaped, and so is a block marker at its start (leadingMarker). GitHub's extended autolinks (a bare
 // "https://…" or "www.…") are broken by escaping their ":" or "." (an
 // escaped character is a text node of its own, and the autolink extension
 // looks within one). An empty value stays "".
 func Text(s string, limit int) string {
 	s = clean(s, limit)
 	var b strings.Builder
+	lead := leadingMarker(s)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
+		case i == lead:
+			b.WriteByte('\\')
 		case strings.IndexByte(markdownEscapes, c) >= 0:
 			b.WriteByte('\\')
 		case c == ':' && strings.HasPrefix(s[i:], "://"):
@@ -49,6 +53,30 @@ func Text(s string, limit int) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// leadingMarker is the index of the byte that would make s, at the start
+// of a list item's content (where a value may stand: "- <operation>,
+// …"), the marker of a block of its own: a heading's "#" or a list's "-"
+// or "+" (and "*", escaped anyway) before a space, the end or more of
+// the same (a thematic break, "## h"), an ordered list's "." or ")"
+// after at most nine digits and before a space or the end; -1 for none.
+func leadingMarker(s string) int {
+	ends := func(i int) bool { return i == len(s) || s[i] == ' ' }
+	if s == "" {
+		return -1
+	}
+	if strings.IndexByte("#-+", s[0]) >= 0 && (ends(1) || s[1] == s[0]) {
+		return 0
+	}
+	digits := 0
+	for digits < len(s) && s[digits] >= '0' && s[digits] <= '9' {
+		digits++
+	}
+	if digits > 0 && digits <= 9 && digits < len(s) && (s[digits] == '.' || s[digits] == ')') && ends(digits+1) {
+		return digits
+	}
+	return -1
 }
 
 // isWordByte is a byte of a word: an ASCII letter or digit.
@@ -95,6 +123,10 @@ func dropped(r rune) bool {
 	return r == utf8.RuneError || unicode.IsControl(r) || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 ||
 		r == 0x200b || r == 0x200c || r == 0x200d || r == 0x200e || r == 0x200f || r == 0x2060 || r == 0xfeff
 }
+
+// Heading is Text for the end of a heading's line, where a run of "#"
+// after a space would be read as the heading's closing sequence.
+func Heading(s string, limit int) string { return strings.ReplaceAll(Text(s, limit), "#", "\\#") }
 
 // Code renders s as a fenced code block, inside which nothing is markup:
 // its fence is longer than any run of backticks in s, so that no line of

@@ -70,7 +70,7 @@ func Render(v View) string {
 	}
 	inc = v.Hosts.Incident(inc)
 	var b strings.Builder
-	title := Text(inc.Title, titleMax)
+	title := Heading(inc.Title, titleMax)
 	if title == "" {
 		title = "(no title)"
 	}
@@ -109,7 +109,7 @@ func facts(b *strings.Builder, inc *incident.Incident) {
 	row("Rule", Text(inc.Rule, nameMax))
 	row("State", Text(string(inc.State), nameMax))
 	if inc.SlackChannel != "" {
-		row("War room", "\\#"+Text(inc.SlackChannel, nameMax))
+		row("War room", "#"+Text(inc.SlackChannel, nameMax))
 	}
 	row("Ticket", Text(inc.JiraKey, nameMax))
 	row("Commander", Text(inc.Commander, nameMax))
@@ -200,7 +200,7 @@ func span(a, b time.Time) string { return render.HumanDuration(b.Sub(a)) }
 
 // after is "2m after the start" (nothing when t is not after since).
 func after(t, since time.Time, what string) string {
-	if !t.After(since) {
+	if t.Sub(since) < time.Second {
 		return ""
 	}
 	return span(since, t) + " " + what

@@ -163,6 +163,8 @@ var hostile = []string{
 	"\u202eevil\u200b\x00\x1b[31m",
 	"\\[not a link\\](x)",
 	"[ref]: https://evil.example.net",
+	"- item", "+ item", "1. item", "2) item", "--- rule", "=== x", "#hash", "> quote", "    indented",
+	"1.5% of requests", "C# and F#",
 	"text [^1]\n\n[^1]: https://evil.example.net",
 }
 
@@ -268,6 +270,14 @@ func TestText(t *testing.T) {
 		{"[x](y) ![i](j)", `\[x\](y) \!\[i\](j)`},
 		{"<b>&amp;", `\<b\>\&amp;`},
 		{"# h\n\n- item", `\# h - item`},
+		{"- a", `\- a`},
+		{"12. x and 3. y", `12\. x and 3. y`},
+		{"1.5%", `1.5%`},
+		{"-5% +3", `-5% +3`},
+		{"## h", `\## h`},
+		{"#hash", `#hash`},
+		{"3)", `3\)`},
+		{"C# 2) x", `C# 2) x`},
 		{"see https://x.example/a or www.example.com", `see https\://x.example/a or www\.example.com`},
 		{"awww.x", "awww.x"},
 		{"a | b", `a \| b`},
