@@ -61,6 +61,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--nope"}, 2, "warroom serve: flag provided but not defined: -nope"},
 		{[]string{"serve", "--log-format", "xml"}, 2, `"xml": want one of text, json`},
 		{[]string{"demo", "now"}, 2, "demo takes no arguments"},
+		{[]string{"postmortem"}, 2, "warroom postmortem: postmortem takes one incident ID"},
+		{[]string{"postmortem", "INC-1", "INC-2"}, 2, "postmortem takes one incident ID"},
 		{[]string{"check-config", "/does/not/exist.yaml"}, 1, "no such file"},
 	} {
 		code, _, stderr := runCLI(t, tc.args...)
@@ -409,6 +411,17 @@ func TestIncidentsCommands(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "incidents", "show", "INC-9"); code != 1 || !strings.Contains(stderr, "no incident INC-9 (HTTP 404)") {
 		t.Errorf("show unknown: exit %d, %q", code, stderr)
+	}
+	// The postmortem's draft, as Markdown on stdout.
+	code, out, stderr = runCLI(t, "postmortem", "inc-1")
+	for _, want := range []string{"# Postmortem: INC-1 ", "| Service | payment-gateway |", "| Resolved | ", "time to resolve: ",
+		"· **Note** · api:cli:bob · ledger deadlocks since 04:12", "## What to change"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("postmortem: exit %d %q, the draft lacks %q:\n%s", code, stderr, want, out)
+		}
+	}
+	if code, _, stderr := runCLI(t, "postmortem", "INC-9"); code != 1 || !strings.Contains(stderr, "no incident INC-9 (HTTP 404)") {
+		t.Errorf("postmortem unknown: exit %d, %q", code, stderr)
 	}
 	code, out, _ = runCLI(t, "incidents", "list", "--state", "resolved", "-o", "json")
 	var list struct{ Incidents []incident.Incident }

@@ -86,6 +86,10 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
 	}
 	if resp.StatusCode/100 == 2 {
+		if text, ok := out.(*string); ok { // an answer that is not JSON (the postmortem's Markdown)
+			*text = string(data)
+			return nil
+		}
 		if err := json.Unmarshal(data, out); err != nil {
 			return fmt.Errorf("%s %s: the answer is not warroom's JSON: %w", method, path, err)
 		}

@@ -170,6 +170,9 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := d.showResolved("INC-1"); err != nil {
 		return err
 	}
+	if err := d.showPostmortem("INC-1"); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "\nDone in %s. Run `warroom serve` for the real thing; README.md says how to connect Slack and Jira.\n", time.Since(began).Round(100*time.Millisecond))
 	return nil
 }

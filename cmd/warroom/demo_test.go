@@ -31,6 +31,10 @@ func TestDemo(t *testing.T) {
 		"resolved after",
 		"is Done (resolution Done), with a closing comment",
 		"The war room is archived at",
+		"Postmortem draft: INC-1-postmortem-",
+		"  │ # Postmortem: INC-1 ",
+		"  │ | Started (first alert) | ",
+		"  │ | Resolved | ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
