@@ -47,9 +47,14 @@ const (
 	eventTextMax = 1000
 	followupMax  = 500
 	problemMax   = 300
-	// MaxTimeline bounds the events listed; the rest are counted. A war
-	// room's timeline is far shorter; a storm's may be thousands.
-	MaxTimeline = 1000
+	// MaxTimeline bounds the events listed, and maxTimelineBytes the
+	// bytes they take; the rest are counted. A war room's timeline is far
+	// shorter; a storm's may be thousands. The whole draft stays under
+	// MaxBytes, which Jira takes as an attachment and Slack as a file.
+	MaxTimeline      = 1000
+	maxTimelineBytes = 512 << 10
+	// MaxBytes bounds the draft.
+	MaxBytes = 768 << 10
 )
 
 // FileName is the name of the draft's file for the resolve event
@@ -369,8 +374,9 @@ func timeline(b *strings.Builder, inc *incident.Incident, tl []incident.Event) {
 		b.WriteString("No events.\n")
 		return
 	}
+	size := 0
 	for i, e := range tl {
-		if i == MaxTimeline {
+		if i == MaxTimeline || size > maxTimelineBytes {
 			fmt.Fprintf(b, "- …and %d more events: `warroom incidents show %s` lists them all.\n", len(tl)-i, Text(inc.ID, nameMax))
 			break
 		}
@@ -384,6 +390,7 @@ func timeline(b *strings.Builder, inc *incident.Incident, tl []incident.Event) {
 			line += " · " + Text(text, eventTextMax)
 		}
 		b.WriteString(line + "\n")
+		size += len(line) + 1
 	}
 }
 

@@ -327,3 +327,23 @@ func TestFileName(t *testing.T) {
 		t.Errorf("FileName = %q", got)
 	}
 }
+
+// A storm's thousands of events with long texts: the draft lists what
+// fits and counts the rest, and stays under MaxBytes (Jira's attachment,
+// the fake's body limit).
+func TestPostmortemBounded(t *testing.T) {
+	t.Parallel()
+	v := resolvedView()
+	long := strings.Repeat("界<", 2000) // four bytes escaped, each
+	v.Timeline = nil
+	for i := range 5000 {
+		v.Timeline = append(v.Timeline, incident.Event{ID: int64(i + 1), At: opened, Kind: incident.EventNote, Actor: long, Text: long})
+	}
+	md := postmortem.Render(v)
+	if len(md) > postmortem.MaxBytes {
+		t.Errorf("draft of %d bytes, over %d", len(md), postmortem.MaxBytes)
+	}
+	if !strings.Contains(md, " more events: `warroom incidents show INC-1` lists them all.") || !strings.HasSuffix(md, "_To be written._\n") {
+		t.Errorf("the draft does not count the events left out, or lost its end:\n%s", md[len(md)-600:])
+	}
+}
