@@ -3,6 +3,8 @@ package slackroom
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"time"
 
 	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/incident"
@@ -33,6 +35,11 @@ func (x *Executor) postmortem(ctx context.Context, inc *incident.Incident, j inc
 	c := x.p.PostPostmortem(inc, f, args.EventID)
 	up, _ := c.Args.(steps.SlackUploadFile)
 	if !j.FirstRun() {
+		// Slack shares a completed upload asynchronously: a look right
+		// after an earlier run's last call could miss the file it shared.
+		if wait := j.LastRunAt.Add(ShareLag).Sub(x.d.Now()); !j.LastRunAt.IsZero() && wait > 0 {
+			return &incident.SnoozeError{Wait: wait, Err: errors.New("an earlier run may have shared the draft: waiting for the channel to show it")}
+		}
 		if _, found, err := x.client.FindFile(ctx, inc.SlackChannelID, up.Filename); err != nil {
 			return err
 		} else if found {
@@ -44,6 +51,12 @@ func (x *Executor) postmortem(ctx context.Context, inc *incident.Incident, j inc
 	}
 	return x.postedPostmortem(ctx, inc, up.Filename, "posted")
 }
+
+// ShareLag is how long after an earlier run began a repeat waits before
+// it trusts the channel's history to show the file that run shared:
+// files.completeUploadExternal "asynchronously completes the sharing"
+// (Slack's SDK maintainers, slackapi/bolt-js#2115), within seconds.
+const ShareLag = 10 * time.Second
 
 // postedPostmortem puts on the timeline that the draft is in the war room.
 func (x *Executor) postedPostmortem(ctx context.Context, inc *incident.Incident, name, how string) error {
