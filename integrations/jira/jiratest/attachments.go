@@ -2,6 +2,7 @@ package jiratest
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -60,7 +61,7 @@ func (s *Server) addAttachments(r *request) reply {
 	var made []*attachment
 	for {
 		part, err := mr.NextPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
