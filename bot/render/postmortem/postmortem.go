@@ -136,6 +136,11 @@ func or(s, alt string) string {
 // happen (yet).
 type milestones struct {
 	started, detected, acknowledged, mitigated, resolved time.Time
+	// opened is the incident's opening, which the times to acknowledge
+	// and to resolve count from, as warroom report and the metrics do
+	// (D20): the war room's, or the recording of an incident escalated
+	// later.
+	opened time.Time
 }
 
 // timesOf reads the times from the incident and its timeline: started is
@@ -143,7 +148,7 @@ type milestones struct {
 // opening (the escalation of an incident first only recorded), then the
 // first acknowledge and mitigate, and the resolve the incident holds.
 func timesOf(inc *incident.Incident, alerts []incident.Alert, tl []incident.Event) milestones {
-	m := milestones{started: render.AlertStart(inc, alerts), detected: inc.OpenedAt}
+	m := milestones{started: render.AlertStart(inc, alerts), detected: inc.OpenedAt, opened: inc.OpenedAt}
 	escalated := time.Time{}
 	for _, e := range tl {
 		switch e.Kind {
@@ -195,9 +200,20 @@ func times(b *strings.Builder, m milestones) {
 		}
 		fmt.Fprintf(b, "| %s | %s | %s |\n", name, at(t), measure)
 	}
-	row("Acknowledged", m.acknowledged, "time to acknowledge: "+span(m.detected, m.acknowledged), "not acknowledged")
+	// A mitigate before any acknowledge is the acknowledge: someone was
+	// on it (D20).
+	switch {
+	case !m.mitigated.IsZero() && (m.acknowledged.IsZero() || m.mitigated.Before(m.acknowledged)):
+		row("Acknowledged", m.acknowledged, "time to acknowledge: "+span(m.opened, m.mitigated)+" (the mitigate came first)",
+			"time to acknowledge: "+span(m.opened, m.mitigated)+" (the mitigate)")
+	default:
+		row("Acknowledged", m.acknowledged, "time to acknowledge: "+span(m.opened, m.acknowledged), "not acknowledged")
+	}
 	row("Mitigated", m.mitigated, span(m.detected, m.mitigated)+" after detection", "not marked mitigated")
-	row("Resolved", m.resolved, "time to resolve: "+span(m.detected, m.resolved), "not resolved")
+	row("Resolved", m.resolved, "time to resolve: "+span(m.opened, m.resolved), "not resolved")
+	if m.opened.Before(m.detected) {
+		fmt.Fprintf(b, "\nThe incident was recorded at %s, before its war room opened; the times to acknowledge and to resolve count from then, as `warroom report` does.\n", at(m.opened))
+	}
 }
 
 // span is how long from a to b, as people read it.

@@ -106,6 +106,27 @@ func TestPostmortemGolden(t *testing.T) {
 	inc.JiraKey, inc.Commander = "", ""
 	v.Incident, v.Timeline = &inc, v.Timeline[:2]
 	golden(t, "open", postmortem.Render(v))
+
+	// Recorded below the threshold first, a war room 10 minutes later,
+	// mitigated with no acknowledge: the times count from the recording,
+	// and the mitigate is the acknowledge, as warroom report counts them.
+	v = resolvedView()
+	inc = *v.Incident
+	inc.OpenedAt, inc.AcknowledgedAt = opened.Add(-10*time.Minute), nil
+	v.Incident = &inc
+	var tl []incident.Event
+	for _, e := range v.Timeline {
+		switch e.Kind {
+		case incident.EventOpened:
+			tl = append(tl, incident.Event{ID: e.ID, At: inc.OpenedAt, Kind: incident.EventRecorded, Actor: incident.ActorAlert, Text: "recorded by rule api-error-rate: HighErrorRate 0.5% not above 0.8%"},
+				incident.Event{ID: e.ID, At: opened, Kind: incident.EventEscalated, Actor: incident.ActorAlert, Text: "war room opened by rule api-error-rate: HighErrorRate 3.11% above 0.8%"})
+		case incident.EventAcknowledged:
+		default:
+			tl = append(tl, e)
+		}
+	}
+	v.Timeline = tl
+	golden(t, "escalated", postmortem.Render(v))
 }
 
 // What the golden draft is meant to show, said once more in words.
