@@ -341,31 +341,39 @@ func (x *Executor) transition(ctx context.Context, inc *incident.Incident, targe
 	if inc.State != target {
 		return nil // changed again since: a later step moves the ticket
 	}
-	ts, err := x.client.Transitions(ctx, inc.JiraKey)
-	if err != nil {
-		return err
-	}
-	var names []string
-	for _, t := range ts {
-		if !strings.EqualFold(t.Name, name) {
-			names = append(names, fmt.Sprintf("%q", t.Name))
-			continue
+	// Twice: another transition of the incident (a reopen, then this
+	// resolve) may move the ticket between the read of its transitions
+	// and the read of its status, and a ticket that is not where the
+	// first read left it is read again before the step gives up.
+	for read := 1; ; read++ {
+		ts, err := x.client.Transitions(ctx, inc.JiraKey)
+		if err != nil {
+			return err
 		}
-		if !t.Resolution {
-			resolution = "" // the transition's screen has no resolution
+		var names []string
+		for _, t := range ts {
+			if !strings.EqualFold(t.Name, name) {
+				names = append(names, fmt.Sprintf("%q", t.Name))
+				continue
+			}
+			if !t.Resolution {
+				resolution = "" // the transition's screen has no resolution
+			}
+			_, err := x.send(ctx, x.p.Transition(inc, steps.JiraRef{ID: t.ID}, resolution))
+			return err
 		}
-		_, err := x.send(ctx, x.p.Transition(inc, steps.JiraRef{ID: t.ID}, resolution))
-		return err
+		status, err := x.client.Status(ctx, inc.JiraKey)
+		if err != nil {
+			return err
+		}
+		if x.alreadyThere(status, target) {
+			return nil
+		}
+		if read == 2 {
+			return incident.Permanent(fmt.Errorf("%s (status %q) has no transition %q; it has %s", inc.JiraKey, status, name,
+				orNone(strings.Join(names, ", "))))
+		}
 	}
-	status, err := x.client.Status(ctx, inc.JiraKey)
-	if err != nil {
-		return err
-	}
-	if x.alreadyThere(status, target) {
-		return nil
-	}
-	return incident.Permanent(fmt.Errorf("%s (status %q) has no transition %q; it has %s", inc.JiraKey, status, name,
-		orNone(strings.Join(names, ", "))))
 }
 
 // alreadyThere reports a status that is where the transition leads: a
