@@ -364,8 +364,10 @@ func (s *Service) resolveAlert(tx Tx, inc *Incident, a *Alert, below bool, res A
 		return res, "", s.save(c, nil)
 	}
 	if a.Value != nil {
-		v := *a.Value // none fires: the last value shows the recovery
-		inc.Value = &v
+		// None fires: the last value shows the recovery.
+		if err := setValue(tx, inc, *a.Value, now); err != nil {
+			return res, "", err
+		}
 	}
 	if err := s.resolve(c, ActorAlert, "all alerts resolved"); err != nil {
 		return res, "", err

@@ -61,8 +61,7 @@ func noteFiring(c *change, old, a *Alert, below bool) error {
 			c.inc.PeakValue = &p
 		}
 		if c.inc.Value == nil || worse(v, *c.inc.Value, below) {
-			c.inc.Value = &v
-			return nil
+			return setValue(c.tx, c.inc, v, c.now)
 		}
 	}
 	if old != nil && old.Status == AlertFiring && heldWorst(c.inc, old) && !equalValue(old.Value, a.Value) {
@@ -84,8 +83,7 @@ func refreshWorst(c *change, below bool) error {
 		return err
 	}
 	if w != nil && w.Value != nil {
-		v := *w.Value
-		c.inc.Value = &v
+		return setValue(c.tx, c.inc, *w.Value, c.now)
 	}
 	return nil
 }

@@ -135,16 +135,22 @@ func (s *Service) RecordEvidence(ctx context.Context, id string, ev *Evidence) (
 		inc.Evidence = ev
 		if inc.Value == nil {
 			// The alert carried no number: Prometheus's is the value.
-			for _, v := range []*float64{ev.ValueAtOpen, ev.ValueNow} {
+			now := s.opts.Now()
+			for i, v := range []*float64{ev.ValueAtOpen, ev.ValueNow} {
 				if v == nil {
 					continue
 				}
-				x := *v
+				x, at := *v, now
+				if i == 0 && inc.OpenedAt.Before(now) {
+					at = inc.OpenedAt // the value when it opened is a point of then
+				}
 				if inc.PeakValue == nil || x > *inc.PeakValue {
 					p := x
 					inc.PeakValue = &p
 				}
-				inc.Value = &x
+				if err := setValue(tx, inc, x, at); err != nil {
+					return stepResult{}, err
+				}
 			}
 		}
 		inc.SuspectDeploy = ""

@@ -60,6 +60,11 @@ type Store interface {
 	// an ID above since: what a step needs of a long timeline (the events
 	// not yet reported, the event it is about), without reading the rest.
 	TimelineSince(ctx context.Context, incidentID string, since int64) ([]Event, error)
+
+	// ValuePoints lists an incident's value history (see ValuePoint),
+	// oldest first: the newest limit points when it holds more (limit
+	// <= 0: all).
+	ValuePoints(ctx context.Context, incidentID string, limit int) ([]ValuePoint, error)
 }
 
 // Tx is what the domain may do inside one Update.
@@ -161,6 +166,11 @@ type Tx interface {
 	// counts all of them, under the lock of WarRoomsSince, so that no
 	// child joins before this transaction ends.
 	StormChildren(stormID string) (open []string, total int, err error)
+
+	// AddValuePoint records the incident's value at p.At, unless the
+	// incident has a point in the same ValueInterval already: the first
+	// of each interval stays, and the others write nothing.
+	AddValuePoint(incidentID string, p ValuePoint) error
 }
 
 // JobOutcome is how one run of a job ended.

@@ -164,6 +164,10 @@ const pgInsertJobs = `INSERT INTO jobs (kind, key, incident_id, args, state, coa
 	AS j (kind, key, incident_id, args, coalesce, max_attempts, run_at, trace_parent)
 	ON CONFLICT (key) DO NOTHING`
 
+const pgInsertValuePoints = `INSERT INTO value_points (incident_id, bucket, at, value)
+	SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::float8[])
+	ON CONFLICT (incident_id, bucket) DO NOTHING`
+
 // flushPostgres queues the writes of everything buffered: alerts and
 // incidents first (events and jobs refer to incidents), then the
 // append-only rows.
@@ -222,6 +226,17 @@ func (t *txn) flushPostgres() error {
 		}
 		t.pg.queue(pgInsertJobs, args...)
 	}
-	t.deliveries, t.events, t.jobs = t.deliveries[:0], t.events[:0], t.jobs[:0]
+	if points := t.valuePoints(); len(points) > 0 {
+		incs, buckets, at, values := make([]string, len(points)), make([]int64, len(points)), make([]int64, len(points)), make([]float64, len(points))
+		for i, p := range points {
+			incs[i], buckets[i], at[i], values[i] = p.incidentID, p.bucket, nanos(p.At), p.Value
+		}
+		args := []any{incs, buckets, at, values}
+		if err := checkArgs(args); err != nil {
+			return fmt.Errorf("add value points: %w", err)
+		}
+		t.pg.queue(pgInsertValuePoints, args...)
+	}
+	t.deliveries, t.events, t.jobs, t.points = t.deliveries[:0], t.events[:0], t.jobs[:0], t.points[:0]
 	return nil
 }

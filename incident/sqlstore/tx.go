@@ -44,6 +44,7 @@ type txn struct {
 	deliveries []*incident.Delivery
 	events     []incident.Event
 	jobs       []incident.Job
+	points     []valuePoint
 
 	// Changed alerts and incidents wait too, the latest version of each,
 	// and reads inside the batch see them: in a storm, an incident is
@@ -71,6 +72,7 @@ type txn struct {
 // writer's rows.
 func (t *txn) discard() {
 	t.deliveries, t.events, t.jobs, t.alerts = t.deliveries[:0], t.events[:0], t.jobs[:0], t.alerts[:0]
+	t.points = t.points[:0]
 	clear(t.alertIdx)
 	clear(t.dirty)
 	clear(t.stored)
@@ -341,7 +343,7 @@ func (t *txn) Enqueue(j incident.Job) (bool, error) {
 // and jobs refer to incidents), then the append-only rows, a few multi-row
 // INSERTs per table.
 func (t *txn) flush() error {
-	if len(t.alerts)+len(t.dirty)+len(t.bumped)+len(t.deliveries)+len(t.events)+len(t.jobs) > 0 {
+	if len(t.alerts)+len(t.dirty)+len(t.bumped)+len(t.deliveries)+len(t.events)+len(t.jobs)+len(t.points) > 0 {
 		t.wrote = true
 	}
 	if t.pg != nil {
@@ -398,7 +400,17 @@ func (t *txn) flush() error {
 			return fmt.Errorf("enqueue jobs: %w", err)
 		}
 	}
-	t.deliveries, t.events, t.jobs = t.deliveries[:0], t.events[:0], t.jobs[:0]
+	for chunk := range slices.Chunk(t.valuePoints(), flushChunk) {
+		args := make([]any, 0, 4*len(chunk))
+		for _, p := range chunk {
+			args = append(args, p.incidentID, p.bucket, nanos(p.At), p.Value)
+		}
+		if _, err := t.exec(`INSERT INTO value_points (incident_id, bucket, at, value) VALUES `+rows(len(chunk), 4)+
+			` ON CONFLICT (incident_id, bucket) DO NOTHING`, args...); err != nil {
+			return fmt.Errorf("add value points: %w", err)
+		}
+	}
+	t.deliveries, t.events, t.jobs, t.points = t.deliveries[:0], t.events[:0], t.jobs[:0], t.points[:0]
 	return nil
 }
 
