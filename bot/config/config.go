@@ -75,6 +75,8 @@ type Config struct {
 	Storm        Storm        `yaml:"storm" json:"storm"`
 	Limits       Limits       `yaml:"limits" json:"limits"`
 	Links        Links        `yaml:"links" json:"links"`
+	// IncidentPage signs the links to the read-only incident page.
+	IncidentPage IncidentPage `yaml:"incident_page" json:"incident_page"`
 	// CorrelationBudget bounds the evidence that goes into the first
 	// summary; later evidence arrives as an update. Default 3s.
 	CorrelationBudget Duration `yaml:"correlation_budget" json:"correlation_budget"`

@@ -185,7 +185,7 @@ func TestConfigBadFixtures(t *testing.T) {
 			want: []string{
 				dir + `typo-nested.yaml:5: unknown key "announce_chanel" in slack (valid: announce_channel, api_url, app_token, app_token_file, archive_after, bot_token, bot_token_file, channel_prefix, dry_run, permissions, private_channels, responders, signing_secret, signing_secret_file)`,
 				dir + `typo-nested.yaml:8: unknown key "emial" in jira.auth (valid: api_token, api_token_file, email, personal_access_token, personal_access_token_file)`,
-				dir + `typo-nested.yaml:9: unknown key "strage" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, pagerduty, prometheus, public_listen, public_url, reminders, reopen_window, rollback, rules, rules_file, slack, storage, storm, webhook)`,
+				dir + `typo-nested.yaml:9: unknown key "strage" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run, dry_run_log, grafana, incident_page, jaeger, jira, jobs, limits, links, listen, pagerduty, prometheus, public_listen, public_url, reminders, reopen_window, rollback, rules, rules_file, slack, storage, storm, webhook)`,
 				dir + `typo-nested.yaml:15: unknown key "anotation" in rules[0].value (valid: annotation, grafana, name, noun, query, unit, window)`,
 				dir + `typo-nested.yaml:19: unknown key "varz" in rules[0].grafana.dashboards[0] (valid: uid, vars)`,
 			},
@@ -308,14 +308,14 @@ func TestConfigParseErrors(t *testing.T) {
 		{"section is a string", "slack: yes\n", []string{"inline.yaml:1: cannot unmarshal !!str `yes` into config.Slack"}},
 		{"duplicate key", "listen: a:1\nlisten: b:2\n", []string{`inline.yaml:2: mapping key "listen" already defined at line 1`}},
 		{"unknown key and type error", "slak: {}\nlisten: [1]\n", []string{
-			`inline.yaml:1: unknown key "slak" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, pagerduty, prometheus, public_listen, public_url, reminders, reopen_window, rollback, rules, rules_file, slack, storage, storm, webhook)`,
+			`inline.yaml:1: unknown key "slak" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run, dry_run_log, grafana, incident_page, jaeger, jira, jobs, limits, links, listen, pagerduty, prometheus, public_listen, public_url, reminders, reopen_window, rollback, rules, rules_file, slack, storage, storm, webhook)`,
 			"inline.yaml:2: cannot unmarshal !!seq into string",
 		}},
 		{"wrong shape in a map of lists", "slack:\n  permissions:\n    resolve: {a: b}\n", []string{
 			"inline.yaml:3: cannot unmarshal !!map into []string",
 		}},
 		{"anchor on an unknown key", "x: &base {listen: a}\n", []string{
-			`inline.yaml:1: unknown key "x" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run, dry_run_log, grafana, jaeger, jira, jobs, limits, links, listen, pagerduty, prometheus, public_listen, public_url, reminders, reopen_window, rollback, rules, rules_file, slack, storage, storm, webhook)`,
+			`inline.yaml:1: unknown key "x" at the top level (valid: alertmanager, api, correlation_budget, deploys, dry_run, dry_run_log, grafana, incident_page, jaeger, jira, jobs, limits, links, listen, pagerduty, prometheus, public_listen, public_url, reminders, reopen_window, rollback, rules, rules_file, slack, storage, storm, webhook)`,
 		}},
 		{"unknown key in an alias", "jaeger: &j {url: 'http://j', urll: 'x'}\nprometheus: *j\n", []string{
 			`inline.yaml:1: unknown key "urll" in jaeger (valid: url)`,
@@ -829,8 +829,8 @@ func TestSecretRefsCoverEverySecret(t *testing.T) {
 		}
 	}
 	walk(reflect.ValueOf(c), "")
-	if len(refs) != 12 {
-		t.Errorf("secretRefs has %d entries, want 12", len(refs))
+	if len(refs) != 13 {
+		t.Errorf("secretRefs has %d entries, want 13", len(refs))
 	}
 }
 

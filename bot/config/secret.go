@@ -67,6 +67,7 @@ func (c *Config) secretRefs() []secretRef {
 	refs = append(refs,
 		secretRef{"api.bearer_token", &c.API.BearerToken, &c.API.BearerTokenFile},
 		secretRef{"deploys.bearer_token", &c.Deploys.BearerToken, &c.Deploys.BearerTokenFile})
+	refs = append(refs, secretRef{"incident_page.signing_key", &c.IncidentPage.SigningKey, &c.IncidentPage.SigningKeyFile})
 	return refs
 }
 
