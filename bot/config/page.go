@@ -38,8 +38,12 @@ func (p IncidentPage) LinkTTLOr() time.Duration {
 	return p.LinkTTL.Duration()
 }
 
-// validate checks the section; resolved says that ResolveSecrets ran.
-func (p IncidentPage) validate(bad func(string, ...any), resolved bool) {
+// validate checks the section; resolved says that ResolveSecrets ran,
+// publicURL is public_url, where the links point.
+func (p IncidentPage) validate(bad func(string, ...any), resolved bool, publicURL string) {
+	if (p.SigningKey != "" || p.SigningKeyFile != "") && publicURL == "" {
+		bad("incident_page.signing_key: needs public_url, the address the page's links start with")
+	}
 	if p.LinkTTL != nil && (*p.LinkTTL <= 0 || p.LinkTTL.Duration() > maxPageLinkTTL) {
 		bad("incident_page.link_ttl: %v is not above 0 and at most 8784h (366 days)", *p.LinkTTL)
 	}

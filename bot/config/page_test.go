@@ -16,7 +16,7 @@ func TestConfigIncidentPage(t *testing.T) {
 		t.Errorf("default: signed %v, ttl %v", c.IncidentPage.Signed(), c.IncidentPage.LinkTTLOr())
 	}
 
-	c, err := Parse([]byte("incident_page: {signing_key: \"${PAGE_KEY}\", link_ttl: 48h}\n"), "page.yaml")
+	c, err := Parse([]byte("public_url: https://warroom.example.com\nincident_page: {signing_key: \"${PAGE_KEY}\", link_ttl: 48h}\n"), "page.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestConfigIncidentPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "warroom.yaml")
-	if err := os.WriteFile(cfg, []byte("incident_page: {signing_key_file: page-key}\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("public_url: https://warroom.example.com\nincident_page: {signing_key_file: page-key}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, problems, err := loadConfig(cfg, envMap(nil), os.ReadFile)
@@ -47,7 +47,7 @@ func TestConfigIncidentPage(t *testing.T) {
 		t.Errorf("signing_key_file: %v %v, a key of %d characters", err, problems, len(c.IncidentPage.SigningKey))
 	}
 	// A key that cannot be read is unresolved: serve stops (D13).
-	if err := os.WriteFile(cfg, []byte("incident_page: {signing_key_file: missing}\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("public_url: https://warroom.example.com\nincident_page: {signing_key_file: missing}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if c, _, err = loadConfig(cfg, envMap(nil), os.ReadFile); err != nil || !c.Unresolved("incident_page.signing_key") {
@@ -61,6 +61,7 @@ func TestConfigIncidentPageRefusesBadValues(t *testing.T) {
 		{"incident_page: {link_ttl: 0s}\n", "page.yaml:1: incident_page.link_ttl: 0s is not above 0 and at most 8784h (366 days)"},
 		{"incident_page: {link_ttl: 9000h}\n", "incident_page.link_ttl: 9000h0m0s is not above 0"},
 		{"incident_page: {signing_key: a, signing_key_file: f}\n", "incident_page.signing_key and incident_page.signing_key_file are both set; use one"},
+		{"incident_page: {signing_key_file: f}\n", "page.yaml:1: incident_page.signing_key: needs public_url, the address the page's links start with"},
 	} {
 		if _, err := Parse([]byte(tc.yaml), "page.yaml"); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Parse(%q) = %v, want %q", tc.yaml, err, tc.want)
@@ -68,7 +69,7 @@ func TestConfigIncidentPageRefusesBadValues(t *testing.T) {
 	}
 	// The key's length is checked once it is resolved (it may be a
 	// ${VAR} before), and the error does not show it.
-	c, err := Parse([]byte("incident_page: {signing_key: \"${K}\"}\n"), "page.yaml")
+	c, err := Parse([]byte("public_url: https://warroom.example.com\nincident_page: {signing_key: \"${K}\"}\n"), "page.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func (c *Config) validate() []error {
 	c.PagerDuty.validate(bad, c.src.resolved)
 	c.Reminders.validate(bad)
 	c.Storm.validate(bad)
-	c.IncidentPage.validate(bad, c.src.resolved)
+	c.IncidentPage.validate(bad, c.src.resolved, c.PublicURL)
 	if c.CorrelationBudget < 0 {
 		bad("correlation_budget: %v is negative", c.CorrelationBudget)
 	}
