@@ -9,6 +9,7 @@ import (
 
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/bot/httpapi"
+	"github.com/warroom/warroom/bot/page"
 	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/bot/slackbot"
 	"github.com/warroom/warroom/bot/steps"
@@ -31,6 +32,11 @@ type live struct {
 	hosts render.Hosts
 	table *steps.Table
 	slack *slackbot.Settings
+	// signer signs and checks the incident page's links (nil without
+	// incident_page.signing_key), links lists a war room's links as its
+	// summary does: the page shows them.
+	signer *page.Signer
+	links  func(inc *incident.Incident, alerts []incident.Alert) []render.Link
 	// The clients of Slack and Jira (nil in dry run), and the settings
 	// they were made with, so that a reload that leaves those alone keeps
 	// them.

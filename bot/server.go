@@ -29,6 +29,7 @@ import (
 
 	"github.com/warroom/warroom/bot/config"
 	"github.com/warroom/warroom/bot/httpapi"
+	"github.com/warroom/warroom/bot/page"
 	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/bot/render/slackmsg"
 	"github.com/warroom/warroom/bot/slackbot"
@@ -73,6 +74,10 @@ type Server struct {
 	tracing *telemetry.Tracing
 	api     *httpapi.API
 	slack   *slackbot.Surface
+	// page and publicPage are the incident page of listen and of
+	// public_listen: the second opens to no credential but a signed link
+	// or the API's.
+	page, publicPage *page.Page
 	// dryRun is the dry run's log, which every configuration's dry-run
 	// executor shares (dryrun.Executor.With); Close closes it.
 	dryRun *dryrun.Executor
@@ -178,7 +183,21 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*Server, error) {
 	s.api = httpapi.New(d)
 	s.slack = slackbot.New(slackbot.Deps{Service: s.svc, Store: store, Settings: func() *slackbot.Settings { return s.cur.Load().slack },
 		SigningSecret: string(cfg.Slack.SigningSecret), Log: s.log, Now: s.now})
+	s.page, s.publicPage = s.newPage(false), s.newPage(true)
 	return s, nil
+}
+
+// newPage is the incident page, of public_listen when public: there the
+// API's credentials open it only where the API has some (a loopback-only
+// API's openness does not carry over to a public listener).
+func (s *Server) newPage(public bool) *page.Page {
+	return page.New(page.Deps{Store: s.store, Log: s.log, Now: s.now,
+		Hosts:  func() render.Hosts { return s.cur.Load().hosts },
+		Signer: func() *page.Signer { return s.cur.Load().signer },
+		Links: func(inc *incident.Incident, alerts []incident.Alert) []render.Link {
+			return s.cur.Load().links(inc, alerts)
+		},
+		Authorized: func(r *http.Request) bool { return s.api.Authorized(r, public) }})
 }
 
 // Handler returns the HTTP surface of listen: the JSON API, webhooks,
@@ -187,6 +206,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.api.Routes(mux)
 	s.slack.Routes(mux)
+	s.page.Routes(mux)
 	if !s.cfg.Webhook.Configured() {
 		// No webhook credentials: the listener is loopback only (see
 		// ListenAddr), and only the browser-facing checks stand between
@@ -198,11 +218,14 @@ func (s *Server) Handler() http.Handler {
 }
 
 // PublicHandler returns the HTTP surface of public_listen: Slack's
-// endpoints and nothing else (404), so that an Ingress that exposes it
-// exposes no webhook, API, metrics or reload. Slack's signatures guard it.
+// endpoints and the read-only incident page, nothing else (404), so that
+// an Ingress that exposes it exposes no webhook, API, metrics or reload.
+// Slack's signatures guard the first, signed links or the API's
+// credentials the second.
 func (s *Server) PublicHandler() http.Handler {
 	mux := http.NewServeMux()
 	s.slack.Routes(mux)
+	s.publicPage.Routes(mux)
 	return mux
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/bot/config"
+	"github.com/warroom/warroom/bot/page"
 	"github.com/warroom/warroom/bot/render"
 	"github.com/warroom/warroom/bot/slackbot"
 	"github.com/warroom/warroom/bot/steps"
@@ -39,9 +40,10 @@ func (s *Server) build(cfg *config.Config, prev *live) (*live, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &live{cfg: cfg, rules: set, hosts: linkHosts(cfg)}
+	l := &live{cfg: cfg, rules: set, hosts: linkHosts(cfg), signer: pageSigner(cfg)}
 	p := planner(cfg, set, s.log, s.now)
 	d := p.Deps
+	l.links = d.WarRoomLinks
 	d.Store, d.Service = s.store, s.svc
 	slackOpts, jiraOpts := p.Slack, p.Jira
 
@@ -106,10 +108,14 @@ func (s *Server) build(cfg *config.Config, prev *live) (*live, error) {
 // prints, and what the executors send and the dry run logs once the store
 // is added to its dependencies.
 func planner(cfg *config.Config, set *rules.Set, log *slog.Logger, now func() time.Time) steps.Planner {
+	var pageLink func(string) string
+	if signer := pageSigner(cfg); signer != nil {
+		pageLink = func(id string) string { return signer.Link(id, now()) }
+	}
 	return steps.Planner{
 		Deps: steps.Deps{Rules: set, Hosts: linkHosts(cfg),
 			Sites:          steps.Sites{JiraURL: cfg.Jira.URL, AlertmanagerURL: cfg.Alertmanager.URL},
-			EvidenceBudget: cfg.CorrelationBudget.Duration(), Log: log, Now: now},
+			EvidenceBudget: cfg.CorrelationBudget.Duration(), Log: log, Now: now, PageLink: pageLink},
 		Slack: steps.SlackOptions{PrivateChannels: cfg.Slack.PrivateChannels, AnnounceChannel: cfg.Slack.AnnounceChannel,
 			Responders: cfg.Slack.Responders},
 		Jira: steps.JiraOptions{Project: cfg.Jira.Project, IssueType: cfg.Jira.IssueType, Priorities: cfg.Jira.Priorities,
@@ -150,4 +156,10 @@ func newJiraClient(cfg *config.Config, rt http.RoundTripper) (*ijira.Client, err
 // the systems the config names.
 func linkHosts(cfg *config.Config) render.Hosts {
 	return render.NewHosts(cfg.Links.AllowedHosts, cfg.TrustedURLs()...)
+}
+
+// pageSigner signs the links to the incident page under cfg; nil without
+// incident_page.signing_key.
+func pageSigner(cfg *config.Config) *page.Signer {
+	return page.NewSigner(string(cfg.IncidentPage.SigningKey), cfg.IncidentPage.LinkTTLOr(), cfg.PublicURL)
 }

@@ -115,3 +115,15 @@ func (a authenticator) challenge(w http.ResponseWriter) {
 		w.Header().Add("WWW-Authenticate", `Basic realm="warroom"`)
 	}
 }
+
+// Authorized reports whether r carries the JSON API's credentials, for
+// the other read-only views of incidents (the incident page). Where the
+// API takes no credentials (loopback mode) every request does, unless
+// credentialsOnly: a listener that is not loopback-only (public_listen)
+// must never open to no credential.
+func (a *API) Authorized(r *http.Request, credentialsOnly bool) bool {
+	if a.apiAuth.open() {
+		return !credentialsOnly
+	}
+	return a.apiAuth.check(r) == ""
+}

@@ -205,7 +205,7 @@ func (p *Page) view(ctx context.Context, id string, now time.Time) (*incidentVie
 	var links []render.Link
 	if p.d.Links != nil {
 		for _, l := range p.d.Links(inc, f.alerts) {
-			if l.Kind != LinkKind { // this page itself
+			if l.Kind != render.LinkPage { // this page itself
 				links = append(links, l)
 			}
 		}
@@ -214,9 +214,6 @@ func (p *Page) view(ctx context.Context, id string, now time.Time) (*incidentVie
 	f.childPath = p.pathTo(now)
 	return newIncidentView(inc, f, now), nil
 }
-
-// LinkKind is the kind of the war room's link to this page.
-const LinkKind = "page"
 
 // pathTo returns the path of another incident's page as this page links
 // it: signed, when links are signed, so that a browser can follow it.

@@ -5,7 +5,7 @@ import "github.com/warroom/warroom/incident"
 // Link is one link of a war room: a bookmark, a button, a line of the
 // summary.
 type Link struct {
-	Kind  string // jira, bridge, grafana, jaeger, runbook, war_room
+	Kind  string // jira, bridge, grafana, jaeger, runbook, war_room, page
 	Title string
 	URL   string
 	// Note, with no URL, says why the link is not shown: its URL came from
@@ -34,3 +34,7 @@ func EvidenceLinks(ev *incident.Evidence) []Link {
 	}
 	return links
 }
+
+// LinkPage is the kind of the link to the incident's read-only page
+// (signed; see bot/page).
+const LinkPage = "page"

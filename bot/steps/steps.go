@@ -39,6 +39,9 @@ type Deps struct {
 	EvidenceBudget time.Duration
 	Log            *slog.Logger
 	Now            func() time.Time
+	// PageLink is the signed link to an incident's read-only page, ""
+	// when links are not signed (no incident_page.signing_key); nil: none.
+	PageLink func(incidentID string) string
 }
 
 // Sites locate the outside systems a war room's links point at; empty
@@ -145,6 +148,11 @@ func (d Deps) WarRoomLinks(inc *incident.Incident, alerts []incident.Alert) []re
 			log.Warn("runbook template", "rule", inc.Rule, "err", err)
 		case strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://"):
 			links = append(links, render.Link{Kind: "runbook", Title: "Runbook", URL: url})
+		}
+	}
+	if d.PageLink != nil {
+		if u := d.PageLink(inc.ID); u != "" {
+			links = append(links, render.Link{Kind: render.LinkPage, Title: "Incident page", URL: u})
 		}
 	}
 	return links

@@ -319,6 +319,8 @@ func jiraLinkKind(kind string) string {
 		return "Runbook"
 	case render.KindBridge:
 		return "Bridge"
+	case render.LinkPage:
+		return "Incident page"
 	case "":
 		return "Link"
 	}

@@ -349,6 +349,8 @@ func linkEmoji(kind string) string {
 		return ":telephone_receiver:"
 	case "war_room":
 		return ":speech_balloon:"
+	case render.LinkPage:
+		return ":page_facing_up:"
 	}
 	return ":link:"
 }
