@@ -127,6 +127,9 @@ func TestIncidentPageLinks(t *testing.T) {
 	t.Parallel()
 	r := startPageRoom(t, nil, nil)
 	u := r.link(t)
+	if s := summaryOf(t, r.slack, r.h.incident("INC-1").SlackChannelID); !strings.Contains(s, ":page_facing_up: <"+u.String()+"|Incident page>") {
+		t.Errorf("the summary's line of the page:\n%s", s)
+	}
 	is, _ := r.jira.Issue(r.h.incident("INC-1").JiraKey)
 	if !strings.Contains(is.Description, "* [Incident page|"+u.String()+"]") {
 		t.Errorf("the ticket does not link %s:\n%s", u, is.Description)
