@@ -18,10 +18,6 @@ type ValuePoint struct {
 // and a month-long incident at most 43,200.
 const ValueInterval = time.Minute
 
-// MaxValuePoints bounds the points the incident page reads: the newest
-// this many, a week of minutes.
-const MaxValuePoints = 10080
-
 // setValue makes v the incident's value and, when that changes it, a
 // point of its history at now (a number that is not finite is no point:
 // the chart has no place for it).

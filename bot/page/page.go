@@ -191,7 +191,7 @@ func (p *Page) view(ctx context.Context, id string, now time.Time) (*incidentVie
 	if len(f.timeline) > pageTimeline {
 		f.timeline, f.more = f.timeline[:pageTimeline], true
 	}
-	if f.points, err = s.ValuePoints(ctx, id, incident.MaxValuePoints); err != nil {
+	if f.points, err = s.ValuePoints(ctx, id, maxPoints); err != nil {
 		return nil, err
 	}
 	if inc.IsStorm() {

@@ -20,6 +20,9 @@ const (
 	listed = 100
 	// maxText bounds a text of alert content as the page shows it.
 	maxText = 2000
+	// maxPoints bounds the value history the page reads: the newest
+	// week of minutes (incident.ValueInterval).
+	maxPoints = 7 * 24 * 60
 )
 
 // incidentView is what the page of one incident shows: every string in
