@@ -205,7 +205,7 @@ func (p *Page) view(ctx context.Context, id string, now time.Time) (*incidentVie
 	var links []render.Link
 	if p.d.Links != nil {
 		for _, l := range p.d.Links(inc, f.alerts) {
-			if l.Kind != render.LinkPage { // this page itself
+			if l.Kind != render.KindPage { // this page itself
 				links = append(links, l)
 			}
 		}

@@ -112,7 +112,7 @@ func (f *fixture) serve(t *testing.T, signer *Signer, bearer string) *httptest.S
 	p := New(Deps{Store: f.store, Hosts: func() render.Hosts { return hosts }, Signer: func() *Signer { return signer },
 		Authorized: func(r *http.Request) bool { return bearer != "" && r.Header.Get("Authorization") == "Bearer "+bearer },
 		Links: func(*incident.Incident, []incident.Alert) []render.Link {
-			return []render.Link{{Kind: "runbook", Title: "Runbook", URL: "javascript:alert(4)"}, {Kind: render.LinkPage, Title: "Incident page", URL: "https://warroom.example.com/x"}}
+			return []render.Link{{Kind: "runbook", Title: "Runbook", URL: "javascript:alert(4)"}, {Kind: render.KindPage, Title: "Incident page", URL: "https://warroom.example.com/x"}}
 		},
 		Now: func() time.Time { return f.now }})
 	mux := http.NewServeMux()

@@ -20,6 +20,10 @@ const (
 	BridgeTitle = "Join the bridge"
 )
 
+// KindPage is the kind of the link to the incident's read-only page
+// (signed; see bot/page).
+const KindPage = "page"
+
 // EvidenceLinks are the links the evidence adds: boards and the trace search.
 func EvidenceLinks(ev *incident.Evidence) []Link {
 	if ev == nil {
@@ -34,7 +38,3 @@ func EvidenceLinks(ev *incident.Evidence) []Link {
 	}
 	return links
 }
-
-// LinkPage is the kind of the link to the incident's read-only page
-// (signed; see bot/page).
-const LinkPage = "page"

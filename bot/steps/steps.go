@@ -152,7 +152,7 @@ func (d Deps) WarRoomLinks(inc *incident.Incident, alerts []incident.Alert) []re
 	}
 	if d.PageLink != nil {
 		if u := d.PageLink(inc.ID); u != "" {
-			links = append(links, render.Link{Kind: render.LinkPage, Title: "Incident page", URL: u})
+			links = append(links, render.Link{Kind: render.KindPage, Title: "Incident page", URL: u})
 		}
 	}
 	return links

@@ -319,7 +319,7 @@ func jiraLinkKind(kind string) string {
 		return "Runbook"
 	case render.KindBridge:
 		return "Bridge"
-	case render.LinkPage:
+	case render.KindPage:
 		return "Incident page"
 	case "":
 		return "Link"

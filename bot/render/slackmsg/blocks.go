@@ -349,7 +349,7 @@ func linkEmoji(kind string) string {
 		return ":telephone_receiver:"
 	case "war_room":
 		return ":speech_balloon:"
-	case render.LinkPage:
+	case render.KindPage:
 		return ":page_facing_up:"
 	}
 	return ":link:"
