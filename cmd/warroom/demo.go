@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -60,6 +63,7 @@ const demoToken = "demo-token"
 func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("demo")
 	verbose := fs.Bool("v", false, "log what warroom does (to stderr)")
+	keep := fs.Bool("keep", false, "keep serving when the story ends, until interrupted, so that the incident page can be opened")
 	if rest, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
@@ -89,7 +93,18 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	cfg := config.Default()
-	cfg.Listen = "127.0.0.1:0"
+	// The incident page's links point at public_url: the demo's own
+	// address, chosen before it starts, and a key of this run's.
+	addr, err := freeLoopback()
+	if err != nil {
+		return err
+	}
+	cfg.Listen, cfg.PublicURL = addr, "http://"+addr
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	cfg.IncidentPage.SigningKey = config.Secret(hex.EncodeToString(key))
 	cfg.Storage.DSN = filepath.Join(dir, "warroom.db")
 	cfg.DryRunLog = filepath.Join(dir, "dryrun.jsonl")
 	cfg.Webhook.BearerToken = demoToken
@@ -173,8 +188,25 @@ func demo(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := d.showPostmortem("INC-1"); err != nil {
 		return err
 	}
+	if err := d.showPage("INC-1"); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "\nDone in %s. Run `warroom serve` for the real thing; README.md says how to connect Slack and Jira.\n", time.Since(began).Round(100*time.Millisecond))
+	if *keep {
+		fmt.Fprintf(stdout, "Serving at %s until interrupted (Ctrl-C).\n", d.base)
+		<-ctx.Done()
+	}
 	return nil
+}
+
+// freeLoopback returns a loopback address nothing listens on.
+func freeLoopback() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
 }
 
 type demoRun struct {

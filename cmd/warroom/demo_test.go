@@ -35,6 +35,8 @@ func TestDemo(t *testing.T) {
 		"  │ # Postmortem: INC-1 ",
 		"  │ | Started (first alert) | ",
 		"  │ | Resolved | ",
+		"Incident page (read-only, signed, linked from the war room and the ticket",
+		"/incidents/INC-1?exp=",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)

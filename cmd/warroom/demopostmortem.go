@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -57,4 +58,35 @@ func (d *demoRun) showPostmortem(id string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// pageLink finds the incident page's signed link in the war room's summary.
+var pageLink = regexp.MustCompile(`https?://[^|<> "]+/incidents/INC-[0-9]+\?[^|<> "]+`)
+
+// showPage prints the address of the incident's read-only page, as the
+// war room's summary links it, once the page answers it.
+func (d *demoRun) showPage(id string) error {
+	v, err := d.incident(id)
+	if err != nil {
+		return err
+	}
+	var link string
+	for _, m := range d.slack.Messages(v.SlackChannelID) {
+		if m.Metadata != nil && m.Metadata.EventType == "warroom_summary" {
+			link = pageLink.FindString(strings.ReplaceAll(string(m.Blocks), `\u0026`, "&"))
+		}
+	}
+	if link == "" {
+		return fmt.Errorf("the summary of %s links no incident page", id)
+	}
+	resp, err := d.http.Get(link)
+	if err != nil {
+		return err
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("the incident page %s: HTTP %d", link, resp.StatusCode)
+	}
+	fmt.Fprintf(d.out, "\nIncident page (read-only, signed, linked from the war room and the ticket; `warroom demo --keep` keeps it up):\n  %s\n", link)
+	return nil
 }
