@@ -635,6 +635,18 @@ func mapsKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// With ingress.incidentPage the Ingress routes /incidents too, to the
+// same public listener, which serves the signed incident page there.
+func TestIngressExposesTheIncidentPage(t *testing.T) {
+	r := render(t, sqliteValues, "publicListen=9096", "ingress.enabled=true", "ingress.incidentPage=true")
+	paths := one[networkingv1.Ingress](r, "Ingress").Spec.Rules[0].HTTP.Paths
+	if len(paths) != 2 || paths[0].Path != "/slack/" || paths[1].Path != "/incidents" ||
+		paths[1].PathType == nil || *paths[1].PathType != networkingv1.PathTypePrefix ||
+		paths[1].Backend.Service == nil || paths[1].Backend.Service.Port.Name != "public" {
+		t.Errorf("Ingress paths %+v, want /slack/ and Prefix /incidents, both to the public port", paths)
+	}
+}
+
 // TestIngressExposesOnlySlack: the Ingress routes /slack/ to the public
 // listener, which serves Slack's endpoints and nothing else.
 func TestIngressExposesOnlySlack(t *testing.T) {
