@@ -24,6 +24,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,6 +146,7 @@ func (p *Page) incident(w http.ResponseWriter, r *http.Request) {
 	nonce := headers(w)
 	now := p.d.Now()
 	id, idErr := incident.ParseID(r.PathValue("id"))
+	path := p.pathTo(now)
 	if !p.authorized(r) {
 		err := idErr
 		if err == nil {
@@ -155,11 +157,13 @@ func (p *Page) incident(w http.ResponseWriter, r *http.Request) {
 			plain(w, http.StatusForbidden, forbidden)
 			return
 		}
+		// The links this page shows expire with the link that opened it.
+		path = p.pathUntil(r.URL.Query().Get("exp"))
 	} else if idErr != nil {
 		plain(w, http.StatusNotFound, "404 not found: not an incident ID (want INC-<number>)")
 		return
 	}
-	v, err := p.view(r.Context(), id, now)
+	v, err := p.view(r.Context(), id, now, path)
 	if err != nil {
 		p.fail(w, err)
 		return
@@ -169,7 +173,7 @@ func (p *Page) incident(w http.ResponseWriter, r *http.Request) {
 }
 
 // view reads what the page of id shows.
-func (p *Page) view(ctx context.Context, id string, now time.Time) (*incidentView, error) {
+func (p *Page) view(ctx context.Context, id string, now time.Time, path func(id string) string) (*incidentView, error) {
 	s := p.d.Store
 	inc, err := s.Incident(ctx, id)
 	if err != nil {
@@ -211,7 +215,7 @@ func (p *Page) view(ctx context.Context, id string, now time.Time) (*incidentVie
 		}
 	}
 	f.links = hosts.Links(append(links, render.EvidenceLinks(inc.Evidence)...))
-	f.childPath = p.pathTo(now)
+	f.childPath = path
 	return newIncidentView(inc, f, now), nil
 }
 
@@ -224,6 +228,19 @@ func (p *Page) pathTo(now time.Time) func(id string) string {
 			return IncidentPath(id)
 		}
 		return s.Path(id, now)
+	}
+}
+
+// pathUntil is pathTo for a page opened by a signed link expiring at exp
+// (checked): its links to other incidents expire with it.
+func (p *Page) pathUntil(exp string) func(id string) string {
+	s := p.signer()
+	n, err := strconv.ParseInt(exp, 10, 64)
+	return func(id string) string {
+		if s == nil || err != nil {
+			return IncidentPath(id)
+		}
+		return s.PathUntil(id, n)
 	}
 }
 

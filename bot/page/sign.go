@@ -41,7 +41,14 @@ func (s *Signer) Path(id string, now time.Time) string {
 	if r := exp.Truncate(linkGrain); !r.Equal(exp) {
 		exp = r.Add(linkGrain)
 	}
-	e := strconv.FormatInt(exp.Unix(), 10)
+	return s.PathUntil(id, exp.Unix())
+}
+
+// PathUntil is the page's path of the incident id with a signature valid
+// until exp (Unix seconds): the links of a page opened by a signed link
+// expire with it, so that following them never renews it.
+func (s *Signer) PathUntil(id string, exp int64) string {
+	e := strconv.FormatInt(exp, 10)
 	return IncidentPath(id) + "?exp=" + e + "&sig=" + s.sign(id, e)
 }
 
