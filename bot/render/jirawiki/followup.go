@@ -13,7 +13,31 @@ import (
 //
 //	[INC-7] Follow-up: alert on the connection pool
 func FollowupSummary(inc *incident.Incident, text string) string {
-	return render.OneLine("["+inc.ID+"] Follow-up: "+text, 255)
+	return summaryCut(render.OneLine("["+inc.ID+"] Follow-up: "+text, maxSummaryBytes), maxSummary)
+}
+
+// Jira's bound of a summary, in characters (UTF-16 units, render.TextLen,
+// which never undercounts them), and the bytes that many characters can
+// take in UTF-8 (OneLine cuts bytes).
+const (
+	maxSummary      = 255
+	maxSummaryBytes = 4 * maxSummary
+)
+
+// summaryCut cuts one line s to at most n characters (render.TextLen),
+// ending it with "…" when cut.
+func summaryCut(s string, n int) string {
+	if render.TextLen(s) <= n {
+		return s
+	}
+	used := 0
+	for i, r := range s {
+		if used+render.RuneLen(r) > n-1 {
+			return s[:i] + "…"
+		}
+		used += render.RuneLen(r)
+	}
+	return s
 }
 
 // FollowupDescription is the description of a follow-up's issue, in wiki
