@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/warroom/warroom/bot/httpapi"
 	"github.com/warroom/warroom/bot/render"
@@ -60,12 +62,24 @@ func printReport(w io.Writer, v *httpapi.ReportView) error {
 			seconds(s.TimeToResolve.Median), seconds(s.TimeToResolve.P90), s.Unresolved, rolledBack(s))
 	}
 	for _, s := range v.Services {
-		row(s.Service, s)
+		row(cell(s.Service), s)
 	}
 	if len(v.Services) > 1 {
 		row("(all)", v.Total)
 	}
 	return tw.Flush()
+}
+
+// cell makes a value of alert content (a service is a label) one inert
+// cell of the table: whitespace runs are one space, and control and format
+// characters (terminal escapes, bidirectional overrides) are "?".
+func cell(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return '?'
+		}
+		return r
+	}, strings.Join(strings.Fields(s), " "))
 }
 
 // seconds renders a time of the report for people, "-" when none.
