@@ -6,6 +6,7 @@ import (
 
 	"github.com/warroom/warroom/bot/steps"
 	"github.com/warroom/warroom/incident"
+	islack "github.com/warroom/warroom/integrations/slack"
 )
 
 // update brings the war room up to date: the summary in place, the
@@ -41,6 +42,12 @@ func (x *Executor) update(ctx context.Context, inc *incident.Incident) error {
 		return err
 	}
 	if err := x.sendAll(ctx, calls); err != nil {
+		if inc.State == incident.Resolved && archivedRoom(err) {
+			// A resolved war room archived (archive_after), then a
+			// follow-up or a note: there is nothing left to update. An
+			// open one archived by hand still fails, for people to see.
+			return nil
+		}
 		return err
 	}
 	x.mark(inc, sig)
@@ -54,6 +61,16 @@ func (x *Executor) update(ctx context.Context, inc *incident.Incident) error {
 		return "", nil
 	})
 	return err
+}
+
+// archivedRoom reports Slack's answer for a channel that is archived:
+// chat.update's is_inactive, chat.postMessage's is_archived.
+func archivedRoom(err error) bool {
+	switch islack.ErrorCode(err) {
+	case "is_inactive", "is_archived":
+		return true
+	}
+	return false
 }
 
 // waitForRoom is the answer of an update that comes before the war room
