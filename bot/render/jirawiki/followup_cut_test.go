@@ -15,7 +15,7 @@ func TestFollowupSummaryKeepsNonASCIIText(t *testing.T) {
 	t.Parallel()
 	inc := jiraIncident()
 	for _, text := range []string{
-		strings.Repeat("é", incident.MaxFollowupText),                  // 400 bytes
+		strings.Repeat("é", incident.MaxFollowupText),                // 400 bytes
 		strings.Repeat("接続プールの監視を追加する", incident.MaxFollowupText/13), // 585 bytes
 	} {
 		want := "[INC-7] Follow-up: " + text
