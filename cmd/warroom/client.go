@@ -303,8 +303,10 @@ func printList(w io.Writer, list []*incident.Incident, slackDryRun bool) error {
 		case inc.Storm != "":
 			room = "storm " + inc.Storm
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.State, inc.Service, inc.Env, inc.Severity,
-			value(inc.Unit, inc.Value), room, inc.OpenedAt.Local().Format("2006-01-02 15:04"), inc.Title)
+		// Service, env, severity, title and channel come from alert
+		// content: one inert cell each (no escape sequence, no fake row).
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.State, cell(inc.Service), cell(inc.Env), cell(string(inc.Severity)),
+			value(inc.Unit, inc.Value), cell(room), inc.OpenedAt.Local().Format("2006-01-02 15:04"), cell(inc.Title))
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(tw, "(no incidents)")
@@ -322,10 +324,10 @@ func value(u incident.Unit, v *float64) string {
 
 func printView(w io.Writer, v *httpapi.IncidentView) error {
 	inc := v.Incident
-	fmt.Fprintf(w, "%s  %s\n", inc.ID, inc.Title)
+	fmt.Fprintf(w, "%s  %s\n", inc.ID, cell(inc.Title))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "state\t%s\nservice\t%s (%s)\nseverity\t%s\nrule\t%s\nvalue\t%s (peak %s, threshold %s)\nopened\t%s\n",
-		inc.State, inc.Service, inc.Env, inc.Severity, inc.Rule, value(inc.Unit, inc.Value), value(inc.Unit, inc.PeakValue), value(inc.Unit, inc.Threshold),
+		inc.State, cell(inc.Service), cell(inc.Env), cell(string(inc.Severity)), cell(inc.Rule), value(inc.Unit, inc.Value), value(inc.Unit, inc.PeakValue), value(inc.Unit, inc.Threshold),
 		inc.OpenedAt.Local().Format(time.RFC3339))
 	if inc.WarRoom {
 		mark := ""
@@ -365,13 +367,13 @@ func printView(w io.Writer, v *httpapi.IncidentView) error {
 	}
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, a := range v.Alerts {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.Fingerprint, a.Status, a.Labels["alertname"], value(inc.Unit, a.Value))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", cell(a.Fingerprint), cell(string(a.Status)), cell(a.Labels["alertname"]), value(inc.Unit, a.Value))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nTIMELINE\n")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, e := range v.Timeline {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.At.Local().Format("15:04:05"), e.Kind, e.Actor, e.Text)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.At.Local().Format("15:04:05"), e.Kind, cell(e.Actor), cell(e.Text))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
