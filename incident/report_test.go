@@ -74,7 +74,7 @@ func TestParseReportWindow(t *testing.T) {
 			t.Errorf("ParseReportWindow(%q): %v; want EINVALID %s", in, err, want)
 		}
 	}
-	for d, want := range map[time.Duration]string{30 * 24 * time.Hour: "30d", 36 * time.Hour: "36h0m0s", 90 * time.Minute: "1h30m0s"} {
+	for d, want := range map[time.Duration]string{30 * 24 * time.Hour: "30d", 36 * time.Hour: "36h", 90 * time.Minute: "1h30m", 90 * time.Second: "1m30s"} {
 		if got := incident.FormatReportWindow(d); got != want {
 			t.Errorf("FormatReportWindow(%v) = %q, want %q", d, got, want)
 		}

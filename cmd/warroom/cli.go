@@ -56,7 +56,7 @@ var commands = []command{
 		run: func(_ context.Context, c *cli, args []string) error { return simulate(args, c.stdout) }},
 	{name: "incidents", summary: "drive the incidents of a running server (--server URL, token in WARROOM_TOKEN)", sub: incidentCommands},
 	{name: "deploys", summary: "record a deploy from CI (token in WARROOM_DEPLOY_TOKEN, else WARROOM_TOKEN), or list them", sub: deployCommands},
-	{name: "report", args: "[--since 30d] [-o json]", summary: "per service, the incidents opened since then: war rooms, times to acknowledge and resolve, rollbacks (--server URL)", run: report},
+	{name: "report", args: "[--since 30d] [--server URL] [-o json]", summary: "per service, the incidents opened since then: war rooms, times to acknowledge and resolve, rollbacks (--server URL)", run: report},
 	{name: "postmortem", args: "ID [--server URL]", summary: "print the draft of an incident's postmortem, in Markdown (token in WARROOM_TOKEN)", run: postmortemCommand},
 	{name: "migrate", args: "[--config FILE]", summary: "apply the store's migrations", run: migrate},
 	{name: "version", summary: "print the version (also --version)", run: func(_ context.Context, c *cli, args []string) error {

@@ -133,7 +133,7 @@ var incidentCommands = []command{
 	{name: "note", args: "ID TEXT… [--jira] [--actor NAME]", summary: "add a note to an incident's timeline (--jira: and to its ticket)", run: incidentAction("note")},
 	{name: "assign", args: "ID USER commander|comms|scribe [--actor NAME]", summary: "give a responder a role", run: incidentAction("assign")},
 	{name: "severity", args: "ID critical|major|minor [--actor NAME]", summary: "change an incident's severity (the topic, the ticket's priority and the summary follow)", run: incidentAction("severity")},
-	{name: "followup", args: "ID TEXT… [--actor NAME]", summary: "ask for a follow-up: a Jira issue linked to the incident's ticket", run: incidentAction("followup")},
+	{name: "followup", args: "ID TEXT… [--actor NAME] [--server URL]", summary: "ask for a follow-up: a Jira issue linked to the incident's ticket", run: incidentAction("followup")},
 }
 
 // clientFlags are the flags of every command that talks to a server.

@@ -93,7 +93,7 @@ func TestReportCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil {
 		t.Fatalf("report -o json: exit %d %v\n%s", code, err, out)
 	}
-	if v.Window != "36h0m0s" || len(v.Services) != 1 || v.Services[0].TimeToAcknowledge.Count != 1 || v.Services[0].TimeToAcknowledge.Median == nil ||
+	if v.Window != "36h" || len(v.Services) != 1 || v.Services[0].TimeToAcknowledge.Count != 1 || v.Services[0].TimeToAcknowledge.Median == nil ||
 		v.Services[0].Unresolved != 1 || v.Until.Sub(v.Since) != 36*time.Hour {
 		t.Errorf("report -o json: %s", out)
 	}
