@@ -1,6 +1,14 @@
 package render
 
-import "github.com/warroom/warroom/incident"
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/warroom/warroom/incident"
+)
 
 // Link is one link of a war room: a bookmark, a button, a line of the
 // summary.
@@ -37,4 +45,35 @@ func EvidenceLinks(ev *incident.Evidence) []Link {
 		links = append(links, Link{Kind: "jaeger", Title: "Failing traces in Jaeger", URL: ev.TracesURL})
 	}
 	return links
+}
+
+// LinkURL returns raw percent-encoded as a link's URL may stand in a
+// markup (escapes: the ASCII bytes that would end or break the link there,
+// besides controls; non-ASCII spaces, controls and format characters are
+// encoded as UTF-8 bytes), or false when it is not valid UTF-8 or not an
+// absolute http(s) URL of at most MaxURL characters.
+func LinkURL(raw, escapes string) (string, bool) {
+	if raw == "" || !utf8.ValidString(raw) || TextLen(raw) > MaxURL {
+		return "", false
+	}
+	var b strings.Builder
+	for _, r := range raw {
+		switch {
+		case r < utf8.RuneSelf && (r < ' ' || r == 0x7f || strings.ContainsRune(escapes, r)):
+			fmt.Fprintf(&b, "%%%02X", r)
+		case r >= utf8.RuneSelf && (unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)):
+			var buf [utf8.UTFMax]byte
+			for _, c := range buf[:utf8.EncodeRune(buf[:], r)] {
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	s := b.String()
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || TextLen(s) > MaxURL {
+		return "", false
+	}
+	return s, true
 }

@@ -8,11 +8,9 @@ package jirawiki
 
 import (
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/warroom/warroom/bot/render"
@@ -347,31 +345,7 @@ func countKind(links []render.Link, kind string) int {
 // wikiLinkURL returns raw as it may stand in [title|url], or false when it
 // is not an absolute http(s) URL of at most render.MaxURL characters (the bound
 // the Slack summary uses, so both show the same links).
-func wikiLinkURL(raw string) (string, bool) {
-	if !utf8.ValidString(raw) || render.TextLen(raw) > render.MaxURL {
-		return "", false
-	}
-	var b strings.Builder
-	for _, r := range raw {
-		switch {
-		case r < utf8.RuneSelf && (r <= ' ' || r == 0x7f || strings.ContainsRune(wikiURLEscapes, r)):
-			fmt.Fprintf(&b, "%%%02X", r)
-		case r >= utf8.RuneSelf && (unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)):
-			var buf [utf8.UTFMax]byte
-			for _, c := range buf[:utf8.EncodeRune(buf[:], r)] {
-				fmt.Fprintf(&b, "%%%02X", c)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	s := b.String()
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || render.TextLen(s) > render.MaxURL {
-		return "", false
-	}
-	return s, true
-}
+func wikiLinkURL(raw string) (string, bool) { return render.LinkURL(raw, " "+wikiURLEscapes) }
 
 // jiraRollback is the rollback section: what is missing, or the suspect
 // deploy, the revision to go back to, and the command in a {noformat}

@@ -1,8 +1,6 @@
 package postmortem
 
 import (
-	"fmt"
-	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -193,28 +191,4 @@ func Link(title, raw string) string {
 // linkURLEscapes are the ASCII bytes percent-encoded in a link's URL.
 const linkURLEscapes = " <>()[]`\"'\\|{}"
 
-func linkURL(raw string) (string, bool) {
-	if raw == "" || !utf8.ValidString(raw) || render.TextLen(raw) > render.MaxURL {
-		return "", false
-	}
-	var b strings.Builder
-	for _, r := range raw {
-		switch {
-		case r < utf8.RuneSelf && (r < ' ' || r == 0x7f || strings.ContainsRune(linkURLEscapes, r)):
-			fmt.Fprintf(&b, "%%%02X", r)
-		case r >= utf8.RuneSelf && (unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)):
-			var buf [utf8.UTFMax]byte
-			for _, c := range buf[:utf8.EncodeRune(buf[:], r)] {
-				fmt.Fprintf(&b, "%%%02X", c)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	s := b.String()
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || render.TextLen(s) > render.MaxURL {
-		return "", false
-	}
-	return s, true
-}
+func linkURL(raw string) (string, bool) { return render.LinkURL(raw, linkURLEscapes) }
