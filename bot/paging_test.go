@@ -273,3 +273,20 @@ func TestSimulateShowsThePage(t *testing.T) {
 		t.Error("simulate shows the routing key")
 	}
 }
+
+// With the incident page's links signed, a page links it too, after the
+// war room and the ticket: the responder paged at 3 a.m. opens it from
+// PagerDuty.
+func TestPageLinksTheIncidentPage(t *testing.T) {
+	t.Parallel()
+	h, pd := startPaging(t, true, func(c *config.Config) {
+		c.PublicURL = pageBase
+		c.IncidentPage.SigningKey = pageKey
+	})
+	h.deliver("alertmanager/firing-high-error-rate.json")
+	h.waitFor("the page", func() bool { return count(pd, pagerduty.Trigger, "INC-1") > 0 })
+	e := pd.Events()[0]
+	if len(e.Links) != 3 || !strings.HasPrefix(e.Links[2].Href, pageBase+"/incidents/INC-1?exp=") || e.Links[2].Text != "Incident page INC-1" {
+		t.Errorf("trigger links = %+v, want the war room, the ticket and the signed incident page", e.Links)
+	}
+}

@@ -67,8 +67,9 @@ func (p Planner) PageResolve(inc *incident.Incident) Call {
 }
 
 // PageLinks are the links of a page: the war room, once its channel
-// exists, and the ticket, once filed. Both are warroom's own; no alert
-// content chooses them.
+// exists, the ticket, once filed, and the incident's read-only page when
+// its links are signed. All are warroom's own; no alert content chooses
+// them.
 func (p Planner) PageLinks(inc *incident.Incident) []pagerduty.Link {
 	var links []pagerduty.Link
 	if inc.SlackChannelID != "" {
@@ -78,6 +79,11 @@ func (p Planner) PageLinks(inc *incident.Incident) []pagerduty.Link {
 	if inc.JiraKey != "" && p.Sites.JiraURL != "" {
 		links = append(links, pagerduty.Link{Href: strings.TrimSuffix(p.Sites.JiraURL, "/") + "/browse/" + url.PathEscape(inc.JiraKey),
 			Text: "Jira " + inc.JiraKey})
+	}
+	if p.PageLink != nil {
+		if u := p.PageLink(inc.ID); u != "" { // signed, on public_url
+			links = append(links, pagerduty.Link{Href: u, Text: "Incident page " + inc.ID})
+		}
 	}
 	return links
 }
