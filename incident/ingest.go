@@ -318,8 +318,16 @@ func (s *Service) reopen(c *change, actor, why string) error {
 	if err := c.event(EventReopened, actor, "reopened: "+why); err != nil {
 		return err
 	}
-	if c.inc.WarRoom {
-		_, err := c.tx.Enqueue(NewJob(JobJiraTransition, c.inc.ID, JobArgs{EventID: c.lastEvent, Target: Triggered}, c.now))
+	if !c.inc.WarRoom {
+		return nil
+	}
+	if _, err := c.tx.Enqueue(NewJob(JobJiraTransition, c.inc.ID, JobArgs{EventID: c.lastEvent, Target: Triggered}, c.now)); err != nil {
+		return err
+	}
+	// Reopened, it needs acknowledging again: a reminder of its own,
+	// keyed by the reopening (its nudge pages anew, if paging is on).
+	if ack := s.opts.Reminders.AckWithin; ack > 0 {
+		_, err := c.tx.Enqueue(NewJob(JobRemindAck, c.inc.ID, JobArgs{EventID: c.lastEvent}, c.now.Add(ack)))
 		return err
 	}
 	return nil

@@ -89,6 +89,21 @@ func (x reminderExecutor) Execute(ctx context.Context, j Job) error {
 		}
 	}
 	if j.Kind == JobRemindAck {
+		var args JobArgs
+		if json.Unmarshal(j.Args, &args) == nil && args.EventID == 0 {
+			// The opening's reminder, run after the war room resolved and
+			// reopened (a worker late, a restart): the reopening's own
+			// reminder nudges, not this one too.
+			jobs, err := x.s.store.Jobs(ctx, j.IncidentID)
+			if err != nil {
+				return err
+			}
+			for _, o := range jobs {
+				if o.Kind == JobRemindAck && o.Key != j.Key {
+					return nil
+				}
+			}
+		}
 		return x.s.remindAck(ctx, j)
 	}
 	return x.s.remindUpdate(ctx, j)
@@ -103,8 +118,12 @@ func (s *Service) remindAck(ctx context.Context, j Job) error {
 		if inc.State != Triggered || !inc.WarRoom {
 			return nil, nil, nil // acknowledged, mitigated or resolved since
 		}
-		e := &Event{IncidentID: inc.ID, At: now, Kind: EventNudgedAck, Actor: ActorSystem,
-			Text: "not acknowledged " + shortDuration(now.Sub(inc.OpenedAt)) + " after the war room opened"}
+		text := "not acknowledged " + shortDuration(now.Sub(inc.OpenedAt)) + " after the war room opened"
+		var args JobArgs
+		if json.Unmarshal(j.Args, &args) == nil && args.EventID != 0 { // scheduled by a reopening
+			text = "not acknowledged " + shortDuration(now.Sub(j.RunAt.Add(-s.opts.Reminders.AckWithin))) + " after the war room reopened"
+		}
+		e := &Event{IncidentID: inc.ID, At: now, Kind: EventNudgedAck, Actor: ActorSystem, Text: text}
 		if err := tx.AppendEvent(e); err != nil {
 			return nil, nil, err
 		}

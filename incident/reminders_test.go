@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -180,4 +181,45 @@ func onWarRoomWith(t *testing.T, opts func(*clocktest.Clock) incident.Options,
 			fn(t, clock, s, svc)
 		})
 	}
+}
+
+// A war room that reopens needs acknowledging again: unacknowledged
+// ack_within after the reopening, it is nudged (and paged) once more,
+// by a reminder keyed by the reopening.
+func TestReopenedWarRoomIsRemindedAgain(t *testing.T) {
+	onWarRoomWith(t, reminderOptions, func(t *testing.T, clock *clocktest.Clock, s *sqlstore.Store, svc *incident.Service) {
+		ctx := context.Background()
+		if _, err := svc.Ack(ctx, "INC-1", "U1"); err != nil {
+			t.Fatal(err)
+		}
+		breach(t, svc, incident.AlertResolved, "pay")
+		clock.Add(time.Minute)
+		if r := breach(t, svc, incident.AlertFiring, "pay")[0]; r.Outcome != incident.OutcomeReopened {
+			t.Fatalf("the alert firing again: %s, want reopened", r.Outcome)
+		}
+		rec := &recorder{}
+		startWorker(t, incident.NewWorker(s, withReminders{svc, rec}, incident.WorkerOptions{Poll: 10 * time.Millisecond, Now: clock.Now}))
+		clock.Add(3 * time.Second)
+		t.Cleanup(func() {
+			if t.Failed() {
+				for k, j := range jobStates(t, s, "INC-1") {
+					t.Logf("job %s %s run_at %s attempt %d %s", k, j.State, j.RunAt.Sub(clock.Now()), j.Attempt, j.LastError)
+				}
+			}
+		})
+		waitUntil(t, 10*time.Second, "the reopening's nudge", func() bool {
+			events, _, _ := nudgesOf(t, s, "INC-1")
+			return events == 1
+		})
+		events, slack, pages := nudgesOf(t, s, "INC-1")
+		if events != 1 || slack != 1 || pages != 1 {
+			t.Errorf("%d nudge events, %d Slack nudges, %d pages after the reopening; want one each", events, slack, pages)
+		}
+		tl := timeline(t, s, "INC-1")
+		for _, e := range tl {
+			if e.Kind == incident.EventNudgedAck && !strings.HasSuffix(e.Text, "after the war room reopened") {
+				t.Errorf("the nudge says %q, want it to count from the reopening", e.Text)
+			}
+		}
+	})
 }
