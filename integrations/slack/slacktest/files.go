@@ -272,14 +272,9 @@ func (s *Server) filesCompleteUploadExternal(p url.Values) result {
 		return fail("channels_limit_exceeded")
 	}
 	for _, id := range ids {
-		c := s.channelByID(id, false)
-		switch {
-		case c == nil:
-			return fail("channel_not_found")
-		case c.Archived:
-			return fail("is_archived")
-		case !c.isMember(BotUserID):
-			return fail("not_in_channel")
+		c, refused := writable(s.channelByID(id, false))
+		if refused != "" {
+			return fail(refused)
 		}
 		targets = append(targets, c)
 	}

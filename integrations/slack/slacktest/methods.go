@@ -234,15 +234,11 @@ func (s *Server) conversationsList(p url.Values) result {
 // setTopicOrPurpose serves conversations.setTopic and conversations.setPurpose,
 // whose argument is named like the field it sets.
 func (s *Server) setTopicOrPurpose(p url.Values, field string) result {
-	c := s.channelByID(p.Get("channel"), false)
+	c, refused := writable(s.channelByID(p.Get("channel"), false))
 	value := p.Get(field)
 	switch {
-	case c == nil:
-		return fail("channel_not_found")
-	case c.Archived:
-		return fail("is_archived")
-	case !c.isMember(BotUserID):
-		return fail("not_in_channel")
+	case refused != "":
+		return fail(refused)
 	case utf8.RuneCountInString(value) > maxTopic:
 		return fail("too_long")
 	}
@@ -264,14 +260,9 @@ func (s *Server) setTopicOrPurpose(p url.Values, field string) result {
 // shape of Slack's published OpenAPI spec, which slack-go decodes as
 // ConversationsInviteResponseError), and "error" repeats the first of them.
 func (s *Server) conversationsInvite(p url.Values) result {
-	c := s.channelByID(p.Get("channel"), false)
-	switch {
-	case c == nil:
-		return fail("channel_not_found")
-	case c.Archived:
-		return fail("is_archived")
-	case !c.isMember(BotUserID):
-		return fail("not_in_channel")
+	c, refused := writable(s.channelByID(p.Get("channel"), false))
+	if refused != "" {
+		return fail(refused)
 	}
 	var ids []string
 	for _, id := range strings.Split(p.Get("users"), ",") {
@@ -484,14 +475,9 @@ func withWarning(res result, warning string) result {
 }
 
 func (s *Server) chatPostMessage(p url.Values) result {
-	c := s.channelByRef(p.Get("channel"))
-	switch {
-	case c == nil:
-		return fail("channel_not_found")
-	case c.Archived:
-		return fail("is_archived")
-	case !c.isMember(BotUserID):
-		return fail("not_in_channel")
+	c, refused := writable(s.channelByRef(p.Get("channel")))
+	if refused != "" {
+		return fail(refused)
 	}
 	body, res := readContent(p)
 	if res != nil {
@@ -694,4 +680,19 @@ func (s *Server) usersInfo(p url.Values) result {
 		return fail("user_not_found")
 	}
 	return ok(result{"user": u.toJSON()})
+}
+
+// writable returns c if the bot may write in it, else the error Slack
+// answers: channel_not_found (no such channel, or a private one the bot
+// is not in), is_archived, not_in_channel.
+func writable(c *channel) (*channel, string) {
+	switch {
+	case c == nil:
+		return nil, "channel_not_found"
+	case c.Archived:
+		return nil, "is_archived"
+	case !c.isMember(BotUserID):
+		return nil, "not_in_channel"
+	}
+	return c, ""
 }
