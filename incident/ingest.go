@@ -185,9 +185,9 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 	}
 	res.Incident = c.inc.ID
 
-	if res.Outcome == OutcomeReopened && c.inc.Storm != "" && !warRoom {
-		// A child reopening below its war-room rule: its storm may be
-		// over (joinStorm looks for one that would open a war room).
+	if res.Outcome == OutcomeReopened && c.inc.Storm != "" {
+		// A child reopening, whatever its rule decided: its storm may be
+		// over.
 		if err := s.leaveOverStorm(c, budget); err != nil {
 			return res, "", err
 		}
@@ -195,7 +195,7 @@ func (s *Service) ingestAlert(tx Tx, a *Alert, dec Decision, truncated int, now 
 	if warRoom && !c.inc.WarRoom {
 		// A war room would open (a recorded incident escalating, a child
 		// reopening): during a storm, it joins the storm instead.
-		joined, err := s.joinStorm(c, a, dec, budget, res.Outcome == OutcomeReopened)
+		joined, err := s.joinStorm(c, a, dec, budget)
 		if err != nil {
 			return res, "", err
 		}
@@ -278,7 +278,7 @@ func (s *Service) open(tx Tx, a *Alert, dec Decision, storm *Incident, now time.
 	}
 	if storm != nil {
 		c := &change{tx: tx, inc: inc, now: now}
-		if err := s.adopt(c, storm, dec, "joined storm "+storm.ID+" by rule "+dec.Rule+": "+describe(a, dec)); err != nil {
+		if err := s.adopt(c, storm, a, dec); err != nil {
 			return nil, err
 		}
 		return inc, s.save(c, nil)
@@ -304,12 +304,18 @@ func (s *Service) open(tx Tx, a *Alert, dec Decision, storm *Incident, now time.
 }
 
 func (s *Service) escalate(c *change, a *Alert, dec Decision, why string) error {
-	c.inc.Rule, c.inc.Severity, c.inc.Threshold, c.inc.Unit = dec.Rule, dec.Severity, dec.Threshold, dec.Unit
-	c.inc.Title = title(a, dec) // the alert that made it a war room names it
+	takeRule(c.inc, a, dec)
 	if err := s.startWarRoom(c, dec.Page); err != nil {
 		return err
 	}
 	return c.event(EventEscalated, ActorAlert, "war room opened by rule "+dec.Rule+": "+why)
+}
+
+// takeRule gives inc the rule that made it a war room (or its storm's
+// child), and the title of the alert that did.
+func takeRule(inc *Incident, a *Alert, dec Decision) {
+	inc.Rule, inc.Severity, inc.Threshold, inc.Unit = dec.Rule, dec.Severity, dec.Threshold, dec.Unit
+	inc.Title = title(a, dec)
 }
 
 func (s *Service) reopen(c *change, actor, why string) error {

@@ -105,20 +105,13 @@ func (s *Service) declareStorm(tx Tx, rooms []string, now time.Time) (*Incident,
 }
 
 // joinStorm makes c.inc, about to become a war room, a child of the open
-// storm instead, and reports whether it did. An open child stays one
-// without a look: its storm resolves only once no child is open, or, when
-// a responder resolved it, resolves its open children (storm.settle). A
-// child reopening was not open, and its storm may be over: it looks under
-// the war-room lock, and leaves a storm that has resolved to be judged
-// afresh.
-func (s *Service) joinStorm(c *change, a *Alert, dec Decision, budget *warRoomBudget, reopened bool) (bool, error) {
+// storm instead, and reports whether it did. A child stays one without a
+// look: its storm resolves only once no child is open, or, when a
+// responder resolved it, resolves its open children (storm.settle); a
+// child reopening has looked already (leaveOverStorm).
+func (s *Service) joinStorm(c *change, a *Alert, dec Decision, budget *warRoomBudget) (bool, error) {
 	if c.inc.Storm != "" {
-		if !reopened {
-			return true, nil
-		}
-		if err := s.leaveOverStorm(c, budget); err != nil || c.inc.Storm != "" {
-			return c.inc.Storm != "", err
-		}
+		return true, nil
 	}
 	storm, err := s.stormFor(c.tx, budget, c.now)
 	if err != nil || storm == nil {
@@ -126,17 +119,16 @@ func (s *Service) joinStorm(c *change, a *Alert, dec Decision, budget *warRoomBu
 	}
 	// The rule that would have opened its war room names it, as
 	// escalating names a war room (the storm's line shows its threshold).
-	c.inc.Rule, c.inc.Severity, c.inc.Threshold, c.inc.Unit = dec.Rule, dec.Severity, dec.Threshold, dec.Unit
-	c.inc.Title = title(a, dec)
-	return true, s.adopt(c, storm, dec, "joined storm "+storm.ID+" by rule "+dec.Rule+": "+describe(a, dec))
+	takeRule(c.inc, a, dec)
+	return true, s.adopt(c, storm, a, dec)
 }
 
 // leaveOverStorm looks, under the war-room lock, whether the storm of
 // c.inc, a child reopening, is still open; when it is over, the child
 // leaves it (left_storm) and stands alone. Every reopened child looks,
 // whatever its alert's rule decided: one reopened below its war-room
-// rule and left in a resolved storm would, once it breached, "stay with
-// its storm" without a look, and have no war room anywhere.
+// rule and left in a resolved storm would, once it breached, stay with
+// its storm without a look, and have no war room anywhere.
 func (s *Service) leaveOverStorm(c *change, budget *warRoomBudget) error {
 	open, err := c.tx.OpenStorm()
 	if err != nil {
@@ -156,9 +148,9 @@ func (s *Service) leaveOverStorm(c *change, budget *warRoomBudget) error {
 // adopt makes c.inc a child of storm: no channel, no ticket; its
 // evidence is gathered for the storm's summary, and a rule that pages
 // pages the storm (once: the page is keyed by the storm).
-func (s *Service) adopt(c *change, storm *Incident, dec Decision, text string) error {
+func (s *Service) adopt(c *change, storm *Incident, a *Alert, dec Decision) error {
 	c.inc.Storm = storm.ID
-	if err := c.event(EventJoinedStorm, ActorAlert, text); err != nil {
+	if err := c.event(EventJoinedStorm, ActorAlert, "joined storm "+storm.ID+" by rule "+dec.Rule+": "+describe(a, dec)); err != nil {
 		return err
 	}
 	if _, err := c.tx.Enqueue(NewJob(JobCorrelateGather, c.inc.ID, JobArgs{}, c.now)); err != nil {
