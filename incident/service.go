@@ -231,7 +231,7 @@ func (s *Service) save(c *change, extra []Job) error {
 			// enqueue the one update of the storm.
 			return nil
 		}
-		for _, j := range stormJobs(c, false) {
+		for _, j := range stormJobs(c) {
 			if _, err := c.tx.Enqueue(j); err != nil {
 				return err
 			}

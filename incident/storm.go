@@ -166,12 +166,13 @@ func (s *Service) adopt(c *change, storm *Incident, a *Alert, dec Decision) erro
 
 // stormJobs are what a change to a storm's child enqueues for the storm:
 // its summary shows the child, its ticket's description lists the
-// children (after a change of membership, state or evidence: major), and
-// once a child resolves the storm looks whether it is over.
-func stormJobs(c *change, evidence bool) []Job {
+// children (after a change of membership or state: a major event; new
+// evidence tells both through RecordEvidence's steps), and once a child
+// resolves the storm looks whether it is over.
+func stormJobs(c *change) []Job {
 	id := c.inc.Storm
 	jobs := []Job{NewJob(JobSlackUpdate, id, JobArgs{}, c.now)}
-	if c.lastMajor != 0 || evidence {
+	if c.lastMajor != 0 {
 		jobs = append(jobs, NewJob(JobJiraUpdate, id, JobArgs{}, c.now))
 	}
 	if c.inc.State == Resolved {
