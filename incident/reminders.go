@@ -192,15 +192,7 @@ func (s *Service) remindUpdate(ctx context.Context, j Job) error {
 // nudge (nil for none) and the jobs to enqueue; a nudge's Slack step is
 // keyed by the reminder.
 func (s *Service) remind(ctx context.Context, j Job, decide func(tx Tx, inc *Incident, now time.Time) (*Event, []Job, error)) error {
-	var queued int
-	lease, leased := LeaseFrom(ctx)
-	err := s.store.Update(ctx, j.IncidentID, func(tx Tx) error {
-		if leased {
-			if err := tx.CheckLease(lease); err != nil {
-				return err
-			}
-		}
-		tx = countJobs(ctx, tx, &queued)
+	err := s.stepUpdate(ctx, j.IncidentID, func(tx Tx) error {
 		inc, err := tx.LockIncident(j.IncidentID)
 		if err != nil {
 			return err
@@ -224,9 +216,6 @@ func (s *Service) remind(ctx context.Context, j Job, decide func(tx Tx, inc *Inc
 	})
 	if ErrorCode(err) == ENOTFOUND {
 		return Permanent(err)
-	}
-	if err == nil && queued > 0 {
-		s.opts.AfterCommit()
 	}
 	return err
 }

@@ -27,22 +27,34 @@ type stepResult struct {
 	skip  bool      // nothing changed: nothing is written
 }
 
-// step changes the locked incident id as apply says, puts the change on
-// the timeline as a step of warroom's, and queues the steps that show it.
-func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *Incident) (stepResult, error)) (*Incident, error) {
-	var out *Incident
+// stepUpdate runs fn in one transaction on id's writer, as a run of a
+// step writes: under the job's lease when ctx carries one (a run that lost
+// it writes nothing: the claim that holds the job now does the work), the
+// jobs fn enqueues counted, and the worker woken after the commit when
+// there are any.
+func (s *Service) stepUpdate(ctx context.Context, id string, fn func(tx Tx) error) error {
 	var queued int
-	var readyAfter time.Duration // > 0: this change made the war room ready
 	lease, leased := LeaseFrom(ctx)
 	err := s.store.Update(ctx, id, func(tx Tx) error {
 		if leased {
-			// A run that lost its job's lease writes nothing: the claim
-			// that holds the job now does the work.
 			if err := tx.CheckLease(lease); err != nil {
 				return err
 			}
 		}
-		tx = countJobs(ctx, tx, &queued)
+		return fn(countJobs(ctx, tx, &queued))
+	})
+	if err == nil && queued > 0 {
+		s.opts.AfterCommit()
+	}
+	return err
+}
+
+// step changes the locked incident id as apply says, puts the change on
+// the timeline as a step of warroom's, and queues the steps that show it.
+func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *Incident) (stepResult, error)) (*Incident, error) {
+	var out *Incident
+	var readyAfter time.Duration // > 0: this change made the war room ready
+	err := s.stepUpdate(ctx, id, func(tx Tx) error {
 		readyAfter = 0
 		inc, err := tx.LockIncident(id)
 		if err != nil {
@@ -84,9 +96,6 @@ func (s *Service) step(ctx context.Context, id string, apply func(tx Tx, inc *In
 		}
 		return tx.UpdateIncident(inc)
 	})
-	if err == nil && queued > 0 {
-		s.opts.AfterCommit()
-	}
 	if err == nil && readyAfter > 0 && s.opts.WarRoomReady != nil {
 		s.opts.WarRoomReady(readyAfter)
 	}

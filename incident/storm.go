@@ -207,16 +207,9 @@ func (x stormExecutor) Execute(ctx context.Context, j Job) error {
 // the count and the resolve.
 func (s *Service) settleStorm(ctx context.Context, id string) error {
 	var release []string
-	var queued int
 	var timings []Timing
-	lease, leased := LeaseFrom(ctx)
-	err := s.store.Update(ctx, id, func(tx Tx) error {
-		if leased {
-			if err := tx.CheckLease(lease); err != nil {
-				return err
-			}
-		}
-		tx = timed(countJobs(ctx, tx, &queued), &timings)
+	err := s.stepUpdate(ctx, id, func(tx Tx) error {
+		tx = timed(tx, &timings)
 		release = nil
 		storm, err := tx.LockIncident(id)
 		if err != nil || !storm.IsStorm() {
@@ -245,9 +238,6 @@ func (s *Service) settleStorm(ctx context.Context, id string) error {
 	}
 	if err != nil {
 		return err
-	}
-	if queued > 0 {
-		s.opts.AfterCommit()
 	}
 	s.reportTimings(timings)
 	for _, child := range release {
