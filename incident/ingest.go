@@ -84,14 +84,13 @@ func (s *Service) ingest(ctx context.Context, d *Delivery) (*IngestResult, error
 		return nil, fmt.Errorf("ingest: rules gave %d decisions for %d alerts", len(decisions), len(d.Alerts))
 	}
 	var res *IngestResult
-	var queued int
 	var timings []Timing
 	route := ""
 	if len(decisions) > 0 {
 		route = decisions[0].Key // Alertmanager groups are one key as a rule
 	}
-	err := s.store.Update(ctx, route, func(tx Tx) error {
-		tx = timed(countJobs(ctx, tx, &queued), &timings)
+	err := s.update(ctx, route, func(tx Tx) error {
+		tx = timed(tx, &timings)
 		res = &IngestResult{}
 		now := s.opts.Now()
 		if err := tx.RecordDelivery(d); err != nil {
@@ -115,9 +114,6 @@ func (s *Service) ingest(ctx context.Context, d *Delivery) (*IngestResult, error
 	})
 	if err != nil {
 		return nil, err
-	}
-	if queued > 0 {
-		s.opts.AfterCommit()
 	}
 	s.reportTimings(timings)
 	return res, nil

@@ -99,9 +99,7 @@ func (s *Service) Declare(ctx context.Context, service, env, summary, actor stri
 	}
 	key := DeclaredKey(service)
 	var out *Incident
-	var queued int
-	err := s.store.Update(ctx, key, func(tx Tx) error {
-		tx = countJobs(ctx, tx, &queued)
+	err := s.update(ctx, key, func(tx Tx) error {
 		if open, err := tx.LockOpenIncident(key); err != nil {
 			return err
 		} else if open != nil {
@@ -129,9 +127,6 @@ func (s *Service) Declare(ctx context.Context, service, env, summary, actor stri
 		// and no Jira comment for the opening itself.
 		return tx.UpdateIncident(inc)
 	})
-	if err == nil && queued > 0 {
-		s.opts.AfterCommit()
-	}
 	return out, err
 }
 
@@ -152,10 +147,9 @@ func (s *Service) Resolve(ctx context.Context, id, actor, summary string) (*Inci
 
 func (s *Service) transition(ctx context.Context, id, actor string, to State, text string) (*Incident, error) {
 	var out *Incident
-	var queued int
 	var timings []Timing
-	err := s.store.Update(ctx, id, func(tx Tx) error {
-		tx = timed(countJobs(ctx, tx, &queued), &timings)
+	err := s.update(ctx, id, func(tx Tx) error {
+		tx = timed(tx, &timings)
 		inc, err := tx.LockIncident(id)
 		if err != nil {
 			return err
@@ -205,9 +199,6 @@ func (s *Service) transition(ctx context.Context, id, actor string, to State, te
 		}
 		return s.save(c, extra)
 	})
-	if err == nil && queued > 0 {
-		s.opts.AfterCommit()
-	}
 	if err == nil {
 		s.reportTimings(timings)
 	}
@@ -220,9 +211,7 @@ func (s *Service) Note(ctx context.Context, id, actor, text string, forJira bool
 		return nil, Errorf(EINVALID, "a note needs text")
 	}
 	var ev *Event
-	var queued int
-	err := s.store.Update(ctx, id, func(tx Tx) error {
-		tx = countJobs(ctx, tx, &queued)
+	err := s.update(ctx, id, func(tx Tx) error {
 		inc, err := tx.IncidentByID(id)
 		if err != nil {
 			return err
@@ -237,8 +226,5 @@ func (s *Service) Note(ctx context.Context, id, actor, text string, forJira bool
 		ev = &Event{ID: c.lastEvent, IncidentID: inc.ID, At: c.now, Kind: EventNote, Actor: actor, Text: text}
 		return s.save(c, nil)
 	})
-	if err == nil && queued > 0 {
-		s.opts.AfterCommit()
-	}
 	return ev, err
 }

@@ -256,9 +256,7 @@ func (s *Service) save(c *change, extra []Job) error {
 // change runs fn on the locked incident id in one transaction, then saves
 // it and enqueues its update steps.
 func (s *Service) change(ctx context.Context, id string, fn func(c *change) error) error {
-	var queued int
-	err := s.store.Update(ctx, id, func(tx Tx) error {
-		tx = countJobs(ctx, tx, &queued)
+	return s.update(ctx, id, func(tx Tx) error {
 		inc, err := tx.LockIncident(id)
 		if err != nil {
 			return err
@@ -269,10 +267,6 @@ func (s *Service) change(ctx context.Context, id string, fn func(c *change) erro
 		}
 		return s.save(c, nil)
 	})
-	if err == nil && queued > 0 {
-		s.opts.AfterCommit()
-	}
-	return err
 }
 
 // oneLine folds a responder's text to one line of at most 200 characters.

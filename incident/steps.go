@@ -27,20 +27,27 @@ type stepResult struct {
 	skip  bool      // nothing changed: nothing is written
 }
 
-// stepUpdate runs fn in one transaction on id's writer, as a run of a
-// step writes: under the job's lease when ctx carries one (a run that lost
-// it writes nothing: the claim that holds the job now does the work), the
-// jobs fn enqueues counted, and the worker woken after the commit when
-// there are any.
+// stepUpdate is update as a run of a step writes: under the job's lease
+// when ctx carries one (a run that lost it writes nothing: the claim that
+// holds the job now does the work).
 func (s *Service) stepUpdate(ctx context.Context, id string, fn func(tx Tx) error) error {
-	var queued int
 	lease, leased := LeaseFrom(ctx)
-	err := s.store.Update(ctx, id, func(tx Tx) error {
+	return s.update(ctx, id, func(tx Tx) error {
 		if leased {
 			if err := tx.CheckLease(lease); err != nil {
 				return err
 			}
 		}
+		return fn(tx)
+	})
+}
+
+// update runs fn in one transaction on key's writer (Store.Update), the
+// jobs it enqueues counted (and given ctx's trace), and wakes the worker
+// after the commit when there are any.
+func (s *Service) update(ctx context.Context, key string, fn func(tx Tx) error) error {
+	var queued int
+	err := s.store.Update(ctx, key, func(tx Tx) error {
 		return fn(countJobs(ctx, tx, &queued))
 	})
 	if err == nil && queued > 0 {
